@@ -1,0 +1,18 @@
+"""The ``regulars`` command line.
+
+Only this package imports the CLI framework.  Each command group lives in its own
+module and registers itself on :data:`app`; commands are thin: they open the workspace,
+call the library and render what it returns.
+"""
+
+from __future__ import annotations
+
+from regulars.cli import _io, _workspace  # noqa: F401  (registers commands)
+from regulars.cli._common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``regulars`` console script."""
+    app()

@@ -1,0 +1,238 @@
+"""The workspace configuration, ``regulars.toml``.
+
+Each ``[section]`` of the file is a dataclass below.  Loading validates every key:
+an unknown key or a value of the wrong kind raises :class:`~regulars.errors.ConfigError`
+naming the key, the value and the valid choices.  Later stages add fields to their
+own section (``[referrals]``, ``[playbooks.*]``...); the validator is generic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+from regulars.errors import ConfigError
+from regulars.schema import CHANNEL_KINDS
+
+__all__ = [
+    "CONFIG_FILE",
+    "Config",
+    "EngineConfig",
+    "GuaranteeConfig",
+    "Period",
+    "WorkspaceSettings",
+    "default_config_text",
+    "load_config",
+    "parse_config",
+]
+
+CONFIG_FILE = "regulars.toml"
+
+Period = Literal["month", "quarter", "year"]
+PERIODS: tuple[str, ...] = get_args(Period)
+
+
+@dataclass
+class WorkspaceSettings:
+    """``[workspace]``: how the business counts."""
+
+    name: str = "My business"
+    currency: str = "EUR"
+    period: Period = "month"
+    # Share of revenue that is profit when an order has no cost.
+    default_margin: float = 0.3
+    # Periods without an order before an active customer counts as lapsed.
+    activity_window: int = 3
+    # Language and number format of reports: "en" or "ru".
+    locale: str = "en"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.default_margin <= 1.0:
+            raise ConfigError(
+                f"[workspace] default_margin = {self.default_margin!r} is out of range "
+                "(expected a share between 0 and 1, for example 0.3 for 30%)."
+            )
+        if self.activity_window < 1:
+            raise ConfigError(
+                f"[workspace] activity_window = {self.activity_window!r} must be at least 1 "
+                "(the number of periods without an order before a customer is lapsed)."
+            )
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ConfigError(
+                f"[workspace] currency = {self.currency!r} is not an ISO 4217 code "
+                "(expected three letters, for example EUR, USD or RUB)."
+            )
+        self.currency = self.currency.upper()
+
+
+@dataclass
+class EngineConfig:
+    """``[engine]``: where the analytics run."""
+
+    # "duckdb" (the workspace file), "parquet" (a folder of <table>.parquet files read by
+    # DuckDB) or "spark" (a local or existing Spark session).
+    backend: Literal["duckdb", "parquet", "spark"] = "duckdb"
+    parquet_dir: str = ""
+    spark_master: str = "local[2]"
+
+
+@dataclass
+class GuaranteeConfig:
+    """``[guarantee]``: the money-back guarantee."""
+
+    # Length of the money-back window in days (0 = no guarantee).
+    days: int = 90
+
+
+def _default_channels() -> dict[str, str]:
+    return {kind: kind for kind in CHANNEL_KINDS}
+
+
+@dataclass
+class Config:
+    """The whole ``regulars.toml``."""
+
+    workspace: WorkspaceSettings = field(default_factory=WorkspaceSettings)
+    # Channel name -> channel kind (referral, cold, organic, partner, other).
+    channels: dict[str, str] = field(default_factory=_default_channels)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    guarantee: GuaranteeConfig = field(default_factory=GuaranteeConfig)
+
+    def __post_init__(self) -> None:
+        for name, kind in self.channels.items():
+            if kind not in CHANNEL_KINDS:
+                raise ConfigError(
+                    f"[channels] {name} = {kind!r} is not a channel kind. "
+                    f"Valid kinds: {', '.join(CHANNEL_KINDS)}."
+                )
+
+    def channel_kind(self, channel: str | None) -> str:
+        """The kind of a channel name; unknown names are ``other``."""
+        if channel is None:
+            return "other"
+        return self.channels.get(channel, "other")
+
+
+T = TypeVar("T")
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    if origin in (dict,):
+        return "a table"
+    if origin in (list,):
+        return "a list"
+    return {int: "an integer", float: "a number", str: "text", bool: "true or false"}.get(
+        tp, str(tp)
+    )
+
+
+def _convert(value: Any, tp: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table ([{where}]), got {value!r}.")
+        return _build(tp, value, where)
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise ConfigError(
+                f"{where} = {value!r} is not valid. Valid values: "
+                + ", ".join(repr(a) for a in get_args(tp))
+                + "."
+            )
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return _convert(value, args[0], where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table, got {value!r}.")
+        _, vtp = get_args(tp)
+        return {str(k): _convert(v, vtp, f"{where}.{k}") for k, v in value.items()}
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}.")
+        (itp,) = get_args(tp)
+        return [_convert(v, itp, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp is Any or (isinstance(tp, type) and isinstance(value, tp)):
+        if tp is int and isinstance(value, bool):
+            pass
+        else:
+            return value
+    raise ConfigError(f"{where} = {value!r} has the wrong type (expected {_type_name(tp)}).")
+
+
+def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{where}.{key}" if where else key
+        if key not in fields:
+            raise ConfigError(
+                f"Unknown key {name!r} in {CONFIG_FILE}. "
+                f"Valid keys{' in [' + where + ']' if where else ''}: "
+                f"{', '.join(sorted(fields))}."
+            )
+        kwargs[key] = _convert(value, hints[key], name)
+    return cls(**kwargs)
+
+
+def parse_config(text: str, *, source: str = CONFIG_FILE) -> Config:
+    """Parse and validate the text of a ``regulars.toml``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}.") from None
+    return _build(Config, data, "")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``regulars.toml`` at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found. Create a workspace with `regulars init`.") from None
+    return parse_config(text, source=str(path))
+
+
+def default_config_text(*, name: str = "My business", currency: str = "EUR") -> str:
+    """The commented ``regulars.toml`` that ``regulars init`` writes."""
+    return f"""\
+# regulars workspace settings. Every key is optional; the values shown are the defaults.
+
+[workspace]
+name = "{name}"
+currency = "{currency}"     # ISO 4217 code used for every money column
+period = "month"           # month, quarter or year: the default reporting period
+default_margin = 0.3       # profit share of revenue for orders without a cost
+activity_window = 3        # periods without an order before a customer is lapsed
+locale = "en"              # report language and number format: en or ru
+
+# Channel name (as written in customers.channel) -> channel kind.
+# Kinds: referral, cold, organic, partner, other. Unknown names count as other.
+[channels]
+referral = "referral"
+cold = "cold"
+organic = "organic"
+partner = "partner"
+other = "other"
+
+[engine]
+backend = "duckdb"         # duckdb (this folder's regulars.duckdb), parquet or spark
+
+[guarantee]
+days = 90                  # money-back window in days; 0 = no guarantee
+"""
