@@ -79,7 +79,7 @@ class Workspace:
             raise WorkspaceError(f"{root} is already a regulars workspace ({cfg} exists).")
         if not cfg.exists():
             cfg.write_text(
-                default_config_text(name=name or root.resolve().name, currency=currency),
+                default_config_text(name=name or root.resolve().name, currency=currency.upper()),
                 encoding="utf-8",
             )
         ws = cls(root, load_config(cfg))
