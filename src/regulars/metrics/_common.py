@@ -1,0 +1,521 @@
+"""Shared machinery of the metrics: periods, the order fact table, channels, spend.
+
+Every metric in :mod:`regulars.metrics` is built from the pieces here, so the
+conventions below hold for all of them (``docs/metrics.md`` states them for users):
+
+Periods
+    A period is a calendar month, quarter or year.  Inside the engine a period is an
+    integer *period index* (``year * 12 + month - 1`` for months, ``year * 4 +
+    quarter - 1`` for quarters, ``year`` for years), so "the previous period" is
+    ``index - 1`` on every backend.  Outputs carry the ISO date of the period's first
+    day in a ``period`` column.
+
+Orders
+    Cancelled orders are ignored.  The refund of an order is ``refund_amount``; an
+    order whose status is ``refunded`` but has no ``refund_amount`` is refunded in
+    full.  Net revenue is ``revenue - refund`` and is counted in the period of the
+    *order* (not of the refund), so a refund never makes a later period negative.
+    Profit is ``net revenue - cost`` when the order has a cost, otherwise ``net
+    revenue × default_margin`` rounded half-up to the cent.  A *paid order* is a
+    non-cancelled order whose net revenue is positive: fully refunded, cancelled and
+    free orders do not make anyone a customer.
+
+Customers and channels
+    A customer is acquired by their first paid order; the period of that order is
+    their acquisition cohort, kept for life.  Their channel kind comes from
+    ``customers.channel`` mapped through ``[channels]`` in ``regulars.toml``
+    (unknown or missing names are ``other``), except that a customer with
+    ``referred_by`` set is always ``referral``.
+
+Spend
+    Spend rows are spread over the periods they cover in proportion to days (a row
+    inside one period counts whole, to the cent; pieces of a row spread over several
+    periods are rounded to the cent).  Channels listed in ``[metrics]
+    retention_channels`` are retention spend; every other channel is acquisition
+    spend of its channel kind.
+
+Everything here returns lazy Ibis expressions and uses only backend-neutral Ibis
+(no SQL strings, no windows without a tie-breaker), so it runs unchanged on DuckDB,
+on Parquet files through DuckDB, and on Spark.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeAlias, cast, get_args
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from regulars.config import Config, Period
+from regulars.errors import ConfigError, SchemaError
+
+if TYPE_CHECKING:
+    from regulars.store import Workspace
+
+__all__ = [
+    "MONEY",
+    "PERIODS",
+    "WIDE_DECIMAL",
+    "MetricContext",
+    "TablesLike",
+    "attach_channels",
+    "channel_kind",
+    "customer_channels",
+    "customer_period_revenue",
+    "date_bounds",
+    "decimal_literal",
+    "filter_periods",
+    "first_paid_orders",
+    "index_to_start",
+    "metric_context",
+    "money_sum",
+    "order_facts",
+    "period_grid",
+    "period_index",
+    "period_start",
+    "python_period_index",
+    "resolve_period",
+    "retention_channels",
+    "safe_ratio",
+    "spend_by_period",
+    "zero_money",
+]
+
+#: Ibis type of a money column in the contract (``DECIMAL(18, 2)``).
+MONEY = dt.Decimal(18, 2)
+#: Wide decimal used for exact intermediate products (money × share).
+WIDE_DECIMAL = dt.Decimal(38, 6)
+#: The valid values of a ``period`` argument.
+PERIODS: tuple[str, ...] = get_args(Period)
+
+_MONTHS_PER_INDEX = {"month": 1, "quarter": 3, "year": 12}
+_INDEXES_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+
+
+# -- the tables bundle ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricContext:
+    """The Ibis tables of a workspace plus its configuration.
+
+    Every metric accepts one of these (or anything :func:`metric_context` turns into
+    one: a :class:`~regulars.store.Workspace` or a mapping of table name to Ibis
+    table).  ``tables`` holds the contract tables (``orders``, ``customers``,
+    ``spend``...) and any derived table that exists (``scores``).
+
+    Parameters
+    ----------
+    tables : Mapping[str, ibis.Table]
+        Table name -> Ibis table, all on one backend.
+    config : Config
+        The workspace configuration (currency, margin, channels, activity window).
+    """
+
+    tables: Mapping[str, ir.Table]
+    config: Config
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace) -> MetricContext:
+        """The tables of ``workspace`` on its configured backend, with its config."""
+        from regulars.engine import tables
+
+        return cls(tables(workspace), workspace.config)
+
+    def has(self, name: str) -> bool:
+        """Whether table ``name`` is available."""
+        return name in self.tables
+
+    def table(self, name: str) -> ir.Table:
+        """The Ibis table ``name``; a clear error lists the tables that exist."""
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise SchemaError(
+                f"The metrics need table {name!r}, which is not available. "
+                f"Available tables: {', '.join(sorted(self.tables)) or '(none)'}. "
+                "Import it first (regulars import ...), or pass it in the tables mapping."
+            ) from None
+
+    @property
+    def currency(self) -> str:
+        """The workspace currency (ISO 4217 code)."""
+        return self.config.workspace.currency
+
+
+#: What a metric accepts as its data argument.
+TablesLike: TypeAlias = "MetricContext | Workspace | Mapping[str, ir.Table]"
+
+
+def metric_context(source: Any, config: Config | None = None) -> MetricContext:
+    """Turn a metric's data argument into a :class:`MetricContext`.
+
+    Parameters
+    ----------
+    source : MetricContext, Workspace or Mapping[str, ibis.Table]
+        The data.  A workspace brings its own config; a mapping uses ``config`` (or
+        the default configuration when ``config`` is None).
+    config : Config, optional
+        Overrides the configuration of ``source``.
+
+    Returns
+    -------
+    MetricContext
+    """
+    if isinstance(source, MetricContext):
+        return source if config is None else MetricContext(source.tables, config)
+    if isinstance(source, Mapping):
+        return MetricContext(dict(source), config if config is not None else Config())
+    # A Workspace (checked by duck typing so this module does not import the store).
+    if hasattr(source, "config") and hasattr(source, "ibis"):
+        ctx = MetricContext.from_workspace(source)
+        return ctx if config is None else MetricContext(ctx.tables, config)
+    raise TypeError(
+        f"Expected a Workspace, a MetricContext or a mapping of table name to Ibis table, "
+        f"got {type(source).__name__}. Open a workspace with regulars.store.Workspace.open(path)."
+    )
+
+
+def resolve_period(period: str | None, config: Config) -> Period:
+    """``period`` checked against month|quarter|year; None means the workspace default."""
+    if period is None:
+        return config.workspace.period
+    if period not in PERIODS:
+        raise ConfigError(
+            f"period = {period!r} is not valid. Valid periods: {', '.join(PERIODS)}. "
+            "Pass --period month (or quarter, year), or set [workspace] period in regulars.toml."
+        )
+    return cast(Period, period)
+
+
+# -- periods -------------------------------------------------------------------------
+
+
+def period_index(date: ir.Value, period: Period) -> ir.IntegerValue:
+    """Integer index of the period containing ``date`` (a date or timestamp expression).
+
+    Consecutive periods have consecutive indexes: month ``year*12 + month-1``, quarter
+    ``year*4 + quarter-1``, year ``year``.  Use it for "previous period" arithmetic.
+    """
+    d = cast(ir.DateValue, date)
+    year = d.year().cast("int64")
+    month0 = d.month().cast("int64") - 1
+    if period == "month":
+        return year * 12 + month0
+    if period == "quarter":
+        return year * 4 + month0 // 3
+    return year
+
+
+def index_to_start(index: ir.IntegerValue, period: Period) -> ir.DateValue:
+    """The first day (a date) of the period with index ``index`` (see :func:`period_index`)."""
+    per_year = _INDEXES_PER_YEAR[period]
+    year = index // per_year
+    month = (index % per_year) * _MONTHS_PER_INDEX[period] + 1
+    return ibis.date(year, month, 1)
+
+
+def period_start(date: ir.Value, period: Period) -> ir.DateValue:
+    """The ISO first day of the period containing ``date``, as a date expression."""
+    return index_to_start(period_index(date, period), period)
+
+
+def python_period_index(day: _dt.date, period: Period) -> int:
+    """:func:`period_index` for a Python date (used for --from/--to bounds)."""
+    if period == "month":
+        return day.year * 12 + day.month - 1
+    if period == "quarter":
+        return day.year * 4 + (day.month - 1) // 3
+    return day.year
+
+
+def period_grid(bounds: ir.Table | tuple[int, int], period: Period) -> ir.Table:
+    """Every period between two indexes, inclusive: columns ``period_index``, ``period``.
+
+    Parameters
+    ----------
+    bounds : ibis.Table or (int, int)
+        A one-row table with integer columns ``lo`` and ``hi`` (for example
+        ``facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())``,
+        which keeps the grid lazy), or two period indexes.
+    period : {"month", "quarter", "year"}
+
+    Left-join a per-period result onto the grid so that periods with no orders appear
+    (then fill the nulls with zeros).
+    """
+    if isinstance(bounds, tuple):
+        lo, hi = bounds
+        bounds = ibis.memtable({"lo": [int(lo)], "hi": [int(hi)]})
+    grid = bounds.select(period_index=ibis.range(bounds.lo, bounds.hi + 1)).unnest("period_index")
+    grid = grid.select(period_index=grid.period_index.cast("int64"))
+    return grid.mutate(period=index_to_start(grid.period_index, period))
+
+
+def date_bounds(
+    period: Period, start: _dt.date | str | None, end: _dt.date | str | None
+) -> tuple[int | None, int | None]:
+    """Period indexes of the ``--from``/``--to`` dates (None where not given).
+
+    A period is kept when it overlaps the range: its first day is on or before ``end``
+    and its last day on or after ``start``.
+    """
+
+    def _parse(value: _dt.date | str | None, name: str) -> _dt.date | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        try:
+            return _dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(
+                f"{name} = {value!r} is not a date (expected YYYY-MM-DD, for example 2024-01-31)."
+            ) from None
+
+    s, e = _parse(start, "start"), _parse(end, "end")
+    if s is not None and e is not None and s > e:
+        raise ConfigError(f"The range is empty: start {s} is after end {e}. Swap the dates.")
+    return (
+        None if s is None else python_period_index(s, period),
+        None if e is None else python_period_index(e, period),
+    )
+
+
+def filter_periods(
+    table: ir.Table,
+    period: Period,
+    start: _dt.date | str | None = None,
+    end: _dt.date | str | None = None,
+    *,
+    index_col: str = "period_index",
+) -> ir.Table:
+    """Keep the rows of ``table`` whose period overlaps ``[start, end]``.
+
+    Compute a metric on the whole history first and filter its output with this, so
+    that the first kept period still sees the period before it.
+    """
+    lo, hi = date_bounds(period, start, end)
+    if lo is not None:
+        table = table.filter(table[index_col] >= lo)
+    if hi is not None:
+        table = table.filter(table[index_col] <= hi)
+    return table
+
+
+# -- small expression helpers --------------------------------------------------------
+
+
+def decimal_literal(value: float | str | Decimal, type_: dt.DataType = WIDE_DECIMAL) -> ir.Scalar:
+    """An exact decimal literal (``0.3`` becomes ``Decimal('0.3')``, not a binary float)."""
+    return ibis.literal(Decimal(str(value)), type=type_)
+
+
+def zero_money() -> ir.Scalar:
+    """``0.00`` as a money literal."""
+    return ibis.literal(Decimal("0.00"), type=MONEY)
+
+
+def money_sum(value: ir.NumericColumn, where: ir.BooleanValue | None = None) -> ir.NumericScalar:
+    """Sum of a money column that is ``0`` (not null) over no rows; stays decimal."""
+    total = value.sum(where=where)
+    return ibis.coalesce(total, ibis.literal(Decimal("0.00"), type=total.type()))
+
+
+def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    """``num / den`` as float64, null when ``den`` is zero or null."""
+    den_f = den.cast("float64")
+    return ibis.cases((den_f == 0, ibis.null("float64")), else_=num.cast("float64") / den_f)
+
+
+# -- orders --------------------------------------------------------------------------
+
+
+def order_facts(ctx: MetricContext, period: Period) -> ir.Table:
+    """One row per non-cancelled order, with net revenue and profit.
+
+    Columns
+    -------
+    order_id, customer_id : string
+    order_date : date
+    period_index : int64, period : date
+        The period of the order (see :func:`period_index`).
+    kind : string
+        ``one-off``, ``subscription`` or ``package`` (null read as ``one-off``).
+    revenue : decimal
+        Gross revenue as imported.
+    refund : decimal
+        ``refund_amount``; the whole revenue for status ``refunded`` without an amount.
+    net_revenue : decimal
+        ``revenue - refund``, in the order's period.
+    profit : decimal
+        ``net_revenue - cost`` when cost is known, else ``net_revenue × default_margin``
+        rounded half-up to the cent.
+    is_paid : boolean
+        ``net_revenue > 0``: the order counts as a purchase (acquires, reactivates).
+    """
+    o = ctx.table("orders")
+    status = o.status.fill_null("paid")
+    o = o.filter(status != "cancelled")
+    status = o.status.fill_null("paid")
+    revenue = o.revenue.cast(MONEY)
+    refund = ibis.coalesce(
+        o.refund_amount.cast(MONEY),
+        ibis.cases((status == "refunded", revenue), else_=zero_money()),
+    )
+    net = (revenue - refund).cast(MONEY)
+    margin = decimal_literal(ctx.config.workspace.default_margin)
+    margin_profit = (net.cast(WIDE_DECIMAL) * margin).round(2).cast(MONEY)
+    profit = ibis.cases(
+        (o.cost.notnull(), (net - o.cost.cast(MONEY)).cast(MONEY)), else_=margin_profit
+    )
+    order_date = o.order_date.cast("date")
+    pidx = period_index(order_date, period)
+    return o.select(
+        order_id=o.order_id,
+        customer_id=o.customer_id,
+        order_date=order_date,
+        period_index=pidx,
+        period=index_to_start(pidx, period),
+        kind=o.kind.fill_null("one-off"),
+        revenue=revenue,
+        refund=refund.cast(MONEY),
+        net_revenue=net,
+        profit=profit.cast(MONEY),
+        is_paid=net > 0,
+    )
+
+
+def customer_period_revenue(facts: ir.Table) -> ir.Table:
+    """Net revenue, profit and paid orders per customer and period.
+
+    ``facts`` is :func:`order_facts`.  Columns: ``customer_id``, ``period_index``,
+    ``revenue`` (sum of net revenue), ``profit``, ``orders`` (number of paid orders).
+    Only customer-periods with at least one non-cancelled order appear.
+    """
+    return facts.group_by("customer_id", "period_index").aggregate(
+        revenue=facts.net_revenue.sum(),
+        profit=facts.profit.sum(),
+        orders=facts.is_paid.cast("int64").sum(),
+    )
+
+
+def first_paid_orders(facts: ir.Table) -> ir.Table:
+    """Each customer's acquisition: the date and period of their first paid order.
+
+    Columns: ``customer_id``, ``first_date`` (date), ``cohort_index`` (int64) and
+    ``cohort`` (date: first day of the acquisition period, the customer's cohort for
+    life).  The facts must come from :func:`order_facts` with the wanted period.
+    Customers without a paid order do not appear: they never became customers.
+    Aggregation only (no window), so ties on the same day cannot matter.
+    """
+    paid = facts.filter(facts.is_paid)
+    return paid.group_by("customer_id").aggregate(
+        first_date=paid.order_date.min(),
+        cohort_index=paid.period_index.min(),
+        cohort=paid.period.min(),
+    )
+
+
+# -- channels ------------------------------------------------------------------------
+
+
+def channel_kind(channel: ir.StringValue, config: Config) -> ir.StringValue:
+    """Map channel names to kinds through ``[channels]``; unknown or null is ``other``."""
+    pairs = [(channel == name, kind) for name, kind in sorted(config.channels.items())]
+    if not pairs:
+        return ibis.literal("other")
+    return ibis.cases(*pairs, else_="other")
+
+
+def customer_channels(ctx: MetricContext) -> ir.Table:
+    """Channel and channel kind of every row of ``customers``.
+
+    Columns: ``customer_id``, ``channel`` (``referral`` spelled as the channel name
+    when only ``referred_by`` is set), ``channel_kind``, ``referred_by``.  A customer
+    with ``referred_by`` set is kind ``referral`` whatever their channel says.
+    Customers missing from ``customers`` (only in ``orders``) get ``other`` when joined
+    with :func:`attach_channels`.
+    """
+    c = ctx.table("customers")
+    referred = c.referred_by.notnull() & (c.referred_by != "")
+    kind = ibis.cases((referred, "referral"), else_=channel_kind(c.channel, ctx.config))
+    channel = ibis.cases((c.channel.notnull(), c.channel), (referred, "referral"), else_="(none)")
+    return c.select(
+        customer_id=c.customer_id,
+        channel=channel,
+        channel_kind=kind,
+        referred_by=c.referred_by,
+    )
+
+
+def attach_channels(ctx: MetricContext, table: ir.Table) -> ir.Table:
+    """Left-join ``channel`` and ``channel_kind`` onto a table with ``customer_id``.
+
+    Customers without a row in ``customers`` get channel ``(none)`` and kind ``other``.
+    """
+    ch = customer_channels(ctx).select("customer_id", "channel", "channel_kind")
+    ch = ch.rename(_cid="customer_id")
+    joined = table.left_join(ch, table.customer_id == ch._cid)
+    return joined.mutate(
+        channel=joined.channel.fill_null("(none)"),
+        channel_kind=joined.channel_kind.fill_null("other"),
+    ).drop("_cid")
+
+
+# -- spend ---------------------------------------------------------------------------
+
+
+def spend_by_period(ctx: MetricContext, period: Period) -> ir.Table:
+    """Spend per channel and period, each row spread over the periods it covers.
+
+    Columns: ``channel``, ``channel_kind``, ``is_retention`` (channel listed in
+    ``[metrics] retention_channels``), ``period_index``, ``period``, ``amount``
+    (decimal, to the cent).  A spend row covering ``n`` days of which ``k`` fall in a
+    period puts ``amount × k / n`` (rounded to the cent) in that period; a row inside
+    one period keeps its exact amount.
+    """
+    s = ctx.table("spend")
+    start = s.period_start.cast("date")
+    end = s.period_end.cast("date")
+    rows = s.select(
+        channel=s.channel,
+        amount=s.amount.cast(MONEY),
+        d0=start.epoch_days().cast("int64"),
+        d1=end.epoch_days().cast("int64"),
+        i0=period_index(start, period),
+        i1=period_index(end, period),
+    )
+    rows = rows.mutate(period_index=ibis.range(rows.i0, rows.i1 + 1)).unnest("period_index")
+    rows = rows.mutate(period_index=rows.period_index.cast("int64"))
+    p_first = index_to_start(rows.period_index, period).epoch_days().cast("int64")
+    p_next = index_to_start(rows.period_index + 1, period).epoch_days().cast("int64")
+    lo = ibis.greatest(rows.d0, p_first)
+    hi = ibis.least(rows.d1, p_next - 1)
+    days = (hi - lo + 1).cast("int64")
+    total = (rows.d1 - rows.d0 + 1).cast("int64")
+    share = (
+        (rows.amount.cast("float64") * days.cast("float64") / total.cast("float64"))
+        .round(2)
+        .cast(MONEY)
+    )
+    amount = ibis.cases((rows.i0 == rows.i1, rows.amount), else_=share)
+    rows = rows.mutate(amount=amount)
+    retention = retention_channels(ctx.config)
+    out = rows.group_by("channel", "period_index").aggregate(amount=rows.amount.sum())
+    return out.mutate(
+        channel_kind=channel_kind(out.channel, ctx.config),
+        is_retention=out.channel.isin(retention) if retention else ibis.literal(False),
+        period=index_to_start(out.period_index, period),
+    )
+
+
+def retention_channels(config: Config) -> list[str]:
+    """Channel names whose spend is retention spend (``[metrics] retention_channels``)."""
+    return [str(c) for c in config.metrics.retention_channels]
