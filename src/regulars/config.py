@@ -184,6 +184,84 @@ class ReferralsConfig:
             )
 
 
+@dataclass
+class SubscriptionsConfig:
+    """``[subscriptions]``: the conventions of MRR movements (see docs/metrics.md)."""
+
+    # When a cancelled subscription stops counting in MRR: "period_end" (after the last
+    # day of its paid period, end_date) or "cancellation" (on cancel_date).
+    churn_at: Literal["period_end", "cancellation"] = "period_end"
+    # MRR "net" of the discounts on the customer's subscription orders, or at "list" price.
+    discounts: Literal["net", "list"] = "net"
+    # A customer whose subscriptions start and end inside one period: "both" counts them
+    # as new (or reactivated) and as churned in that period; "neither" leaves them out.
+    same_period: Literal["both", "neither"] = "both"
+
+
+@dataclass
+class ReferralRule:
+    """One ``[[referrals.rules]]`` entry: a reward for a referral."""
+
+    # "fixed": `amount` once per referee; "percentage": `percent` % of the referee's net
+    # revenue in their first `months` months; "double-sided": `amount` to the referrer
+    # and `referee_amount` (default `amount`) to the referee.
+    kind: Literal["fixed", "percentage", "double-sided"] = "fixed"
+    # Who is paid by a fixed or percentage rule: "referrer", "referee" or "both".
+    side: Literal["referrer", "referee", "both"] = "referrer"
+    amount: float = 0.0
+    referee_amount: float | None = None
+    percent: float = 0.0
+    months: int = 12
+    # Label shown in the reward ledger (default: the rule's kind and position).
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"[[referrals.rules]] {self.name or self.kind}"
+        if self.kind in ("fixed", "double-sided") and self.amount <= 0:
+            raise ConfigError(
+                f"{where}: amount = {self.amount!r} must be positive for a {self.kind} reward "
+                "(the money paid per referral, for example amount = 50)."
+            )
+        if self.referee_amount is not None and self.referee_amount < 0:
+            raise ConfigError(
+                f"{where}: referee_amount = {self.referee_amount!r} must not be negative."
+            )
+        if self.kind == "percentage":
+            if not 0 < self.percent <= 100:
+                raise ConfigError(
+                    f"{where}: percent = {self.percent!r} is out of range (expected a "
+                    "percentage above 0 and at most 100, for example percent = 10)."
+                )
+            if self.months < 1:
+                raise ConfigError(
+                    f"{where}: months = {self.months!r} must be at least 1 (the referee's "
+                    "first months whose revenue earns the reward)."
+                )
+
+
+@dataclass
+class ReferralsConfig:
+    """``[referrals]``: the referral program's reward rules."""
+
+    rules: list[ReferralRule] = field(default_factory=list)
+    # Most money one referrer can earn in total (0 = no cap).
+    cap_per_referrer: float = 0.0
+    # How far the referral tree is followed (and cycles searched) from each customer.
+    max_depth: int = 20
+
+    def __post_init__(self) -> None:
+        if self.cap_per_referrer < 0:
+            raise ConfigError(
+                f"[referrals] cap_per_referrer = {self.cap_per_referrer!r} must not be "
+                "negative (0 means no cap)."
+            )
+        if not 1 <= self.max_depth <= 100:
+            raise ConfigError(
+                f"[referrals] max_depth = {self.max_depth!r} is out of range "
+                "(expected 1 to 100 levels of referrals)."
+            )
+
+
 def _default_channels() -> dict[str, str]:
     return {kind: kind for kind in CHANNEL_KINDS}
 
@@ -197,6 +275,8 @@ class Config:
     channels: dict[str, str] = field(default_factory=_default_channels)
     engine: EngineConfig = field(default_factory=EngineConfig)
     guarantee: GuaranteeConfig = field(default_factory=GuaranteeConfig)
+    subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
+    referrals: ReferralsConfig = field(default_factory=ReferralsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def __post_init__(self) -> None:
@@ -331,6 +411,24 @@ backend = "duckdb"         # duckdb (this folder's regulars.duckdb), parquet or 
 
 [guarantee]
 days = 90                  # money-back window in days; 0 = no guarantee
+
+[subscriptions]
+churn_at = "period_end"    # period_end (after the paid period) or cancellation (on cancel_date)
+discounts = "net"          # MRR net of discounts, or "list" price
+same_period = "both"       # started and ended in one period: count as new and churned, or "neither"
+
+[referrals]
+cap_per_referrer = 0       # most one referrer can earn in total; 0 = no cap
+max_depth = 20             # levels followed in the referral tree and cycle checks
+# Reward rules; rewards are held until the referee's [guarantee] window has passed.
+# [[referrals.rules]]
+# kind = "fixed"           # fixed, percentage or double-sided
+# side = "referrer"        # referrer, referee or both (fixed and percentage rules)
+# amount = 50
+# [[referrals.rules]]
+# kind = "percentage"
+# percent = 10             # % of the referee's net revenue in their first `months` months
+# months = 6
 
 [metrics]
 # Spend channels that keep customers rather than win them (retention spend).
