@@ -16,16 +16,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
+from regulars._config_actions import (
+    ActionsConfig,
+    PlaybooksConfig,
+    PlaybookSettings,
+    actions_config_text,
+)
 from regulars.errors import ConfigError
 from regulars.schema import CHANNEL_KINDS
 
 __all__ = [
     "CONFIG_FILE",
+    "ActionsConfig",
     "Config",
     "EngineConfig",
     "GuaranteeConfig",
     "MetricsConfig",
     "Period",
+    "PlaybookSettings",
+    "PlaybooksConfig",
     "ReferralRule",
     "ReferralsConfig",
     "SubscriptionsConfig",
@@ -200,6 +209,8 @@ class Config:
     subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
     referrals: ReferralsConfig = field(default_factory=ReferralsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    actions: ActionsConfig = field(default_factory=ActionsConfig)
+    playbooks: PlaybooksConfig = field(default_factory=PlaybooksConfig)
 
     def __post_init__(self) -> None:
         for name, kind in self.channels.items():
@@ -355,4 +366,5 @@ max_depth = 20             # levels followed in the referral tree and cycle chec
 [metrics]
 # Spend channels that keep customers rather than win them (retention spend).
 retention_channels = ["retention"]
-"""
+
+""" + actions_config_text()
