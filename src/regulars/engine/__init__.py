@@ -1,12 +1,22 @@
-"""The compute backend: Ibis over the workspace's DuckDB file by default.
+"""The compute backend: Ibis over the workspace's DuckDB file, Parquet files or Spark.
 
 ``tables(workspace)`` returns the workspace's tables as Ibis tables on the configured
-backend (``[engine] backend`` in regulars.toml).  Metrics and models take these
-tables and stay backend-neutral.
+backend (``[engine] backend`` in regulars.toml: ``duckdb``, ``parquet`` or ``spark``).
+Metrics and models take these tables and stay backend-neutral.  ``docs/scale.md``
+shows how to point a workspace at Parquet files or at a Spark session.
 """
 
 from __future__ import annotations
 
-from regulars.engine._backend import backend_for, tables
+from regulars.engine._backend import arrow_schema, backend_for, conform, ibis_schema, tables
+from regulars.engine._spark import local_spark_session, stop_local_spark_session
 
-__all__ = ["backend_for", "tables"]
+__all__ = [
+    "arrow_schema",
+    "backend_for",
+    "conform",
+    "ibis_schema",
+    "local_spark_session",
+    "stop_local_spark_session",
+    "tables",
+]

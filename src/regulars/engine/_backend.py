@@ -1,10 +1,38 @@
-"""Choosing the Ibis backend for a workspace."""
+"""Choosing the Ibis backend for a workspace: its DuckDB file, Parquet files or Spark.
+
+``[engine] backend`` in ``regulars.toml`` picks one of:
+
+``duckdb`` (default)
+    The workspace's own ``regulars.duckdb`` file.
+``parquet``
+    A folder of ``<table>.parquet`` files (or ``<table>/`` folders of Parquet parts),
+    ``[engine] parquet_dir``, read in place by an in-memory DuckDB.
+``spark``
+    A Spark session: the one passed in, else the active one, else a new local session
+    (``[engine] spark_master``) with its own temporary warehouse.  Tables come from
+    ``parquet_dir`` when it is set, else from tables or views of the session named like
+    the contract tables (``orders``...), else from the workspace's DuckDB file, copied
+    to temporary Parquet files.
+
+Whatever the source, every contract table is present (an empty one when the source
+has none) and has every contract column (a missing optional column reads as null),
+so the metrics run unchanged.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+import tempfile
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from regulars.schema import TABLES
+import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+
+from regulars.errors import SchemaError, WorkspaceError
+from regulars.schema import TABLES, Table
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -12,15 +40,231 @@ if TYPE_CHECKING:
 
     from regulars.store import Workspace
 
-__all__ = ["backend_for", "tables"]
+__all__ = [
+    "arrow_schema",
+    "backend_for",
+    "conform",
+    "ibis_schema",
+    "parquet_tables",
+    "tables",
+]
+
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_CACHE: weakref.WeakKeyDictionary[Any, tuple[str, BaseBackend, dict[str, ir.Table]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def backend_for(workspace: Workspace) -> BaseBackend:
-    """The Ibis backend the workspace's analytics run on (DuckDB by default)."""
-    return workspace.ibis
+def _arrow_type(duck: str) -> pa.DataType:
+    m = _DECIMAL.fullmatch(duck.replace(" ", ""))
+    if m:
+        return pa.decimal128(int(m.group(1)), int(m.group(2)))
+    return {
+        "VARCHAR": pa.string(),
+        "JSON": pa.string(),
+        "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us"),
+        "DOUBLE": pa.float64(),
+        "INTEGER": pa.int32(),
+        "BIGINT": pa.int64(),
+        "BOOLEAN": pa.bool_(),
+    }[duck]
 
 
-def tables(workspace: Workspace) -> dict[str, ir.Table]:
-    """Every contract table of the workspace as an Ibis table on its backend."""
-    backend = backend_for(workspace)
-    return {name: backend.table(name) for name in TABLES}
+def arrow_schema(name: str | Table) -> pa.Schema:
+    """The Arrow schema of contract table ``name`` (JSON columns are strings)."""
+    t = TABLES[name] if isinstance(name, str) else name
+    return pa.schema([pa.field(c.name, _arrow_type(c.type), not c.required) for c in t.columns])
+
+
+def ibis_schema(name: str | Table) -> ibis.Schema:
+    """The Ibis schema of contract table ``name``."""
+    return ibis.Schema.from_pyarrow(arrow_schema(name))
+
+
+def conform(table: ir.Table, name: str) -> ir.Table:
+    """Give ``table`` every column of contract table ``name``.
+
+    Missing optional columns are added as typed nulls; a missing required column is a
+    :class:`~regulars.errors.SchemaError` that lists the columns present.  Extra
+    columns are kept.
+    """
+    contract = TABLES.get(name)
+    if contract is None:
+        return table
+    have = set(table.columns)
+    missing_required = [c for c in contract.required if c not in have]
+    if missing_required:
+        raise SchemaError(
+            f"Table {name!r} has no column {', '.join(repr(c) for c in missing_required)} "
+            f"(required). Existing columns: {', '.join(repr(c) for c in table.columns)}. "
+            "Rename the column in the source, or import the file with --map."
+        )
+    add = {
+        c.name: ibis.null(dt.dtype(_arrow_type(c.type)))
+        for c in contract.columns
+        if c.name not in have
+    }
+    return table.mutate(**add) if add else table
+
+
+def _parquet_dir(workspace: Workspace) -> Path:
+    raw = workspace.config.engine.parquet_dir
+    if not raw:
+        raise WorkspaceError(
+            "[engine] backend = 'parquet' needs [engine] parquet_dir, the folder that holds "
+            "orders.parquet, customers.parquet... Set it in regulars.toml."
+        )
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = workspace.path / path
+    if not path.is_dir():
+        raise WorkspaceError(
+            f"[engine] parquet_dir = {raw!r}: folder {path} does not exist. "
+            "Point it at the folder that holds orders.parquet, customers.parquet..."
+        )
+    return path
+
+
+def parquet_tables(folder: Path) -> dict[str, str]:
+    """Table name -> path (file, or folder of parts) of the Parquet tables in ``folder``."""
+    found: dict[str, str] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and entry.suffix == ".parquet":
+            found[entry.stem] = str(entry)
+        elif entry.is_dir() and any(entry.rglob("*.parquet")):
+            found[entry.name] = str(entry)
+    return found
+
+
+def _duckdb_parquet(folder: Path) -> tuple[BaseBackend, dict[str, ir.Table]]:
+    con = ibis.duckdb.connect()
+    out: dict[str, ir.Table] = {}
+    for name, path in parquet_tables(folder).items():
+        source = f"{path}/**/*.parquet" if Path(path).is_dir() else path
+        out[name] = con.read_parquet(source, table_name=name)
+    for name in TABLES:
+        if name not in out:
+            out[name] = con.create_table(name, schema=ibis_schema(name))
+    return con, out
+
+
+def _spark(workspace: Workspace, session: Any) -> tuple[BaseBackend, dict[str, ir.Table]]:
+    from regulars.engine._spark import local_spark_session
+
+    if session is None:
+        session = local_spark_session(workspace.config.engine.spark_master)
+    con = ibis.pyspark.connect(session)
+    out: dict[str, ir.Table] = {}
+    if workspace.config.engine.parquet_dir:
+        for name, path in parquet_tables(_parquet_dir(workspace)).items():
+            out[name] = con.read_parquet(path, table_name=f"regulars_{name}")
+    else:
+        existing = set(con.list_tables())
+        for name in TABLES:
+            if name in existing:
+                out[name] = con.table(name)
+        missing = [n for n in TABLES if n not in out]
+        if missing and workspace.db_path.exists():
+            out.update(_copy_from_duckdb(workspace, con, missing))
+    for name in TABLES:
+        if name not in out:
+            empty = session.createDataFrame([], schema=_spark_ddl(name))
+            empty.createOrReplaceTempView(f"regulars_{name}")
+            out[name] = con.table(f"regulars_{name}")
+    return con, out
+
+
+def _copy_from_duckdb(workspace: Workspace, con: Any, names: list[str]) -> dict[str, ir.Table]:
+    folder = Path(tempfile.mkdtemp(prefix="regulars-spark-tables-"))
+    out: dict[str, ir.Table] = {}
+    for name in names:
+        if not workspace.has_table(name):
+            continue
+        target = folder / f"{name}.parquet"
+        workspace.con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
+        out[name] = con.read_parquet(str(target), table_name=f"regulars_{name}")
+    extra = "scores"
+    if workspace.has_table(extra):
+        target = folder / f"{extra}.parquet"
+        workspace.con.execute(f"COPY \"{extra}\" TO '{target}' (FORMAT parquet)")
+        out[extra] = con.read_parquet(str(target), table_name=f"regulars_{extra}")
+    return out
+
+
+def _spark_ddl(name: str) -> str:
+    def spark_type(duck: str) -> str:
+        if duck.startswith("DECIMAL"):
+            return duck.replace(" ", "")
+        return {
+            "VARCHAR": "STRING",
+            "JSON": "STRING",
+            "DATE": "DATE",
+            "TIMESTAMP": "TIMESTAMP_NTZ",
+            "DOUBLE": "DOUBLE",
+            "INTEGER": "INT",
+            "BIGINT": "BIGINT",
+            "BOOLEAN": "BOOLEAN",
+        }[duck]
+
+    return ", ".join(f"`{c.name}` {spark_type(c.type)}" for c in TABLES[name].columns)
+
+
+def _load(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[str, ir.Table]]:
+    kind = workspace.config.engine.backend
+    if kind == "duckdb":
+        con: BaseBackend = workspace.ibis
+        names = set(con.list_tables())
+        found = {name: con.table(name) for name in sorted(names)}
+    elif kind == "parquet":
+        con, found = _duckdb_parquet(_parquet_dir(workspace))
+    else:
+        con, found = _spark(workspace, session)
+    return kind, con, {name: conform(t, name) for name, t in found.items()}
+
+
+def _cached(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[str, ir.Table]]:
+    if session is not None or workspace.config.engine.backend == "duckdb":
+        return _load(workspace, session)
+    hit = _CACHE.get(workspace)
+    if hit is None or hit[0] != workspace.config.engine.backend:
+        hit = _load(workspace, None)
+        _CACHE[workspace] = hit
+    return hit
+
+
+def backend_for(workspace: Workspace, *, session: Any = None) -> BaseBackend:
+    """The Ibis backend the workspace's analytics run on.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    session : pyspark.sql.SparkSession, optional
+        With ``[engine] backend = "spark"``: the session to use (default: the active
+        session, else a new local one).
+
+    Returns
+    -------
+    ibis backend
+        DuckDB over ``regulars.duckdb`` (``duckdb``), an in-memory DuckDB over the
+        Parquet folder (``parquet``) or PySpark (``spark``).
+    """
+    return _cached(workspace, session)[1]
+
+
+def tables(workspace: Workspace, *, session: Any = None) -> dict[str, ir.Table]:
+    """Every table of the workspace as an Ibis table on its configured backend.
+
+    The contract tables (``orders``, ``customers``, ``spend``...) are always present,
+    with every contract column; derived tables that exist (``scores``...) come too.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from regulars.store import Workspace
+    >>> ws = Workspace.init(tempfile.mkdtemp())
+    >>> sorted(tables(ws))[:3]
+    ['customers', 'feedback', 'order_lines']
+    >>> ws.close()
+    """
+    return dict(_cached(workspace, session)[2])

@@ -1,0 +1,86 @@
+"""A local Spark session for regulars (tests, laptops) with its own warehouse folder."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from regulars.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["local_spark_session", "stop_local_spark_session"]
+
+_LOCAL: dict[str, Any] = {}
+
+
+def _import_spark() -> Any:
+    try:
+        import pyspark.sql
+    except ImportError:
+        raise WorkspaceError(
+            "[engine] backend = 'spark' needs PySpark, which is not installed. "
+            "Install it with: pip install 'regulars[spark]' (PySpark 3.5 or 4.0, and Java 17)."
+        ) from None
+    return pyspark.sql
+
+
+def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
+    """The active Spark session, or a new local one with its own temporary warehouse.
+
+    An already running session (for example the one a notebook or a cluster job made)
+    is reused as it is.  A new session gets a fresh temporary ``spark.sql.warehouse.dir``
+    and Derby home (removed at exit), no web UI, the UTC session time zone (naive
+    business timestamps stay as they are) and few shuffle partitions, which suits one
+    machine.
+
+    Parameters
+    ----------
+    master : str
+        Spark master URL for a new session, ``local[2]`` by default.
+    shuffle_partitions : int
+        ``spark.sql.shuffle.partitions`` for a new session.
+    """
+    sql = _import_spark()
+    active = sql.SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    warehouse = tempfile.mkdtemp(prefix="regulars-spark-")
+    try:
+        session = (
+            sql.SparkSession.builder.master(master)
+            .appName("regulars")
+            .config("spark.sql.warehouse.dir", f"{warehouse}/warehouse")
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}/derby")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .getOrCreate()
+        )
+    except Exception as exc:  # Java missing, port clash...
+        shutil.rmtree(warehouse, ignore_errors=True)
+        raise WorkspaceError(
+            f"Could not start a local Spark session ({master}): {exc}. "
+            "Spark needs Java 17 on PATH (or JAVA_HOME); check `java -version`."
+        ) from None
+    session.sparkContext.setLogLevel("ERROR")
+    _LOCAL["session"] = session
+    _LOCAL["warehouse"] = warehouse
+    return session
+
+
+def stop_local_spark_session() -> None:
+    """Stop the session :func:`local_spark_session` created, and delete its warehouse."""
+    session = _LOCAL.pop("session", None)
+    warehouse = _LOCAL.pop("warehouse", None)
+    if session is not None:
+        session.stop()
+    if warehouse is not None:
+        shutil.rmtree(warehouse, ignore_errors=True)
+
+
+atexit.register(stop_local_spark_session)
