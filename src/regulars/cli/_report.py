@@ -1,0 +1,128 @@
+"""``regulars report`` and ``regulars chart``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from regulars.cli._common import app, console, open_workspace, workspace_option
+
+PERIOD_CHOICE = click.Choice(["month", "quarter", "year"])
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (expected YYYY-MM-DD, for example 2025-01-01).",
+            param_hint=option,
+        ) from None
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} KB"
+
+
+@app.command("report")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="HTML file to write.",
+)
+@click.option("--period", type=PERIOD_CHOICE, help="Period grain (default: [workspace] period).")
+@click.option("--from", "start", metavar="DATE", help="Show periods from this date (YYYY-MM-DD).")
+@click.option("--to", "end", metavar="DATE", help="Show periods up to this date (YYYY-MM-DD).")
+@click.option("--lang", help="Report language: en or ru (default: [workspace] locale).")
+@workspace_option
+def report_command(
+    out: Path,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    lang: str | None,
+    workspace: Path | None,
+) -> None:
+    """Write the HTML report: one self-contained file that opens offline.
+
+    \b
+    Examples:
+        regulars report
+        regulars report --period quarter --from 2024-01-01 --lang ru --out report-ru.html
+    """
+    from regulars.report import write_report
+
+    start_d, end_d = _date(start, "--from"), _date(end, "--to")
+    with (
+        open_workspace(workspace, read_only=True) as ws,
+        console.status("Building the report..."),
+    ):
+        path = write_report(ws, out, period=period, start=start_d, end=end_d, lang=lang)
+    size = path.stat().st_size
+    console.print(f"Report written to [bold]{path}[/] ({_size(size)}).")
+    console.print("Open it in any browser; it needs no internet connection.")
+
+
+@app.command("chart")
+@click.argument("name", required=False)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG or SVG file to write (chosen by the extension).",
+)
+@click.option("--period", type=PERIOD_CHOICE, help="Period grain (default: [workspace] period).")
+@click.option("--from", "start", metavar="DATE", help="Show periods from this date (YYYY-MM-DD).")
+@click.option("--to", "end", metavar="DATE", help="Show periods up to this date (YYYY-MM-DD).")
+@click.option("--lang", help="Chart language: en or ru (default: [workspace] locale).")
+@click.option("--scale", type=float, default=2.0, show_default=True, help="PNG pixel scale.")
+@click.option("--list", "list_charts", is_flag=True, help="List the chart names and exit.")
+@workspace_option
+def chart_command(
+    name: str | None,
+    out: Path | None,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    lang: str | None,
+    scale: float,
+    list_charts: bool,
+    workspace: Path | None,
+) -> None:
+    """Export one chart of the report as PNG or SVG, for slides.
+
+    \b
+    Examples:
+        regulars chart --list
+        regulars chart growth-sources --out growth.png
+        regulars chart cohort-revenue --period quarter --out cohorts.svg
+    """
+    from regulars.report import chart_names, export_chart
+
+    if list_charts or name is None:
+        for chart in chart_names():
+            console.print(chart)
+        if name is None and not list_charts:
+            console.print("Pick one: regulars chart NAME --out FILE.png")
+        return
+    if out is None:
+        raise click.UsageError("Missing --out FILE (.png or .svg).")
+    with open_workspace(workspace, read_only=True) as ws:
+        path = export_chart(
+            ws,
+            name,
+            out,
+            period=period,
+            start=_date(start, "--from"),
+            end=_date(end, "--to"),
+            lang=lang,
+            scale=scale,
+        )
+    console.print(f"Chart {name} written to [bold]{path}[/] ({_size(path.stat().st_size)}).")

@@ -1,0 +1,39 @@
+"""The self-contained HTML report, and single charts as PNG or SVG.
+
+>>> from regulars.report import build_report, write_report
+>>> write_report("demo-shop", "report.html", period="year", lang="ru")  # doctest: +SKIP
+
+The report has eleven sections (headline figures, new vs returning, growth
+accounting, growth sources, channel economics, cohorts, subscriptions, referrals,
+guarantee and packages, customer value, actions); ``docs/report.md`` describes each.
+Every label goes through a gettext catalogue (:func:`available_languages`).
+"""
+
+from __future__ import annotations
+
+from regulars.report._build import (
+    build_report,
+    chart_names,
+    chart_spec,
+    export_chart,
+    write_report,
+)
+from regulars.report._i18n import Translator, available_languages, translator
+from regulars.report._model import Chart, Figure, Missing, MissingDataError, Section, TableView
+
+__all__ = [
+    "Chart",
+    "Figure",
+    "Missing",
+    "MissingDataError",
+    "Section",
+    "TableView",
+    "Translator",
+    "available_languages",
+    "build_report",
+    "chart_names",
+    "chart_spec",
+    "export_chart",
+    "translator",
+    "write_report",
+]

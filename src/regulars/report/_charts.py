@@ -1,0 +1,437 @@
+"""Vega-Lite chart specs for the report, and their PNG/SVG export.
+
+The specs are plain dictionaries with inline data, rendered in the browser by the
+Vega JavaScript inlined into the report (no request to any host) and exported to
+PNG/SVG by ``vl_convert``.  Colours come from the Okabe–Ito palette, which stays
+distinguishable for the common forms of colour blindness.
+
+References
+----------
+Okabe, M. and Ito, K. (2008). Color Universal Design (CUD): how to make figures and
+presentations that are friendly to colorblind people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "OKABE_ITO",
+    "bar_chart",
+    "base_config",
+    "heatmap",
+    "line_chart",
+    "records",
+    "scatter_with_line",
+    "to_static",
+    "waterfall",
+]
+
+# Okabe–Ito: orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple, grey.
+OKABE_ITO: dict[str, str] = {
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#7F7F7F",
+    "black": "#000000",
+}
+CATEGORY = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple")]
+CATEGORY += [OKABE_ITO[k] for k in ("yellow", "grey")]
+
+Money = "money"  # value format names understood by _fmt
+_FORMATS = {"money": ",.0f", "number": ",.0f", "decimal": ",.2f", "percent": ".0%", "ratio": ",.1f"}
+
+
+def _fmt(kind: str) -> str:
+    return _FORMATS.get(kind, kind)
+
+
+def _json_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return round(value, 4)
+    if isinstance(value, decimal.Decimal):
+        return round(float(value), 2)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return _json_value(value.item())
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    return str(value)
+
+
+def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """JSON-safe records: dates as ISO text, NaN as null, floats rounded."""
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in rows]
+
+
+def base_config() -> dict[str, Any]:
+    """The look shared by every chart: fonts, axes, legends and the palette."""
+    font = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+    return {
+        "font": font,
+        "background": "white",
+        "view": {"stroke": None},
+        "axis": {
+            "labelFontSize": 12,
+            "titleFontSize": 12,
+            "titleFontWeight": "normal",
+            "titleColor": "#333",
+            "labelColor": "#333",
+            "gridColor": "#e6e6e6",
+            "domainColor": "#999",
+            "tickColor": "#999",
+        },
+        "axisX": {"labelAngle": 0, "labelOverlap": "greedy"},
+        "legend": {"orient": "bottom", "labelFontSize": 12, "titleFontSize": 12},
+        "range": {"category": CATEGORY},
+        "bar": {"continuousBandSize": 18},
+        "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
+    }
+
+
+def _spec(
+    title: str, data: list[dict[str, Any]], *, height: int = 260, width: Any = "container"
+) -> dict[str, Any]:
+    return {
+        "title": title,
+        "width": width,
+        "height": height,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {"values": data},
+        "config": base_config(),
+    }
+
+
+def _color(
+    field: str, title: str, domain: Sequence[str] | None, colors: Sequence[str] | None
+) -> dict[str, Any]:
+    enc: dict[str, Any] = {"field": field, "type": "nominal", "title": title}
+    scale: dict[str, Any] = {}
+    if domain is not None:
+        scale["domain"] = list(domain)
+    if colors is not None:
+        scale["range"] = list(colors)
+    if scale:
+        enc["scale"] = scale
+    if domain is not None:
+        enc["sort"] = list(domain)
+    return enc
+
+
+def _tooltip(fields: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Tooltip entries from ``(field, title, kind)``; kind is nominal or a value format."""
+    out = []
+    for name, title, kind in fields:
+        if kind == "nominal":
+            out.append({"field": name, "type": "nominal", "title": title})
+        else:
+            out.append(
+                {"field": name, "type": "quantitative", "title": title, "format": _fmt(kind)}
+            )
+    return out
+
+
+def bar_chart(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    x_order: Sequence[str],
+    y_format: str = "number",
+    color: str | None = None,
+    color_title: str = "",
+    color_domain: Sequence[str] | None = None,
+    color_range: Sequence[str] | None = None,
+    stacked: bool = True,
+    tooltip: Sequence[tuple[str, str, str]] = (),
+    horizontal: bool = False,
+    height: int = 260,
+) -> dict[str, Any]:
+    """Bars per category ``x`` (ordered by ``x_order``), stacked or side by side by ``color``."""
+    spec = _spec(title, data, height=height)
+    cat = {"field": x, "type": "ordinal", "title": x_title, "sort": list(x_order)}
+    val: dict[str, Any] = {
+        "field": y,
+        "type": "quantitative",
+        "title": y_title,
+        "axis": {"format": _fmt(y_format)},
+    }
+    enc: dict[str, Any] = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
+    if color is not None:
+        enc["color"] = _color(color, color_title, color_domain, color_range)
+        if not stacked:
+            enc["xOffset" if not horizontal else "yOffset"] = {
+                "field": color,
+                "sort": list(color_domain or []),
+            }
+        else:
+            val["stack"] = "zero"
+    else:
+        enc["color"] = {"value": (color_range or [OKABE_ITO["blue"]])[0]}
+    enc["tooltip"] = _tooltip(tooltip or [(x, x_title, "nominal"), (y, y_title, y_format)])
+    spec["mark"] = {"type": "bar", "tooltip": True}
+    spec["encoding"] = enc
+    return spec
+
+
+def line_chart(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    x_type: str = "ordinal",
+    x_order: Sequence[str] | None = None,
+    y_format: str = "number",
+    color: str | None = None,
+    color_title: str = "",
+    color_domain: Sequence[str] | None = None,
+    color_range: Sequence[str] | None = None,
+    dash: str | None = None,
+    tooltip: Sequence[tuple[str, str, str]] = (),
+    height: int = 260,
+    rule_y: float | None = None,
+) -> dict[str, Any]:
+    """Lines (with points for hovering) of ``y`` against ``x``, one per ``color``."""
+    spec = _spec(title, data, height=height)
+    xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
+    if x_order is not None:
+        xe["sort"] = list(x_order)
+    enc: dict[str, Any] = {
+        "x": xe,
+        "y": {
+            "field": y,
+            "type": "quantitative",
+            "title": y_title,
+            "axis": {"format": _fmt(y_format)},
+        },
+        "tooltip": _tooltip(tooltip or [(x, x_title, "nominal"), (y, y_title, y_format)]),
+    }
+    if color is not None:
+        enc["color"] = _color(color, color_title, color_domain, color_range)
+    else:
+        enc["color"] = {"value": OKABE_ITO["blue"]}
+    if dash is not None:
+        enc["strokeDash"] = {"field": dash, "type": "nominal", "title": ""}
+    layers: list[dict[str, Any]] = [
+        {"mark": {"type": "line", "point": True, "tooltip": True}, "encoding": enc}
+    ]
+    if rule_y is not None:
+        layers.append(
+            {
+                "mark": {"type": "rule", "strokeDash": [4, 4], "color": "#666"},
+                "encoding": {"y": {"datum": rule_y}},
+            }
+        )
+    spec["layer"] = layers
+    return spec
+
+
+def scatter_with_line(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    x: str,
+    series: Sequence[tuple[str, str, str]],
+    x_title: str,
+    y_title: str,
+    x_type: str = "ordinal",
+    x_order: Sequence[str] | None = None,
+    y_format: str = "decimal",
+    height: int = 260,
+) -> dict[str, Any]:
+    """Several numeric columns against ``x``, one line each (folded to long form).
+
+    ``series`` holds ``(column, label, colour)``: for example actual vs predicted.
+    """
+    spec = _spec(title, data, height=height)
+    cols = [c for c, _, _ in series]
+    labels = [label for _, label, _ in series]
+    xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
+    if x_order is not None:
+        xe["sort"] = list(x_order)
+    spec["transform"] = [
+        {"fold": cols, "as": ["_series", "_value"]},
+        {
+            "calculate": " : ".join(
+                f"datum._series === {c!r} ? {label!r}"
+                for c, label in zip(cols, labels, strict=True)
+            )
+            + " : ''",
+            "as": "_label",
+        },
+    ]
+    spec["mark"] = {"type": "line", "point": True, "tooltip": True}
+    spec["encoding"] = {
+        "x": xe,
+        "y": {
+            "field": "_value",
+            "type": "quantitative",
+            "title": y_title,
+            "axis": {"format": _fmt(y_format)},
+        },
+        "color": {
+            "field": "_label",
+            "type": "nominal",
+            "title": "",
+            "scale": {"domain": labels, "range": [c for _, _, c in series]},
+            "sort": labels,
+        },
+        "tooltip": [
+            {
+                "field": x,
+                "type": "nominal" if x_type != "quantitative" else x_type,
+                "title": x_title,
+            },
+            {"field": "_label", "type": "nominal", "title": ""},
+            {"field": "_value", "type": "quantitative", "title": y_title, "format": _fmt(y_format)},
+        ],
+    }
+    return spec
+
+
+def heatmap(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    x: str,
+    y: str,
+    value: str,
+    x_title: str,
+    y_title: str,
+    value_title: str,
+    y_order: Sequence[str] | None = None,
+    x_order: Sequence[Any] | None = None,
+    value_format: str = "percent",
+    scheme: str = "blues",
+    domain: tuple[float, float] | None = None,
+    tooltip: Sequence[tuple[str, str, str]] = (),
+    cell: int = 14,
+    x_type: str = "ordinal",
+) -> dict[str, Any]:
+    """A colour grid: ``value`` per (``x``, ``y``), for cohorts and matrices."""
+    n_rows = len(y_order) if y_order is not None else len({r.get(y) for r in data})
+    spec = _spec(title, data, height=max(120, min(720, cell * max(n_rows, 1))))
+    ye: dict[str, Any] = {"field": y, "type": "ordinal", "title": y_title}
+    if y_order is not None:
+        ye["sort"] = list(y_order)
+    xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
+    if x_order is not None:
+        xe["sort"] = list(x_order)
+    scale: dict[str, Any] = {"scheme": scheme}
+    if domain is not None:
+        scale["domain"] = list(domain)
+        scale["clamp"] = True
+    spec["mark"] = {"type": "rect", "tooltip": True}
+    spec["encoding"] = {
+        "x": xe,
+        "y": ye,
+        "color": {
+            "field": value,
+            "type": "quantitative",
+            "title": value_title,
+            "scale": scale,
+            "legend": {"format": _fmt(value_format), "orient": "right"},
+        },
+        "tooltip": _tooltip(
+            tooltip
+            or [
+                (y, y_title, "nominal"),
+                (x, x_title, "nominal"),
+                (value, value_title, value_format),
+            ]
+        ),
+    }
+    return spec
+
+
+def waterfall(
+    title: str,
+    steps: Sequence[dict[str, Any]],
+    *,
+    y_title: str,
+    x_title: str = "",
+    up_color: str = OKABE_ITO["blue"],
+    down_color: str = OKABE_ITO["vermillion"],
+    total_color: str = OKABE_ITO["grey"],
+    tooltip: Sequence[tuple[str, str, str]] = (),
+) -> dict[str, Any]:
+    """A waterfall: a starting total, signed steps, and the final total.
+
+    Each step is a dict with ``label``, ``amount`` and ``kind`` (``total`` or
+    ``step``) plus any tooltip fields.  The running start/end of each bar are
+    computed here so the chart needs no transforms.
+    """
+    rows: list[dict[str, Any]] = []
+    running = 0.0
+    for step in steps:
+        amount = float(step["amount"])
+        row = dict(step)
+        if step["kind"] == "total":
+            row.update(start=0.0, end=amount, tone="total")
+            running = amount
+        else:
+            row.update(start=running, end=running + amount, tone="up" if amount >= 0 else "down")
+            running += amount
+        rows.append(row)
+    order = [str(s["label"]) for s in steps]
+    spec = _spec(title, records(rows))
+    spec["mark"] = {"type": "bar", "tooltip": True}
+    spec["encoding"] = {
+        "x": {
+            "field": "label",
+            "type": "ordinal",
+            "sort": order,
+            "title": x_title,
+            "axis": {"labelAngle": 0, "labelLimit": 120},
+        },
+        "y": {
+            "field": "start",
+            "type": "quantitative",
+            "title": y_title,
+            "axis": {"format": _fmt("money")},
+        },
+        "y2": {"field": "end"},
+        "color": {
+            "field": "tone",
+            "type": "nominal",
+            "scale": {
+                "domain": ["total", "up", "down"],
+                "range": [total_color, up_color, down_color],
+            },
+            "legend": None,
+        },
+        "tooltip": _tooltip(
+            tooltip or [("label", x_title, "nominal"), ("amount", y_title, "money")]
+        ),
+    }
+    return spec
+
+
+def to_static(spec: Mapping[str, Any], *, width: int = 720) -> dict[str, Any]:
+    """A copy of ``spec`` with a fixed width, for PNG/SVG export (no container)."""
+    out = dict(spec)
+    if out.get("width") == "container":
+        out["width"] = width
+    out.pop("autosize", None)
+    return out

@@ -1,0 +1,181 @@
+"""Translations and locale-aware formatting for the report.
+
+Every label and takeaway goes through one gettext catalogue per language,
+``locale/<lang>/LC_MESSAGES/regulars.po``.  The ``.po`` files are compiled in memory
+with Babel when first used, so no build step is needed.  English is the source
+language: its catalogue may leave ``msgstr`` empty and the ``msgid`` is shown.
+
+Numbers, money and dates are formatted with Babel for the chosen language, and the
+same separators are handed to Vega (``format_locale``) so charts and text agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import io
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+)
+
+from regulars.errors import ConfigError
+
+__all__ = ["DOMAIN", "Translator", "available_languages", "translator"]
+
+DOMAIN = "regulars"
+SOURCE_LANGUAGE = "en"
+
+
+def _locale_dir() -> Any:
+    return resources.files("regulars.report").joinpath("locale")
+
+
+def available_languages() -> tuple[str, ...]:
+    """Languages that have a catalogue (English is always available)."""
+    langs = {SOURCE_LANGUAGE}
+    root = _locale_dir()
+    for entry in root.iterdir():
+        if entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file():
+            langs.add(entry.name)
+    return tuple(sorted(langs))
+
+
+@cache
+def _translations(lang: str) -> gettext.NullTranslations:
+    po = _locale_dir().joinpath(lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    if not po.is_file():
+        return gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def translator(lang: str = SOURCE_LANGUAGE, *, currency: str = "EUR") -> Translator:
+    """The :class:`Translator` for ``lang``; an unknown language raises ConfigError."""
+    langs = available_languages()
+    if lang not in langs:
+        raise ConfigError(
+            f"Report language {lang!r} has no translation catalogue. "
+            f"Available languages: {', '.join(langs)}. Use --lang with one of them, or add "
+            "a catalogue (see docs/report.md, 'Adding a language')."
+        )
+    return Translator(lang=lang, currency=currency)
+
+
+@dataclass
+class Translator:
+    """Translate and format for one language and one currency.
+
+    Use :meth:`_` for messages (``t._("Profit")``) and :meth:`ngettext` for plurals.
+    Messages with placeholders use ``str.format`` names: ``t._("{n} orders").format(n=..)``.
+    """
+
+    lang: str = SOURCE_LANGUAGE
+    currency: str = "EUR"
+    _tr: gettext.NullTranslations = field(init=False, repr=False)
+    locale: Locale = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._tr = _translations(self.lang)
+        self.locale = Locale.parse(self.lang)
+
+    # -- messages ---------------------------------------------------------------------
+    def _(self, message: str) -> str:
+        """The translation of ``message`` (the message itself when untranslated)."""
+        return self._tr.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The plural form of a message for count ``n`` (language plural rules)."""
+        return self._tr.ngettext(singular, plural, n)
+
+    # -- numbers ----------------------------------------------------------------------
+    def number(self, value: float | int | None, digits: int = 0) -> str:
+        """``12 345`` / ``12,345``; ``–`` for missing values."""
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "–"
+        fmt = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=fmt, locale=self.locale)
+
+    def money(self, value: float | int | None, digits: int = 0) -> str:
+        """An amount in the workspace currency, for example ``€12,345`` or ``12 345 €``."""
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "–"
+        fmt = None
+        if digits == 0:
+            pattern = self.locale.currency_formats["standard"].pattern
+            fmt = pattern.replace(".00", "").split(";")[0]
+        return format_currency(
+            value,
+            self.currency,
+            format=fmt,
+            locale=self.locale,
+            currency_digits=digits != 0,
+        )
+
+    def percent(self, share: float | None, digits: int = 0) -> str:
+        """A share (0.64) as a percentage (``64%`` / ``64 %``)."""
+        if share is None or not math.isfinite(share):
+            return "–"
+        pattern = self.locale.percent_formats[None].pattern.split(";")[0]
+        if digits:
+            last = pattern.rindex("0")
+            pattern = pattern[: last + 1] + "." + "0" * digits + pattern[last + 1 :]
+        return format_percent(share, format=pattern, locale=self.locale)
+
+    def ratio(self, value: float | None, digits: int = 1) -> str:
+        """A ratio such as a quick ratio or CLV:CAC (``2.4×``)."""
+        if value is None or not math.isfinite(value):
+            return "–"
+        return self.number(value, digits) + "×"
+
+    # -- dates ------------------------------------------------------------------------
+    def date(self, value: dt.date, form: str = "medium") -> str:
+        """A date in the language's own format."""
+        return format_date(value, format=form, locale=self.locale)
+
+    def period_label(self, start: dt.date, period: str) -> str:
+        """``2025``, ``Q1 2025`` / ``1 кв. 2025``, ``Mar 2025`` / ``март 2025``."""
+        if period == "year":
+            return str(start.year)
+        if period == "quarter":
+            return format_date(start, format="QQQ y", locale=self.locale)
+        return format_date(start, format="LLL y", locale=self.locale)
+
+    # -- charts -----------------------------------------------------------------------
+    @property
+    def currency_symbol(self) -> str:
+        return get_currency_symbol(self.currency, locale=self.locale)
+
+    def d3_format_locale(self) -> dict[str, Any]:
+        """A d3-format locale with this language's separators and the workspace currency."""
+        sample = self.money(1)
+        symbol = self.currency_symbol
+        before, _, after = sample.partition("1")
+        prefix = before if symbol in before else ""
+        suffix = after if symbol in after else ""
+        return {
+            "decimal": get_decimal_symbol(self.locale),
+            "thousands": get_group_symbol(self.locale),
+            "grouping": [3],
+            "currency": [prefix, suffix],
+            "percent": "\u202f%" if self.lang == "ru" else "%",
+            "minus": "\u2212",
+        }

@@ -1,0 +1,307 @@
+"""Sections 6-9: cohorts, subscriptions, the referral program, guarantee and packages."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from regulars.report._charts import OKABE_ITO, bar_chart, heatmap, line_chart, records
+from regulars.report._context import ReportContext, share, to_float
+from regulars.report._model import Chart, MissingDataError, Section, TableView
+
+__all__ = [
+    "cohorts_section",
+    "guarantee_packages_section",
+    "referrals_section",
+    "subscriptions_section",
+]
+
+_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+_KIND_COLORS = {
+    "referral": OKABE_ITO["green"],
+    "cold": OKABE_ITO["vermillion"],
+    "organic": OKABE_ITO["blue"],
+    "partner": OKABE_ITO["purple"],
+    "other": OKABE_ITO["grey"],
+}
+
+
+def kind_names(ctx: ReportContext) -> dict[str, str]:
+    """Channel kinds as the reader sees them."""
+    t = ctx.t
+    return {
+        "referral": t._("Referral"),
+        "cold": t._("Cold"),
+        "organic": t._("Organic"),
+        "partner": t._("Partner"),
+        "other": t._("Other"),
+    }
+
+
+def period_title(ctx: ReportContext) -> str:
+    t = ctx.t
+    return {"month": t._("Month"), "quarter": t._("Quarter"), "year": t._("Year")}[ctx.period]
+
+
+def _since_title(ctx: ReportContext) -> str:
+    t = ctx.t
+    return {
+        "month": t._("Months since first order"),
+        "quarter": t._("Quarters since first order"),
+        "year": t._("Years since first order"),
+    }[ctx.period]
+
+
+# -- 6. cohorts -----------------------------------------------------------------------
+
+
+def _weighted_retention(df: pd.DataFrame, k: int, ctx: ReportContext) -> tuple[float, int]:
+    """Retention ``k`` periods after acquisition, weighted by cohort size, over the
+    cohorts whose period ``k`` is complete."""
+    end = ctx.data.observation_end()
+    from regulars.report._data import period_end
+
+    rows = df.loc[df["periods_since"] == k]
+    rows = rows.loc[[period_end(p, ctx.period) <= end for p in rows["period"]]]
+    if rows.empty:
+        return math.nan, 0
+    return share(float(rows["active_customers"].sum()), float(rows["cohort_customers"].sum())), len(
+        rows
+    )
+
+
+def cohorts_section(ctx: ReportContext) -> Section:
+    """Heatmaps of customer and revenue retention by cohort, and retention curves."""
+    t = ctx.t
+    section = Section("cohorts", t._("Cohorts and retention"))
+    try:
+        ctx.data.require("orders")
+        df = ctx.data.frame("cohort_retention")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return section
+    if df.empty:
+        return section
+    cohorts = sorted(df["cohort"].unique().tolist())
+    y_order = ctx.labels(cohorts)
+    since = _since_title(ctx)
+    cohort_title = t._("Cohort (first order)")
+    rows = [
+        {
+            "cohort": ctx.label(r["cohort"]),
+            "since": int(r["periods_since"]),
+            "customers": int(r["cohort_customers"]),
+            "active": int(r["active_customers"]),
+            "retention": to_float(r["retention"]),
+            "revenue_retention": to_float(r["revenue_retention"]),
+            "revenue": to_float(r["revenue"]),
+        }
+        for r in df.to_dict("records")
+    ]
+    data = records(rows)
+    max_since = int(df["periods_since"].max())
+    x_order = list(range(max_since + 1))
+    common: dict[str, Any] = {
+        "x": "since",
+        "y": "cohort",
+        "x_title": since,
+        "y_title": cohort_title,
+        "y_order": y_order,
+        "x_order": x_order,
+    }
+    cust = heatmap(
+        t._("Share of each cohort that ordered again"),
+        data,
+        value="retention",
+        value_title=t._("Customers ordering"),
+        domain=(0.0, 1.0),
+        tooltip=[
+            ("cohort", cohort_title, "nominal"),
+            ("since", since, "number"),
+            ("customers", t._("Cohort size"), "number"),
+            ("active", t._("Customers ordering"), "number"),
+            ("retention", t._("Share of cohort"), "percent"),
+        ],
+        **common,
+    )
+    rev = heatmap(
+        t._("Revenue of each cohort, relative to its first period"),
+        data,
+        value="revenue_retention",
+        value_title=t._("Revenue vs first period"),
+        scheme="greens",
+        domain=(0.0, 1.5),
+        tooltip=[
+            ("cohort", cohort_title, "nominal"),
+            ("since", since, "number"),
+            ("revenue", t._("Revenue, {currency}").format(currency=t.currency), "money"),
+            ("revenue_retention", t._("Revenue vs first period"), "percent"),
+        ],
+        **common,
+    )
+    section.charts.append(Chart("cohort-customers", t._("Customer retention by cohort"), cust))
+    section.charts.append(Chart("cohort-revenue", t._("Revenue retention by cohort"), rev))
+
+    # Retention curves: all customers, and per channel kind when channels are known.
+    curves: list[dict[str, Any]] = []
+    groups: list[str] = []
+    colors: list[str] = []
+    label_all = t._("All customers")
+
+    def add_curve(frame: pd.DataFrame, label: str, color: str) -> None:
+        agg = frame.groupby("periods_since")[["active_customers", "cohort_customers"]].sum()
+        agg = agg.loc[agg["cohort_customers"] >= 10] if len(frame) > 0 else agg
+        for k, r in agg.iterrows():
+            curves.append(
+                {
+                    "since": int(str(k)),
+                    "group": label,
+                    "retention": share(float(r["active_customers"]), float(r["cohort_customers"])),
+                }
+            )
+        groups.append(label)
+        colors.append(color)
+
+    add_curve(_complete(df, ctx), label_all, OKABE_ITO["black"])
+    kind_note = ""
+    if ctx.data.has("channels") or ctx.data.has("referrals"):
+        by_kind = _complete(ctx.data.frame("cohort_retention_by_kind"), ctx)
+        names = kind_names(ctx)
+        for kind in _KIND_COLORS:
+            sub = by_kind.loc[by_kind["channel_kind"] == kind]
+            if not sub.empty:
+                add_curve(sub, names[kind], _KIND_COLORS[kind])
+        kind_note = _kind_takeaway(ctx, by_kind)
+    section.charts.append(
+        Chart(
+            "retention-curves",
+            t._("Retention curves"),
+            line_chart(
+                t._("Share of customers still ordering, by periods since their first order"),
+                records(curves),
+                x="since",
+                y="retention",
+                x_title=since,
+                y_title=t._("Customers ordering"),
+                x_type="quantitative",
+                y_format="percent",
+                color="group",
+                color_title="",
+                color_domain=groups,
+                color_range=colors,
+                tooltip=[
+                    ("group", "", "nominal"),
+                    ("since", since, "number"),
+                    ("retention", t._("Customers ordering"), "percent"),
+                ],
+            ),
+            wide=True,
+        )
+    )
+    k = _PER_YEAR[ctx.period]
+    ret, n = _weighted_retention(df, k, ctx)
+    nrr_text = ""
+    try:
+        rr = ctx.data.frame("revenue_retention")
+        rr = rr.dropna(subset=["nrr"])
+        if not rr.empty:
+            cur, _prev = ctx.focus(rr["period"].tolist())
+            last = ctx.row(rr, cur)
+            nrr_text = " " + t._(
+                "Net revenue retention over the year to {period} was {nrr} and gross revenue "
+                "retention {grr}."
+            ).format(
+                period=ctx.label(cur),
+                nrr=t.percent(to_float(last.get("nrr"))),
+                grr=t.percent(to_float(last.get("grr"))),
+            )
+    except MissingDataError as exc:  # pragma: no cover - orders exist here
+        section.missing.append(exc.missing)
+    if math.isfinite(ret):
+        section.takeaway = (
+            t._(
+                "{share} of customers were still ordering a year after their first order (over "
+                "{n} cohorts)."
+            ).format(share=t.percent(ret), n=n)
+            + nrr_text
+            + kind_note
+        )
+    else:
+        section.takeaway = (t._("No cohort is a year old yet.") + nrr_text + kind_note).strip()
+    return section
+
+
+def _complete(df: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
+    """Rows of periods that are over (the running period would bend every curve down)."""
+    from regulars.report._data import period_end
+
+    end = ctx.data.observation_end()
+    return df.loc[[period_end(p, ctx.period) <= end for p in df["period"]]]
+
+
+def _kind_takeaway(ctx: ReportContext, by_kind: pd.DataFrame) -> str:
+    t = ctx.t
+    k = _PER_YEAR[ctx.period]
+    at_k = by_kind.loc[by_kind["periods_since"] == k]
+    vals = {}
+    for kind in ("referral", "cold"):
+        sub = at_k.loc[at_k["channel_kind"] == kind]
+        if not sub.empty and float(sub["cohort_customers"].sum()) >= 10:
+            vals[kind] = share(
+                float(sub["active_customers"].sum()), float(sub["cohort_customers"].sum())
+            )
+    if len(vals) == 2:
+        return " " + t._("Referred customers kept {ref}, cold-acquired ones {cold}.").format(
+            ref=t.percent(vals["referral"]), cold=t.percent(vals["cold"])
+        )
+    return ""
+
+
+# -- 7. subscriptions -----------------------------------------------------------------
+
+
+def subscriptions_section(ctx: ReportContext) -> Section:
+    """MRR movements, renewal rates and the sBG projection."""
+    t = ctx.t
+    section = Section("subscriptions", t._("Subscriptions"))
+    try:
+        ctx.data.require("subscriptions")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return section
+    return section
+
+
+# -- 8. referrals ---------------------------------------------------------------------
+
+
+def referrals_section(ctx: ReportContext) -> Section:
+    """The referral tree in numbers, the top referrers and the rewards ledger."""
+    t = ctx.t
+    section = Section("referrals", t._("Referral program"))
+    try:
+        ctx.data.require("referrals")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return section
+    return section
+
+
+# -- 9. guarantee and packages --------------------------------------------------------
+
+
+def guarantee_packages_section(ctx: ReportContext) -> Section:
+    """Refunds inside the guarantee window, and package uptake with its discount."""
+    t = ctx.t
+    section = Section("guarantee-packages", t._("Guarantee and packages"))
+    for kind in ("refunds", "packages"):
+        try:
+            ctx.data.require(kind)
+        except MissingDataError as exc:
+            section.missing.append(exc.missing)
+    return section
+
+
+_unused = (bar_chart, TableView)

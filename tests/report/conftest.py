@@ -1,0 +1,185 @@
+"""Fixtures for the report tests: a fake data source with small hand-made frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import pandas as pd
+import pytest
+
+from regulars.report._data import missing_note
+from regulars.report._model import MissingDataError
+
+YEARS = [dt.date(y, 1, 1) for y in (2022, 2023, 2024, 2025)]
+
+
+def _nvr() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "period": YEARS,
+            "new_customers": [100, 90, 80, 85],
+            "returning_customers": [0, 60, 95, 120],
+            "new_orders": [120, 100, 95, 100],
+            "returning_orders": [0, 140, 180, 230],
+            "new_revenue": [50000.0, 45000.0, 41000.0, 43000.0],
+            "returning_revenue": [0.0, 52000.0, 70000.0, 91000.0],
+            "new_profit": [15000.0, 13500.0, 12300.0, 12900.0],
+            "returning_profit": [0.0, 15600.0, 21000.0, 27300.0],
+            "new_efficiency": [1.5, 1.4, 1.2, 1.3],
+            "returning_efficiency": [None, 6.0, 7.0, 8.1],
+        }
+    )
+
+
+def _ga() -> pd.DataFrame:
+    revenue = [50000.0, 97000.0, 111000.0, 134000.0]
+    return pd.DataFrame(
+        {
+            "period": YEARS,
+            "revenue": revenue,
+            "new": [50000.0, 45000.0, 41000.0, 43000.0],
+            "expansion": [0.0, 12000.0, 15000.0, 20000.0],
+            "contraction": [0.0, 4000.0, 6000.0, 5000.0],
+            "churned": [0.0, 10000.0, 40000.0, 40000.0],
+            "resurrected": [0.0, 4000.0, 4000.0, 5000.0],
+            "retained": [0.0, 36000.0, 51000.0, 66000.0],
+            "quick_ratio": [None, 4.36, 1.3, 1.51],
+        }
+    )
+
+
+def _gs() -> pd.DataFrame:
+    rows = []
+    for p, parts in zip(
+        YEARS[1:],
+        [
+            {
+                "upsell": 8000.0,
+                "referral": 15000.0,
+                "cold": 20000.0,
+                "organic": 10000.0,
+                "win-back": 4000.0,
+            },
+            {
+                "upsell": -31000.0,
+                "referral": 14000.0,
+                "cold": 17000.0,
+                "organic": 10000.0,
+                "win-back": 4000.0,
+            },
+            {
+                "upsell": -25000.0,
+                "referral": 16000.0,
+                "cold": 17000.0,
+                "organic": 10000.0,
+                "win-back": 5000.0,
+            },
+        ],
+        strict=True,
+    ):
+        spend = {
+            "referral": 1500.0,
+            "cold": 14000.0,
+            "organic": 0.0,
+            "upsell": 0.0,
+            "win-back": 0.0,
+        }
+        for src, change in parts.items():
+            rows.append(
+                {"period": p, "source": src, "change": change, "customers": 10, "spend": spend[src]}
+            )
+    return pd.DataFrame(rows)
+
+
+def _cohorts(by_kind: bool = False) -> pd.DataFrame:
+    rows = []
+    for i, c in enumerate(YEARS):
+        for k in range(len(YEARS) - i):
+            size = 100 - 10 * i
+            kinds = ["referral", "cold"] if by_kind else [None]
+            for kind in kinds:
+                active = size if k == 0 else int(size * (0.5 if kind != "cold" else 0.3) / k)
+                row = {
+                    "cohort": c,
+                    "period": YEARS[i + k],
+                    "periods_since": k,
+                    "cohort_customers": size,
+                    "active_customers": active,
+                    "retention": active / size,
+                    "revenue": 1000.0 * active,
+                    "profit": 300.0 * active,
+                    "revenue_retention": active / size * 1.1 if k else 1.0,
+                }
+                if by_kind:
+                    row["channel_kind"] = kind
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _rr() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "period": YEARS[1:],
+            "base_customers": [100, 150, 175],
+            "base_revenue": [50000.0, 97000.0, 111000.0],
+            "revenue": [48000.0, 80000.0, 96000.0],
+            "retained_revenue": [36000.0, 51000.0, 66000.0],
+            "retained_customers": [60, 95, 120],
+            "nrr": [0.96, 0.82, 0.86],
+            "grr": [0.72, 0.53, 0.59],
+            "customer_retention": [0.6, 0.63, 0.69],
+        }
+    )
+
+
+FRAMES = {
+    "new_vs_returning": _nvr,
+    "growth_accounting": _ga,
+    "growth_sources": _gs,
+    "cohort_retention": _cohorts,
+    "cohort_retention_by_kind": lambda: _cohorts(by_kind=True),
+    "revenue_retention": _rr,
+}
+
+ALL_KINDS = (
+    "orders",
+    "costs",
+    "spend",
+    "channels",
+    "subscriptions",
+    "referrals",
+    "touches",
+    "refunds",
+    "packages",
+    "scores",
+    "holdout",
+    "actions",
+    "outcomes",
+)
+
+
+class FakeData:
+    """A DataSource over hand-made frames; ``kinds`` says which data exist."""
+
+    def __init__(self, kinds: Iterable[str] = ALL_KINDS, period: str = "year") -> None:
+        self.kinds = set(kinds)
+        self.period = period
+
+    def has(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    def require(self, kind: str) -> None:
+        if kind not in self.kinds:
+            raise MissingDataError(f"No {kind}.", missing=missing_note(kind, str))
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return FRAMES[name]()
+
+    def observation_end(self) -> dt.date:
+        return dt.date(2025, 12, 31)
+
+
+@pytest.fixture
+def fake_data() -> FakeData:
+    return FakeData()
