@@ -59,6 +59,7 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate()
         )
     except Exception as exc:  # Java missing, port clash...
