@@ -9,6 +9,7 @@ valid and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "ActionError",
     "ConfigError",
     "ConvergenceError",
     "ImportDataError",
@@ -48,6 +49,10 @@ class ImportDataError(SchemaError):
         super().__init__(message)
         self.problems = problems or []
         self.bad_rows = bad_rows
+
+
+class ActionError(RegularsError, ValueError):
+    """An action or playbook request cannot be done (unknown id, wrong state...)."""
 
 
 class NotFittedError(RegularsError, ValueError, AttributeError):
