@@ -1,0 +1,23 @@
+"""Datasets: a simulated service business and the classic CLV benchmark data.
+
+:func:`simulate` draws a whole customer book (customers, orders, subscriptions,
+touches, spend, feedback) with a fixed seed; :func:`simulate_orders_to_parquet`
+streams any number of order lines to Parquet for benchmarks.  The loaders return
+the published data sets that the models are checked against.
+"""
+
+from __future__ import annotations
+
+from regulars.datasets._book import SimulatedBook
+from regulars.datasets._params import Channel, Package, Plan, Service, SimulationParams
+from regulars.datasets._simulate import simulate
+
+__all__ = [
+    "Channel",
+    "Package",
+    "Plan",
+    "Service",
+    "SimulatedBook",
+    "SimulationParams",
+    "simulate",
+]
