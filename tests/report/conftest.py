@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -133,7 +135,43 @@ def _rr() -> pd.DataFrame:
     )
 
 
+def _mrr() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "period": YEARS,
+            "mrr": [14297.52, 31646.69, 58147.5, 91469.16],
+            "new": [18717.52, 27588.34, 47008.32, 63063.33],
+            "expansion": [0.0, 686.67, 923.33, 1528.33],
+            "contraction": [0.0, 340.0, 1240.0, 2636.67],
+            "churned": [4420.0, 10975.84, 20259.17, 29342.5],
+            "reactivation": [0.0, 390.0, 68.33, 709.17],
+            "mrr_churn_rate": [1.0, 0.57, 0.49, 0.41],
+        }
+    )
+
+
+def _renewals() -> pd.DataFrame:
+    rows = [("year", k, 100 - 30 * k, 0.75 + 0.05 * k) for k in (1, 2, 3)]
+    rows += [("month", k, 400 - 20 * k, 0.93 + 0.002 * k) for k in range(1, 13)]
+    return pd.DataFrame(
+        [
+            {
+                "billing_period": b,
+                "renewal": k,
+                "reached": n,
+                "renewal_rate": r,
+                "renewed": round(n * r),
+                "churned": n - round(n * r),
+            }
+            for b, k, n, r in rows
+        ]
+    )
+
+
 FRAMES = {
+    "subscription_movements": _mrr,
+    "renewal_rates": _renewals,
+    "sbg_projection": pd.DataFrame,
     "new_vs_returning": _nvr,
     "growth_accounting": _ga,
     "growth_sources": _gs,
@@ -183,3 +221,92 @@ class FakeData:
 @pytest.fixture
 def fake_data() -> FakeData:
     return FakeData()
+
+
+# -- real workspaces ------------------------------------------------------------------
+
+
+def _set_channels(root: Path, channels: dict[str, str], period: str) -> None:
+    cfg = root / "regulars.toml"
+    text = cfg.read_text(encoding="utf-8")
+    lines = "".join(f'"{name}" = "{kind}"\n' for name, kind in channels.items())
+    text = text.replace("[channels]\n", "[channels]\n" + lines, 1)
+    text = text.replace('period = "month"', f'period = "{period}"', 1)
+    cfg.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The simulated studio: ~2,000 customers over 4 years, every table filled."""
+    from regulars.datasets import simulate
+    from regulars.store import Workspace
+
+    root = tmp_path_factory.mktemp("demo")
+    book = simulate(n_customers=2000, years=4, seed=0)
+    ws = Workspace.init(root, name="Demo studio", currency=book.currency)
+    book.write(ws)
+    ws.close()
+    # Keep the simulator's channel names apart from the defaults it repeats.
+    extra = {k: v for k, v in book.channels.items() if k not in ("referral", "organic", "partner")}
+    _set_channels(root, extra, "year")
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from regulars.report import write_report
+
+    return write_report(demo_workspace, tmp_path_factory.mktemp("out") / "report.html")
+
+
+@pytest.fixture(scope="session")
+def orders_only_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Only orders: no costs, spend, subscriptions, touches, customers' channels."""
+    import pyarrow as pa
+
+    from regulars.schema import table
+    from regulars.store import Workspace
+
+    root = tmp_path_factory.mktemp("orders-only")
+    ws = Workspace.init(root, name="Invoices only", currency="EUR")
+    customers = [f"C-{i:03d}" for i in range(60)]
+    rows = []
+    n = 0
+    for i, c in enumerate(customers):
+        for k in range(1 + i % 5):
+            n += 1
+            day = dt.date(2022, 1, 1) + dt.timedelta(days=(i * 37 + k * 173) % 1400)
+            rows.append(
+                (f"INV-{n:04d}", c, dt.datetime.combine(day, dt.time()), 100 + 10 * (i % 7))
+            )
+    orders = pa.table(
+        {
+            "order_id": [r[0] for r in rows],
+            "customer_id": [r[1] for r in rows],
+            "order_date": pa.array([r[2] for r in rows], pa.timestamp("us")),
+            "revenue": pa.array([decimal.Decimal(r[3]) for r in rows], pa.decimal128(18, 2)),
+        }
+    )
+    contract = table("orders")
+    with ws.transaction() as con:
+        con.register("_src", orders)
+        cols = ", ".join(
+            f'"{c}"' if c in orders.column_names else f'NULL AS "{c}"'
+            for c in contract.column_names
+        )
+        con.execute(f"CREATE TEMP VIEW _orders AS SELECT {cols} FROM _src")
+        ws.upsert(con, contract, "_orders")
+        con.execute("DROP VIEW _orders")
+        con.unregister("_src")
+    ws.close()
+    return root
+
+
+@pytest.fixture(scope="session")
+def orders_only_report(
+    orders_only_workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    from regulars.report import write_report
+
+    out = tmp_path_factory.mktemp("out-orders") / "report.html"
+    return write_report(orders_only_workspace, out, period="quarter")

@@ -46,7 +46,6 @@ OKABE_ITO: dict[str, str] = {
 CATEGORY = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple")]
 CATEGORY += [OKABE_ITO[k] for k in ("yellow", "grey")]
 
-Money = "money"  # value format names understood by _fmt
 _FORMATS = {"money": ",.0f", "number": ",.0f", "decimal": ",.2f", "percent": ".0%", "ratio": ",.1f"}
 
 
@@ -217,6 +216,8 @@ def line_chart(
     xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
     if x_order is not None:
         xe["sort"] = list(x_order)
+    if x_type == "quantitative":
+        xe["axis"] = {"tickMinStep": 1, "format": "d"}
     enc: dict[str, Any] = {
         "x": xe,
         "y": {

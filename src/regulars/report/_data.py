@@ -11,6 +11,8 @@ import; section builders catch exactly that error and nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,60 +49,77 @@ def period_end(start: dt.date, period: str) -> dt.date:
     return nxt - dt.timedelta(days=1)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue; it is translated where it is shown."""
+    return message
+
+
 # What fills each kind of missing data, and the command that imports it.
 _NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "orders": (
-        "Orders: who bought, when and for how much (order_id, customer_id, order_date, "
-        "revenue; cost makes profit exact).",
+        N_(
+            "Orders: who bought, when and for how much (order_id, customer_id, order_date, "
+            "revenue; cost makes profit exact)."
+        ),
         ("regulars import orders orders.csv",),
     ),
     "spend": (
-        "Marketing spend per channel and period (channel, period_start, period_end, amount).",
+        N_("Marketing spend per channel and period (channel, period_start, period_end, amount)."),
         ("regulars import spend spend.csv",),
     ),
     "channels": (
-        "The acquisition channel of each customer (customers.channel, mapped to kinds in "
-        "[channels] of regulars.toml).",
+        N_(
+            "The acquisition channel of each customer (customers.channel, mapped to kinds in "
+            "[channels] of regulars.toml)."
+        ),
         ("regulars import customers customers.csv --map channel=Source",),
     ),
     "subscriptions": (
-        "Subscriptions: plan, start and end dates, price and billing period "
-        "(subscription_id, customer_id, start_date, price, billing_period).",
+        N_(
+            "Subscriptions: plan, start and end dates, price and billing period "
+            "(subscription_id, customer_id, start_date, price, billing_period)."
+        ),
         ("regulars import subscriptions subscriptions.csv",),
     ),
     "referrals": (
-        "Who referred whom (customers.referred_by holds the referrer's customer_id).",
+        N_("Who referred whom (customers.referred_by holds the referrer's customer_id)."),
         ("regulars import customers customers.csv --map referred_by=ReferredBy",),
     ),
     "touches": (
-        "Touches: calls, emails, meetings and ideas sent to customers "
-        "(customer_id, touched_at, kind).",
+        N_(
+            "Touches: calls, emails, meetings and ideas sent to customers "
+            "(customer_id, touched_at, kind)."
+        ),
         ("regulars import touches touches.csv", "regulars touch C-1042 --kind call --note ..."),
     ),
     "refunds": (
-        "Refunds: orders with status refunded, or refund_amount and refund_date.",
+        N_("Refunds: orders with status refunded, or refund_amount and refund_date."),
         ("regulars import orders orders.csv --map refund_amount=Refund",),
     ),
     "packages": (
-        "Package orders: orders with kind = package (and the discount given).",
+        N_("Package orders: orders with kind = package (and the discount given)."),
         ("regulars import orders orders.csv --map kind=Type --map discount=Discount",),
     ),
     "scores": (
-        "Model scores: P(alive), expected orders and CLV for every customer.",
+        N_("Model scores: P(alive), expected orders and CLV for every customer."),
         ("regulars fit", "regulars score"),
     ),
     "holdout": (
-        "A holdout check of the purchase model (fit on a calibration period, compare with "
-        "the orders that followed).",
+        N_(
+            "A holdout check of the purchase model (fit on a calibration period, compare with "
+            "the orders that followed)."
+        ),
         ("regulars fit --holdout 2025-01-01",),
     ),
     "actions": (
-        "This week's actions, computed from the scores and the playbooks in regulars.toml.",
+        N_("This week's actions, computed from the scores and the playbooks in regulars.toml."),
         ("regulars score", "regulars actions"),
     ),
     "outcomes": (
-        "Recorded outcomes of actions (done, dismissed, accepted...), needed to measure "
-        "playbook lift against the holdout.",
+        N_(
+            "Recorded outcomes of actions (done, dismissed, accepted...), needed to measure "
+            "playbook lift against the holdout."
+        ),
         ("regulars action done ID --outcome accepted",),
     ),
 }
@@ -167,18 +186,18 @@ class ReportData:
         self._frames: dict[str, pd.DataFrame] = {}
         self._checks: dict[str, bool] = {}
         self._context: Any = None
+        self._end: dt.date | None = None
 
     # -- checks ---------------------------------------------------------------------
-    def _scalar(self, sql: str) -> Any:
-        row = self.workspace.con.execute(sql).fetchone()
-        return row[0] if row else None
-
-    def _count(self, table: str, where: str = "TRUE") -> int:
-        if not self.workspace.has_table(table):
-            return 0
-        return int(
-            self._scalar(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" WHERE {where} LIMIT 1)')
-        )
+    def _any(self, table: str, where: Callable[[Any], Any] | None = None) -> bool:
+        """Whether ``table`` exists on the backend and has a row matching ``where``."""
+        tables = self.context.tables
+        if table not in tables:
+            return False
+        t = tables[table]
+        if where is not None:
+            t = t.filter(where(t))
+        return bool(t.limit(1).count().execute() > 0)
 
     def has(self, kind: str) -> bool:
         if kind not in self._checks:
@@ -187,21 +206,21 @@ class ReportData:
 
     def _check(self, kind: str) -> bool:
         checks: dict[str, Callable[[], bool]] = {
-            "orders": lambda: self._count("orders") > 0,
-            "costs": lambda: self._count("orders", "cost IS NOT NULL") > 0,
-            "spend": lambda: self._count("spend") > 0,
-            "channels": lambda: self._count("customers", "channel IS NOT NULL") > 0,
-            "subscriptions": lambda: self._count("subscriptions") > 0,
-            "referrals": lambda: self._count("customers", "referred_by IS NOT NULL") > 0,
-            "touches": lambda: self._count("touches") > 0,
-            "refunds": lambda: (
-                self._count("orders", "status = 'refunded' OR coalesce(refund_amount, 0) > 0") > 0
+            "orders": lambda: self._any("orders"),
+            "costs": lambda: self._any("orders", lambda t: t.cost.notnull()),
+            "spend": lambda: self._any("spend"),
+            "channels": lambda: self._any("customers", lambda t: t.channel.notnull()),
+            "subscriptions": lambda: self._any("subscriptions"),
+            "referrals": lambda: self._any("customers", lambda t: t.referred_by.notnull()),
+            "touches": lambda: self._any("touches"),
+            "refunds": lambda: self._any(
+                "orders", lambda t: (t.status == "refunded") | (t.refund_amount.fill_null(0) > 0)
             ),
-            "packages": lambda: self._count("orders", "kind = 'package'") > 0,
-            "scores": lambda: self._count("scores") > 0,
-            "holdout": lambda: self._count("model_fits") > 0,
-            "actions": lambda: self._count("scores") > 0,
-            "outcomes": lambda: self._count("action_outcomes") > 0,
+            "packages": lambda: self._any("orders", lambda t: t.kind == "package"),
+            "scores": lambda: self._any("scores"),
+            "holdout": lambda: self._any("model_fits"),
+            "actions": lambda: self._any("scores"),
+            "outcomes": lambda: self._any("action_outcomes"),
         }
         return checks[kind]()
 
@@ -213,13 +232,12 @@ class ReportData:
     def observation_end(self) -> dt.date:
         if self.end is not None:
             return self.end
-        self.require("orders")
-        value = self._scalar(
-            "SELECT max(order_date) FROM orders WHERE status IS DISTINCT FROM 'cancelled'"
-        )
-        if value is None:
-            self.require("__never__")  # pragma: no cover - orders exist but all cancelled
-        return pd.Timestamp(value).date()
+        if self._end is None:
+            self.require("orders")
+            orders = self.context.tables["orders"]
+            value = orders.order_date.max().execute()
+            self._end = pd.Timestamp(value).date()
+        return self._end
 
     # -- frames ---------------------------------------------------------------------
     @property
@@ -253,5 +271,48 @@ class ReportData:
             keep &= df["period"] <= self.end
         return df.loc[keep].reset_index(drop=True)
 
+    def metric(self, function: str, **kwargs: Any) -> pd.DataFrame:
+        """Run ``regulars.metrics.<function>`` on the workspace and fetch the result."""
+        import regulars.metrics
 
-_LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {}
+        func = getattr(regulars.metrics, function)
+        accepted = inspect.signature(func).parameters
+        for name, value in (("period", self.period), ("start", self.start), ("end", self.end)):
+            if name in accepted and name not in kwargs:
+                kwargs[name] = value
+        if "as_of" in accepted and "as_of" not in kwargs and self.end is not None:
+            kwargs["as_of"] = self.end
+        expr = func(self.context, **kwargs)
+        return _floats(expr.to_pandas())
+
+
+def _optional(data: ReportData, function: str) -> pd.DataFrame:
+    """A metric that not every version of regulars.metrics has yet (empty when absent)."""
+    import regulars.metrics
+
+    if not hasattr(regulars.metrics, function):
+        return pd.DataFrame()
+    return data.metric(function)
+
+
+def _floats(df: pd.DataFrame) -> pd.DataFrame:
+    """Decimal columns as floats: the report only displays and compares them."""
+    for col in df.columns:
+        if df[col].dtype == object:
+            sample = df[col].dropna()
+            if not sample.empty and isinstance(sample.iloc[0], decimal.Decimal):
+                df[col] = df[col].astype(float)
+    return df
+
+
+_LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
+    "new_vs_returning": lambda d: d.metric("new_vs_returning"),
+    "growth_accounting": lambda d: d.metric("growth_accounting"),
+    "growth_sources": lambda d: d.metric("growth_sources"),
+    "cohort_retention": lambda d: d.metric("cohort_retention"),
+    "cohort_retention_by_kind": lambda d: d.metric("cohort_retention", by="channel_kind"),
+    "revenue_retention": lambda d: d.metric("revenue_retention"),
+    "subscription_movements": lambda d: d.metric("subscription_movements"),
+    "renewal_rates": lambda d: d.metric("renewal_rates"),
+    "sbg_projection": lambda d: _optional(d, "sbg_projection"),
+}

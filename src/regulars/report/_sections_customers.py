@@ -261,6 +261,76 @@ def _kind_takeaway(ctx: ReportContext, by_kind: pd.DataFrame) -> str:
 
 # -- 7. subscriptions -----------------------------------------------------------------
 
+_MRR_PARTS = ("new", "expansion", "reactivation", "contraction", "churned")
+_MRR_COLORS = {
+    "new": OKABE_ITO["orange"],
+    "expansion": OKABE_ITO["blue"],
+    "reactivation": OKABE_ITO["green"],
+    "contraction": OKABE_ITO["purple"],
+    "churned": OKABE_ITO["vermillion"],
+}
+_BILLING_COLORS = {
+    "week": OKABE_ITO["purple"],
+    "month": OKABE_ITO["blue"],
+    "quarter": OKABE_ITO["green"],
+    "year": OKABE_ITO["orange"],
+}
+
+
+def movement_chart(
+    ctx: ReportContext,
+    df: pd.DataFrame,
+    *,
+    parts: tuple[str, ...],
+    names: dict[str, str],
+    colors: dict[str, str],
+    negative: tuple[str, ...],
+    title: str,
+    y_title: str,
+) -> dict[str, Any]:
+    """Stacked gains above zero and losses below, per period."""
+    p_title = period_title(ctx)
+    rows = []
+    for rec in df.to_dict("records"):
+        for part in parts:
+            value = to_float(rec.get(part))
+            rows.append(
+                {
+                    "period": ctx.label(rec["period"]),
+                    "part": names[part],
+                    "value": -abs(value) if part in negative else value,
+                }
+            )
+    return bar_chart(
+        title,
+        records(rows),
+        x="period",
+        y="value",
+        x_title=p_title,
+        y_title=y_title,
+        x_order=ctx.labels(sorted(df["period"].tolist())),
+        y_format="money",
+        color="part",
+        color_domain=[names[p] for p in parts],
+        color_range=[colors[p] for p in parts],
+        stacked=True,
+        tooltip=[
+            ("period", p_title, "nominal"),
+            ("part", "", "nominal"),
+            ("value", y_title, "money"),
+        ],
+    )
+
+
+def _billing_names(ctx: ReportContext) -> dict[str, str]:
+    t = ctx.t
+    return {
+        "week": t._("Weekly plans"),
+        "month": t._("Monthly plans"),
+        "quarter": t._("Quarterly plans"),
+        "year": t._("Yearly plans"),
+    }
+
 
 def subscriptions_section(ctx: ReportContext) -> Section:
     """MRR movements, renewal rates and the sBG projection."""
@@ -268,10 +338,145 @@ def subscriptions_section(ctx: ReportContext) -> Section:
     section = Section("subscriptions", t._("Subscriptions"))
     try:
         ctx.data.require("subscriptions")
+        mov = ctx.data.frame("subscription_movements")
+        ren = ctx.data.frame("renewal_rates")
     except MissingDataError as exc:
         section.missing.append(exc.missing)
         return section
+    names = {
+        "new": t._("New"),
+        "expansion": t._("Expansion"),
+        "reactivation": t._("Reactivation"),
+        "contraction": t._("Contraction"),
+        "churned": t._("Churned"),
+    }
+    if not mov.empty:
+        spec = movement_chart(
+            ctx,
+            mov,
+            parts=_MRR_PARTS,
+            names=names,
+            colors=_MRR_COLORS,
+            negative=("contraction", "churned"),
+            title=t._("MRR movements: what was added and lost"),
+            y_title=t._("MRR change, {currency}").format(currency=t.currency),
+        )
+        section.charts.append(Chart("mrr-movements", t._("MRR movements"), spec))
+    billing = _billing_names(ctx)
+    curve_rows: list[dict[str, Any]] = []
+    groups: list[str] = []
+    colors: list[str] = []
+    for bp in ("week", "month", "quarter", "year"):
+        sub = ren.loc[ren["billing_period"] == bp].sort_values("renewal")
+        sub = sub.loc[sub["reached"] >= 5]
+        if sub.empty:
+            continue
+        kept = 1.0
+        curve_rows.append(
+            {"renewal": 0, "plan": billing[bp], "kept": 1.0, "rate": None, "reached": None}
+        )
+        for r in sub.to_dict("records"):
+            kept *= to_float(r["renewal_rate"])
+            curve_rows.append(
+                {
+                    "renewal": int(r["renewal"]),
+                    "plan": billing[bp],
+                    "kept": kept,
+                    "rate": to_float(r["renewal_rate"]),
+                    "reached": int(r["reached"]),
+                }
+            )
+        groups.append(billing[bp])
+        colors.append(_BILLING_COLORS[bp])
+    if curve_rows:
+        kept_title = t._("Still subscribed")
+        spec = line_chart(
+            t._("Share of subscriptions still running after each renewal"),
+            records(curve_rows),
+            x="renewal",
+            y="kept",
+            x_title=t._("Renewals"),
+            y_title=kept_title,
+            x_type="quantitative",
+            y_format="percent",
+            color="plan",
+            color_domain=groups,
+            color_range=colors,
+            tooltip=[
+                ("plan", "", "nominal"),
+                ("renewal", t._("Renewals"), "number"),
+                ("reached", t._("Reached this renewal"), "number"),
+                ("rate", t._("Renewal rate"), "percent"),
+                ("kept", kept_title, "percent"),
+            ],
+        )
+        section.charts.append(Chart("renewal-rates", t._("Renewal rates"), spec))
+    _sbg_chart(ctx, section)
+    section.takeaway = _subscriptions_takeaway(ctx, mov, ren)
     return section
+
+
+def _sbg_chart(ctx: ReportContext, section: Section) -> None:
+    """The sBG projection per start cohort, when the metrics provide it."""
+    t = ctx.t
+    proj = ctx.data.frame("sbg_projection")
+    if proj.empty:
+        return
+    rows = []
+    for r in proj.to_dict("records"):
+        rows.append(
+            {
+                "t": int(r["t"]),
+                "cohort": str(r["label"]),
+                "actual": to_float(r.get("actual")),
+                "projected": to_float(r.get("projected")),
+            }
+        )
+    spec = line_chart(
+        t._("sBG projection: share of a start cohort still subscribed"),
+        records(rows),
+        x="t",
+        y="projected",
+        x_title=t._("Billing periods since start"),
+        y_title=t._("Still subscribed"),
+        x_type="quantitative",
+        y_format="percent",
+        color="cohort",
+    )
+    section.charts.append(Chart("sbg-projection", t._("sBG projection"), spec))
+
+
+def _subscriptions_takeaway(ctx: ReportContext, mov: pd.DataFrame, ren: pd.DataFrame) -> str:
+    t = ctx.t
+    if mov.empty:
+        return ""
+    cur, prev = ctx.focus(mov["period"].tolist())
+    now, before = ctx.row(mov, cur), ctx.row(mov, prev)
+    mrr = to_float(now.get("mrr"))
+    text = t._("MRR was {mrr} at the end of {period}").format(
+        mrr=t.money(mrr), period=ctx.label(cur)
+    )
+    mrr_before = to_float(before.get("mrr")) if before else math.nan
+    if math.isfinite(mrr_before) and mrr_before > 0:
+        rel = mrr / mrr_before - 1
+        text += (
+            t._(", up {change} from {prev}").format(change=t.percent(rel), prev=ctx.label(prev))
+            if rel >= 0
+            else t._(", down {change} from {prev}").format(
+                change=t.percent(-rel), prev=ctx.label(prev)
+            )
+        )
+    text += t._("; churn took {churn} of MRR.").format(
+        churn=t.percent(to_float(now.get("mrr_churn_rate")))
+    )
+    first = ren.loc[(ren["renewal"] == 1)]
+    if not first.empty:
+        top = first.sort_values("reached", ascending=False).iloc[0]
+        text += " " + t._("{share} of {plans} renewed the first time.").format(
+            share=t.percent(to_float(top["renewal_rate"])),
+            plans=_billing_names(ctx)[str(top["billing_period"])].lower(),
+        )
+    return text
 
 
 # -- 8. referrals ---------------------------------------------------------------------

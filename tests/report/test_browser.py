@@ -1,0 +1,96 @@
+"""The report in a real browser: Playwright driving Debian's Chromium (slow)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from regulars.report._build import build_document
+from regulars.report._i18n import translator
+from regulars.report._render import render_html
+
+from .conftest import FakeData
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _open_report(path: Path, screenshot: Path | None) -> dict[str, object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():  # pragma: no cover - set-up problem, not a bug
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh --with-test-tools")
+    console: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(path.resolve().as_uri())
+            page.wait_for_selector("html[data-charts-ready]", state="attached", timeout=60_000)
+            charts = page.eval_on_selector_all(
+                "[data-chart]",
+                "els => els.map(e => [e.dataset.chart, e.dataset.rendered,"
+                " !!e.querySelector('svg, canvas'),"
+                " e.querySelector('svg') ? e.querySelector('svg').getBBox().width : 0])",
+            )
+            missing = page.eval_on_selector_all(".missing", "els => els.length")
+            if screenshot is not None:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return {"console": console, "requests": requests, "charts": charts, "missing": missing}
+
+
+def _check(result: dict[str, object]) -> None:
+    assert result["console"] == []
+    requests = result["requests"]
+    assert isinstance(requests, list)
+    assert [r for r in requests if not r.startswith("file:")] == []
+    charts = result["charts"]
+    assert isinstance(charts, list)
+    assert charts
+    for name, rendered, has_graphic, width in charts:
+        assert rendered == "true", name
+        assert has_graphic, name
+        assert width > 100, name
+
+
+def test_fake_report_renders(tmp_path: Path) -> None:
+    t = translator("ru", currency="EUR")
+    doc = build_document(FakeData(), t, business="Студия", version="0")
+    path = tmp_path / "fake.html"
+    path.write_text(render_html(doc, t), encoding="utf-8")
+    _check(_open_report(path, None))
+
+
+def test_demo_report_renders(demo_report: Path) -> None:
+    shot = ARTIFACTS / "report.png"
+    result = _open_report(demo_report, shot)
+    _check(result)
+    assert shot.stat().st_size > 50_000
+    shutil.copy(demo_report, ARTIFACTS / "report.html")
+
+
+def test_orders_only_report_renders(orders_only_report: Path) -> None:
+    result = _open_report(orders_only_report, ARTIFACTS / "report-orders-only.png")
+    _check(result)
+    assert isinstance(result["missing"], int)
+    assert result["missing"] >= 5

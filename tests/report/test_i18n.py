@@ -1,0 +1,109 @@
+"""Translations and locale formatting (regulars/report/_i18n.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+import regulars.report
+from regulars.errors import ConfigError
+from regulars.report import available_languages, translator
+
+PACKAGE = Path(regulars.report.__file__).parent
+
+
+def test_languages() -> None:
+    assert available_languages() == ("en", "ru")
+
+
+def test_unknown_language_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match=r"Available languages: en, ru.*Adding a language"):
+        translator("xx")
+
+
+@pytest.mark.parametrize(
+    ("lang", "money", "number", "percent", "quarter", "month"),
+    [
+        ("en", "€12,346", "1,234,568", "64%", "Q1 2025", "Mar 2025"),
+        ("ru", "12\xa0346\xa0€", "1\xa0234\xa0568", "64\xa0%", "1-й кв. 2025", "март 2025"),
+    ],
+)
+def test_formats(
+    lang: str, money: str, number: str, percent: str, quarter: str, month: str
+) -> None:
+    t = translator(lang, currency="EUR")
+    assert t.money(12345.678) == money
+    assert t.number(1234567.5) == number
+    assert t.percent(0.6412) == percent
+    assert t.period_label(dt.date(2025, 1, 1), "quarter") == quarter
+    assert t.period_label(dt.date(2025, 3, 1), "month") == month
+    assert t.period_label(dt.date(2025, 1, 1), "year") == "2025"
+
+
+def test_missing_values_show_a_dash() -> None:
+    t = translator("en")
+    assert t.money(None) == t.number(float("nan")) == t.percent(float("inf")) == "–"
+
+
+def test_money_with_cents_and_other_currency() -> None:
+    assert translator("en", currency="USD").money(1234.5, 2) == "$1,234.50"
+    assert translator("ru", currency="RUB").money(1234) == "1\xa0234\xa0₽"
+
+
+def test_d3_locale_matches_babel() -> None:
+    loc = translator("ru", currency="EUR").d3_format_locale()
+    assert loc["decimal"] == ","
+    assert loc["thousands"] == "\xa0"
+    assert loc["currency"] == ["", "\xa0€"]
+    assert translator("en", currency="EUR").d3_format_locale()["currency"] == ["€", ""]
+
+
+def test_russian_translates_and_plurals() -> None:
+    t = translator("ru")
+    assert t._("Growth accounting") == "Учёт роста"
+    assert t._("not a message in the catalogue") == "not a message in the catalogue"
+
+
+def _extracted() -> set[str]:
+    method_map = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
+    options = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+    found: set[str] = set()
+    for _file, _line, message, _comments, _ctx in extract_from_dir(
+        str(PACKAGE), method_map, options_map=options
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+@pytest.mark.parametrize("lang", ["ru"])
+def test_catalogue_translates_every_message(lang: str) -> None:
+    """Every message in the code has a translation, and no stale ones remain."""
+    po = PACKAGE / "locale" / lang / "LC_MESSAGES" / "regulars.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    translated = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+    used = _extracted()
+    assert len(used) > 100
+    untranslated = sorted(m for m in used if m not in translated or not translated[m].string)
+    assert untranslated == [], f"{len(untranslated)} messages lack a {lang} translation"
+    stale = sorted(set(translated) - used)
+    assert stale == [], "catalogue has messages the code no longer uses"
+
+
+def test_translations_keep_placeholders() -> None:
+    import string
+
+    po = PACKAGE / "locale" / "ru" / "LC_MESSAGES" / "regulars.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale="ru")
+    fmt = string.Formatter()
+    for m in catalog:
+        if not m.id or not isinstance(m.id, str):
+            continue
+        want = {f for _, f, _, _ in fmt.parse(m.id) if f}
+        got = {f for _, f, _, _ in fmt.parse(str(m.string)) if f}
+        assert want == got, m.id
