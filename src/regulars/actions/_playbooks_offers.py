@@ -1,0 +1,480 @@
+"""Playbooks about what to offer: the next step, a package, the renewal, and the
+referral rewards owed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.actions._candidates import Candidate, common_values, plural, render_message
+from regulars.actions._features import active
+from regulars.actions._store import OFFERS, REWARD_PAYMENTS
+
+if TYPE_CHECKING:
+    from regulars._config_actions import (
+        NextStepPlaybook,
+        PackageOfferPlaybook,
+        PayReferralRewardPlaybook,
+        RenewalDuePlaybook,
+    )
+    from regulars.actions._features import PlaybookContext
+
+__all__ = [
+    "PACKAGE",
+    "co_purchase_rules",
+    "next_step",
+    "package_offer",
+    "pay_referral_reward",
+    "renewal_due",
+    "reward_ledger",
+]
+
+#: The product name recorded in ``offers`` for a package offer.
+PACKAGE = "package"
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return list(expr.to_pyarrow().to_pylist())
+
+
+def _join(parts: list[str | None]) -> str:
+    return "; ".join(p for p in parts if p) + "."
+
+
+def _last_offers(ctx: PlaybookContext) -> ir.Table:
+    """customer_id, product, last_offered_on."""
+    of = ctx.table(OFFERS.name)
+    of = of.filter(of.offered_on <= ibis.date(ctx.today))
+    return of.group_by("customer_id", "product").agg(last_offered_on=of.offered_on.max())
+
+
+def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
+    """ "Customers who bought A later bought B", computed in the engine.
+
+    One row per ordered pair of items (A, B) that at least one customer bought in
+    that order: ``support`` (customers whose first B came on a later day than their
+    first A), ``buyers_a``, ``buyers_b``, ``confidence`` = support / buyers_a (the
+    share of A's buyers who later bought B), ``base_rate`` = buyers_b / all buyers,
+    ``lift`` = confidence / base_rate, and ``mean_revenue_b`` (the mean net revenue
+    of an order of B).
+
+    Parameters
+    ----------
+    orders : ibis.Table
+        Paid orders with ``customer_id``, ``order_date``, ``net_revenue`` and the item
+        column.
+    item_col : str
+        The column that names a service (``product`` or ``category``).
+
+    References
+    ----------
+    .. [1] Agrawal, R., Imielinski, T., Swami, A. (1993). Mining association rules
+       between sets of items in large databases. SIGMOD '93, 207-216.
+    """
+    o = orders.filter(orders[item_col].notnull())
+    o = o.mutate(item=o[item_col])
+    items = o.group_by("customer_id", "item").agg(first_on=o.order_date.min())
+    n_all = items.customer_id.nunique()
+    a = items.rename(a_customer="customer_id", a_item="item", a_on="first_on")
+    b = items.rename(b_customer="customer_id", b_item="item", b_on="first_on")
+    pairs = a.join(b, [a.a_customer == b.b_customer, a.a_item != b.b_item, a.a_on < b.b_on])
+    support = pairs.group_by("a_item", "b_item").agg(support=pairs.a_customer.nunique())
+    buyers = items.group_by("item").agg(buyers=items.customer_id.nunique())
+    mean_rev = o.group_by("item").agg(mean_revenue=o.net_revenue.mean())
+    rules = support.join(buyers.rename(a_item="item", buyers_a="buyers"), "a_item")
+    rules = rules.join(buyers.rename(b_item="item", buyers_b="buyers"), "b_item")
+    rules = rules.join(mean_rev.rename(b_item="item", mean_revenue_b="mean_revenue"), "b_item")
+    confidence = rules.support.cast("float64") / rules.buyers_a.cast("float64")
+    base = rules.buyers_b.cast("float64") / n_all.cast("float64")
+    return rules.mutate(confidence=confidence, base_rate=base, lift=confidence / base)
+
+
+def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
+    """The service a customer is most likely to take next, by expected value.
+
+    For each customer who bought A and not yet B, rules A → B with at least
+    ``min_support`` customers, ``min_lift`` and ``min_confidence`` give an expected
+    offer value of confidence × the mean order of B; the best B is proposed.  A
+    product offered within ``cooldown_days`` is not proposed again.
+    """
+    o = ctx.orders
+    rules = co_purchase_rules(o, s.item)
+    rules = rules.filter(
+        rules.support >= s.min_support,
+        rules.lift >= s.min_lift,
+        rules.confidence >= s.min_confidence,
+    )
+    owned = o.filter(o[s.item].notnull()).select("customer_id", item=o[s.item]).distinct()
+    cand = owned.join(rules, owned.item == rules.a_item).mutate(
+        expected_value=rules.confidence * rules.mean_revenue_b
+    )
+    cand = cand.anti_join(owned.rename(b_item="item"), ["customer_id", "b_item"])
+    offers = _last_offers(ctx).rename(b_item="product")
+    cand = cand.left_join(offers, ["customer_id", "b_item"]).drop(
+        "customer_id_right", "b_item_right"
+    )
+    cooldown_start = ibis.date(ctx.today - _dt.timedelta(days=s.cooldown_days))
+    cand = cand.filter(cand.last_offered_on.isnull() | (cand.last_offered_on <= cooldown_start))
+    c = ctx.customers
+    cand = cand.join(c.filter(active(c, s.min_p_alive)), "customer_id")
+    cand = cand.mutate(
+        _rn=ibis.row_number().over(
+            group_by=cand.customer_id,
+            order_by=[cand.expected_value.desc(), cand.lift.desc(), cand.b_item, cand.a_item],
+        )
+    )
+    best = cand.filter(cand._rn == 0)
+    out = []
+    for r in _rows(best):
+        value = float(r["expected_value"])
+        a, b = r["a_item"], r["b_item"]
+        last = r["last_offered_on"]
+        reason = _join(
+            [
+                f"Bought {a}; {r['support']} of {r['buyers_a']} customers who bought {a} "
+                f"later bought {b} ({r['confidence']:.0%}, {r['lift']:.1f}× the usual "
+                f"{r['base_rate']:.0%})",
+                f"a {b} order averages {ctx.money(r['mean_revenue_b'])}",
+                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
+                f"last offered {last.isoformat()}" if last else "never offered",
+            ]
+        )
+        values = common_values(ctx, r, value_at_stake=value, due=ctx.today)
+        values |= {"confidence_pct": f"{r['confidence']:.0%}", "from_product": a, "product": b}
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="next_step",
+                episode=f"{b}|" + (last.isoformat() if last else "never"),
+                value_at_stake=value,
+                due=ctx.today,
+                reason=reason,
+                message=render_message("next_step", s.message, values),
+                detail={"product": b, "from_product": a, "lift": round(r["lift"], 3)},
+            )
+        )
+    return out
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candidate]:
+    """Customers who bought ``min_services`` services in ``min_orders`` separate
+    orders within ``lookback_days`` and hold no package.
+
+    The value at stake is their yearly spend on those services, which a package
+    would secure.  A package offered within ``cooldown_days`` is not repeated.
+    """
+    start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
+    o = ctx.orders.filter(ctx.orders.order_date > start)
+    packaged = o.filter(o.kind == "package").select("customer_id").distinct()
+    o = o.filter(o.kind != "package", o[s.item].notnull()).mutate(item=o[s.item])
+    per_item = o.group_by("customer_id", "item").agg(
+        item_orders=o.order_id.nunique(), item_revenue=o.net_revenue.sum()
+    )
+    per_customer = per_item.group_by("customer_id").agg(
+        services=per_item.item.nunique(),
+        separate_orders=per_item.item_orders.sum(),
+        lookback_revenue=per_item.item_revenue.sum(),
+    )
+    found = per_customer.filter(
+        per_customer.services >= s.min_services,
+        per_customer.separate_orders >= s.min_orders,
+    ).anti_join(packaged, "customer_id")
+    offers = _last_offers(ctx)
+    offers = offers.filter(offers.product == PACKAGE).drop("product")
+    found = found.left_join(offers, "customer_id").drop("customer_id_right")
+    cooldown_start = ibis.date(ctx.today - _dt.timedelta(days=s.cooldown_days))
+    found = found.filter(found.last_offered_on.isnull() | (found.last_offered_on <= cooldown_start))
+    found = found.join(ctx.customers, "customer_id")
+    rows = _rows(found)
+    wanted = {r["customer_id"] for r in rows}
+    services: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    if wanted:
+        for r in _rows(per_item.filter(per_item.customer_id.isin(sorted(wanted)))):
+            services[r["customer_id"]].append((-float(r["item_revenue"]), r["item"]))
+    out = []
+    for r in rows:
+        names = [name for _, name in sorted(services[r["customer_id"]])]
+        value = float(r["lookback_revenue"]) * 365.0 / s.lookback_days
+        last = r["last_offered_on"]
+        months = round(s.lookback_days / 30.44)
+        reason = _join(
+            [
+                f"Bought {len(names)} services separately in the last {months} months: "
+                f"{', '.join(names)} ({plural(r['separate_orders'], 'order')}, "
+                f"{ctx.money(r['lookback_revenue'])})",
+                "no package",
+                f"last offered {last.isoformat()}" if last else "never offered a package",
+            ]
+        )
+        values = common_values(ctx, r, value_at_stake=value, due=ctx.today)
+        values |= {"discount_pct": f"{s.discount:.0%}", "products": _and_list(names[:3])}
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="package_offer",
+                episode=f"{PACKAGE}|" + (last.isoformat() if last else "never"),
+                value_at_stake=value,
+                due=ctx.today,
+                reason=reason,
+                message=render_message("package_offer", s.message, values),
+                detail={"product": PACKAGE, "services": names},
+            )
+        )
+    return out
+
+
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+_PER_YEAR = {"week": 52.0, "month": 12.0, "quarter": 4.0, "year": 1.0}
+
+
+def _renewals(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
+    """customer_id, source, source_id, plan, end_on, yearly_value, started_on."""
+    t = ibis.date(ctx.today)
+    sub = ctx.table("subscriptions")
+    sub = sub.filter(sub.start_date <= t, sub.cancel_date.isnull() | (sub.cancel_date > t))
+    days = t.delta(sub.start_date, unit="day")
+    months = t.delta(sub.start_date, unit="month")
+    branches = []
+    for period, pm in _MONTHS.items():
+        n = (months // pm).cast("int64")
+        at = sub.start_date + (n * pm).as_interval("M")
+        branches.append(
+            (
+                sub.billing_period == period,
+                ibis.cases((at > t, at), else_=sub.start_date + ((n + 1) * pm).as_interval("M")),
+            )
+        )
+    week_n = (days // 7 + 1).cast("int64")
+    branches.append((sub.billing_period == "week", sub.start_date + (week_n * 7).as_interval("D")))
+    next_renewal = ibis.cases(*branches, else_=ibis.null("date"))
+    end = ibis.cases(
+        (sub.end_date.notnull(), sub.end_date),
+        (sub.billing_period.isin(s.billing_periods), next_renewal),
+        else_=ibis.null("date"),
+    )
+    per_year = ibis.cases(
+        *[(sub.billing_period == p, ibis.literal(v)) for p, v in _PER_YEAR.items()],
+        else_=ibis.literal(1.0),
+    )
+    subs = sub.select(
+        customer_id="customer_id",
+        source=ibis.literal("subscription"),
+        source_id="subscription_id",
+        plan=sub.plan,
+        end_on=end.cast("date"),
+        yearly_value=sub.price.cast("float64") * per_year,
+        started_on=sub.start_date,
+    )
+    o = ctx.orders.filter(ctx.orders.kind == "package")
+    o = o.mutate(
+        _rn=ibis.row_number().over(
+            group_by=o.customer_id, order_by=[o.order_date.desc(), o.order_id.desc()]
+        )
+    )
+    o = o.filter(o._rn == 0)
+    packages = o.select(
+        customer_id="customer_id",
+        source=ibis.literal("package"),
+        source_id="order_id",
+        plan=ibis.coalesce(o.product, o.category, ibis.literal("package")),
+        end_on=(o.order_date + ibis.interval(days=s.package_term_days)).cast("date"),
+        yearly_value=o.net_revenue,
+        started_on=o.order_date,
+    )
+    types = {
+        "customer_id": "string",
+        "source": "string",
+        "source_id": "string",
+        "plan": "string",
+        "end_on": "date",
+        "yearly_value": "float64",
+        "started_on": "date",
+    }
+    both = subs.cast(types).union(packages.cast(types))
+    days_left = both.end_on.delta(t, unit="day")
+    both = both.mutate(days_left=days_left)
+    return both.filter(
+        both.end_on.notnull(), both.days_left > 0, both.days_left <= max(s.checkpoints)
+    )
+
+
+def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
+    """Subscriptions and packages that end within the largest checkpoint.
+
+    A fixed-term subscription ends on its ``end_date``; an open-ended one whose
+    billing period is in ``billing_periods`` renews at the end of its current
+    period; a package (the customer's latest order of kind ``package``) runs for
+    ``package_term_days``.  One action per checkpoint reached (for example 90 and 30
+    days before the end).  The value at stake is a year of the subscription, or the
+    package's price.
+    """
+    found = _renewals(ctx, s).join(ctx.customers, "customer_id")
+    checkpoints = sorted(s.checkpoints)
+    out = []
+    for r in _rows(found):
+        left = int(r["days_left"])
+        cp = next(c for c in checkpoints if left <= c)
+        due = r["end_on"] - _dt.timedelta(days=cp)
+        value = float(r["yearly_value"])
+        if r["source"] == "subscription":
+            plan = f" {r['plan']}" if r["plan"] else ""
+            what = f"Subscription{plan} ({ctx.money(value)} a year)"
+            verb = "renews or ends"
+        else:
+            what = f"Package {r['plan']} bought {r['started_on'].isoformat()} ({ctx.money(value)})"
+            verb = "runs out"
+        reason = _join(
+            [
+                f"{what} {verb} on {r['end_on'].isoformat()}, in {plural(left, 'day')} "
+                f"({cp}-day checkpoint)",
+                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
+            ]
+        )
+        values = common_values(ctx, r, value_at_stake=value, due=due)
+        values |= {
+            "days_left": left,
+            "end_date": r["end_on"].isoformat(),
+            "plan": r["plan"] or r["source"],
+        }
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="renewal_due",
+                episode=f"{r['source']}:{r['source_id']}|{r['end_on'].isoformat()}|{cp}",
+                value_at_stake=value,
+                due=due,
+                reason=reason,
+                message=render_message("renewal_due", s.message, values),
+                urgent=cp == checkpoints[0],
+                detail={
+                    "source": r["source"],
+                    "source_id": r["source_id"],
+                    "end_date": r["end_on"],
+                    "checkpoint": cp,
+                },
+            )
+        )
+    return out
+
+
+def reward_ledger(ctx: PlaybookContext) -> list[dict[str, Any]]:
+    """Earned referral rewards from :func:`regulars.metrics.referral_rewards`.
+
+    Each row: recipient, referrer, referee, side, amount, earned_at (date),
+    reward_key.  Empty when the metrics package has no reward ledger or no rules
+    are configured.
+    """
+    import importlib
+
+    metrics = importlib.import_module("regulars.metrics")
+    referral_rewards = getattr(metrics, "referral_rewards", None)
+    if referral_rewards is None:  # a metrics stage without the reward ledger
+        return []
+    ledger = referral_rewards(ctx.ws)
+    ledger = ledger.filter(ledger.status == "earned")
+    earned = ledger.earned_at.cast("date")
+    ledger = ledger.filter(earned <= ibis.date(ctx.today))
+    rows = []
+    for r in ledger.to_pyarrow().to_pylist():
+        side = r.get("side") or "referrer"
+        recipient = r["referee"] if side == "referee" else r["referrer"]
+        earned_at = r["earned_at"]
+        if isinstance(earned_at, _dt.datetime):
+            earned_at = earned_at.date()
+        key = f"{recipient}|{r['referee']}|{side}|{earned_at.isoformat()}"
+        rows.append(
+            {
+                "recipient": recipient,
+                "referrer": r["referrer"],
+                "referee": r["referee"],
+                "side": side,
+                "amount": float(r["amount"]),
+                "earned_at": earned_at,
+                "reward_key": key,
+            }
+        )
+    return rows
+
+
+def pay_referral_reward(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> list[Candidate]:
+    """Referral rewards earned and cleared (past the referee's guarantee window, as
+    the reward ledger decides) but not yet paid; one action per recipient for all
+    they are owed.  The value at stake is the amount owed.
+    """
+    ledger = reward_ledger(ctx)
+    if not ledger:
+        return []
+    paid = {
+        r[0]
+        for r in ctx.ws.con.execute(f"SELECT reward_key FROM {REWARD_PAYMENTS.name}").fetchall()
+    }
+    owed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in ledger:
+        if r["reward_key"] not in paid and r["amount"] > 0:
+            owed[r["recipient"]].append(r)
+    if not owed:
+        return []
+    facts = {
+        r["customer_id"]: r
+        for r in _rows(ctx.customers.filter(ctx.customers.customer_id.isin(sorted(owed))))
+    }
+    names = {
+        r["customer_id"]: r["name"] or r["customer_id"]
+        for r in _rows(
+            ctx.table("customers")
+            .filter(
+                ctx.table("customers").customer_id.isin(
+                    sorted({x["referee"] for v in owed.values() for x in v})
+                )
+            )
+            .select("customer_id", "name")
+        )
+    }
+    out = []
+    for recipient, rewards in sorted(owed.items()):
+        rewards.sort(key=lambda x: (x["earned_at"], x["reward_key"]))
+        amount = sum(x["amount"] for x in rewards)
+        referees = [names.get(x["referee"], x["referee"]) for x in rewards]
+        oldest = rewards[0]["earned_at"]
+        row = facts.get(recipient, {"customer_id": recipient, "name": recipient})
+        reason = _join(
+            [
+                f"Owed {plural(len(rewards), 'referral reward')} ({ctx.money(amount)}) for "
+                + _and_list(sorted(set(referees))),
+                f"earned since {oldest.isoformat()}, not paid yet",
+            ]
+        )
+        values = common_values(ctx, row, value_at_stake=amount, due=oldest)
+        values |= {
+            "amount": ctx.money(amount),
+            "referee": ", ".join(sorted({x["referee"] for x in rewards})),
+            "referee_name": _and_list(sorted(set(referees))),
+        }
+        out.append(
+            Candidate(
+                customer_id=recipient,
+                playbook="pay_referral_reward",
+                episode="|".join(x["reward_key"] for x in rewards),
+                value_at_stake=amount,
+                due=oldest,
+                reason=reason,
+                message=render_message("pay_referral_reward", s.message, values),
+                urgent=(ctx.today - oldest).days > 30,
+                detail={
+                    "rewards": [
+                        {k: x[k] for k in ("reward_key", "referee", "side", "amount")}
+                        for x in rewards
+                    ]
+                },
+            )
+        )
+    return out

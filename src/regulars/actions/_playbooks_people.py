@@ -1,0 +1,341 @@
+"""Playbooks about the relationship: keep in touch, ask for a referral, win back,
+check in during the guarantee.
+
+Each function reads the facts of :class:`~regulars.actions._features.PlaybookContext`,
+selects its customers in the engine, and turns the (per-customer) rows into
+:class:`~regulars.actions._candidates.Candidate` objects with a reason and a message.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.actions._candidates import (
+    Candidate,
+    common_values,
+    p_alive_phrase,
+    plural,
+    render_message,
+)
+from regulars.actions._features import active
+from regulars.actions._store import ACTIONS
+
+if TYPE_CHECKING:
+    from regulars._config_actions import (
+        AskForReferralPlaybook,
+        GuaranteeCheckInPlaybook,
+        KeepInTouchPlaybook,
+        WinBackPlaybook,
+    )
+    from regulars.actions._features import PlaybookContext
+
+__all__ = ["ask_for_referral", "guarantee_check_in", "keep_in_touch", "win_back"]
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    return list(expr.to_pyarrow().to_pylist())
+
+
+def _join(parts: list[str | None]) -> str:
+    return "; ".join(p for p in parts if p) + "."
+
+
+def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidate]:
+    """Active, valuable customers without contact for longer than their cadence.
+
+    The cadence is ``cycle_share`` of the customer's own purchase cycle (mean days
+    between order days; 365 / expected orders per year from the scores when they
+    have a single order day), shortened for valuable customers by
+    ``(median value / value) ** value_weight`` and kept between ``min_days`` and
+    ``max_days``.  A contact is a touch or an order.
+    """
+    c = ctx.customers
+    cycle = ibis.coalesce(
+        c.mean_gap_days,
+        ibis.cases(
+            (c.expected_orders_365d > 0, 365.0 / c.expected_orders_365d),
+            else_=ibis.null("float64"),
+        ),
+    )
+    eligible = c.filter(
+        c.order_days >= s.min_orders,
+        c.value >= s.min_value,
+        active(c, s.min_p_alive),
+        cycle.notnull(),
+    ).mutate(cycle_days=cycle)
+    median = eligible.value.median().execute()
+    median_value = float(median) if median is not None and median == median else 0.0
+    factor = ibis.cases(
+        (eligible.value > 0, (median_value / eligible.value) ** s.value_weight),
+        else_=ibis.literal(1.0),
+    )
+    cadence = eligible.cycle_days * s.cycle_share * (factor if median_value > 0 else 1.0)
+    cadence = ibis.least(ibis.greatest(cadence, float(s.min_days)), float(s.max_days))
+    due_in = cadence.ceil().cast("int64")
+    found = eligible.mutate(
+        cadence_days=cadence, due=eligible.last_contact + due_in.as_interval("D")
+    )
+    found = found.filter(found.days_since_contact.cast("float64") > found.cadence_days)
+
+    out = []
+    for r in _rows(found):
+        cadence_days = float(r["cadence_days"])
+        since = int(r["days_since_contact"])
+        touched = r["last_touch"] is not None and r["last_touch"] >= r["last_order"]
+        what = "touch" if touched else "contact (last order)"
+        reason = _join(
+            [
+                f"No {what} for {plural(since, 'day')} (due every {cadence_days:.0f} days; "
+                f"their purchase cycle is {float(r['cycle_days']):.0f} days)",
+                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
+                p_alive_phrase(ctx, r["p_alive"], r["p_alive_before"]),
+            ]
+        )
+        value = float(r["value"])
+        values = common_values(ctx, r, value_at_stake=value, due=r["due"])
+        values |= {
+            "cycle_days": round(float(r["cycle_days"])),
+            "days_since_touch": since,
+            "last_product": r["last_product"] or "work",
+        }
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="keep_in_touch",
+                episode=r["last_contact"].isoformat(),
+                value_at_stake=value,
+                due=r["due"],
+                reason=reason,
+                message=render_message("keep_in_touch", s.message, values),
+                urgent=since > 2 * cadence_days,
+                detail={"cadence_days": round(cadence_days, 1), "last_contact": r["last_contact"]},
+            )
+        )
+    return out
+
+
+def _last_closed(ctx: PlaybookContext, playbook: str) -> ir.Table:
+    """Per customer, the last day an action of ``playbook`` was done or dismissed."""
+    a = ctx.table(ACTIONS.name)
+    a = a.filter(a.playbook == playbook, a.status.isin(("done", "dismissed")))
+    return a.group_by("customer_id").agg(last_asked=a.closed_on.max())
+
+
+def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Candidate]:
+    """Loyal, happy customers who never referred anyone and were not asked lately.
+
+    Loyal: at least ``min_orders`` orders and active (P(alive) at least
+    ``min_p_alive`` when scored).  Happy: latest feedback at least ``min_feedback``
+    (customers without feedback qualify unless ``require_feedback``).  The value at
+    stake is ``success_rate`` × the customer's own value: one more customer like
+    them, times the chance the ask brings one.
+    """
+    c = ctx.customers
+    happy = ibis.cases(
+        (c.feedback.notnull(), c.feedback >= s.min_feedback),
+        else_=ibis.literal(not s.require_feedback),
+    )
+    found = c.filter(
+        c.orders >= s.min_orders, c.referrals_made == 0, happy, active(c, s.min_p_alive)
+    )
+    found = found.left_join(_last_closed(ctx, "ask_for_referral"), "customer_id").drop(
+        "customer_id_right"
+    )
+    out = []
+    for r in _rows(found):
+        years = (ctx.today - r["first_order"]).days / 365.25
+        value = s.success_rate * float(r["value"])
+        feedback = r["feedback"]
+        reason = _join(
+            [
+                f"Loyal: {plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])} "
+                f"over {years:.1f} years",
+                f"latest feedback {feedback:g}" if feedback is not None else "no feedback yet",
+                p_alive_phrase(ctx, r["p_alive"], r["p_alive_before"]),
+                "has not referred anyone"
+                + (f"; last asked {r['last_asked']}" if r["last_asked"] else ""),
+            ]
+        )
+        values = common_values(ctx, r, value_at_stake=value, due=ctx.today)
+        values |= {
+            "feedback": "" if feedback is None else f"{feedback:g}",
+            "tenure_years": f"{years:.1f}",
+        }
+        last = r["last_asked"]
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="ask_for_referral",
+                episode="asked:" + (last.isoformat() if last else "never"),
+                value_at_stake=value,
+                due=ctx.today,
+                reason=reason,
+                message=render_message("ask_for_referral", s.message, values),
+            )
+        )
+    return out
+
+
+def _active_subscribers(ctx: PlaybookContext) -> ir.Table:
+    t = ibis.date(ctx.today)
+    sub = ctx.table("subscriptions")
+    live = sub.filter(
+        sub.start_date <= t,
+        sub.cancel_date.isnull() | (sub.cancel_date > t),
+        sub.end_date.isnull() | (sub.end_date >= t),
+    )
+    return live.select("customer_id").distinct()
+
+
+def _something_new(ctx: PlaybookContext, found: ir.Table) -> dict[str, str]:
+    """Per customer, the newest service first sold after their last order."""
+    o = ctx.orders
+    item = ibis.coalesce(o.product, o.category)
+    launched = (
+        o.filter(item.notnull())
+        .group_by(item=item)
+        .agg(launched=o.order_date.min(), buyers=o.customer_id.nunique())
+    )
+    pairs = found.select("customer_id", "last_order").join(
+        launched, found.last_order < launched.launched
+    )
+    pairs = pairs.mutate(
+        _rn=ibis.row_number().over(
+            group_by=pairs.customer_id,
+            order_by=[pairs.launched.desc(), pairs.buyers.desc(), pairs.item],
+        )
+    )
+    best = pairs.filter(pairs._rn == 0).select("customer_id", "item")
+    return {r["customer_id"]: r["item"] for r in _rows(best)}
+
+
+def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
+    """Customers who stopped buying: P(alive) below ``max_p_alive`` (when scored) or
+    no order for ``gap_multiple`` times their usual gap, within ``max_days_lapsed``.
+
+    Customers with a running subscription are left out.  The value at stake is the
+    customer's yearly revenue while they were active (revenue / their active span
+    plus one usual gap, at least a year), so a long valuable history ranks first.
+    The message suggests the newest service sold since their last order.
+    """
+    c = ctx.customers
+    by_model = c.p_alive.notnull() & (c.p_alive < s.max_p_alive)
+    found = c.filter(
+        c.orders >= s.min_orders,
+        c.gap_lapsed | by_model,
+        c.days_since_order.cast("float64") > c.usual_gap_days,
+        c.days_since_order <= s.max_days_lapsed,
+    )
+    found = found.anti_join(_active_subscribers(ctx), "customer_id")
+    span = (
+        found.last_order.delta(found.first_order, unit="day").cast("float64") + found.usual_gap_days
+    )
+    found = found.mutate(yearly_value=found.revenue * 365.0 / ibis.greatest(span, 365.0))
+    news = _something_new(ctx, found)
+    out = []
+    for r in _rows(found):
+        gap = float(r["usual_gap_days"])
+        since = int(r["days_since_order"])
+        lapsed_on = r["last_order"] + _dt.timedelta(days=math.ceil(s.gap_multiple * gap))
+        due = min(lapsed_on, ctx.today)
+        value = float(r["yearly_value"])
+        new = news.get(r["customer_id"])
+        own_gap = r["mean_gap_days"] is not None
+        reason = _join(
+            [
+                f"No order for {plural(since, 'day')}, {since / gap:.1f}× "
+                + ("their usual gap" if own_gap else "the typical gap")
+                + f" of {gap:.0f} days",
+                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
+                p_alive_phrase(ctx, r["p_alive"], r["p_alive_before"]),
+                f"new since their last order: {new}" if new else None,
+            ]
+        )
+        values = common_values(ctx, r, value_at_stake=value, due=due)
+        values |= {
+            "days_since_order": since,
+            "last_product": r["last_product"] or "work",
+            "something_new": new or "a few new things",
+        }
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="win_back",
+                episode=r["last_order"].isoformat(),
+                value_at_stake=value,
+                due=due,
+                reason=reason,
+                message=render_message("win_back", s.message, values),
+                detail={"something_new": new, "usual_gap_days": round(gap, 1)},
+            )
+        )
+    return out
+
+
+def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> list[Candidate]:
+    """New customers inside the money-back window with no contact since their first
+    order, from ``after_days`` after it; refunded customers are left out.
+
+    The value at stake is the revenue still under the guarantee.
+    """
+    days = ctx.config.guarantee.days
+    if days <= 0:
+        return []
+    c = ctx.customers
+    since_first = ibis.date(ctx.today).delta(c.first_order, unit="day")
+    found = c.filter(
+        since_first >= s.after_days,
+        since_first < days,
+        c.last_touch.isnull() | (c.last_touch < c.first_order),
+    )
+    o = ctx.ws.table("orders")
+    refunded = o.filter(
+        (o.status.fill_null("paid") == "refunded") | (o.refund_amount.fill_null(0) > 0)
+    ).select("customer_id")
+    found = found.anti_join(refunded, "customer_id")
+    po = ctx.orders
+    first = po.mutate(
+        _rn=ibis.row_number().over(group_by=po.customer_id, order_by=[po.order_date, po.order_id])
+    )
+    first = first.filter(first._rn == 0).select(
+        customer_id="customer_id",
+        first_product=ibis.coalesce(first.product, first.category),
+        first_revenue="net_revenue",
+    )
+    found = found.left_join(first, "customer_id").drop("customer_id_right")
+    out = []
+    for r in _rows(found):
+        end = r["first_order"] + _dt.timedelta(days=days)
+        due = r["first_order"] + _dt.timedelta(days=s.after_days)
+        since = (ctx.today - r["first_order"]).days
+        product = r["first_product"] or "their first order"
+        value = float(r["revenue"])
+        reason = _join(
+            [
+                f"New customer: first order {plural(since, 'day')} ago ({product}, "
+                f"{ctx.money(r['first_revenue'])})",
+                f"the {days}-day money-back window runs until {end.isoformat()}",
+                "no contact since",
+            ]
+        )
+        values = common_values(ctx, r, value_at_stake=value, due=due)
+        values |= {"guarantee_days": days, "guarantee_end": end.isoformat(), "product": product}
+        out.append(
+            Candidate(
+                customer_id=r["customer_id"],
+                playbook="guarantee_check_in",
+                episode=r["first_order"].isoformat(),
+                value_at_stake=value,
+                due=due,
+                reason=reason,
+                message=render_message("guarantee_check_in", s.message, values),
+                urgent=(end - ctx.today).days <= 14,
+                detail={"guarantee_end": end},
+            )
+        )
+    return out

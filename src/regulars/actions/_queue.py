@@ -1,0 +1,488 @@
+"""The action queue: candidates → cooldowns → one per customer → holdout → ranking.
+
+:func:`compute_actions` runs every enabled playbook, then applies, in order:
+
+1. *Quiet periods.*  An action already done, or dismissed, is not raised again.
+   A customer stays quiet for a playbook while one of its actions is snoozed
+   (until the snooze ends), and for ``cooldown_days`` after one is done or
+   dismissed (or until the date given to ``dismiss --until``).
+2. *One per playbook.*  A customer keeps only the most valuable candidate of each
+   playbook.
+3. *The frequency cap.*  Customers touched, or with an action done, within
+   ``[actions] frequency_cap_days`` get no new action; the others get one action
+   across all playbooks: the one already open if it still qualifies, else the most
+   valuable.  Playbooks with ``respect_cap = false`` are outside the cap.
+4. *The holdout.*  If the chosen customer is in the playbook's holdout (a hash of
+   playbook and customer, see :func:`~regulars.actions.is_held_out`), the action is
+   recorded as ``held_out`` and not shown.
+5. *Ranking.*  Open actions are ranked by value at stake; the priority is 1 for
+   urgent actions or the top quarter by value, 3 for the bottom half, else 2.
+
+Open or held-out actions of the playbooks that ran and no longer qualify are
+marked ``expired``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from regulars._config_actions import PLAYBOOK_NAMES
+from regulars.actions import _playbooks_offers as offers
+from regulars.actions import _playbooks_people as people
+from regulars.actions._candidates import Candidate
+from regulars.actions._features import build_context, snapshot_scores
+from regulars.actions._store import (
+    ACTION_EVENTS,
+    ACTIONS,
+    action_id,
+    ensure_action_tables,
+    is_held_out,
+    resolve_today,
+    to_json,
+)
+from regulars.errors import ActionError
+
+if TYPE_CHECKING:
+    from regulars.actions._features import PlaybookContext
+    from regulars.config import Config
+    from regulars.store import Workspace
+
+__all__ = ["PLAYBOOKS", "ActionRun", "check_playbooks", "compute_actions", "open_actions"]
+
+#: Playbook name -> the function that finds its candidates.
+PLAYBOOKS: dict[str, Callable[[PlaybookContext, Any], list[Candidate]]] = {
+    "keep_in_touch": people.keep_in_touch,
+    "next_step": offers.next_step,
+    "package_offer": offers.package_offer,
+    "ask_for_referral": people.ask_for_referral,
+    "renewal_due": offers.renewal_due,
+    "win_back": people.win_back,
+    "guarantee_check_in": people.guarantee_check_in,
+    "pay_referral_reward": offers.pay_referral_reward,
+}
+assert tuple(PLAYBOOKS) == PLAYBOOK_NAMES
+
+_ORDER = {name: i for i, name in enumerate(PLAYBOOK_NAMES)}
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """What :func:`compute_actions` did.
+
+    Attributes
+    ----------
+    today : datetime.date
+        The day the queue was computed for.
+    actions : ibis.Table
+        The open actions, ranked (see :func:`open_actions`).
+    candidates : dict[str, int]
+        Candidates found per playbook, before quiet periods, the cap and the holdout.
+    shown, held_out, quiet, capped, expired : int
+        Actions open after the run; chosen but held out; skipped for a snooze,
+        dismissal or cooldown; skipped by the one-action-per-customer cap (or a
+        recent contact); and earlier actions that no longer qualify.
+    """
+
+    today: _dt.date
+    actions: ir.Table = field(repr=False)
+    candidates: dict[str, int] = field(default_factory=dict)
+    shown: int = 0
+    held_out: int = 0
+    quiet: int = 0
+    capped: int = 0
+    expired: int = 0
+
+
+def check_playbooks(names: Iterable[str] | None) -> tuple[str, ...]:
+    """``names`` checked against the playbooks (None = all), in playbook order."""
+    if names is None:
+        return PLAYBOOK_NAMES
+    if isinstance(names, str):
+        names = [names]
+    wanted = set(names)
+    unknown = sorted(wanted - set(PLAYBOOK_NAMES))
+    if unknown:
+        raise ActionError(
+            f"Unknown playbook {', '.join(map(repr, unknown))}. "
+            f"Valid playbooks: {', '.join(PLAYBOOK_NAMES)}."
+        )
+    return tuple(n for n in PLAYBOOK_NAMES if n in wanted)
+
+
+@dataclass
+class _Existing:
+    action_id: str
+    customer_id: str
+    playbook: str
+    status: str
+    created_on: _dt.date
+    closed_on: _dt.date | None
+    until: _dt.date | None
+
+
+def _existing(ws: Workspace) -> dict[str, _Existing]:
+    rows = ws.con.execute(
+        "SELECT action_id, customer_id, playbook, status, created_on, closed_on, until "
+        f"FROM {ACTIONS.name}"
+    ).fetchall()
+    return {r[0]: _Existing(*r) for r in rows}
+
+
+def _quiet_until(config: Config, e: _Existing) -> _dt.date | None:
+    """Until when (exclusive) the action keeps its customer quiet for its playbook."""
+    if e.status == "snoozed":
+        return e.until
+    if e.status in ("done", "dismissed") and e.closed_on is not None:
+        if e.until is not None:
+            return e.until
+        cooldown = config.playbooks.get(e.playbook).cooldown_days
+        return e.closed_on + _dt.timedelta(days=cooldown)
+    return None
+
+
+def _recent_contacts(ws: Workspace, config: Config, today: _dt.date) -> set[str]:
+    """Customers touched, or with a capped action done, within the frequency cap."""
+    days = config.actions.frequency_cap_days
+    if days <= 0:
+        return set()
+    start = today - _dt.timedelta(days=days)
+    capped = [n for n in PLAYBOOK_NAMES if config.playbooks.get(n).respect_cap]
+    rows = ws.con.execute(
+        "SELECT customer_id FROM touches WHERE CAST(touched_at AS DATE) > ? "
+        "AND CAST(touched_at AS DATE) <= ? "
+        f"UNION SELECT customer_id FROM {ACTIONS.name} WHERE status = 'done' "
+        "AND closed_on > ? AND closed_on <= ? AND list_contains(?, playbook)",
+        [start, today, start, today, capped],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _priorities(chosen: Sequence[Candidate]) -> dict[tuple[str, str], int]:
+    values = sorted(c.value_at_stake for c in chosen)
+    if not values:
+        return {}
+
+    def quantile(q: float) -> float:
+        pos = q * (len(values) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(values) - 1)
+        return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+    top, median = quantile(0.75), quantile(0.5)
+    out = {}
+    for c in chosen:
+        if c.urgent or c.value_at_stake >= top:
+            p = 1
+        elif c.value_at_stake < median:
+            p = 3
+        else:
+            p = 2
+        out[(c.customer_id, c.playbook)] = p
+    return out
+
+
+def compute_actions(
+    ws: Workspace,
+    /,
+    *,
+    today: _dt.date | str | None = None,
+    playbooks: Iterable[str] | None = None,
+) -> ActionRun:
+    """Run the playbooks and store this week's action queue in the workspace.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace; its ``actions`` table is updated in one transaction.
+    today : date or str, optional
+        The day to compute for.  Default: ``[actions] clock`` in regulars.toml,
+        ``"data"`` = the date of the latest order (reproducible), ``"clock"`` = the
+        computer's date.  Only data dated on or before ``today`` is read.
+    playbooks : iterable of str, optional
+        Run only these playbooks (default: every enabled one).  Open actions of the
+        other playbooks are left as they are and still count for the cap.
+
+    Returns
+    -------
+    ActionRun
+        The counts of the run and ``actions``, the ranked open actions.
+
+    Examples
+    --------
+    >>> run = compute_actions(ws, today="2024-06-30")  # doctest: +SKIP
+    >>> run.actions.limit(10).to_pandas()  # doctest: +SKIP
+    """
+    names = check_playbooks(playbooks)
+    ensure_action_tables(ws)
+    day = resolve_today(ws, today)
+    config = ws.config
+    snapshot_scores(ws)
+    ctx = build_context(ws, day)
+
+    found: list[Candidate] = []
+    counts: dict[str, int] = {}
+    for name in names:
+        settings = config.playbooks.get(name)
+        if not settings.enable:
+            continue
+        got = PLAYBOOKS[name](ctx, settings)
+        counts[name] = len(got)
+        found.extend(got)
+
+    existing = _existing(ws)
+    quiet_map: dict[tuple[str, str], _dt.date] = {}
+    for e in existing.values():
+        until = _quiet_until(config, e)
+        if until is not None:
+            key = (e.customer_id, e.playbook)
+            quiet_map[key] = max(until, quiet_map.get(key, until))
+
+    # 1. quiet periods
+    live: list[tuple[str, Candidate]] = []
+    quiet = 0
+    for c in found:
+        aid = action_id(c.playbook, c.customer_id, c.episode)
+        prev = existing.get(aid)
+        same_closed = prev is not None and (
+            prev.status == "done"
+            or (prev.status == "dismissed" and (prev.until is None or prev.until > day))
+        )
+        if same_closed or quiet_map.get((c.customer_id, c.playbook), day) > day:
+            quiet += 1
+            continue
+        live.append((aid, c))
+
+    # 2. one candidate per customer and playbook; 3. the cap
+    def rank_key(item: tuple[str, Candidate]) -> tuple[Any, ...]:
+        aid, c = item
+        was_open = aid in existing and existing[aid].status == "open"
+        return (not was_open, -c.value_at_stake, _ORDER[c.playbook], aid)
+
+    live.sort(key=rank_key)
+    recent = _recent_contacts(ws, config, day)
+    names_set = set(names)
+    slot_taken = {
+        e.customer_id
+        for e in existing.values()
+        if e.status in ("open", "held_out")
+        and e.playbook not in names_set
+        and config.playbooks.get(e.playbook).respect_cap
+    }
+    seen: set[tuple[str, str]] = set()
+    chosen: list[tuple[str, Candidate]] = []
+    capped = 0
+    for aid, c in live:
+        if (c.customer_id, c.playbook) in seen:
+            continue
+        seen.add((c.customer_id, c.playbook))
+        if config.playbooks.get(c.playbook).respect_cap:
+            if c.customer_id in recent or c.customer_id in slot_taken:
+                capped += 1
+                continue
+            slot_taken.add(c.customer_id)
+        chosen.append((aid, c))
+
+    # 4. the holdout
+    salt = config.actions.holdout_salt
+    shown: list[Candidate] = []
+    held: dict[str, bool] = {}
+    for aid, c in chosen:
+        share = config.playbooks.get(c.playbook).holdout_share
+        if share < 0:
+            share = config.actions.holdout_share
+        held[aid] = is_held_out(c.playbook, c.customer_id, share, salt)
+        if not held[aid]:
+            shown.append(c)
+
+    # 5. priorities, then write
+    priority = _priorities(shown)
+    expired = _write(ws, day, existing, chosen, held, priority, names_set)
+    return ActionRun(
+        today=day,
+        actions=open_actions(ws),
+        candidates=counts,
+        shown=len(shown),
+        held_out=len(chosen) - len(shown),
+        quiet=quiet,
+        capped=capped,
+        expired=expired,
+    )
+
+
+def _write(
+    ws: Workspace,
+    day: _dt.date,
+    existing: dict[str, _Existing],
+    chosen: list[tuple[str, Candidate]],
+    held: dict[str, bool],
+    priority: dict[tuple[str, str], int],
+    names: set[str],
+) -> int:
+    now = _dt.datetime.now().replace(microsecond=0)
+    rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    chosen_ids = {aid for aid, _ in chosen}
+    for aid, c in chosen:
+        e = existing.get(aid)
+        status = "held_out" if held[aid] else "open"
+        if e is None:
+            events.append(_event(aid, "held_out" if held[aid] else "created", day, now))
+        elif e.status != status:
+            events.append(_event(aid, "reopened", day, now))
+        rows.append(
+            {
+                "action_id": aid,
+                "customer_id": c.customer_id,
+                "playbook": c.playbook,
+                "episode": c.episode,
+                "status": status,
+                "holdout": held[aid],
+                "reason": c.reason,
+                "message": c.message,
+                "value_at_stake": round(c.value_at_stake, 2),
+                "priority": None if held[aid] else priority[(c.customer_id, c.playbook)],
+                "due": c.due,
+                "created_on": e.created_on if e is not None else day,
+                "updated_on": day,
+                "closed_on": None,
+                "until": None,
+                "outcome": None,
+                "note": None,
+                "touch_id": None,
+                "detail": to_json(c.detail),
+            }
+        )
+    stale = [
+        e.action_id
+        for e in existing.values()
+        if e.status in ("open", "held_out")
+        and e.playbook in names
+        and e.action_id not in chosen_ids
+    ]
+    events.extend(_event(aid, "expired", day, now) for aid in stale)
+    src = pa.Table.from_pylist(rows, schema=_ROW_SCHEMA)
+    with ws.transaction() as con:
+        con.register("_regulars_actions_src", src)
+        try:
+            ws.upsert(con, ACTIONS, "_regulars_actions_src")
+        finally:
+            con.unregister("_regulars_actions_src")
+        if stale:
+            con.execute(
+                f"UPDATE {ACTIONS.name} SET status = 'expired', closed_on = ? "
+                "WHERE list_contains(?, action_id)",
+                [day, stale],
+            )
+        if events:
+            insert_events(con, events)
+    return len(stale)
+
+
+_ROW_SCHEMA = pa.schema(
+    [
+        ("action_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("playbook", pa.string()),
+        ("episode", pa.string()),
+        ("status", pa.string()),
+        ("holdout", pa.bool_()),
+        ("reason", pa.string()),
+        ("message", pa.string()),
+        ("value_at_stake", pa.float64()),
+        ("priority", pa.int32()),
+        ("due", pa.date32()),
+        ("created_on", pa.date32()),
+        ("updated_on", pa.date32()),
+        ("closed_on", pa.date32()),
+        ("until", pa.date32()),
+        ("outcome", pa.string()),
+        ("note", pa.string()),
+        ("touch_id", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+
+def _event(
+    aid: str,
+    event: str,
+    day: _dt.date,
+    now: _dt.datetime,
+    *,
+    outcome: str | None = None,
+    note: str | None = None,
+    until: _dt.date | None = None,
+) -> dict[str, Any]:
+    return {
+        "action_id": aid,
+        "event": event,
+        "event_on": day,
+        "recorded_at": now,
+        "outcome": outcome,
+        "note": note,
+        "until": until,
+    }
+
+
+def insert_events(con: Any, events: list[dict[str, Any]]) -> None:
+    """Append rows to ``action_events`` (inside the caller's transaction)."""
+    src = pa.Table.from_pylist(
+        events,
+        schema=pa.schema(
+            [
+                ("action_id", pa.string()),
+                ("event", pa.string()),
+                ("event_on", pa.date32()),
+                ("recorded_at", pa.timestamp("us")),
+                ("outcome", pa.string()),
+                ("note", pa.string()),
+                ("until", pa.date32()),
+            ]
+        ),
+    )
+    con.register("_regulars_events_src", src)
+    try:
+        cols = ", ".join(ACTION_EVENTS.column_names)
+        con.execute(
+            f"INSERT INTO {ACTION_EVENTS.name} ({cols}) SELECT {cols} FROM _regulars_events_src"
+        )
+    finally:
+        con.unregister("_regulars_events_src")
+
+
+def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
+    """The open actions, ranked by value at stake (then priority, due date, id).
+
+    Columns: action_id, customer_id, name, playbook, reason, value_at_stake,
+    priority, due, message, created_on, detail.  Held-out, done, snoozed, dismissed
+    and expired actions are not included.
+    """
+    ensure_action_tables(ws)
+    a = ws.table(ACTIONS.name)
+    a = a.filter(a.status == "open")
+    if playbook is not None:
+        check_playbooks([playbook])
+        a = a.filter(a.playbook == playbook)
+    cu = ws.table("customers").select(customer_id="customer_id", _name="name")
+    a = a.left_join(cu, "customer_id").drop("customer_id_right")
+    out = a.select(
+        "action_id",
+        "customer_id",
+        name=ibis.coalesce(a._name, a.customer_id),
+        playbook="playbook",
+        reason="reason",
+        value_at_stake="value_at_stake",
+        priority="priority",
+        due="due",
+        message="message",
+        created_on="created_on",
+        detail="detail",
+    )
+    return out.order_by([out.value_at_stake.desc(), out.priority, out.due, out.action_id])
