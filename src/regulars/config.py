@@ -317,8 +317,16 @@ def load_config(path: str | Path) -> Config:
     return parse_config(text, source=str(path))
 
 
-def default_config_text(*, name: str = "My business", currency: str = "EUR") -> str:
-    """The commented ``regulars.toml`` that ``regulars init`` writes."""
+def default_config_text(
+    *, name: str = "My business", currency: str = "EUR", channels: dict[str, str] | None = None
+) -> str:
+    """The commented ``regulars.toml`` that ``regulars init`` writes.
+
+    ``channels`` maps channel names to kinds; the default maps each kind's own name.
+    """
+    channel_lines = "\n".join(
+        f'"{k}" = "{v}"' for k, v in (channels or _default_channels()).items()
+    )
     return f"""\
 # regulars workspace settings. Every key is optional; the values shown are the defaults.
 
@@ -333,11 +341,7 @@ locale = "en"              # report language and number format: en or ru
 # Channel name (as written in customers.channel) -> channel kind.
 # Kinds: referral, cold, organic, partner, other. Unknown names count as other.
 [channels]
-referral = "referral"
-cold = "cold"
-organic = "organic"
-partner = "partner"
-other = "other"
+{channel_lines}
 
 [engine]
 backend = "duckdb"         # duckdb (this folder's regulars.duckdb), parquet or spark

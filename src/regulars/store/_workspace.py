@@ -66,6 +66,7 @@ class Workspace:
         *,
         name: str | None = None,
         currency: str = "EUR",
+        channels: dict[str, str] | None = None,
         exist_ok: bool = True,
     ) -> Workspace:
         """Create a workspace at ``path`` (the folder is created if needed).
@@ -79,7 +80,11 @@ class Workspace:
             raise WorkspaceError(f"{root} is already a regulars workspace ({cfg} exists).")
         if not cfg.exists():
             cfg.write_text(
-                default_config_text(name=name or root.resolve().name, currency=currency.upper()),
+                default_config_text(
+                    name=name or root.resolve().name,
+                    currency=currency.upper(),
+                    channels=channels,
+                ),
                 encoding="utf-8",
             )
         ws = cls(root, load_config(cfg))
