@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console
+from regulars.cli._common import app, console, err_console
 from regulars.store import Workspace
 
 
@@ -28,3 +28,57 @@ def init_command(path: Path | None, name: str | None, currency: str) -> None:
     console.print(f"Workspace ready at [bold]{ws.path}[/] ({ws.db_path.name}, regulars.toml).")
     console.print("Next: [bold]regulars import orders FILE[/] (CSV, TSV, Excel, Parquet, JSONL).")
     ws.close()
+
+
+@app.command("demo")
+@click.argument("path", required=False, default="demo-workspace", type=click.Path(path_type=Path))
+@click.option("--customers", default=2000, show_default=True, help="Customers to simulate.")
+@click.option("--years", default=4, show_default=True, help="Years of history.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same book).")
+def demo_command(path: Path, customers: int, years: int, seed: int) -> None:
+    """Build a demo workspace from a simulated studio and write its report.
+
+    Simulates a service business (channels with spend, referrals, upsell, churn,
+    win-backs, subscriptions, packages, refunds, touches), fits the customer models,
+    computes this week's actions and writes PATH/report.html.
+
+    \b
+    Examples:
+        regulars demo
+        regulars demo /tmp/shop --customers 5000 --years 3
+        regulars metrics growth-sources -w demo-workspace --period year
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from regulars.demo import STEPS, build_demo
+
+    with Progress(
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(STEPS[0], total=len(STEPS))
+        seen: list[str] = []
+
+        def on_step(name: str) -> None:
+            if seen:
+                progress.advance(task)
+            seen.append(name)
+            progress.update(task, description=name)
+
+        summary = build_demo(path, n_customers=customers, years=years, seed=seed, on_step=on_step)
+        progress.advance(task)
+    money = f"{summary.revenue:,.2f} {summary.currency}"
+    console.print(
+        f"Demo workspace: [bold]{summary.workspace}[/]\n"
+        f"  {summary.customers:,} customers, {summary.orders:,} orders, {money} revenue "
+        f"({summary.first_order} to {summary.last_order})\n"
+        f"  {summary.open_actions:,} actions waiting this week "
+        f"(see: regulars actions -w {path})\n"
+        f"Report: [bold]{summary.report}[/]\n"
+        f"  open it in a browser, for example: xdg-open {summary.report}\n"
+        f"Done in {summary.seconds:.1f} s."
+    )
