@@ -51,6 +51,15 @@ def _ga() -> pd.DataFrame:
     )
 
 
+NAMES = {
+    "upsell": "upsell",
+    "referral": "new_referral",
+    "cold": "new_cold",
+    "organic": "new_organic",
+    "win-back": "win_back",
+}
+
+
 def _gs() -> pd.DataFrame:
     rows = []
     for p, parts in zip(
@@ -89,7 +98,13 @@ def _gs() -> pd.DataFrame:
         }
         for src, change in parts.items():
             rows.append(
-                {"period": p, "source": src, "change": change, "customers": 10, "spend": spend[src]}
+                {
+                    "period": p,
+                    "source": NAMES[src],
+                    "change": change,
+                    "customers": 10,
+                    "spend": spend[src],
+                }
             )
     return pd.DataFrame(rows)
 
@@ -168,10 +183,63 @@ def _renewals() -> pd.DataFrame:
     )
 
 
+def _projection() -> pd.DataFrame:
+    rows = []
+    for c in YEARS[1:]:
+        known = 2026 - c.year
+        for k in range(13):
+            projected = 0.9**k
+            rows.append(
+                {
+                    "cohort": c,
+                    "billing_period": "month",
+                    "renewal": k,
+                    "customers": 50,
+                    "observed_survival": projected * 1.01 if k <= known * 4 else None,
+                    "projected_survival": projected,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _actions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "action_id": ["A-1", "A-2", "A-3"],
+            "customer_id": ["C-1", "C-2", "C-3"],
+            "name": ["Ada Studio", "Bistro <Lux>", "C-3"],
+            "playbook": ["win_back", "keep_in_touch", "win_back"],
+            "reason": ["P(alive) 0.31, was 0.82", "No touch for 94 days", "No order for 300 days"],
+            "value_at_stake": [5400.0, 2100.0, 900.0],
+            "priority": [1, 2, 3],
+            "due": [dt.date(2026, 1, 5)] * 3,
+        }
+    )
+
+
+def _effect() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "playbook": ["keep_in_touch", "win_back"],
+            "treated": [300, 120],
+            "held_out": [33, 14],
+            "treated_repurchase": [0.42, 0.2],
+            "held_out_repurchase": [0.3, 0.14],
+            "repurchase_lift": [0.12, 0.06],
+            "repurchase_lift_low": [0.02, -0.1],
+            "repurchase_lift_high": [0.21, 0.2],
+            "incremental_revenue": [36000.0, 4000.0],
+            "pending": [10, 5],
+        }
+    )
+
+
 FRAMES = {
+    "open_actions": _actions,
+    "playbook_effectiveness": _effect,
     "subscription_movements": _mrr,
     "renewal_rates": _renewals,
-    "sbg_projection": pd.DataFrame,
+    "subscription_projection": _projection,
     "new_vs_returning": _nvr,
     "growth_accounting": _ga,
     "growth_sources": _gs,

@@ -61,7 +61,7 @@ def report_command(
 
     start_d, end_d = _date(start, "--from"), _date(end, "--to")
     with (
-        open_workspace(workspace, read_only=True) as ws,
+        open_workspace(workspace) as ws,
         console.status("Building the report..."),
     ):
         path = write_report(ws, out, period=period, start=start_d, end=end_d, lang=lang)
@@ -114,7 +114,7 @@ def chart_command(
         return
     if out is None:
         raise click.UsageError("Missing --out FILE (.png or .svg).")
-    with open_workspace(workspace, read_only=True) as ws:
+    with open_workspace(workspace) as ws:
         path = export_chart(
             ws,
             name,

@@ -91,7 +91,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         customer_value_section,
         ("clv-distribution", "p-alive-matrix", "holdout-frequency", "holdout-tracking"),
     ),
-    SectionSpec("actions", actions_section, ("playbook-effectiveness",)),
+    SectionSpec("actions", actions_section, ("actions-by-playbook", "playbook-effectiveness")),
 )
 
 #: Chart name -> id of the section that draws it.
@@ -171,7 +171,8 @@ def _open(ws: Workspace | str | Path) -> tuple[Workspace, bool]:
 
     if isinstance(ws, Workspace):
         return ws, False
-    return Workspace.open(ws, read_only=True), True
+    # Not read-only: the action tables are created on first read if missing.
+    return Workspace.open(ws), True
 
 
 def _setup(

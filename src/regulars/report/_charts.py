@@ -436,3 +436,109 @@ def to_static(spec: Mapping[str, Any], *, width: int = 720) -> dict[str, Any]:
         out["width"] = width
     out.pop("autosize", None)
     return out
+
+
+def projection_chart(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    x: str,
+    group: str,
+    observed: str,
+    projected: str,
+    x_title: str,
+    y_title: str,
+    group_title: str,
+    observed_title: str,
+    projected_title: str,
+    group_order: Sequence[str],
+) -> dict[str, Any]:
+    """Observed values as solid lines with points, the model's projection dashed."""
+    spec = _spec(title, data)
+    colors = CATEGORY[: len(group_order)]
+    color = {
+        "field": group,
+        "type": "nominal",
+        "title": group_title,
+        "scale": {"domain": list(group_order), "range": colors},
+        "sort": list(group_order),
+    }
+    xe = {
+        "field": x,
+        "type": "quantitative",
+        "title": x_title,
+        "axis": {"tickMinStep": 1, "format": "d"},
+    }
+    tooltip = _tooltip(
+        [
+            (group, group_title, "nominal"),
+            (x, x_title, "number"),
+            (observed, observed_title, "percent"),
+            (projected, projected_title, "percent"),
+        ]
+    )
+
+    def y(field: str) -> dict[str, Any]:
+        return {"field": field, "type": "quantitative", "title": y_title, "axis": {"format": ".0%"}}
+
+    spec["layer"] = [
+        {
+            "mark": {"type": "line", "strokeDash": [5, 4], "tooltip": True},
+            "encoding": {"x": xe, "y": y(projected), "color": color, "tooltip": tooltip},
+        },
+        {
+            "transform": [{"filter": f"isValid(datum[{observed!r}])"}],
+            "mark": {"type": "line", "point": True, "tooltip": True},
+            "encoding": {"x": xe, "y": y(observed), "color": color, "tooltip": tooltip},
+        },
+    ]
+    return spec
+
+
+def interval_chart(
+    title: str,
+    data: list[dict[str, Any]],
+    *,
+    y: str,
+    x: str,
+    low: str,
+    high: str,
+    x_title: str,
+    y_title: str,
+    tooltip: Sequence[tuple[str, str, str]] = (),
+) -> dict[str, Any]:
+    """A point estimate per category with its interval, and a rule at zero."""
+    spec = _spec(title, data, height=max(120, 36 * len(data)))
+    ye = {"field": y, "type": "nominal", "title": y_title, "sort": None}
+    xfmt = {"format": ".0%"}
+    tips = _tooltip(tooltip or [(y, y_title, "nominal"), (x, x_title, "percent")])
+    spec["layer"] = [
+        {
+            "mark": {"type": "rule", "color": "#666", "strokeDash": [4, 4]},
+            "encoding": {"x": {"datum": 0}},
+        },
+        {
+            "mark": {"type": "rule", "strokeWidth": 2, "color": OKABE_ITO["blue"], "tooltip": True},
+            "encoding": {
+                "y": ye,
+                "x": {"field": low, "type": "quantitative", "title": x_title, "axis": xfmt},
+                "x2": {"field": high},
+                "tooltip": tips,
+            },
+        },
+        {
+            "mark": {
+                "type": "point",
+                "filled": True,
+                "size": 70,
+                "color": OKABE_ITO["blue"],
+                "tooltip": True,
+            },
+            "encoding": {
+                "y": ye,
+                "x": {"field": x, "type": "quantitative"},
+                "tooltip": tips,
+            },
+        },
+    ]
+    return spec

@@ -115,13 +115,6 @@ _NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
         N_("This week's actions, computed from the scores and the playbooks in regulars.toml."),
         ("regulars score", "regulars actions"),
     ),
-    "outcomes": (
-        N_(
-            "Recorded outcomes of actions (done, dismissed, accepted...), needed to measure "
-            "playbook lift against the holdout."
-        ),
-        ("regulars action done ID --outcome accepted",),
-    ),
 }
 
 
@@ -190,11 +183,14 @@ class ReportData:
 
     # -- checks ---------------------------------------------------------------------
     def _any(self, table: str, where: Callable[[Any], Any] | None = None) -> bool:
-        """Whether ``table`` exists on the backend and has a row matching ``where``."""
+        """Whether ``table`` exists and has a row matching ``where``."""
         tables = self.context.tables
-        if table not in tables:
+        if table in tables:
+            t = tables[table]
+        elif self.workspace.has_table(table):  # derived tables live in the workspace file
+            t = self.workspace.table(table)
+        else:
             return False
-        t = tables[table]
         if where is not None:
             t = t.filter(where(t))
         return bool(t.limit(1).count().execute() > 0)
@@ -219,8 +215,7 @@ class ReportData:
             "packages": lambda: self._any("orders", lambda t: t.kind == "package"),
             "scores": lambda: self._any("scores"),
             "holdout": lambda: self._any("model_fits"),
-            "actions": lambda: self._any("scores"),
-            "outcomes": lambda: self._any("action_outcomes"),
+            "actions": lambda: self._any("actions", lambda t: t.status == "open"),
         }
         return checks[kind]()
 
@@ -286,13 +281,14 @@ class ReportData:
         return _floats(expr.to_pandas())
 
 
-def _optional(data: ReportData, function: str) -> pd.DataFrame:
-    """A metric that not every version of regulars.metrics has yet (empty when absent)."""
-    import regulars.metrics
-
-    if not hasattr(regulars.metrics, function):
+def _projection(data: ReportData) -> pd.DataFrame:
+    """The sBG projection for the billing period most subscriptions use."""
+    subs = data.context.tables["subscriptions"]
+    counts = subs.group_by("billing_period").aggregate(n=subs.count()).to_pandas()
+    if counts.empty:
         return pd.DataFrame()
-    return data.metric(function)
+    billing = str(counts.sort_values(["n", "billing_period"], ascending=[False, True]).iloc[0, 0])
+    return data.metric("subscription_projection", billing_period=billing)
 
 
 def _floats(df: pd.DataFrame) -> pd.DataFrame:
@@ -305,7 +301,21 @@ def _floats(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _open_actions(data: ReportData) -> pd.DataFrame:
+    from regulars.actions import open_actions
+
+    return _floats(open_actions(data.workspace).to_pandas())
+
+
+def _effectiveness(data: ReportData) -> pd.DataFrame:
+    from regulars.actions import playbook_effectiveness
+
+    return _floats(playbook_effectiveness(data.workspace, today=data.end).to_pandas())
+
+
 _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
+    "open_actions": _open_actions,
+    "playbook_effectiveness": _effectiveness,
     "new_vs_returning": lambda d: d.metric("new_vs_returning"),
     "growth_accounting": lambda d: d.metric("growth_accounting"),
     "growth_sources": lambda d: d.metric("growth_sources"),
@@ -314,5 +324,5 @@ _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
     "revenue_retention": lambda d: d.metric("revenue_retention"),
     "subscription_movements": lambda d: d.metric("subscription_movements"),
     "renewal_rates": lambda d: d.metric("renewal_rates"),
-    "sbg_projection": lambda d: _optional(d, "sbg_projection"),
+    "subscription_projection": lambda d: _projection(d),
 }

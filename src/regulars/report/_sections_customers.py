@@ -7,7 +7,14 @@ from typing import Any
 
 import pandas as pd
 
-from regulars.report._charts import OKABE_ITO, bar_chart, heatmap, line_chart, records
+from regulars.report._charts import (
+    OKABE_ITO,
+    bar_chart,
+    heatmap,
+    line_chart,
+    projection_chart,
+    records,
+)
 from regulars.report._context import ReportContext, share, to_float
 from regulars.report._model import Chart, MissingDataError, Section, TableView
 
@@ -417,31 +424,39 @@ def subscriptions_section(ctx: ReportContext) -> Section:
 
 
 def _sbg_chart(ctx: ReportContext, section: Section) -> None:
-    """The sBG projection per start cohort, when the metrics provide it."""
+    """Observed and sBG-projected survival of the latest start cohorts."""
     t = ctx.t
-    proj = ctx.data.frame("sbg_projection")
-    if proj.empty:
+    proj = ctx.data.frame("subscription_projection")
+    if proj.empty or proj["projected_survival"].notna().sum() == 0:
         return
-    rows = []
-    for r in proj.to_dict("records"):
-        rows.append(
-            {
-                "t": int(r["t"]),
-                "cohort": str(r["label"]),
-                "actual": to_float(r.get("actual")),
-                "projected": to_float(r.get("projected")),
-            }
-        )
-    spec = line_chart(
-        t._("sBG projection: share of a start cohort still subscribed"),
+    fitted = proj.loc[proj["projected_survival"].notna(), "cohort"].unique().tolist()
+    cohorts = sorted(fitted)[-4:]
+    labels = ctx.labels(cohorts)
+    rows = [
+        {
+            "renewal": int(r["renewal"]),
+            "cohort": ctx.label(r["cohort"]),
+            "observed": to_float(r.get("observed_survival")),
+            "projected": to_float(r.get("projected_survival")),
+        }
+        for r in proj.loc[proj["cohort"].isin(cohorts)].to_dict("records")
+    ]
+    plans = _billing_names(ctx)[str(proj["billing_period"].iloc[0])].lower()
+    spec = projection_chart(
+        t._("sBG projection of {plans}: observed (solid) and projected (dashed)").format(
+            plans=plans
+        ),
         records(rows),
-        x="t",
-        y="projected",
-        x_title=t._("Billing periods since start"),
+        x="renewal",
+        group="cohort",
+        observed="observed",
+        projected="projected",
+        x_title=t._("Renewals"),
         y_title=t._("Still subscribed"),
-        x_type="quantitative",
-        y_format="percent",
-        color="cohort",
+        group_title=t._("Start cohort"),
+        observed_title=t._("Observed"),
+        projected_title=t._("Projected (sBG)"),
+        group_order=labels,
     )
     section.charts.append(Chart("sbg-projection", t._("sBG projection"), spec))
 

@@ -384,19 +384,41 @@ def growth_accounting_section(ctx: ReportContext) -> Section:
 
 # -- 4. growth sources ----------------------------------------------------------------
 
-_SOURCE_ORDER = ("upsell", "referral", "cold", "organic", "partner", "other", "win-back")
+_SOURCE_ORDER = (
+    "upsell",
+    "new_referral",
+    "new_cold",
+    "new_organic",
+    "new_partner",
+    "new_other",
+    "win_back",
+)
 
 
 def _source_names(ctx: ReportContext) -> dict[str, str]:
     t = ctx.t
     return {
         "upsell": t._("Upsell"),
-        "referral": t._("Referral"),
-        "cold": t._("Cold"),
-        "organic": t._("Organic"),
-        "partner": t._("Partner"),
-        "other": t._("Other"),
-        "win-back": t._("Win-back"),
+        "new_referral": t._("New by referral"),
+        "new_cold": t._("New by cold acquisition"),
+        "new_organic": t._("New organic"),
+        "new_partner": t._("New by partners"),
+        "new_other": t._("New, other channels"),
+        "win_back": t._("Win-back"),
+    }
+
+
+def _source_phrases(ctx: ReportContext) -> dict[str, str]:
+    """Sources as they read inside a sentence."""
+    t = ctx.t
+    return {
+        "upsell": t._("upsell"),
+        "new_referral": t._("referrals"),
+        "new_cold": t._("cold acquisition"),
+        "new_organic": t._("organic channels"),
+        "new_partner": t._("partners"),
+        "new_other": t._("other channels"),
+        "win_back": t._("win-backs"),
     }
 
 
@@ -517,7 +539,7 @@ def _sources_takeaway(
 ) -> str:
     """Seed 002's sentence: which sources brought the growth, and what the dearest cost."""
     t = ctx.t
-    names = _source_names(ctx)
+    names = _source_phrases(ctx)
     changes = {s: to_float(r.get("change")) for s, r in by_source.items()}
     gains = {s: c for s, c in changes.items() if math.isfinite(c) and c > 0}
     losses = {s: c for s, c in changes.items() if math.isfinite(c) and c < 0}
@@ -526,15 +548,15 @@ def _sources_takeaway(
         return ""
     top = sorted(gains.items(), key=lambda kv: -kv[1])[:3]
     listed = ", ".join(
-        t._("{source} {share}").format(source=names.get(s, s).lower(), share=t.percent(c / gross))
+        t._("{source} {share}").format(source=names.get(s, s), share=t.percent(c / gross))
         for s, c in top
     )
     if total >= 0:
-        text = t._("Revenue grew by {total} in {period}; of the {gross} gained, {parts}.").format(
+        text = t._("Revenue grew by {total} in {period}; of the {gross} gained: {parts}.").format(
             total=t.money(total), period=ctx.label(cur), gross=t.money(gross), parts=listed
         )
     else:
-        text = t._("Revenue fell by {total} in {period}; of the {gross} gained, {parts}.").format(
+        text = t._("Revenue fell by {total} in {period}; of the {gross} gained: {parts}.").format(
             total=t.money(-total), period=ctx.label(cur), gross=t.money(gross), parts=listed
         )
     if "upsell" in losses:
@@ -558,12 +580,13 @@ def _sources_takeaway(
         dear = max(costs, key=lambda s: costs[s])
         cheap = min(costs, key=lambda s: costs[s])
         text += " " + t._(
-            "{dear} growth cost {dear_cost} per 1 {currency}, {times} as much as {cheap}."
+            "Growth from {dear} cost {dear_cost} {currency} per 1 {currency} of revenue, "
+            "{times} as much as from {cheap}."
         ).format(
             dear=names.get(dear, dear),
             dear_cost=t.number(costs[dear], 2),
             currency=t.currency,
             times=t.ratio(costs[dear] / costs[cheap]),
-            cheap=names.get(cheap, cheap).lower(),
+            cheap=names.get(cheap, cheap),
         )
     return text
