@@ -79,10 +79,12 @@ __all__ = [
     "period_index",
     "period_start",
     "python_period_index",
+    "referral_reward_costs",
     "resolve_period",
     "retention_channels",
     "safe_ratio",
     "spend_by_period",
+    "union_all",
     "zero_money",
 ]
 
@@ -132,15 +134,29 @@ class MetricContext:
         return name in self.tables
 
     def table(self, name: str) -> ir.Table:
-        """The Ibis table ``name``; a clear error lists the tables that exist."""
+        """The Ibis table ``name``.
+
+        A contract table that was not given (a mapping without ``spend``, say) reads
+        as an empty table with the contract's columns, so metrics that only use it
+        for costs still run.  Any other missing table is a clear error that lists the
+        tables that exist.
+        """
         try:
             return self.tables[name]
         except KeyError:
-            raise SchemaError(
-                f"The metrics need table {name!r}, which is not available. "
-                f"Available tables: {', '.join(sorted(self.tables)) or '(none)'}. "
-                "Import it first (regulars import ...), or pass it in the tables mapping."
-            ) from None
+            pass
+        from regulars.schema import TABLES
+
+        if name in TABLES:
+            from regulars.engine import arrow_schema
+
+            return ibis.memtable(arrow_schema(name).empty_table())
+        raise SchemaError(
+            f"The metrics need table {name!r}, which is not available. "
+            f"Available tables: {', '.join(sorted(self.tables)) or '(none)'}. "
+            "Create it first (for example `regulars score` for scores), or pass it in "
+            "the tables mapping."
+        )
 
     @property
     def currency(self) -> str:
@@ -328,6 +344,24 @@ def money_sum(value: ir.NumericColumn, where: ir.BooleanValue | None = None) -> 
     return ibis.coalesce(total, ibis.literal(Decimal("0.00"), type=total.type()))
 
 
+def union_all(first: ir.Table, *rest: ir.Table) -> ir.Table:
+    """``UNION ALL`` of tables with the same columns, ignoring NOT NULL differences.
+
+    Columns are matched by name and cast to the (nullable) types of ``first``, so a
+    column read from a NOT NULL contract column unions with a computed one.
+    """
+    schema = first.schema()
+    target = {name: typ.copy(nullable=True) for name, typ in schema.items()}
+
+    def conform(t: ir.Table) -> ir.Table:
+        return t.select(*[t[name].cast(typ).name(name) for name, typ in target.items()])
+
+    out = conform(first)
+    for t in rest:
+        out = out.union(conform(t), distinct=False)
+    return out
+
+
 def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
     """``num / den`` as float64, null when ``den`` is zero or null."""
     den_f = den.cast("float64")
@@ -427,26 +461,38 @@ def first_paid_orders(facts: ir.Table) -> ir.Table:
 
 
 def channel_kind(channel: ir.StringValue, config: Config) -> ir.StringValue:
-    """Map channel names to kinds through ``[channels]``; unknown or null is ``other``."""
-    pairs = [(channel == name, kind) for name, kind in sorted(config.channels.items())]
-    if not pairs:
-        return ibis.literal("other")
+    """Map channel names to kinds through ``[channels]``; unknown or null is ``other``.
+
+    The channel name ``referral`` (which :func:`customer_channels` gives referred
+    customers) is kind ``referral`` unless ``[channels]`` says otherwise.
+    """
+    mapping = {"referral": "referral", **config.channels}
+    pairs = [(channel == name, kind) for name, kind in sorted(mapping.items())]
     return ibis.cases(*pairs, else_="other")
 
 
 def customer_channels(ctx: MetricContext) -> ir.Table:
     """Channel and channel kind of every row of ``customers``.
 
-    Columns: ``customer_id``, ``channel`` (``referral`` spelled as the channel name
-    when only ``referred_by`` is set), ``channel_kind``, ``referred_by``.  A customer
-    with ``referred_by`` set is kind ``referral`` whatever their channel says.
-    Customers missing from ``customers`` (only in ``orders``) get ``other`` when joined
-    with :func:`attach_channels`.
+    Columns: ``customer_id``, ``channel``, ``channel_kind``, ``referred_by``.
+
+    Referral is a channel: a customer with ``referred_by`` set is kind ``referral``,
+    and their channel is ``referral`` unless their own channel already maps to kind
+    ``referral``.  Otherwise the channel is ``customers.channel`` (``(none)`` when
+    empty) and its kind comes from ``[channels]`` (unknown names are ``other``).
+    Customers missing from ``customers`` (only in ``orders``) get ``(none)`` and
+    ``other`` when joined with :func:`attach_channels`.
     """
     c = ctx.table("customers")
     referred = c.referred_by.notnull() & (c.referred_by != "")
-    kind = ibis.cases((referred, "referral"), else_=channel_kind(c.channel, ctx.config))
-    channel = ibis.cases((c.channel.notnull(), c.channel), (referred, "referral"), else_="(none)")
+    own_kind = channel_kind(c.channel, ctx.config)
+    has_channel = c.channel.notnull() & (c.channel != "")
+    channel = ibis.cases(
+        (referred & (~has_channel | (own_kind != "referral")), "referral"),
+        (has_channel, c.channel),
+        else_="(none)",
+    )
+    kind = ibis.cases((referred, "referral"), (has_channel, own_kind), else_="other")
     return c.select(
         customer_id=c.customer_id,
         channel=channel,
@@ -519,3 +565,45 @@ def spend_by_period(ctx: MetricContext, period: Period) -> ir.Table:
 def retention_channels(config: Config) -> list[str]:
     """Channel names whose spend is retention spend (``[metrics] retention_channels``)."""
     return [str(c) for c in config.metrics.retention_channels]
+
+
+# -- referral rewards ----------------------------------------------------------------
+
+#: Reward statuses that never cost anything (the others count as referral CAC).
+VOID_REWARD_STATUSES = ("blocked", "forfeited", "void", "cancelled", "canceled", "rejected")
+
+
+def referral_reward_costs(ctx: MetricContext, period: Period) -> ir.Table | None:
+    """Referral rewards as acquisition cost of the ``referral`` channel kind, or None.
+
+    Reads the reward ledger of :func:`regulars.metrics.referrals.referral_rewards`
+    when that module exists (None otherwise, and when the ledger has no ``amount``
+    column).  Rows whose ``status`` is void (blocked, forfeited, cancelled...) are
+    left out; earned and pending rewards count.  A reward is a cost of the period the
+    referral qualified in (``qualified_at``: the referee's first paid order; else
+    ``earned_at``, else ``period``); the referred customer is ``referee`` (else
+    ``referee_id``).
+
+    Columns: ``referee`` (string, may be null), ``period_index`` (int64, the period
+    the reward was earned in), ``amount`` (decimal).
+    """
+    try:
+        from regulars.metrics.referrals import referral_rewards
+    except ImportError:
+        return None
+    ledger = referral_rewards(ctx)
+    cols = set(ledger.columns)
+    date_col = next(
+        (c for c in ("qualified_at", "earned_at", "period", "reward_date") if c in cols), None
+    )
+    if "amount" not in cols or date_col is None:
+        return None
+    if "status" in cols:
+        ledger = ledger.filter(~ledger.status.fill_null("").isin(VOID_REWARD_STATUSES))
+    referee_col = next((c for c in ("referee", "referee_id") if c in cols), None)
+    referee = ledger[referee_col].cast("string") if referee_col else ibis.null("string")
+    return ledger.select(
+        referee=referee,
+        period_index=period_index(ledger[date_col].cast("date"), period),
+        amount=ledger.amount.cast(MONEY),
+    )

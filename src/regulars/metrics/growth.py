@@ -1,0 +1,228 @@
+"""Growth accounting: the change in revenue split into new, expansion, contraction,
+churned and resurrected revenue, and the same split of customers."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.config import Config, Period
+from regulars.errors import ConfigError
+from regulars.metrics._common import (
+    TablesLike,
+    customer_period_revenue,
+    filter_periods,
+    metric_context,
+    order_facts,
+    period_grid,
+    resolve_period,
+    safe_ratio,
+    union_all,
+)
+
+__all__ = ["customer_transitions", "growth_accounting"]
+
+Measure = Literal["revenue", "customers"]
+MEASURES: tuple[str, ...] = ("revenue", "customers")
+PARTS = ("new", "expansion", "contraction", "churned", "resurrected", "retained")
+
+
+def customer_transitions(facts: ir.Table) -> ir.Table:
+    """One row per customer and period P where the customer had revenue in P or P−1.
+
+    ``facts`` is :func:`~regulars.metrics._common.order_facts`.  Customers only appear
+    in the periods that can change their state, so the table grows with the orders,
+    not with customers × periods.  Rows after the last order period are dropped.
+
+    Columns
+    -------
+    customer_id, period_index
+    previous, current : decimal
+        Net revenue of the customer in P−1 and in P.
+    first_index : int64
+        The customer's first period with positive revenue (null if none).
+    status : string
+        ``new``, ``retained`` (paid in both), ``resurrected``, ``churned``, or
+        ``adjustment`` (no positive revenue in either period; only refunds larger than
+        their order produce these).
+    new, expansion, contraction, churned, resurrected, retained : decimal
+        The customer's share of each part (contraction and churned as positive
+        magnitudes); ``new + expansion + resurrected − contraction − churned`` equals
+        ``current − previous`` exactly.
+    """
+    cp = customer_period_revenue(facts)
+    money = cp.revenue.type()
+    zero = ibis.literal(0).cast(money)
+    cur = cp.select("customer_id", "period_index", previous=zero, current=cp.revenue)
+    nxt = cp.select(
+        "customer_id",
+        period_index=cp.period_index + 1,
+        previous=cp.revenue,
+        current=zero,
+    )
+    both = union_all(cur, nxt)
+    tr = both.group_by("customer_id", "period_index").aggregate(
+        previous=both.previous.sum(), current=both.current.sum()
+    )
+    pos = cp.filter(cp.revenue > 0)
+    first = pos.group_by("customer_id").aggregate(first_index=pos.period_index.min())
+    first = first.rename(_fcid="customer_id")
+    tr = tr.left_join(first, tr.customer_id == first._fcid).drop("_fcid")
+    last = facts.aggregate(_hi=facts.period_index.max())
+    tr = tr.cross_join(last)
+    tr = tr.filter(tr.period_index <= tr._hi).drop("_hi")
+
+    a, b = tr.previous, tr.current
+    d = b - a
+    was, now = a > 0, b > 0
+    kept = was & now
+    entered = ~was & now
+    is_new = entered & (tr.first_index == tr.period_index)
+    is_res = entered & (tr.first_index < tr.period_index)
+    left = was & ~now
+    other = ~was & ~now
+
+    def part(cond: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
+        return ibis.cases((cond, value), else_=zero).cast(money)
+
+    status = ibis.cases(
+        (is_new, "new"),
+        (is_res, "resurrected"),
+        (kept, "retained"),
+        (left, "churned"),
+        else_="adjustment",
+    )
+    return tr.mutate(
+        status=status,
+        new=part(is_new, d),
+        expansion=part((kept | other) & (d > 0), d),
+        contraction=part((kept | other) & (d < 0), -d),
+        churned=part(left, -d),
+        resurrected=part(is_res, d),
+        retained=part(kept, ibis.least(a, b)),
+    )
+
+
+def growth_accounting(
+    tables: TablesLike,
+    /,
+    *,
+    period: Period | None = None,
+    measure: Measure = "revenue",
+    start: _dt.date | str | None = None,
+    end: _dt.date | str | None = None,
+    config: Config | None = None,
+) -> ir.Table:
+    """One row per period: new, expansion, contraction, churned, resurrected, retained.
+
+    Subscription, package and one-off revenue sit in one ledger: a customer's revenue
+    in a period is the net revenue of all their orders in it.  The parts add up to the
+    change in revenue to the cent (see Notes).
+
+    Parameters
+    ----------
+    tables : Workspace, MetricContext or mapping of table name to Ibis table
+        Needs ``orders``.
+    period : {"month", "quarter", "year"}, optional
+        Default: ``[workspace] period``.
+    measure : {"revenue", "customers"}
+        Split revenue (money) or customer counts.
+    start, end : date or ISO string, optional
+        Keep only the periods that overlap ``[start, end]``.  The parts are computed
+        on the whole history, so the first kept period still compares with the period
+        before it.
+    config : Config, optional
+        Overrides the configuration of ``tables``.
+
+    Returns
+    -------
+    ibis.Table
+        Lazy; one row per period from the first to the last period with an order,
+        including periods without orders.  Columns: ``period`` (date of the period's
+        first day); ``revenue`` (or ``customers``: customers with positive revenue);
+        ``new``, ``expansion``, ``contraction``, ``churned``, ``resurrected``,
+        ``retained`` (contraction and churned are positive magnitudes); ``quick_ratio``.
+
+    Notes
+    -----
+    For customer c and period P let ``a`` be c's net revenue in P−1 and ``b`` in P
+    (zero before the first period).
+
+    * new: ``b`` when ``a ≤ 0 < b`` and P is c's first period with positive revenue;
+    * resurrected: the same when c had positive revenue before P−1;
+    * expansion / contraction: ``b − a`` when both are positive (positive part and
+      negative part);
+    * churned: ``a − b`` when ``a > 0 ≥ b`` (``a`` when ``b`` is zero);
+    * retained: ``min(a, b)`` when both are positive.
+
+    So ``revenue_P − revenue_{P−1} = new + expansion + resurrected − contraction −
+    churned`` for every period, the first included.  Quick ratio = ``(new + expansion
+    + resurrected) / (contraction + churned)``, null when the denominator is zero.
+    Customer counts: ``customers_P − customers_{P−1} = new + resurrected − churned``,
+    ``customers_P = retained + new + resurrected``, and the customer quick ratio is
+    ``(new + resurrected) / churned``.
+
+    References
+    ----------
+    .. [1] Jonathan Hsu, "Growth Accounting & Backtraced Growth Accounting" (2018).
+
+    Examples
+    --------
+    >>> import datetime as dt, ibis, pyarrow as pa
+    >>> from regulars.engine import arrow_schema
+    >>> rows = [("1", "a", dt.datetime(2024, 1, 5), 100),
+    ...         ("2", "a", dt.datetime(2024, 2, 5), 150),
+    ...         ("3", "b", dt.datetime(2024, 2, 9), 80)]
+    >>> orders = ibis.memtable(pa.Table.from_pylist(
+    ...     [dict(zip(["order_id", "customer_id", "order_date", "revenue"], r)) for r in rows],
+    ...     schema=arrow_schema("orders")))
+    >>> df = growth_accounting({"orders": orders}, period="month").execute()
+    >>> [str(x) for x in df.loc[1, ["revenue", "new", "expansion"]]]
+    ['230.00', '80.00', '50.00']
+    """
+    ctx = metric_context(tables, config)
+    per = resolve_period(period, ctx.config)
+    if measure not in MEASURES:
+        raise ConfigError(
+            f"measure = {measure!r} is not valid. Valid measures: {', '.join(MEASURES)}. "
+            "Use --measure revenue or --measure customers."
+        )
+    facts = order_facts(ctx, per)
+    tr = customer_transitions(facts)
+    if measure == "revenue":
+        agg = tr.group_by("period_index").aggregate(
+            revenue=tr.current.sum(), **{p: tr[p].sum() for p in PARTS}
+        )
+        up = agg.new + agg.expansion + agg.resurrected
+        down = agg.contraction + agg.churned
+        total = "revenue"
+    else:
+        kept = (tr.previous > 0) & (tr.current > 0)
+        agg = tr.group_by("period_index").aggregate(
+            customers=(tr.current > 0).cast("int64").sum(),
+            new=(tr.status == "new").cast("int64").sum(),
+            expansion=(kept & (tr.current > tr.previous)).cast("int64").sum(),
+            contraction=(kept & (tr.current < tr.previous)).cast("int64").sum(),
+            churned=(tr.status == "churned").cast("int64").sum(),
+            resurrected=(tr.status == "resurrected").cast("int64").sum(),
+            retained=kept.cast("int64").sum(),
+        )
+        up = agg.new + agg.resurrected
+        down = agg.churned
+        total = "customers"
+    agg = agg.mutate(quick_ratio=safe_ratio(up, down)).rename(_pi="period_index")
+    bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
+    grid = period_grid(bounds, per)
+    out = grid.left_join(agg, grid.period_index == agg._pi)
+    cols = [total, *PARTS]
+    out = out.select(
+        "period_index",
+        "period",
+        *[out[c].fill_null(0).cast(agg[c].type()).name(c) for c in cols],
+        quick_ratio=out.quick_ratio,
+    )
+    out = filter_periods(out, per, start, end)
+    return out.order_by("period_index").drop("period_index")

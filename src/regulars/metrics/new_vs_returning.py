@@ -1,0 +1,149 @@
+"""New vs returning customers per period: orders, revenue, profit and efficiency."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.config import Config, Period
+from regulars.metrics._common import (
+    MetricContext,
+    TablesLike,
+    filter_periods,
+    first_paid_orders,
+    metric_context,
+    money_sum,
+    order_facts,
+    period_grid,
+    referral_reward_costs,
+    resolve_period,
+    safe_ratio,
+    spend_by_period,
+    union_all,
+)
+
+__all__ = ["new_vs_returning", "period_spend"]
+
+
+def period_spend(ctx: MetricContext, period: Period) -> ir.Table:
+    """Acquisition and retention spend per period.
+
+    Columns: ``period_index``, ``acquisition_spend`` (spend of every channel not in
+    ``[metrics] retention_channels``, plus referral rewards when the referral ledger
+    exists), ``retention_spend``.  Only periods with spend appear.
+    """
+    s = spend_by_period(ctx, period)
+    parts = s.select(
+        "period_index",
+        acquisition=ibis.cases((s.is_retention, 0), else_=s.amount).cast(s.amount.type()),
+        retention=ibis.cases((s.is_retention, s.amount), else_=0).cast(s.amount.type()),
+    )
+    rewards = referral_reward_costs(ctx, period)
+    if rewards is not None:
+        zero = ibis.literal(0).cast(parts.acquisition.type())
+        parts = union_all(
+            parts,
+            rewards.select(
+                "period_index",
+                acquisition=rewards.amount.cast(parts.acquisition.type()),
+                retention=zero,
+            ),
+        )
+    return parts.group_by("period_index").aggregate(
+        acquisition_spend=parts.acquisition.sum(), retention_spend=parts.retention.sum()
+    )
+
+
+def new_vs_returning(
+    tables: TablesLike,
+    /,
+    *,
+    period: Period | None = None,
+    start: _dt.date | str | None = None,
+    end: _dt.date | str | None = None,
+    config: Config | None = None,
+) -> ir.Table:
+    """Orders, revenue, profit and efficiency of new and of returning customers.
+
+    The three charts of seed 003: orders from new vs regular customers, the profit
+    from each group, and the efficiency (profit per unit of cost) of each group.
+
+    Parameters
+    ----------
+    tables : Workspace, MetricContext or mapping of table name to Ibis table
+        Needs ``orders``; ``customers`` and ``spend`` for efficiency.
+    period : {"month", "quarter", "year"}, optional
+        Default: ``[workspace] period``.
+    start, end : date or ISO string, optional
+        Keep only the periods that overlap ``[start, end]``.
+    config : Config, optional
+        Overrides the configuration of ``tables``.
+
+    Returns
+    -------
+    ibis.Table
+        Lazy; one row per period from the first period with an order or spend to the
+        last, including empty periods.  Columns: ``period``, ``new_customers``,
+        ``returning_customers``, ``new_orders``, ``returning_orders``,
+        ``new_revenue``, ``returning_revenue``, ``new_profit``, ``returning_profit``,
+        ``acquisition_spend``, ``retention_spend``, ``new_efficiency``,
+        ``returning_efficiency``.
+
+    Notes
+    -----
+    A customer is *new* in the period of their first paid order (a non-cancelled
+    order with positive net revenue) and *returning* in every later period in which
+    they place a paid order.  Customers and orders count paid orders only; revenue and
+    profit are net of refunds and cover every non-cancelled order of the group, so
+    ``new_revenue + returning_revenue`` is the period's whole net revenue (orders of
+    people who have not paid yet, such as a refunded first order, fall in the new
+    group, whose acquisition they cost).
+
+    ``new_efficiency = new_profit / acquisition_spend`` and ``returning_efficiency =
+    returning_profit / retention_spend``; each is null when its spend is zero.
+    """
+    ctx = metric_context(tables, config)
+    per = resolve_period(period, ctx.config)
+    facts = order_facts(ctx, per)
+    first = first_paid_orders(facts).select("customer_id", _cohort="cohort_index")
+    first = first.rename(_cid="customer_id")
+    f = facts.left_join(first, facts.customer_id == first._cid).drop("_cid")
+    returning = f._cohort.notnull() & (f._cohort < f.period_index)
+    new = ~returning
+
+    def count_customers(cond: ir.BooleanValue) -> ir.IntegerScalar:
+        return f.customer_id.nunique(where=cond & f.is_paid)
+
+    agg = f.group_by("period_index").aggregate(
+        new_customers=count_customers(new),
+        returning_customers=count_customers(returning),
+        new_orders=(new & f.is_paid).cast("int64").sum(),
+        returning_orders=(returning & f.is_paid).cast("int64").sum(),
+        new_revenue=money_sum(f.net_revenue, where=new),
+        returning_revenue=money_sum(f.net_revenue, where=returning),
+        new_profit=money_sum(f.profit, where=new),
+        returning_profit=money_sum(f.profit, where=returning),
+    )
+    spend = period_spend(ctx, per)
+    lo_hi = union_all(facts.select("period_index"), spend.select("period_index"))
+    bounds = lo_hi.aggregate(lo=lo_hi.period_index.min(), hi=lo_hi.period_index.max())
+    grid = period_grid(bounds, per)
+    a = agg.rename(_pi="period_index")
+    s = spend.rename(_si="period_index")
+    out = grid.left_join(a, grid.period_index == a._pi).drop("_pi")
+    out = out.left_join(s, out.period_index == s._si).drop("_si")
+    counts = ["new_customers", "returning_customers", "new_orders", "returning_orders"]
+    money = ["new_revenue", "returning_revenue", "new_profit", "returning_profit"]
+    spends = ["acquisition_spend", "retention_spend"]
+    filled = {c: out[c].fill_null(0).cast("int64") for c in counts}
+    filled |= {c: out[c].fill_null(0).cast(agg[c].type()) for c in money}
+    filled |= {c: out[c].fill_null(0).cast(spend[c].type()) for c in spends}
+    out = out.select("period_index", "period", **filled)
+    out = out.mutate(
+        new_efficiency=safe_ratio(out.new_profit, out.acquisition_spend),
+        returning_efficiency=safe_ratio(out.returning_profit, out.retention_spend),
+    )
+    out = filter_periods(out, per, start, end)
+    return out.order_by("period_index").drop("period_index")

@@ -1,0 +1,154 @@
+"""Growth sources: the change in revenue split into upsell, new customers by channel
+kind and win-backs, each with what it cost."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.config import Config, Period
+from regulars.metrics._common import (
+    MetricContext,
+    TablesLike,
+    attach_channels,
+    filter_periods,
+    metric_context,
+    order_facts,
+    period_grid,
+    referral_reward_costs,
+    resolve_period,
+    safe_ratio,
+    spend_by_period,
+    union_all,
+)
+from regulars.metrics.growth import customer_transitions
+from regulars.schema import CHANNEL_KINDS
+
+__all__ = ["SOURCES", "growth_sources", "source_spend"]
+
+#: The sources, in display order.
+SOURCES: tuple[str, ...] = ("upsell", *(f"new_{k}" for k in CHANNEL_KINDS), "win_back")
+
+
+def source_spend(ctx: MetricContext, period: Period) -> ir.Table:
+    """Spend per period and source: columns ``period_index``, ``source``, ``spend``.
+
+    Acquisition spend goes to ``new_<kind>`` by the channel kind of the spend row
+    (referral rewards, when the referral ledger exists, to ``new_referral``);
+    retention spend (``[metrics] retention_channels``) goes to ``upsell``.
+    """
+    s = spend_by_period(ctx, period)
+    source = ibis.cases((s.is_retention, "upsell"), else_="new_" + s.channel_kind)
+    parts = s.select("period_index", source=source, spend=s.amount)
+    rewards = referral_reward_costs(ctx, period)
+    if rewards is not None:
+        parts = union_all(
+            parts,
+            rewards.select(
+                "period_index",
+                source=ibis.literal("new_referral"),
+                spend=rewards.amount.cast(parts.spend.type()),
+            ),
+        )
+    return parts.group_by("period_index", "source").aggregate(spend=parts.spend.sum())
+
+
+def growth_sources(
+    tables: TablesLike,
+    /,
+    *,
+    period: Period | None = None,
+    start: _dt.date | str | None = None,
+    end: _dt.date | str | None = None,
+    config: Config | None = None,
+) -> ir.Table:
+    """Where the change in revenue came from, and what each source cost.
+
+    Seed 002's count: "half of our growth came from upsell to existing customers,
+    half of the new customers came through referrals, a quarter from cold
+    acquisition, and that quarter cost by far the most".
+
+    Parameters
+    ----------
+    tables : Workspace, MetricContext or mapping of table name to Ibis table
+        Needs ``orders``; ``customers`` for channel kinds and ``spend`` for costs.
+    period : {"month", "quarter", "year"}, optional
+        Default: ``[workspace] period``.
+    start, end : date or ISO string, optional
+        Keep only the periods that overlap ``[start, end]``.
+    config : Config, optional
+        Overrides the configuration of ``tables``.
+
+    Returns
+    -------
+    ibis.Table
+        Lazy and long: one row per period and source (every source in every period,
+        from the first to the last period with an order).  Columns: ``period``,
+        ``source`` (``upsell``, ``new_referral``, ``new_cold``, ``new_organic``,
+        ``new_partner``, ``new_other``, ``win_back``), ``change`` (decimal),
+        ``customers``, ``spend`` (decimal) and ``cost_per_revenue_unit`` (spend per
+        unit of added revenue; null unless the change is positive).
+
+    Notes
+    -----
+    With the parts of :func:`~regulars.metrics.growth_accounting`:
+
+    * upsell = expansion − contraction − churned: the net change from customers
+      acquired before the period who were not won back in it; its customers are
+      those whose revenue changed;
+    * new_<kind> = new revenue of the customers acquired in the period through a
+      channel of that kind (a referred customer is ``referral``);
+    * win_back = resurrected revenue.
+
+    The changes of one period add up to ``revenue_P − revenue_{P−1}`` exactly.
+    """
+    ctx = metric_context(tables, config)
+    per = resolve_period(period, ctx.config)
+    facts = order_facts(ctx, per)
+    tr = attach_channels(ctx, customer_transitions(facts))
+    existing = tr.status.isin(("retained", "churned", "adjustment"))
+    source = ibis.cases(
+        (tr.status == "new", "new_" + tr.channel_kind),
+        (tr.status == "resurrected", "win_back"),
+        else_="upsell",
+    )
+    change = tr.new + tr.resurrected + tr.expansion - tr.contraction - tr.churned
+    counted = ibis.cases(
+        (existing, change != 0),
+        else_=tr.status.isin(("new", "resurrected")),
+    )
+    rows = tr.select("period_index", source=source, change=change, counted=counted)
+    money = rows.change.type()
+    agg = rows.group_by("period_index", "source").aggregate(
+        change=rows.change.sum(), customers=rows.counted.cast("int64").sum()
+    )
+    spend = source_spend(ctx, per)
+
+    bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
+    grid = period_grid(bounds, per).cross_join(
+        ibis.memtable({"source": list(SOURCES), "_order": list(range(len(SOURCES)))})
+    )
+    a = agg.rename(_pi="period_index", _src="source")
+    s = spend.rename(_si="period_index", _ssrc="source")
+    out = grid.left_join(a, (grid.period_index == a._pi) & (grid.source == a._src))
+    out = out.drop("_pi", "_src")
+    out = out.left_join(s, (out.period_index == s._si) & (out.source == s._ssrc))
+    out = out.drop("_si", "_ssrc")
+    out = out.select(
+        "period_index",
+        "_order",
+        "period",
+        "source",
+        change=out.change.fill_null(0).cast(money),
+        customers=out.customers.fill_null(0).cast("int64"),
+        spend=out.spend.fill_null(0).cast(spend.spend.type()),
+    )
+    out = out.mutate(
+        cost_per_revenue_unit=ibis.cases(
+            (out.change > 0, safe_ratio(out.spend, out.change)), else_=ibis.null("float64")
+        )
+    )
+    out = filter_periods(out, per, start, end)
+    return out.order_by("period_index", "_order").drop("period_index", "_order")
