@@ -9,8 +9,10 @@ the published data sets that the models are checked against.
 from __future__ import annotations
 
 from regulars.datasets._book import SimulatedBook
+from regulars.datasets._loaders import load_cdnow, load_donations, load_retention
 from regulars.datasets._params import Channel, Package, Plan, Service, SimulationParams
 from regulars.datasets._simulate import simulate
+from regulars.datasets._stream import simulate_orders_to_parquet
 
 __all__ = [
     "Channel",
@@ -19,5 +21,9 @@ __all__ = [
     "Service",
     "SimulatedBook",
     "SimulationParams",
+    "load_cdnow",
+    "load_donations",
+    "load_retention",
     "simulate",
+    "simulate_orders_to_parquet",
 ]

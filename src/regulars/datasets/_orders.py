@@ -96,11 +96,154 @@ def _one_off_events(
     row, d = cal.draw_days(rng, seg_lo[live], seg_hi[live], seg_rate[live])
     cust = np.concatenate([np.arange(n), back, seg_who[row]])
     day = np.concatenate([lives.acq, lives.start2[back], d])
-    order = np.lexsort((day, cust))
+    order = np.argsort(cust * (cal.n_days + 1) + day, kind="stable")
     cust, day = cust[order], day[order]
     first = np.searchsorted(cust, np.arange(n), side="left")
     n_prior = np.arange(len(cust)) - first[cust]
     return cust, day, n_prior
+
+
+def _basket(
+    rng: np.random.Generator, n_prior: IntArray, params: SimulationParams
+) -> tuple[np.ndarray, IntArray, IntArray, FloatArray]:
+    """What each order buys: (is_package, package, service, discount share).
+
+    Entry services first, the mature mix once the customer knows the studio;
+    packages more often as the customer has bought more separately.
+    """
+    services = params.services
+    n_ev = len(n_prior)
+    mature = rng.random(n_ev) < 1.0 - np.exp(-n_prior / max(params.upsell_orders, 1e-9))
+    service = np.where(
+        mature,
+        _choose(rng, np.array([s.mature_weight for s in services]), n_ev),
+        _choose(rng, np.array([s.entry_weight for s in services]), n_ev),
+    )
+    del mature
+    p_pkg = np.where(
+        n_prior == 0,
+        params.package_rate_first,
+        params.package_rate * (1.0 - np.exp(-n_prior / 3.0)),
+    )
+    is_pkg = (rng.random(n_ev) < p_pkg) & (len(params.packages) > 0)
+    del p_pkg
+    if params.packages:
+        pkg = _choose(rng, np.array([p.weight for p in params.packages], dtype=float), n_ev)
+        pkg_discount = np.asarray(params.package_discounts, dtype=float)[
+            rng.integers(0, len(params.package_discounts), n_ev)
+        ]
+    else:
+        pkg = np.zeros(n_ev, dtype=np.int64)
+        pkg_discount = np.zeros(n_ev)
+    loyal = (~is_pkg) & (n_prior >= 2) & (rng.random(n_ev) < params.discount_rate)
+    share_off = np.where(is_pkg, pkg_discount, np.where(loyal, params.discount_size, 0.0))
+    return is_pkg, pkg, service, share_off
+
+
+def _package_services(params: SimulationParams) -> tuple[IntArray, IntArray]:
+    """(size, services) of each package: services padded into a matrix."""
+    if not params.packages:
+        return np.ones(1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+    size = np.array([len(p.services) for p in params.packages], dtype=np.int64)
+    index = {s.name: i for i, s in enumerate(params.services)}
+    matrix = np.zeros((len(params.packages), int(size.max())), dtype=np.int64)
+    for i, p in enumerate(params.packages):
+        matrix[i, : len(p.services)] = [index[s] for s in p.services]
+    return size, matrix
+
+
+@dataclass
+class _Lines:
+    event: IntArray
+    line_no: IntArray
+    service: IntArray
+    quantity: IntArray
+    unit: IntArray
+    gross: IntArray
+    revenue: IntArray
+    cost: IntArray
+
+
+def _lines(
+    rng: np.random.Generator,
+    lives: Lives,
+    cust: IntArray,
+    day: IntArray,
+    n_prior: IntArray,
+    basket: tuple[np.ndarray, IntArray, IntArray, FloatArray],
+    params: SimulationParams,
+    price_scale: float,
+) -> _Lines:
+    """One line per one-off order and per service of a package, priced and costed."""
+    is_pkg, pkg, service, share_off = basket
+    services = params.services
+    pkg_size, pkg_services = _package_services(params)
+    n_lines = np.where(is_pkg, pkg_size[pkg], 1)
+    ev = np.repeat(np.arange(len(cust)), n_lines)
+    line_no = np.arange(len(ev)) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines) + 1
+    del n_lines
+    width = pkg_services.shape[1]
+    line_serv = np.where(
+        is_pkg[ev], pkg_services[pkg[ev], np.minimum(line_no - 1, width - 1)], service[ev]
+    )
+    c = cust[ev]
+    d = day[ev]
+    tenure = np.minimum((d - lives.acq[c]) / DAYS_PER_YEAR, params.upsell_years)
+    # Order values grow with the relationship (upsell) and prices with inflation.
+    scope = lives.value[c] * np.exp(lives.upsell[c] * tenure)
+    del c
+    q_mean = np.array([s.quantity_mean for s in services])[line_serv]
+    hourly = q_mean > 1.0
+    qty = np.where(hourly, 1 + rng.poisson(np.maximum(q_mean - 1.0, 0.0) * scope), 1)
+    del q_mean
+    list_price = (
+        np.array([s.price for s in services])[line_serv]
+        * price_scale
+        * (1.0 + params.price_inflation) ** (d / DAYS_PER_YEAR)
+    )
+    del d
+    unit = _nice_cents(np.where(hourly, list_price, list_price * scope))
+    del list_price, scope, hourly
+    gross = unit * qty
+    revenue = np.round(gross * (1.0 - share_off[ev])).astype(np.int64)
+    noise = params.cost_noise
+    cost_factor = (
+        (1.0 - np.array([s.margin for s in services])[line_serv])
+        * np.exp(rng.standard_normal(len(ev)) * noise - 0.5 * noise * noise)
+        * np.where(n_prior[ev] == 0, 1.0 + params.onboarding_cost, 1.0)
+        * (1.0 - params.familiarity_saving * tenure / max(params.upsell_years, 1e-9))
+    )
+    cost = np.round(gross * cost_factor).astype(np.int64)
+    return _Lines(ev, line_no, line_serv, qty, unit, gross, revenue, cost)
+
+
+def _statuses(
+    rng: np.random.Generator,
+    cal: Calendar,
+    lives: Lives,
+    cust: IntArray,
+    day: IntArray,
+    n_prior: IntArray,
+    params: SimulationParams,
+) -> tuple[IntArray, IntArray]:
+    """(status, refund_day): refunds under the guarantee and a few cancellations."""
+    n_ev = len(cust)
+    status = np.zeros(n_ev, dtype=np.int64)
+    refund_day = np.full(n_ev, -1, dtype=np.int64)
+    # A new customer's first order, as decided with the customer's life ...
+    first_refund = (n_prior == 0) & lives.refund_first[cust]
+    status[first_refund] = REFUNDED
+    refund_day[first_refund] = day[first_refund] + lives.refund_delay[cust[first_refund]]
+    # ... and, very rarely, a regular customer's order.
+    delay = rng.integers(5, max(params.guarantee_days, 6), n_ev)
+    late = (
+        (n_prior > 0) & (rng.random(n_ev) < params.refund_rate_repeat) & (day + delay < cal.n_days)
+    )
+    status[late] = REFUNDED
+    refund_day[late] = day[late] + delay[late]
+    cancelled = (n_prior > 0) & (status == PAID) & (rng.random(n_ev) < params.cancel_rate)
+    status[cancelled] = CANCELLED
+    return status, refund_day
 
 
 def draw_orders(
@@ -109,96 +252,35 @@ def draw_orders(
     lives: Lives,
     params: SimulationParams,
     price_scale: float,
+    *,
+    with_lines: bool = True,
 ) -> Orders:
-    """Draw every order of ``lives``: one-off and package orders, plus plan invoices."""
-    services, plans = params.services, params.plans
-    n_serv = len(services)
+    """Draw every order of ``lives``: one-off and package orders, plus plan invoices.
+
+    Without ``with_lines`` the ``line_*`` arrays are empty (for streaming).
+    """
+    n_serv = len(params.services)
     cust, day, n_prior = _one_off_events(rng, cal, lives, params)
     n_ev = len(cust)
-    tenure = np.minimum((day - lives.acq[cust]) / DAYS_PER_YEAR, params.upsell_years)
-    inflation = (1.0 + params.price_inflation) ** (day / DAYS_PER_YEAR)
-
-    # What is bought: entry services first, the mature mix once the customer knows us.
-    mature = rng.random(n_ev) < 1.0 - np.exp(-n_prior / max(params.upsell_orders, 1e-9))
-    entry_pick = _choose(rng, np.array([s.entry_weight for s in services]), n_ev)
-    mature_pick = _choose(rng, np.array([s.mature_weight for s in services]), n_ev)
-    service = np.where(mature, mature_pick, entry_pick)
-    p_pkg = np.where(
-        n_prior == 0,
-        params.package_rate_first,
-        params.package_rate * (1.0 - np.exp(-n_prior / 3.0)),
-    )
-    is_pkg = (rng.random(n_ev) < p_pkg) & (len(params.packages) > 0)
-    if params.packages:
-        pkg = _choose(rng, np.array([p.weight for p in params.packages], dtype=float), n_ev)
-        pkg_size = np.array([len(p.services) for p in params.packages])
-        width = int(pkg_size.max())
-        index = {s.name: i for i, s in enumerate(services)}
-        pkg_services = np.zeros((len(params.packages), width), dtype=np.int64)
-        for i, p in enumerate(params.packages):
-            pkg_services[i, : len(p.services)] = [index[s] for s in p.services]
-        pkg_discount = np.asarray(params.package_discounts, dtype=float)[
-            rng.integers(0, len(params.package_discounts), n_ev)
-        ]
-    else:
-        pkg = np.zeros(n_ev, dtype=np.int64)
-        pkg_size = np.ones(1, dtype=np.int64)
-        pkg_services = np.zeros((1, 1), dtype=np.int64)
-        pkg_discount = np.zeros(n_ev)
-    loyal_discount = (~is_pkg) & (n_prior >= 2) & (rng.random(n_ev) < params.discount_rate)
-    share_off = np.where(is_pkg, pkg_discount, np.where(loyal_discount, params.discount_size, 0.0))
-
-    # Lines: one per one-off order, one per service of a package.
-    n_lines = np.where(is_pkg, pkg_size[pkg], 1)
-    ev = np.repeat(np.arange(n_ev), n_lines)
-    line_no = np.arange(len(ev)) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines) + 1
-    width = pkg_services.shape[1]
-    line_serv = np.where(
-        is_pkg[ev], pkg_services[pkg[ev], np.minimum(line_no - 1, width - 1)], service[ev]
-    )
-    c = cust[ev]
-    scope = lives.value[c] * np.exp(lives.upsell[c] * tenure[ev])
-    q_mean = np.array([s.quantity_mean for s in services])[line_serv]
-    hourly = q_mean > 1.0
-    qty = np.where(hourly, 1 + rng.poisson(np.maximum(q_mean - 1.0, 0.0) * scope), 1)
-    list_price = np.array([s.price for s in services])[line_serv] * price_scale * inflation[ev]
-    unit = _nice_cents(np.where(hourly, list_price, list_price * scope))
-    gross = unit * qty
-    line_rev = np.round(gross * (1.0 - share_off[ev])).astype(np.int64)
-    margin = np.array([s.margin for s in services])[line_serv]
-    noise = params.cost_noise
-    cost_factor = (
-        (1.0 - margin)
-        * np.exp(rng.standard_normal(len(ev)) * noise - 0.5 * noise * noise)
-        * np.where(n_prior[ev] == 0, 1.0 + params.onboarding_cost, 1.0)
-        * (1.0 - params.familiarity_saving * tenure[ev] / max(params.upsell_years, 1e-9))
-    )
-    line_cost = np.round(gross * cost_factor).astype(np.int64)
-
-    revenue = np.bincount(ev, weights=line_rev, minlength=n_ev).astype(np.int64)
-    discount = np.bincount(ev, weights=gross - line_rev, minlength=n_ev).astype(np.int64)
-    cost = np.bincount(ev, weights=line_cost, minlength=n_ev).astype(np.int64)
-    quantity = np.bincount(ev, weights=qty, minlength=n_ev)
-    biggest = np.lexsort((-line_rev, ev))
-    head = biggest[np.searchsorted(ev[biggest], np.arange(n_ev), side="left")]
-    product = line_serv[head]
-    unit_price = unit[head]
-
-    # Refunds under the money-back guarantee, and a few cancelled orders.
-    status = np.zeros(n_ev, dtype=np.int64)
-    refund_day = np.full(n_ev, -1, dtype=np.int64)
-    first_refund = (n_prior == 0) & lives.refund_first[cust]
-    status[first_refund] = REFUNDED
-    refund_day[first_refund] = day[first_refund] + lives.refund_delay[cust[first_refund]]
-    delay = rng.integers(5, max(params.guarantee_days, 6), n_ev)
-    late_refund = (
-        (n_prior > 0) & (rng.random(n_ev) < params.refund_rate_repeat) & (day + delay < cal.n_days)
-    )
-    status[late_refund] = REFUNDED
-    refund_day[late_refund] = day[late_refund] + delay[late_refund]
-    cancelled = (n_prior > 0) & (status == PAID) & (rng.random(n_ev) < params.cancel_rate)
-    status[cancelled] = CANCELLED
-    cost[cancelled] = 0
+    basket = _basket(rng, n_prior, params)
+    is_pkg = basket[0]
+    ln = _lines(rng, lives, cust, day, n_prior, basket, params, price_scale)
+    del basket
+    revenue = np.bincount(ln.event, weights=ln.revenue, minlength=n_ev).astype(np.int64)
+    discount = np.bincount(ln.event, weights=ln.gross - ln.revenue, minlength=n_ev).astype(np.int64)
+    cost = np.bincount(ln.event, weights=ln.cost, minlength=n_ev).astype(np.int64)
+    quantity = np.bincount(ln.event, weights=ln.quantity, minlength=n_ev)
+    # The order's product is that of its largest line.
+    biggest = np.lexsort((-ln.revenue, ln.event))
+    head = biggest[np.searchsorted(ln.event[biggest], np.arange(n_ev), side="left")]
+    del biggest
+    product = ln.service[head]
+    unit_price = ln.unit[head]
+    del head
+    if not with_lines:
+        del ln
+    status, refund_day = _statuses(rng, cal, lives, cust, day, n_prior, params)
+    cost[status == CANCELLED] = 0
     refund = np.where(status == REFUNDED, revenue, 0)
     seconds = rng.integers(8 * 3600, 18 * 3600, n_ev)
 
@@ -206,11 +288,12 @@ def draw_orders(
     subs = lives.subs
     s_row = subs.invoice_sub
     n_inv = len(s_row)
+    s_plan = subs.plan[s_row]
     s_price = subs.price_cents[s_row]
-    s_margin = np.array([p.margin for p in plans])[subs.plan[s_row]]
+    noise = params.cost_noise
     s_cost = np.round(
         s_price
-        * (1.0 - s_margin)
+        * (1.0 - np.array([p.margin for p in params.plans])[s_plan])
         * np.exp(rng.standard_normal(n_inv) * noise - 0.5 * noise * noise)
     ).astype(np.int64)
 
@@ -218,38 +301,55 @@ def draw_orders(
     all_cust = np.concatenate([cust, subs.customer[s_row]])
     all_day = np.concatenate([day, subs.invoice_day])
     all_sec = np.concatenate([seconds, np.zeros(n_inv, dtype=np.int64)])
-    all_product = np.concatenate([product, n_serv + subs.plan[s_row]])
-    order = np.lexsort((all_product, kind, all_cust, all_sec, all_day))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-
+    all_product = np.concatenate([product, n_serv + s_plan])
+    # Sort by time, then customer, kind and product, with one int64 key.
+    n_prod = n_serv + len(params.plans)
+    key = (all_day * 86_400 + all_sec) * (len(lives) + 1) + all_cust
+    key = (key * 3 + kind) * n_prod + all_product
+    order = np.argsort(key, kind="stable")
+    del key
     n_all = len(order)
-    cost_all = np.concatenate([cost, s_cost])
     cost_known = rng.random(n_all) < params.cost_coverage
-    line_order = np.concatenate([rank[ev], rank[n_ev:]])
-    line_sort = np.lexsort((np.concatenate([line_no, np.ones(n_inv, dtype=np.int64)]), line_order))
-    cat = np.concatenate
-    return Orders(
+
+    def sort(one_off: np.ndarray, invoices: np.ndarray) -> np.ndarray:
+        return np.concatenate([one_off, invoices])[order]
+
+    zeros = np.zeros(n_inv, dtype=np.int64)
+    del cust, day, seconds, product
+    out = Orders(
         customer=all_cust[order],
         day=all_day[order],
         seconds=all_sec[order],
         kind=kind[order],
         product=all_product[order],
-        quantity=cat([quantity, np.ones(n_inv)])[order],
-        unit_price=cat([unit_price, s_price])[order],
-        single_line=cat([~is_pkg, np.ones(n_inv, dtype=bool)])[order],
-        revenue=cat([revenue, s_price])[order],
-        discount=cat([discount, np.zeros(n_inv, dtype=np.int64)])[order],
-        cost=cost_all[order],
+        quantity=sort(quantity, np.ones(n_inv)),
+        unit_price=sort(unit_price, s_price),
+        single_line=sort(~is_pkg, np.ones(n_inv, dtype=bool)),
+        revenue=sort(revenue, s_price),
+        discount=sort(discount, zeros),
+        cost=sort(cost, s_cost),
         cost_known=cost_known,
-        status=cat([status, np.zeros(n_inv, dtype=np.int64)])[order],
-        refund=cat([refund, np.zeros(n_inv, dtype=np.int64)])[order],
-        refund_day=cat([refund_day, np.full(n_inv, -1, dtype=np.int64)])[order],
-        n_prior=cat([n_prior, np.full(n_inv, -1, dtype=np.int64)])[order],
-        line_order=line_order[line_sort],
-        line_no=cat([line_no, np.ones(n_inv, dtype=np.int64)])[line_sort],
-        line_product=cat([line_serv, n_serv + subs.plan[s_row]])[line_sort],
-        line_quantity=cat([qty.astype(np.float64), np.ones(n_inv)])[line_sort],
-        line_unit_price=cat([unit, s_price])[line_sort],
-        line_revenue=cat([line_rev, s_price])[line_sort],
+        status=sort(status, zeros),
+        refund=sort(refund, zeros),
+        refund_day=sort(refund_day, np.full(n_inv, -1, dtype=np.int64)),
+        n_prior=sort(n_prior, np.full(n_inv, -1, dtype=np.int64)),
+        line_order=np.zeros(0, dtype=np.int64),
+        line_no=np.zeros(0, dtype=np.int64),
+        line_product=np.zeros(0, dtype=np.int64),
+        line_quantity=np.zeros(0, dtype=np.float64),
+        line_unit_price=np.zeros(0, dtype=np.int64),
+        line_revenue=np.zeros(0, dtype=np.int64),
     )
+    if with_lines:
+        rank = np.empty_like(order)
+        rank[order] = np.arange(n_all)
+        ones = np.ones(n_inv, dtype=np.int64)
+        line_order = np.concatenate([rank[ln.event], rank[n_ev:]])
+        line_sort = np.lexsort((np.concatenate([ln.line_no, ones]), line_order))
+        out.line_order = line_order[line_sort]
+        out.line_no = np.concatenate([ln.line_no, ones])[line_sort]
+        out.line_product = np.concatenate([ln.service, n_serv + s_plan])[line_sort]
+        out.line_quantity = np.concatenate([ln.quantity, ones]).astype(np.float64)[line_sort]
+        out.line_unit_price = np.concatenate([ln.unit, s_price])[line_sort]
+        out.line_revenue = np.concatenate([ln.revenue, s_price])[line_sort]
+    return out
