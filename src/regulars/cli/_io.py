@@ -1,0 +1,159 @@
+"""``regulars import`` and ``regulars export``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars.io import (
+    EXPORT_FORMATS,
+    IMPORT_FORMATS,
+    IMPORTABLE_TABLES,
+    PRESETS,
+    export_table,
+    import_file,
+)
+
+
+def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in values:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise click.BadParameter(
+                f"{item!r} is not FIELD=COLUMN (for example --map order_date='Invoice date').",
+                param_hint="--map",
+            )
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@app.command("import")
+@click.argument("table", type=click.Choice(IMPORTABLE_TABLES))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read contract FIELD from source COLUMN. Repeat for several fields.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS), case_sensitive=False),
+    help="Column map of a known export: Stripe payments/invoices/customers/subscriptions, "
+    "Shopify orders, the CDNOW transaction files (see docs/data.md).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(IMPORT_FORMATS, case_sensitive=False),
+    help="File format (default: from the extension).",
+)
+@click.option("--encoding", help="Text encoding, e.g. cp1252, cp1251, latin-1 (default UTF-8).")
+@click.option(
+    "--decimal-comma/--decimal-point",
+    "decimal_comma",
+    default=None,
+    help="Numbers use a decimal comma (1.234,50) or point (1,234.50). Default: per column "
+    "from the data.",
+)
+@click.option(
+    "--date-format",
+    metavar="FORMAT",
+    help="strftime format of the dates, e.g. %d/%m/%Y, when they are ambiguous.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid rows; write the invalid ones with a reason to NAME.rejected.csv.",
+)
+@workspace_option
+def import_command(
+    table: str,
+    file: Path,
+    maps: tuple[str, ...],
+    preset: str | None,
+    fmt: str | None,
+    encoding: str | None,
+    decimal_comma: bool | None,
+    date_format: str | None,
+    skip_invalid: bool,
+    workspace: Path | None,
+) -> None:
+    """Import FILE (CSV, TSV, Excel, Parquet, JSON Lines) into TABLE.
+
+    All or nothing: when a row is invalid nothing is written, and the first problems
+    are listed with row, column, value and fix. Rows are keyed by their natural id,
+    so importing the same file again changes nothing. Columns named like a field
+    (order_id, "Order Date"...) map themselves; map others with --map.
+
+    \b
+    Examples:
+        regulars import orders invoices.csv --map order_id=Invoice --map revenue=Total
+        regulars import orders stripe_payments.csv --preset stripe
+        regulars import orders shopify_orders.csv --preset shopify
+        regulars import orders CDNOW_master.txt --preset cdnow
+        regulars import customers clients.xlsx --map customer_id="Client no"
+        regulars import orders export.csv --encoding cp1252 --date-format %d/%m/%Y
+        regulars import orders big.csv --skip-invalid
+    """
+    ws = open_workspace(workspace)
+    try:
+        result = import_file(
+            ws,
+            table,
+            file,
+            mapping=_parse_map(maps),
+            preset=preset,
+            format=fmt,
+            encoding=encoding,
+            date_format=date_format,
+            decimal_comma=decimal_comma,
+            skip_invalid=skip_invalid,
+            progress=err_console.is_terminal,
+        )
+    finally:
+        ws.close()
+    console.print(str(result), soft_wrap=True, markup=False)
+
+
+@app.command("export")
+@click.argument("table")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS, case_sensitive=False),
+    default="csv",
+    show_default=True,
+    help="csv, parquet, json (one array of records) or jsonl (one record per line).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@workspace_option
+def export_command(table: str, fmt: str, out: Path | None, workspace: Path | None) -> None:
+    """Write TABLE (any table of the workspace, also derived ones) to a file or stdout.
+
+    \b
+    Examples:
+        regulars export orders > orders.csv
+        regulars export customers --format jsonl --out customers.jsonl
+        regulars export order_lines --format parquet --out lines.parquet
+        regulars export orders --format json | jq '.[0]'
+    """
+    if out is None and fmt == "parquet" and sys.stdout.isatty():
+        raise click.UsageError("Parquet is binary: pass --out FILE or redirect the output.")
+    ws = open_workspace(workspace, read_only=True)
+    try:
+        n = export_table(ws, table, format=fmt, out=out)
+    finally:
+        ws.close()
+    if out is not None:
+        err_console.print(f"Wrote {n:,} rows of {table} to {out}.")

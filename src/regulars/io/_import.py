@@ -1,0 +1,615 @@
+"""``import_file``: one file into one contract table, in one transaction.
+
+The steps, all inside one DuckDB transaction (so a crash or a kill leaves the
+workspace exactly as it was):
+
+1. stream the file into a staging table of text columns (:mod:`._formats`);
+2. map source columns onto contract fields (:mod:`._mapping`);
+3. look at whole columns to settle decimal commas and day/month order, then parse
+   every field in SQL into typed values and error codes (:mod:`._parse`);
+4. group lines into orders (:mod:`._orders`), or check that each natural key has
+   one set of values (other tables);
+5. refuse the import and list the problems, or, with ``skip_invalid``, write the
+   rejected rows next to the input;
+6. upsert by natural key, keep order lines, create missing customers, commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from regulars.errors import SchemaError, WorkspaceError
+from regulars.io import _orders
+from regulars.io._formats import ERR_COL, RAW, Staged, detect_format, drop_staging, stage_file
+from regulars.io._mapping import CUSTOMER_EXTRAS, Plan, resolve_plan, sql_ident
+from regulars.io._parse import FieldSpec, kind_of, sql_str
+from regulars.io._presets import PRESETS, Preset, TablePreset
+from regulars.io._progress import Steps
+from regulars.io._report import (
+    BAD,
+    MAX_PROBLEMS,
+    Check,
+    Problem,
+    collect_row_problems,
+    first_row_problems,
+    raise_problems,
+)
+from regulars.schema import TABLES, Table
+
+if TYPE_CHECKING:
+    from regulars.store import Workspace
+
+__all__ = ["IMPORTABLE_TABLES", "IMPORT_MEMORY_LIMIT", "ImportResult", "import_file"]
+
+IMPORTABLE_TABLES = tuple(name for name, t in TABLES.items() if t.importable)
+# DuckDB spills to its temp directory beyond this, so an import of any size runs in
+# bounded memory.
+IMPORT_MEMORY_LIMIT = 2 * 1024**3
+
+_NONNEG = {("subscriptions", "price"), ("spend", "amount")}
+_MAGNITUDE = {("orders", "discount"), ("orders", "refund_amount")}
+_TEMP = (
+    "_rg_typed",
+    "_rg_rowbad",
+    BAD,
+    "_rg_oskip",
+    "_rg_ord",
+    "_rg_out",
+    "_rg_final",
+    "_rg_lines_out",
+    "_rg_keyed",
+)
+
+
+@dataclass
+class ImportResult:
+    """What an import did.  ``str(result)`` is a short human summary."""
+
+    table: str
+    path: Path
+    format: str
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    rows_skipped: int = 0
+    records: int = 0
+    new_records: int = 0
+    lines: int = 0
+    customers_created: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rejected_path: Path | None = None
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        unit = "orders" if self.table == "orders" else "records"
+        parts = [
+            f"Imported {self.rows_imported:,} of {self.rows_read:,} rows from "
+            f"{self.path.name} into {self.table}: {self.records:,} {unit} "
+            f"({self.new_records:,} new, {self.records - self.new_records:,} already there)"
+        ]
+        if self.table == "orders":
+            parts[0] += f", {self.lines:,} order lines"
+        if self.customers_created:
+            parts[0] += f", {self.customers_created:,} new customers"
+        parts[0] += f" in {self.seconds:.1f} s."
+        if self.rows_skipped:
+            parts.append(f"Left out {self.rows_skipped:,} rows by the preset's rules.")
+        if self.rows_rejected:
+            parts.append(
+                f"Rejected {self.rows_rejected:,} invalid rows; they are in "
+                f"{self.rejected_path} with the reason for each."
+            )
+        if self.ignored_columns:
+            cols = ", ".join(repr(c) for c in self.ignored_columns)
+            parts.append(
+                f"Ignored columns (not mapped to any field): {cols}. "
+                "Map one with --map FIELD=COLUMN."
+            )
+        if self.notes:
+            parts.append("Detected: " + "; ".join(self.notes) + ".")
+        return "\n".join(parts)
+
+
+def _table(name: str) -> Table:
+    if name not in IMPORTABLE_TABLES:
+        raise SchemaError(
+            f"Cannot import into {name!r}. Importable tables: {', '.join(IMPORTABLE_TABLES)}."
+        )
+    return TABLES[name]
+
+
+def _preset(name: str | None, table: str) -> tuple[Preset | None, TablePreset | None]:
+    if name is None:
+        return None, None
+    key = name.lower()
+    if key not in PRESETS:
+        raise SchemaError(f"Unknown preset {name!r}. Presets: {', '.join(sorted(PRESETS))}.")
+    preset = PRESETS[key]
+    tables = preset.get("tables", {})
+    if table not in tables:
+        raise SchemaError(
+            f"Preset {key!r} has no column map for {table!r}; it covers "
+            f"{', '.join(tables)}. Import {table} with --map FIELD=COLUMN instead."
+        )
+    return preset, tables[table]
+
+
+@contextlib.contextmanager
+def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    names = ("memory_limit", "preserve_insertion_order")
+    row = con.execute(
+        f"SELECT {', '.join(f'current_setting({sql_str(n)})' for n in names)}"
+    ).fetchone()
+    old = dict(zip(names, row or (), strict=False))
+    limit = _bytes(str(old.get("memory_limit", "")))
+    con.execute("SET preserve_insertion_order = true")
+    if limit is None or limit > IMPORT_MEMORY_LIMIT:
+        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT // 1024**2}MiB'")
+    try:
+        yield
+    finally:
+        for n in names:
+            if n in old:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"SET {n} = {sql_str(str(old[n]))}")
+
+
+def _bytes(text: str) -> int | None:
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)\s*", text)
+    if not m:
+        return None
+    unit = m.group(2)
+    base = 1024 if "i" in unit else 1000
+    power = " KMGT".index(unit[0]) if unit[0] in "KMGT" else 0
+    return int(float(m.group(1)) * base**power)
+
+
+def import_file(
+    workspace: Workspace,
+    table: str,
+    path: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    preset: str | None = None,
+    format: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+    decimal_comma: bool | None = None,
+    skip_invalid: bool = False,
+    progress: bool = False,
+) -> ImportResult:
+    """Import one file into a contract table, all or nothing.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        An open, writable workspace.
+    table : str
+        ``customers``, ``orders``, ``subscriptions``, ``touches``, ``spend`` or
+        ``feedback``.
+    path : str or Path
+        CSV, TSV, Excel (.xlsx), Parquet or JSON Lines file.
+    mapping : dict, optional
+        Contract field -> source column (``{"order_id": "Invoice"}``).  Columns whose
+        normalised name equals a field name map themselves.
+    preset : str, optional
+        ``stripe``, ``shopify`` or ``cdnow`` (see ``regulars.io.PRESETS``).
+    format : str, optional
+        ``csv``, ``tsv``, ``xlsx``, ``parquet``, ``jsonl`` or ``whitespace``; by
+        default from the file extension.
+    encoding : str, optional
+        Text encoding (default UTF-8, with or without BOM), for example ``cp1252``.
+    date_format : str, optional
+        strftime format of the date columns, for dates that are ambiguous.
+    decimal_comma : bool, optional
+        True: numbers use a decimal comma (``1.234,50``); False: a decimal point;
+        None (default): decided per column from the data.
+    skip_invalid : bool
+        Import the valid rows and write the invalid ones, with a ``reason`` column,
+        to ``<name>.rejected.csv`` next to the file.  By default any invalid row
+        stops the import and nothing is written.
+    progress : bool
+        Draw a progress bar on standard error.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    ImportDataError
+        Invalid rows (without ``skip_invalid``); ``problems`` lists the first ones.
+    SchemaError
+        The file cannot be read, or a required field has no column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from regulars.store import Workspace
+    >>> ws = Workspace.init(tempfile.mkdtemp())
+    >>> f = pathlib.Path(ws.path, "orders.csv")
+    >>> _ = f.write_text("Invoice,Client,Date,Total\\nA-1,C-1,2024-03-01,120.50\\n")
+    >>> r = import_file(ws, "orders", f, mapping={"order_id": "Invoice",
+    ...     "customer_id": "Client", "order_date": "Date", "revenue": "Total"})
+    >>> r.records, r.customers_created
+    (1, 1)
+    >>> ws.close()
+    """
+    started = time.perf_counter()
+    t = _table(table)
+    path = Path(path)
+    preset_def, tpreset = _preset(preset, t.name)
+    if format is None and preset_def is not None and preset_def.get("reader"):
+        fmt = str(preset_def["reader"])
+    else:
+        fmt = detect_format(path, format)
+    if tpreset and date_format is None:
+        date_format = tpreset.get("date_format")
+    if workspace.read_only:
+        raise WorkspaceError(f"{workspace} is open read-only; reopen it to import.")
+    con = workspace.con
+    result = ImportResult(t.name, path, fmt)
+    rejected = path.with_name(path.name.rsplit(".", 1)[0] + ".rejected.csv")
+    with (
+        contextlib.ExitStack() as stack,
+        _settings(con),
+        Steps(con, 4, enabled=progress) as steps,
+        workspace.transaction(),
+    ):
+        with steps.step(f"Reading {path.name}"):
+            staged = stage_file(
+                con,
+                path,
+                fmt,
+                encoding=encoding,
+                stack=stack,
+                whitespace_columns=preset_def.get("columns") if preset_def else None,
+            )
+        plan = resolve_plan(
+            t,
+            staged.columns,
+            file_label=staged.label,
+            mapping=mapping,
+            preset=tpreset,
+            preset_name=preset,
+        )
+        result.mapping = {n: s.label for n, s in plan.sources.items()}
+        result.ignored_columns = plan.ignored
+        specs = _specs(plan, date_format=date_format)
+        with steps.step("Checking values"):
+            result.notes = _detect(con, staged, specs, decimal_comma)
+            checks = _build_typed(con, staged, plan, specs)
+        with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
+            problems, bad_rows, skipped = _validate(con, plan, specs, checks)
+        if (bad_rows or staged.structural) and not skip_invalid:
+            problems = first_row_problems(con, list(specs.values()), checks) + problems
+            raise_problems(con, staged, problems, bad_rows=bad_rows, rejected_name=rejected.name)
+        with steps.step(f"Writing {t.name}"):
+            _write(con, workspace, plan, specs, result)
+            rej = con.execute(f"SELECT count(DISTINCT _row) FROM {BAD}").fetchone()
+            result.rows_rejected = (int(rej[0]) if rej else 0) + len(staged.structural)
+            if result.rows_rejected:
+                _write_rejected(con, staged, rejected)
+                result.rejected_path = rejected
+        result.rows_read = staged.rows + len(staged.structural)
+        result.rows_skipped = skipped
+        result.rows_imported = result.rows_read - result.rows_rejected - skipped
+        _cleanup(con)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    for name in _TEMP:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_staging(con)
+
+
+def _specs(plan: Plan, *, date_format: str | None) -> dict[str, FieldSpec]:
+    t = plan.table
+    cols = {c.name: c for c in t.columns}
+    for extra in CUSTOMER_EXTRAS:
+        cols.setdefault(extra, TABLES["customers"].column(extra))
+    specs: dict[str, FieldSpec] = {}
+    for name, src in plan.sources.items():
+        col = cols[name]
+        required = col.required
+        if t.name == "orders" and name not in ("order_id", *plan.generate_order_id):
+            required = False  # checked per order, or derived (revenue)
+        specs[name] = FieldSpec(
+            name=name,
+            kind=kind_of(col),
+            source=src,
+            required=required,
+            choices=col.choices,
+            values={k.lower(): v for k, v in plan.values.get(name, {}).items()},
+            nonneg=(t.name, name) in _NONNEG,
+            date_format=date_format,
+            order_level=name in plan.order_level,
+        )
+    return specs
+
+
+def _detect(
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    specs: Mapping[str, FieldSpec],
+    forced: bool | None,
+) -> list[str]:
+    """Settle decimal separators and day/month order from whole columns."""
+    notes: list[str] = []
+    base = f"SELECT _row, {', '.join(f'{s.raw_sql()} AS {s.r}' for s in specs.values())} FROM {RAW}"
+    numbers = [s for s in specs.values() if s.shape_sql() is not None]
+    if numbers and forced is None:
+        parts = [
+            f"SELECT {sql_str(s.name)} AS fld, {s.shape_sql()} AS shape, {s.r} AS v, _row "
+            f"FROM base WHERE {s.r} IS NOT NULL"
+            for s in numbers
+        ]
+        rows = con.execute(
+            f"WITH base AS ({base}) SELECT fld, shape, count(*) AS n, arg_min(v, _row), "
+            f"min(_row) FROM ({' UNION ALL '.join(parts)}) GROUP BY fld, shape "
+            "QUALIFY row_number() OVER (PARTITION BY fld ORDER BY count(*) DESC, shape) <= 5000"
+        ).fetchall()
+        for s in numbers:
+            shapes = [(str(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in rows if r[0] == s.name]
+            where = f'{staged.label}, column "{s.source.label}" ({s.name})'
+            note = s.settle_numbers(shapes, where=where, forced=forced)
+            if note:
+                notes.append(note)
+    else:
+        for s in numbers:
+            s.settle_numbers([], where="", forced=forced if forced is not None else False)
+    aggs: dict[str, str] = {}
+    for s in specs.values():
+        aggs.update(s.detect_aggs())
+    if aggs:
+        items = list(aggs.items())
+        row = con.execute(
+            f"WITH base AS ({base}) SELECT {', '.join(sql for _, sql in items)} FROM base"
+        ).fetchone()
+        values = dict(zip([k for k, _ in items], row or (), strict=False))
+        for s in specs.values():
+            note = s.settle(
+                values, column_label=s.source.label, file_label=staged.label, forced=forced
+            )
+            if note:
+                notes.append(note)
+    return notes
+
+
+def _build_typed(
+    con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, specs: Mapping[str, FieldSpec]
+) -> list[Check]:
+    t = plan.table
+    all_specs = list(specs.values())
+    raw = ", ".join(f"{s.raw_sql()} AS {s.r}" for s in all_specs) or "NULL AS _none"
+    col_skips = [
+        f"coalesce(lower(trim({sql_ident(c)})) IN ({', '.join(sql_str(v) for v in vals)}), false)"
+        for c, vals in plan.skip.items()
+    ]
+    skips = ["_skipcol"] + [x for x in (s.skip_sql() for s in all_specs) if x]
+    err = f", {ERR_COL}" if staged.has_err else ""
+    typed = []
+    for s in all_specs:
+        value, code = s.typed_sql()
+        if (t.name, s.name) in _MAGNITUDE:
+            value = f"abs({value})"
+        typed += [f"{value} AS {s.v}", f"{code} AS {s.e}"]
+    checks: list[Check] = []
+    if staged.has_err:
+        typed.append(f'{ERR_COL} AS "_reader__e"')
+        checks.append(Check("_reader", "", ""))
+    colskip = " OR ".join(col_skips) if col_skips else "false"
+    sql = f"SELECT _row{err}, {raw}, ({colskip}) AS _skipcol FROM {RAW}"
+    # Each layer adds columns the next one reads: a fast cast, the cleaned text
+    # (only where the cast failed), the bare number.
+    for layer in (
+        [f"{s.fast_sql()} AS {s.f}" for s in all_specs if s.fast_sql()],
+        [f"{s.clean_sql()} AS {s.c}" for s in all_specs if s.clean_sql()],
+        [f"{s.body_sql()} AS {s.b}" for s in all_specs if s.body_sql()],
+    ):
+        if layer:
+            sql = f"SELECT *, {', '.join(layer)} FROM ({sql})"
+    sql = f"SELECT _row, ({' OR '.join(skips)}) AS _skip, {', '.join(typed)} FROM ({sql})"
+    extra: list[str] = []
+    if t.name == "orders":
+        extra = _orders.order_extra_columns(plan, specs)
+        checks += _orders.order_checks(specs)
+    elif t.name == "touches":
+        gen = (
+            "'T-' || left(md5(concat_ws('|', customer_id, strftime(touched_at, "
+            "'%Y-%m-%dT%H:%M:%S'), kind, coalesce(note, ''))), 16)"
+        )
+        if "touch_id" in specs:
+            sql = f"SELECT * REPLACE (coalesce(touch_id, {gen}) AS touch_id) FROM ({sql})"
+        else:
+            extra = [f"{gen} AS touch_id"]
+    pairs = {"subscriptions": ("start_date", "end_date"), "spend": ("period_start", "period_end")}
+    if t.name in pairs and all(n in specs for n in pairs[t.name]):
+        a, b = pairs[t.name]
+        checks.append(
+            Check(
+                "_period",
+                b,
+                f"CASE WHEN {b} < {a} THEN 'before' END",
+                {"before": (f"is before {a}", f"{b} on or after {a}", "correct the dates")},
+            )
+        )
+    if extra:
+        sql = f"SELECT *, {', '.join(extra)} FROM ({sql})"
+    computed = [c for c in checks if c.code_sql and c.name not in ("_amount", "_reader")]
+    if computed:
+        sql = f"SELECT *, {', '.join(f'{c.code_sql} AS {c.e}' for c in computed)} FROM ({sql})"
+    con.execute(f"CREATE TEMP TABLE _rg_typed AS {sql}")
+    return checks
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    specs: Mapping[str, FieldSpec],
+    checks: list[Check],
+) -> tuple[list[Problem], int, int]:
+    """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows."""
+    spec_list = list(specs.values())
+    codes = [s.e for s in spec_list] + [c.e for c in checks]
+    if plan.table.name == "orders":
+        con.execute(
+            "CREATE TEMP TABLE _rg_oskip AS SELECT DISTINCT order_id FROM _rg_typed "
+            "WHERE _skip AND order_id IS NOT NULL"
+        )
+        keep = (
+            "NOT _skip AND (order_id IS NULL OR order_id NOT IN (SELECT order_id FROM _rg_oskip))"
+        )
+        collect_row_problems(con, spec_list, checks, keep=keep)
+        problems, skipped = _orders.order_groups(con, plan, specs, codes)
+    else:
+        collect_row_problems(con, spec_list, checks, keep="NOT _skip")
+        problems = _keyed(con, plan)
+        row = con.execute("SELECT count(*) FROM _rg_typed WHERE _skip").fetchone()
+        skipped = int(row[0]) if row else 0
+    row = con.execute(f"SELECT count(DISTINCT _row) FROM {BAD} WHERE own").fetchone()
+    return problems, int(row[0]) if row else 0, skipped
+
+
+def _keyed(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[Problem]:
+    """One row per natural key: exact repeats collapse, different values are errors."""
+    t = plan.table
+    key = ", ".join(sql_ident(k) for k in t.key)
+    cols = [
+        c for c in t.column_names if c in plan.sources or (t.name, c) == ("touches", "touch_id")
+    ]
+    valid = f"NOT _skip AND _row NOT IN (SELECT _row FROM {BAD})"
+    digest = f"hash({', '.join(sql_ident(c) for c in cols)})"
+    con.execute(
+        f"CREATE TEMP TABLE _rg_keyed AS SELECT {key}, min(_row) AS _first, count(*) AS _n, "
+        f"min({digest}) <> max({digest}) AS _conflict FROM _rg_typed WHERE {valid} "
+        f"GROUP BY {key}"
+    )
+    shown = " || ', ' || ".join(
+        f"{sql_str(k + ' ')} || '\"' || CAST(k.{sql_ident(k)} AS VARCHAR) || '\"'" for k in t.key
+    )
+    on = " AND ".join(f"t.{sql_ident(k)} = k.{sql_ident(k)}" for k in t.key)
+    reason = (
+        f"{shown} || ' appears on ' || k._n || ' rows with different values (first on row ' "
+        "|| k._first || '); keep one row per key'"
+    )
+    con.execute(
+        f"INSERT INTO {BAD} SELECT t._row, {reason}, true FROM _rg_typed t "
+        f"JOIN _rg_keyed k ON {on} WHERE k._conflict AND NOT t._skip "
+        f"AND t._row NOT IN (SELECT _row FROM {BAD})"
+    )
+    problems = [
+        Problem(int(first), what=str(text))
+        for first, text in con.execute(
+            f"SELECT k._first, {reason} FROM _rg_keyed k WHERE k._conflict "
+            f"ORDER BY k._first LIMIT {MAX_PROBLEMS}"
+        ).fetchall()
+    ]
+    select = ", ".join(
+        sql_ident(c) if c in cols else f"NULL AS {sql_ident(c)}" for c in t.column_names
+    )
+    con.execute(
+        f"CREATE TEMP TABLE _rg_out AS SELECT {select} FROM _rg_typed WHERE {valid} "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row) = 1"
+    )
+    return problems
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    plan: Plan,
+    specs: Mapping[str, FieldSpec],
+    result: ImportResult,
+) -> None:
+    t = plan.table
+    key = ", ".join(sql_ident(k) for k in t.key)
+    source = "_rg_out"
+    if t.name == "customers":
+        # Columns the file does not have keep their current values.
+        cols = ", ".join(
+            f"s.{sql_ident(c)}" if c in plan.sources or c in t.key else f"t.{sql_ident(c)}"
+            for c in t.column_names
+        )
+        con.execute(
+            f"CREATE TEMP TABLE _rg_final AS SELECT {cols} FROM _rg_out s "
+            f"LEFT JOIN customers t USING ({key})"
+        )
+        source = "_rg_final"
+    result.records = _count(con, f"SELECT count(*) FROM {source}")
+    on = " AND ".join(f"s.{sql_ident(k)} = t.{sql_ident(k)}" for k in t.key)
+    existing = _count(
+        con, f"SELECT count(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {t.name} t WHERE {on})"
+    )
+    result.new_records = result.records - existing
+    before = _count(con, "SELECT count(*) FROM customers")
+    if t.name == "orders":
+        con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
+    workspace.upsert(con, t, source)
+    if t.name == "orders":
+        cols = ", ".join(sql_ident(c) for c in TABLES["order_lines"].column_names)
+        con.execute(f"INSERT INTO order_lines ({cols}) SELECT {cols} FROM _rg_lines_out")
+        result.lines = _count(con, "SELECT count(*) FROM _rg_lines_out")
+        con.execute(
+            "INSERT INTO customers (customer_id, email, name) SELECT customer_id, "
+            "arg_min(_email, order_date) FILTER (_email IS NOT NULL), "
+            "arg_min(_name, order_date) FILTER (_name IS NOT NULL) FROM _rg_out o "
+            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) "
+            "GROUP BY customer_id"
+        )
+    elif t.name == "customers":
+        con.execute(
+            "INSERT INTO customers (customer_id) SELECT DISTINCT referred_by FROM customers s "
+            "WHERE referred_by IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM customers c WHERE c.customer_id = s.referred_by)"
+        )
+    elif "customer_id" in t.column_names:
+        con.execute(
+            "INSERT INTO customers (customer_id) SELECT DISTINCT customer_id FROM _rg_out o "
+            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id)"
+        )
+    result.customers_created = _count(con, "SELECT count(*) FROM customers") - before
+    if t.name == "customers":
+        result.customers_created = max(0, result.customers_created - result.new_records)
+
+
+def _write_rejected(con: duckdb.DuckDBPyConnection, staged: Staged, target: Path) -> None:
+    names = list(staged.columns)
+    reason_col = "reason" if "reason" not in {n.lower() for n in names} else "rejected_reason"
+    cols = ", ".join(f"r.{sql_ident(n)}" for n in names)
+    nulls = ", ".join(f"NULL AS {sql_ident(n)}" for n in names)
+    parts = [
+        f"SELECT {cols}, b.reason AS {sql_ident(reason_col)}, r._row AS _k FROM {RAW} r JOIN "
+        f"(SELECT _row, string_agg(reason, '; ' ORDER BY reason) AS reason FROM {BAD} "
+        "GROUP BY _row) b ON b._row = r._row"
+    ]
+    for s in staged.structural:
+        text = f"line {s['line']:,}: {s['message']}: {s['text']}"
+        parts.append(f"SELECT {nulls}, {sql_str(text)}, {-1_000_000_000 + int(s['line'])}")
+    try:
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (_k) FROM ({' UNION ALL '.join(parts)}) ORDER BY _k) "
+            f"TO {sql_str(str(target))} (HEADER, DELIMITER ',')"
+        )
+    except duckdb.Error as exc:
+        raise SchemaError(
+            f"Cannot write the rejected rows to {target}: {exc}. Check that the folder of "
+            "the input file is writable."
+        ) from None

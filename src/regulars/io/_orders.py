@@ -1,0 +1,259 @@
+"""Orders: line items summed per order, returns, and order-level agreement.
+
+Rules (documented in docs/data.md):
+
+- Rows with the same ``order_id`` are the lines of one order.  A line's amount is
+  its ``revenue``, else ``quantity × unit_price`` (quantity 1 when empty).
+- Fields that describe the order (customer, date, kind, status, refund date, and
+  whatever a preset marks order-level) must agree between the lines that fill
+  them in; lines may leave them empty.
+- Lines with a negative amount are returns: their magnitude adds to
+  ``refund_amount`` and they do not reduce ``revenue``.  An order made only of
+  returns has revenue 0 and status ``refunded``.
+- ``product`` and ``category`` come from the largest line; ``unit_price`` is kept
+  for single-line orders only; ``quantity`` sums the units sold (not returned).
+- Every line is kept in ``order_lines`` with its 1-based ``line_no``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+
+from regulars.io._mapping import Plan
+from regulars.io._parse import MAX_MONEY, FieldSpec, sql_str
+from regulars.io._report import BAD, MAX_PROBLEMS, Check, Problem
+from regulars.schema import MONEY
+
+__all__ = ["ORDER_FIELDS", "order_checks", "order_extra_columns", "order_groups"]
+
+# Fields that describe the whole order (they must agree between its lines).
+ORDER_FIELDS = ("customer_id", "order_date", "kind", "status", "refund_date")
+OUT = "_rg_out"
+LINES_OUT = "_rg_lines_out"
+GROUPS = "_rg_ord"
+
+_AMOUNT_TEXTS = {
+    "no_amount": (
+        "has no amount: revenue is empty and there is no unit_price",
+        "revenue, or unit_price (and quantity)",
+        "fill in the amount, or map the amount column with --map revenue=COLUMN",
+    ),
+    "too_large": (
+        "quantity × unit_price is too large",
+        "at most 9,999,999,999,999,999.99",
+        "correct quantity or unit_price",
+    ),
+}
+
+
+def _line_revenue(plan: Plan, specs: Mapping[str, FieldSpec]) -> str | None:
+    spec = specs.get("revenue")
+    if spec is None or spec.order_level:
+        return None
+    return spec.v
+
+
+def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]:
+    """Select items added on top of the typed layer: the line amount, generated ids."""
+    line_rev = _line_revenue(plan, specs)
+    if "unit_price" in specs:
+        qty = specs["quantity"].v if "quantity" in specs else "1"
+        price = specs["unit_price"].v
+        est = f"(coalesce({qty}, 1) * CAST({price} AS DOUBLE))"
+        qp = (
+            f"CASE WHEN abs({est}) < {MAX_MONEY} THEN CAST(round(CAST(coalesce({qty}, 1) AS "
+            f"DECIMAL(30,6)) * {price}, 2) AS {MONEY}) END"
+        )
+    else:
+        est, qp = "NULL", "NULL"
+    amount = f"coalesce({line_rev}, {qp})" if line_rev else qp
+    inputs = [s.e for n, s in specs.items() if n in ("revenue", "unit_price", "quantity")]
+    reported = " OR ".join(f"{e} IS NOT NULL" for e in inputs) or "false"
+    has_price = specs["unit_price"].v if "unit_price" in specs else "NULL"
+    code = (
+        f"CASE WHEN {reported} THEN NULL WHEN {amount} IS NOT NULL THEN NULL "
+        f"WHEN {has_price} IS NULL THEN 'no_amount' ELSE 'too_large' END"
+    )
+    cols = [f"{amount} AS _amount", f'{code} AS "_amount__e"']
+    if "order_id" not in specs and plan.generate_order_id:
+        parts = []
+        for name in plan.generate_order_id:
+            v = specs[name].v
+            if specs[name].is_date:
+                v = (
+                    f"CASE WHEN {v} = date_trunc('day', {v}) THEN strftime({v}, '%Y%m%d') "
+                    f"ELSE strftime({v}, '%Y%m%dT%H%M%S') END"
+                )
+            parts.append(v)
+        keys = ", ".join(specs[n].v for n in plan.generate_order_id)
+        null = " OR ".join(f"{specs[n].v} IS NULL" for n in plan.generate_order_id)
+        cols.append(
+            f"CASE WHEN {null} THEN NULL ELSE concat_ws('-', {', '.join(parts)}, "
+            f"row_number() OVER (PARTITION BY {keys} ORDER BY _row)) END AS order_id"
+        )
+    return cols
+
+
+def order_checks(specs: Mapping[str, FieldSpec]) -> list[Check]:
+    checks = [Check("_amount", "amount", '"_amount__e"', _AMOUNT_TEXTS)]
+    if "refund_date" in specs and "order_date" in specs:
+        rd, od = specs["refund_date"].v, specs["order_date"].v
+        checks.append(
+            Check(
+                "_refund",
+                "refund_date",
+                f"CASE WHEN {rd} < CAST({od} AS DATE) THEN 'before' END",
+                {"before": ("is before order_date", "a refund on or after the order", "")},
+            )
+        )
+    return checks
+
+
+def _largest(col: str) -> str:
+    key = "{'sold': CASE WHEN _amount >= 0 THEN 1 ELSE 0 END, 'size': abs(_amount), 'row': -_row}"
+    return f"arg_max({col}, {key}) FILTER ({col} IS NOT NULL)"
+
+
+def order_groups(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    specs: Mapping[str, FieldSpec],
+    codes: list[str],
+) -> tuple[list[Problem], int]:
+    """Group lines into orders; add group problems to ``_rg_bad``.
+
+    Returns the first group problems and the number of rows left out because
+    their order was skipped by a preset rule.  Creates ``_rg_out`` (orders) and
+    ``_rg_lines_out`` (their lines) from the orders that have no problem.
+    """
+    any_bad = " OR ".join(f"{c} IS NOT NULL" for c in codes) or "false"
+    agree = [n for n in ORDER_FIELDS if n in specs]
+    agree += [
+        n for n in ("revenue", "discount", "refund_amount") if n in specs and specs[n].order_level
+    ]
+    items = [
+        "bool_or(_skip) AS _skip",
+        "min(_row) AS _first",
+        "count(*) AS _n",
+        f"bool_or({any_bad}) AS _has_bad",
+        "sum(_amount) FILTER (_amount >= 0) AS _pos",
+        "sum(-_amount) FILTER (_amount < 0) AS _ret",
+        "count(*) FILTER (_amount >= 0 OR _amount IS NULL) AS _npos",
+    ]
+    for n in agree:
+        items += [f'min("{n}") AS "{n}"', f'max("{n}") AS "{n}__max"']
+    for n in ("cost", "discount", "refund_amount"):
+        if n in specs and not specs[n].order_level:
+            items.append(f'sum("{n}") AS "{n}"')
+    if "quantity" in specs:
+        items.append('sum(quantity) FILTER (_amount >= 0 OR _amount IS NULL) AS "quantity"')
+    if "unit_price" in specs:
+        items.append("CASE WHEN count(*) = 1 THEN min(unit_price) END AS unit_price")
+    for n in ("product", "category"):
+        if n in specs:
+            items.append(f'{_largest(n)} AS "{n}"')
+    for n in ("email", "name"):
+        if n in specs:
+            items.append(f'arg_min("{n}", _row) FILTER ("{n}" IS NOT NULL) AS "_{n}"')
+
+    revenue = (
+        "coalesce(revenue, _pos, 0)"
+        if "revenue" in specs and specs["revenue"].order_level
+        else "coalesce(_pos, 0)"
+    )
+    given = '"refund_amount"' if "refund_amount" in specs else "NULL"
+    refund = (
+        f"CASE WHEN {given} IS NULL AND _ret IS NULL THEN NULL "
+        f"ELSE coalesce({given}, 0) + coalesce(_ret, 0) END"
+    )
+    reasons = []
+    for n in agree:
+        reasons.append(
+            f'CASE WHEN "{n}" <> "{n}__max" THEN {sql_str(f"its lines disagree on {n}: ")} '
+            f'|| \'"\' || CAST("{n}" AS VARCHAR) || \'" and "\' || CAST("{n}__max" AS VARCHAR)'
+            " || '\"' END"
+        )
+    for n in ("customer_id", "order_date"):
+        label = specs[n].source.label if n in specs else n
+        present = f'"{n}"' if n in specs else "NULL"
+        empty = sql_str(f'column "{label}" ({n}) is empty')
+        reasons.append(
+            f"CASE WHEN {present} IS NULL THEN {empty} || CASE WHEN _n > 1 THEN "
+            "' on every line of the order' ELSE '' END END"
+        )
+    big = [revenue, refund] + (['"cost"'] if "cost" in specs else [])
+    too_big = " OR ".join(f"abs({b}) >= {MAX_MONEY}" for b in big)
+    reasons.append(
+        f"CASE WHEN {too_big} THEN 'its total is too large (at most 9,999,999,999,999,999.99)' END"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {GROUPS} AS SELECT *, CASE WHEN _has_bad THEN '' ELSE "
+        f"concat_ws('; ', {', '.join(reasons)}) END AS _reason FROM (SELECT order_id, "
+        f"{', '.join(items)} FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id)"
+    )
+
+    con.execute(
+        f"INSERT INTO {BAD} SELECT t._row, 'order \"' || o.order_id || '\": ' || o._reason, "
+        f"true FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
+        f"WHERE o._reason <> '' AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
+    )
+    con.execute(
+        f"INSERT INTO {BAD} SELECT t._row, 'another line of order \"' || o.order_id || "
+        f"'\" is invalid', false FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
+        f"WHERE o._has_bad AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
+    )
+    problems = [
+        Problem(int(first), what=str(reason), order=str(oid))
+        for first, oid, reason in con.execute(
+            f"SELECT _first, order_id, _reason FROM {GROUPS} WHERE _reason <> '' "
+            f"AND NOT _skip ORDER BY _first LIMIT {MAX_PROBLEMS}"
+        ).fetchall()
+    ]
+
+    kind = '"kind"' if "kind" in specs else "NULL"
+    status = '"status"' if "status" in specs else "NULL"
+    refund_date = '"refund_date"' if "refund_date" in specs else "NULL"
+    cols = {
+        "order_id": "order_id",
+        "customer_id": "customer_id",
+        "order_date": "order_date",
+        "revenue": f"CAST({revenue} AS {MONEY})",
+        "cost": f'CAST("cost" AS {MONEY})' if "cost" in specs else "NULL",
+        "quantity": '"quantity"' if "quantity" in specs else "NULL",
+        "unit_price": "unit_price" if "unit_price" in specs else "NULL",
+        "product": '"product"' if "product" in specs else "NULL",
+        "category": '"category"' if "category" in specs else "NULL",
+        "kind": f"coalesce({kind}, 'one-off')",
+        "discount": f'CAST("discount" AS {MONEY})' if "discount" in specs else "NULL",
+        "status": (
+            f"CASE WHEN _npos = 0 AND coalesce({status}, '') <> 'cancelled' THEN 'refunded' "
+            f"ELSE coalesce({status}, 'paid') END"
+        ),
+        "refund_amount": f"CAST({refund} AS {MONEY})",
+        "refund_date": (
+            f"coalesce({refund_date}, CASE WHEN _ret > 0 THEN CAST(order_date AS DATE) END)"
+        ),
+        "_email": '"_email"' if "email" in specs else "NULL",
+        "_name": '"_name"' if "name" in specs else "NULL",
+    }
+    select = ", ".join(f'{expr} AS "{name}"' for name, expr in cols.items())
+    con.execute(
+        f"CREATE TEMP TABLE {OUT} AS SELECT {select} FROM {GROUPS} "
+        "WHERE NOT _skip AND NOT _has_bad AND _reason = ''"
+    )
+    line_cols = ", ".join(
+        f"t.{n}" if n in specs else f"NULL AS {n}"
+        for n in ("product", "category", "quantity", "unit_price")
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {LINES_OUT} AS SELECT t.order_id, CAST(row_number() OVER "
+        f"(PARTITION BY t.order_id ORDER BY t._row) AS INTEGER) AS line_no, {line_cols}, "
+        f"t._amount AS revenue FROM _rg_typed t WHERE t.order_id IN (SELECT order_id FROM {OUT})"
+    )
+    row = con.execute(
+        f"SELECT count(*) FROM _rg_typed t WHERE t._skip OR t.order_id IN "
+        f"(SELECT order_id FROM {GROUPS} WHERE _skip)"
+    ).fetchone()
+    return problems, int(row[0]) if row else 0
