@@ -91,7 +91,7 @@ def load_cdnow(kind: CdnowKind = "sample") -> pd.DataFrame:
     Examples
     --------
     >>> tx = load_cdnow("master")
-    >>> len(tx), tx["customer_id"].nunique(), round(tx["revenue"].sum(), 2)
+    >>> len(tx), tx["customer_id"].nunique(), round(float(tx["revenue"].sum()), 2)
     (69659, 23570, 2500315.63)
     """
     if kind == "master":
