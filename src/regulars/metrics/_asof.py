@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from regulars.errors import ConfigError
-from regulars.metrics._common import MetricContext
+from regulars.metrics._common import MetricContext, union_all
 
 __all__ = ["observation_end", "parse_as_of"]
 
@@ -47,7 +47,7 @@ def observation_end(ctx: MetricContext, as_of: _dt.date | str | None = None) -> 
     if day is not None:
         return s.aggregate(as_of=ibis.literal(day, type="date"))
     o = ctx.table("orders")
-    dates = ibis.union(
+    dates = union_all(
         o.select(d=o.order_date.cast("date")),
         o.select(d=o.refund_date.cast("date")),
         s.select(d=s.start_date.cast("date")),

@@ -27,6 +27,7 @@ from regulars.metrics._common import (
     order_facts,
     resolve_period,
     safe_ratio,
+    union_all,
 )
 
 __all__ = ["guarantee"]
@@ -118,7 +119,7 @@ def guarantee(
     bounds = facts.aggregate(_lo=facts.period_index.min(), _hi=facts.period_index.max())
     grid = bounds.select(period_index=ibis.range(bounds._lo, bounds._hi + 1)).unnest("period_index")
     grid = grid.select(period_index=grid.period_index.cast("int64"))
-    types = ibis.union(*[bounds.select(customer_type=ibis.literal(c)) for c in CUSTOMER_TYPES])
+    types = union_all(*[bounds.select(customer_type=ibis.literal(c)) for c in CUSTOMER_TYPES])
     grid = grid.cross_join(types)
     t = grid.left_join(agg, [grid.period_index == agg._pi, grid.customer_type == agg._ct])
     counts = ["orders", "customers", "refunded_orders", "pending_orders"]

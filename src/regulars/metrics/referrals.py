@@ -40,6 +40,7 @@ from regulars.metrics._common import (
     period_index,
     resolve_period,
     safe_ratio,
+    union_all,
 )
 
 __all__ = [
@@ -67,10 +68,16 @@ def _chains(ctx: MetricContext) -> tuple[ir.Table, int]:
     """Every referred customer with ancestors ``a1`` … ``a{D+1}`` (null past the root)."""
     depth = ctx.config.referrals.max_depth
     e = _edges(ctx)
-    t = e.select(customer_id=e.customer_id, a1=e.referred_by)
+    # One flat chain of self-joins: a_k's referrer is a_{k+1}.
+    base = e.select(customer_id=e.customer_id, a1=e.referred_by)
+    steps = [base]
+    chain = base
     for k in range(2, depth + 2):
-        step = e.select(**{f"_c{k}": e.customer_id, f"a{k}": e.referred_by})
-        t = t.left_join(step, t[f"a{k - 1}"] == step[f"_c{k}"]).drop(f"_c{k}")
+        v = e.view()
+        step = v.select(**{f"_c{k}": v.customer_id, f"a{k}": v.referred_by})
+        chain = chain.left_join(step, steps[-1][f"a{k - 1}"] == step[f"_c{k}"])
+        steps.append(step)
+    t = chain.select("customer_id", *[f"a{k}" for k in range(1, depth + 2)])
     return t, depth
 
 
@@ -148,7 +155,7 @@ def referral_problems(
         problem=ibis.literal("unknown referrer"),
         cycle_length=ibis.null("int64"),
     )
-    return graph.union(unknown)
+    return union_all(graph, unknown)
 
 
 def _revenue_per_customer(ctx: MetricContext) -> ir.Table:
@@ -190,14 +197,9 @@ def referral_tree(
     t, depth = _walk(ctx)
     revenue = _revenue_per_customer(ctx)
     valid = t.filter(t.ended)
-    pairs = ibis.union(
-        *[
-            valid.filter(valid[f"a{k}"].notnull()).select(
-                ancestor=valid[f"a{k}"], descendant=valid.customer_id
-            )
-            for k in range(1, depth + 1)
-        ]
-    )
+    ancestors = ibis.array([valid[f"a{k}"] for k in range(1, depth + 1)])
+    pairs = valid.select(descendant=valid.customer_id, ancestor=ancestors).unnest("ancestor")
+    pairs = pairs.filter(pairs.ancestor.notnull())
     pairs = pairs.left_join(revenue, pairs.descendant == revenue._rc)
     subtree = pairs.group_by(_anc="ancestor").aggregate(
         descendants=pairs.count(), descendant_revenue=money_sum(pairs._rev)
@@ -209,9 +211,8 @@ def referral_tree(
         direct_referrals=direct.count(), referred_revenue=money_sum(direct._rev)
     )
 
-    nodes = ibis.union(
-        t.select(node=t.customer_id), t.select(node=t.a1), distinct=True
-    )  # every referred customer and every referrer
+    # Every referred customer and every referrer.
+    nodes = t.select(node=ibis.array([t.customer_id, t.a1])).unnest("node").distinct()
     info = t.select(_n="customer_id", _by="a1", _root="root", _depth="depth", _ended="ended")
     n = nodes.left_join(info, nodes.node == info._n)
     n = n.select(
@@ -400,7 +401,7 @@ def referral_rewards(
                 cohort_index=empty.cohort_index,
             )
         ]
-    ledger = ibis.union(*rows)
+    ledger = union_all(*rows)
 
     problems = referral_problems(ctx)
     blocked = problems.filter(problems.problem.isin(BLOCKING_PROBLEMS))

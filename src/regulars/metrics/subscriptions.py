@@ -22,6 +22,7 @@ from regulars.metrics._common import (
     period_index,
     resolve_period,
     safe_ratio,
+    union_all,
 )
 from regulars.metrics._renewals import (
     renewal_rates,
@@ -117,12 +118,11 @@ def subscription_movements(
     prev = cur.select(_c=cur.customer_id, _i=cur.idx + 1, m0=cur.m1)
     a_end = sp.aggregate(_aidx=sp._aidx.max(), _lo=sp._first.min())
 
-    keys = ibis.union(
+    keys = union_all(
         cur.select("customer_id", "idx"),
         prev.select(customer_id=prev._c, idx=prev._i),
         *([flash.select("customer_id", "idx")] if both else []),
-        distinct=True,
-    )
+    ).distinct()
     c1 = cur.rename(_c1="customer_id", _i1="idx")
     rows = keys.left_join(c1, [keys.customer_id == c1._c1, keys.idx == c1._i1])
     rows = rows.left_join(prev, [rows.customer_id == prev._c, rows.idx == prev._i])
