@@ -15,18 +15,14 @@ from regulars.report._data import DataSource, ReportData
 from regulars.report._i18n import Translator, translator
 from regulars.report._model import Chart, Section
 from regulars.report._render import ReportDocument, embed_options, render_html
-from regulars.report._sections_customers import (
-    cohorts_section,
-    guarantee_packages_section,
-    referrals_section,
-    subscriptions_section,
-)
+from regulars.report._sections_customers import cohorts_section, subscriptions_section
 from regulars.report._sections_growth import (
     growth_accounting_section,
     growth_sources_section,
     headline_section,
     new_vs_returning_section,
 )
+from regulars.report._sections_programs import guarantee_packages_section, referrals_section
 from regulars.report._sections_value import (
     actions_section,
     channels_section,
@@ -71,9 +67,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "growth-accounting", growth_accounting_section, ("growth-accounting", "quick-ratio")
     ),
     SectionSpec("growth-sources", growth_sources_section, ("growth-sources",)),
-    SectionSpec(
-        "channels", channels_section, ("channel-cac", "channel-clv-cac", "channel-payback")
-    ),
+    SectionSpec("channels", channels_section, ("channel-cac", "channel-clv-cac")),
     SectionSpec(
         "cohorts",
         cohorts_section,

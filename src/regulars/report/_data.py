@@ -291,6 +291,15 @@ def _projection(data: ReportData) -> pd.DataFrame:
     return data.metric("subscription_projection", billing_period=billing)
 
 
+def _optional(data: ReportData, function: str) -> pd.DataFrame:
+    """A metric this version of regulars.metrics may not have (empty frame then)."""
+    import regulars.metrics
+
+    if not hasattr(regulars.metrics, function):
+        return pd.DataFrame()
+    return data.metric(function)
+
+
 def _floats(df: pd.DataFrame) -> pd.DataFrame:
     """Decimal columns as floats: the report only displays and compares them."""
     for col in df.columns:
@@ -323,6 +332,15 @@ _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
     "cohort_retention_by_kind": lambda d: d.metric("cohort_retention", by="channel_kind"),
     "revenue_retention": lambda d: d.metric("revenue_retention"),
     "subscription_movements": lambda d: d.metric("subscription_movements"),
+    "channel_economics": lambda d: d.metric("channel_economics"),
+    "cold_funding": lambda d: d.metric("cold_funding"),
+    "guarantee": lambda d: d.metric("guarantee"),
+    "packages": lambda d: _optional(d, "packages"),
+    "referrals": lambda d: d.metric("referrals"),
+    "referral_tree": lambda d: d.metric("referral_tree"),
+    "top_referrers": lambda d: d.metric("top_referrers", n=10),
+    "referral_rewards": lambda d: d.metric("referral_rewards"),
+    "referral_problems": lambda d: d.metric("referral_problems"),
     "renewal_rates": lambda d: d.metric("renewal_rates"),
     "subscription_projection": lambda d: _projection(d),
 }

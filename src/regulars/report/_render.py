@@ -7,10 +7,13 @@ CSS and the chart specs, so the file makes no request to any host.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -35,14 +38,37 @@ class ReportDocument:
     sections: list[Section] = field(default_factory=list)
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "regulars"
+
+
 @cache
 def vega_javascript() -> str:
-    """The bundled Vega + Vega-Lite + vega-embed JavaScript (about 0.9 MB), cached."""
+    """The bundled Vega + Vega-Lite + vega-embed JavaScript (about 0.9 MB).
+
+    ``vl_convert`` builds it in a few seconds; the result is kept in memory and in
+    ``$XDG_CACHE_HOME/regulars`` (keyed by the vl-convert version), so later reports
+    start at once.  An unwritable cache folder only costs the rebuild.
+    """
     import vl_convert
 
-    js: str = vl_convert.javascript_bundle()  # type: ignore[call-arg]
-    # Defensive: the bundle sits inside a <script> element.
-    return js.replace("</script", "<\\/script")
+    version = importlib.metadata.version("vl-convert-python")
+    path = _cache_dir() / f"vega-bundle-{version}.js"
+    try:
+        js = path.read_text(encoding="utf-8")
+    except OSError:
+        js = vl_convert.javascript_bundle()  # type: ignore[call-arg]
+        # Defensive: the bundle sits inside a <script> element.
+        js = js.replace("</script", "<\\/script")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(js, encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            pass
+    return js
 
 
 def _template_text(name: str) -> str:

@@ -16,12 +16,13 @@ from regulars.report._charts import (
     records,
 )
 from regulars.report._context import ReportContext, share, to_float
-from regulars.report._model import Chart, MissingDataError, Section, TableView
+from regulars.report._model import Chart, MissingDataError, Section
 
 __all__ = [
     "cohorts_section",
-    "guarantee_packages_section",
-    "referrals_section",
+    "kind_names",
+    "movement_chart",
+    "period_title",
     "subscriptions_section",
 ]
 
@@ -492,36 +493,3 @@ def _subscriptions_takeaway(ctx: ReportContext, mov: pd.DataFrame, ren: pd.DataF
             plans=_billing_names(ctx)[str(top["billing_period"])].lower(),
         )
     return text
-
-
-# -- 8. referrals ---------------------------------------------------------------------
-
-
-def referrals_section(ctx: ReportContext) -> Section:
-    """The referral tree in numbers, the top referrers and the rewards ledger."""
-    t = ctx.t
-    section = Section("referrals", t._("Referral program"))
-    try:
-        ctx.data.require("referrals")
-    except MissingDataError as exc:
-        section.missing.append(exc.missing)
-        return section
-    return section
-
-
-# -- 9. guarantee and packages --------------------------------------------------------
-
-
-def guarantee_packages_section(ctx: ReportContext) -> Section:
-    """Refunds inside the guarantee window, and package uptake with its discount."""
-    t = ctx.t
-    section = Section("guarantee-packages", t._("Guarantee and packages"))
-    for kind in ("refunds", "packages"):
-        try:
-            ctx.data.require(kind)
-        except MissingDataError as exc:
-            section.missing.append(exc.missing)
-    return section
-
-
-_unused = (bar_chart, TableView)

@@ -205,6 +205,14 @@ def new_vs_returning_section(ctx: ReportContext) -> Section:
         )
     )
     if "new_efficiency" in df.columns and ctx.data.has("spend"):
+        if df["returning_efficiency"].isna().all():
+            section.notes.append(
+                t._(
+                    "Efficiency of returning customers needs retention spend: list the "
+                    "channels you spend on keeping customers in [metrics] retention_channels "
+                    "of regulars.toml."
+                )
+            )
         section.charts.append(
             grouped(
                 "efficiency-new-vs-returning",
@@ -399,12 +407,12 @@ def _source_names(ctx: ReportContext) -> dict[str, str]:
     t = ctx.t
     return {
         "upsell": t._("Upsell"),
-        "new_referral": t._("New by referral"),
-        "new_cold": t._("New by cold acquisition"),
-        "new_organic": t._("New organic"),
-        "new_partner": t._("New by partners"),
-        "new_other": t._("New, other channels"),
-        "win_back": t._("Win-back"),
+        "new_referral": t._("Referrals"),
+        "new_cold": t._("Cold"),
+        "new_organic": t._("Organic"),
+        "new_partner": t._("Partners"),
+        "new_other": t._("Other channels"),
+        "win_back": t._("Win-backs"),
     }
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pandas as pd
 
-from regulars.report._charts import bar_chart, interval_chart, records
+from regulars.report._charts import OKABE_ITO, bar_chart, interval_chart, records
 from regulars.report._context import ReportContext, to_float
 from regulars.report._model import Chart, MissingDataError, Section, TableView
+from regulars.report._sections_customers import kind_names
 
 __all__ = ["actions_section", "channels_section", "customer_value_section"]
 
@@ -15,12 +19,233 @@ def channels_section(ctx: ReportContext) -> Section:
     """CAC, payback and CLV:CAC per channel; flags channels the others pay for."""
     t = ctx.t
     section = Section("channels", t._("Channel economics"))
-    for kind in ("channels", "spend"):
+    try:
+        ctx.data.require("orders")
+        ctx.data.require("channels")
+        ce = ctx.data.frame("channel_economics")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return section
+    if not ctx.data.has("spend"):
         try:
-            ctx.data.require(kind)
+            ctx.data.require("spend")
         except MissingDataError as exc:
             section.missing.append(exc.missing)
+    summary = _channel_summary(ce)
+    if summary.empty:
+        return section
+    kinds = kind_names(ctx)
+    cur = t.currency
+    per_customer = t._("Per customer, {currency}").format(currency=cur)
+    cac_rows: list[dict[str, Any]] = []
+    for r in summary.to_dict("records"):
+        cac_rows.append(
+            {"channel": r["channel"], "measure": t._("Cost to acquire (CAC)"), "value": r["cac"]}
+        )
+        cac_rows.append(
+            {"channel": r["channel"], "measure": t._("First-year profit"), "value": r["fy_profit"]}
+        )
+    order = summary["channel"].tolist()
+    measures = [t._("Cost to acquire (CAC)"), t._("First-year profit")]
+    section.charts.append(
+        Chart(
+            "channel-cac",
+            t._("CAC and first-year profit per channel"),
+            bar_chart(
+                t._("What a customer costs and what they bring in their first year"),
+                records(cac_rows),
+                x="channel",
+                y="value",
+                x_title=t._("Channel"),
+                y_title=per_customer,
+                x_order=order,
+                y_format="money",
+                color="measure",
+                color_domain=measures,
+                color_range=[OKABE_ITO["vermillion"], OKABE_ITO["blue"]],
+                stacked=False,
+                tooltip=[
+                    ("channel", t._("Channel"), "nominal"),
+                    ("measure", "", "nominal"),
+                    ("value", per_customer, "money"),
+                ],
+            ),
+        )
+    )
+    ratio_rows = [
+        {"channel": r["channel"], "ratio": r["clv_to_cac"], "kind": kinds.get(r["kind"], r["kind"])}
+        for r in summary.to_dict("records")
+        if math.isfinite(r["clv_to_cac"])
+    ]
+    if ratio_rows:
+        section.charts.append(
+            Chart(
+                "channel-clv-cac",
+                t._("CLV:CAC per channel"),
+                bar_chart(
+                    t._(
+                        "CLV:CAC: customer value per unit of acquisition cost (below 1 loses money)"
+                    ),
+                    records(ratio_rows),
+                    x="channel",
+                    y="ratio",
+                    x_title=t._("Channel"),
+                    y_title=t._("CLV ÷ CAC"),
+                    x_order=[r["channel"] for r in ratio_rows],
+                    y_format="ratio",
+                    tooltip=[
+                        ("channel", t._("Channel"), "nominal"),
+                        ("kind", t._("Kind"), "nominal"),
+                        ("ratio", t._("CLV ÷ CAC"), "ratio"),
+                    ],
+                ),
+            )
+        )
+    section.tables.append(
+        TableView(
+            "channels",
+            t._("Channels over the shown cohorts"),
+            (
+                t._("Channel"),
+                t._("Kind"),
+                t._("Customers"),
+                t._("Spend, {currency}").format(currency=cur),
+                t._("CAC, {currency}").format(currency=cur),
+                t._("First-year profit per customer, {currency}").format(currency=cur),
+                t._("CLV, {currency}").format(currency=cur),
+                t._("CLV:CAC"),
+                t._("Payback"),
+            ),
+            tuple(
+                (
+                    str(r["channel"]),
+                    kinds.get(r["kind"], r["kind"]),
+                    t.number(r["customers"]),
+                    t.money(r["spend"]),
+                    t.money(r["cac"]),
+                    t.money(r["fy_profit"]),
+                    t.money(r["clv"]),
+                    t.ratio(r["clv_to_cac"]),
+                    _payback_text(ctx, r["payback"]),
+                )
+                for r in summary.to_dict("records")
+            ),
+            (False, False, True, True, True, True, True, True, True),
+            note=t._(
+                "CAC = spend ÷ customers acquired; CLV from the model scores when they exist, "
+                "else profit so far; payback = periods until the cohort's profit covers its spend "
+                "(median over cohorts)."
+            ),
+        )
+    )
+    section.takeaway = _channels_takeaway(ctx, summary)
     return section
+
+
+def _channel_summary(ce: pd.DataFrame) -> pd.DataFrame:
+    """One row per channel over every cohort shown, weighted by customers."""
+    rows = []
+    for channel, g in ce.groupby("channel", sort=True):
+        customers = float(g["customers"].sum())
+        spend = float(g["spend"].fillna(0).astype(float).sum())
+        done = g.loc[g["first_year_complete"].astype(bool)]
+        fy_customers = float(done["customers"].sum())
+        fy_profit = (
+            float(done["first_year_profit"].astype(float).sum()) / fy_customers
+            if fy_customers
+            else math.nan
+        )
+        clv = (
+            float((g["clv"].astype(float) * g["customers"]).sum()) / customers
+            if customers
+            else math.nan
+        )
+        cac = spend / customers if customers else math.nan
+        paid = g.loc[g["spend"].astype(float) > 0, "payback_periods"]
+        rows.append(
+            {
+                "channel": str(channel),
+                "kind": str(g["channel_kind"].iloc[0]),
+                "customers": customers,
+                "spend": spend,
+                "cac": cac,
+                "fy_profit": fy_profit,
+                "clv": clv,
+                "clv_to_cac": clv / cac if cac and math.isfinite(cac) and cac > 0 else math.nan,
+                "payback": float(paid.median())
+                if len(paid) and paid.notna().all()
+                else (math.inf if len(paid) else math.nan),
+            }
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return (
+        out.loc[out["customers"] > 0]
+        .sort_values(["customers", "channel"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+
+
+def _payback_text(ctx: ReportContext, periods: float) -> str:
+    t = ctx.t
+    if math.isnan(periods):
+        return t._("no spend")
+    if math.isinf(periods):
+        return t._("not yet")
+    unit = {"month": t._("months"), "quarter": t._("quarters"), "year": t._("years")}[ctx.period]
+    if periods == 0:
+        return t._("within the first period")
+    return f"{t.number(periods, 1 if periods % 1 else 0)} {unit}"
+
+
+def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
+    t = ctx.t
+    losing = summary.loc[(summary["clv_to_cac"] < 1) | (summary["fy_profit"] < summary["cac"])]
+    paid = summary.loc[summary["cac"] > 0]
+    text = ""
+    if len(paid) >= 2:
+        dear = paid.sort_values("cac").iloc[-1]
+        cheap = paid.sort_values("cac").iloc[0]
+        text = t._(
+            "A customer from {dear} cost {dear_cac}, {times} as much as one from {cheap} "
+            "({cheap_cac})."
+        ).format(
+            dear=dear["channel"],
+            dear_cac=t.money(dear["cac"]),
+            times=t.ratio(dear["cac"] / cheap["cac"]),
+            cheap=cheap["channel"],
+            cheap_cac=t.money(cheap["cac"]),
+        )
+    free = summary.loc[(summary["spend"] == 0)]
+    if not free.empty:
+        text += " " + t._("{channels} cost nothing to acquire.").format(
+            channels=", ".join(free["channel"])
+        )
+    if not losing.empty:
+        text += " " + t._(
+            "{channels} do not pay for themselves in the first year: the other channels pay for "
+            "them."
+        ).format(channels=", ".join(losing["channel"]))
+    else:
+        text += " " + t._("Every channel earns back its acquisition cost within the first year.")
+    try:
+        funding = ctx.data.frame("cold_funding")
+    except MissingDataError:
+        return text.strip()
+    if not funding.empty:
+        cur, _prev = ctx.focus(funding["period"].tolist())
+        row = ctx.row(funding, cur)
+        net = to_float(row.get("cold_net"))
+        if math.isfinite(net) and net < 0:
+            text += " " + t._("In {period} cold acquisition lost {loss}, {covered}").format(
+                period=ctx.label(cur),
+                loss=t.money(-net),
+                covered=t._("covered by the other sources.")
+                if row.get("funded")
+                else t._("and the other sources could not cover it."),
+            )
+    return text.strip()
 
 
 def customer_value_section(ctx: ReportContext) -> Section:

@@ -1,0 +1,305 @@
+"""Sections 8-9: the referral program, guarantee and packages."""
+
+from __future__ import annotations
+
+from regulars.report._charts import OKABE_ITO, bar_chart, records
+from regulars.report._context import ReportContext, to_float
+from regulars.report._model import Chart, Figure, MissingDataError, Section, TableView
+from regulars.report._sections_customers import period_title
+
+__all__ = ["guarantee_packages_section", "referrals_section"]
+
+
+# -- 8. referrals ---------------------------------------------------------------------
+
+
+def referrals_section(ctx: ReportContext) -> Section:
+    """The referral tree in numbers, the top referrers and the rewards ledger."""
+    t = ctx.t
+    section = Section("referrals", t._("Referral program"))
+    try:
+        ctx.data.require("orders")
+        ctx.data.require("referrals")
+        per = ctx.data.frame("referrals")
+        tree = ctx.data.frame("referral_tree")
+        top = ctx.data.frame("top_referrers")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return section
+    roots = tree.loc[tree["depth"] == 0]
+    referred = tree.loc[tree["depth"].fillna(-1) >= 1]
+    section.figures.extend(
+        [
+            Figure(t._("Referred customers"), t.number(len(referred))),
+            Figure(
+                t._("Customers who referred someone"),
+                t.number(int((tree["direct_referrals"] > 0).sum())),
+            ),
+            Figure(t._("Referral trees"), t.number(len(roots))),
+            Figure(
+                t._("Largest tree"),
+                t.number(int(tree["tree_size"].max())) if len(tree) else "–",
+                detail=t._("deepest chain: {depth} levels").format(
+                    depth=t.number(int(tree["tree_depth"].max()))
+                )
+                if len(tree)
+                else "",
+            ),
+        ]
+    )
+    if not top.empty:
+        money = t._("Revenue of referred customers, {currency}").format(currency=t.currency)
+        rows = [
+            {
+                "referrer": str(r["customer_id"]),
+                "direct": int(r["direct_referrals"]),
+                "descendants": int(r["descendants"]),
+                "revenue": to_float(r["referred_revenue"]),
+            }
+            for r in top.to_dict("records")
+        ]
+        spec = bar_chart(
+            t._("Top referrers: customers they brought"),
+            records(rows),
+            x="referrer",
+            y="direct",
+            x_title="",
+            y_title=t._("Customers referred directly"),
+            x_order=[str(r["referrer"]) for r in rows],
+            horizontal=True,
+            color_range=[OKABE_ITO["green"]],
+            height=max(140, 26 * len(rows)),
+            tooltip=[
+                ("referrer", t._("Referrer"), "nominal"),
+                ("direct", t._("Customers referred directly"), "number"),
+                ("descendants", t._("Whole subtree"), "number"),
+                ("revenue", money, "money"),
+            ],
+        )
+        section.charts.append(Chart("top-referrers", t._("Top referrers"), spec))
+    _rewards(ctx, section)
+    problems = ctx.data.frame("referral_problems")
+    if not problems.empty:
+        section.notes.append(
+            t._(
+                "{n} referral links cannot be right (self-referrals, cycles, unknown referrers); "
+                "their rewards are blocked. See regulars metrics referrals."
+            ).format(n=t.number(len(problems)))
+        )
+    if not per.empty:
+        cur, prev = ctx.focus(per["period"].tolist())
+        now, before = ctx.row(per, cur), ctx.row(per, prev)
+        text = t._("Referrals brought {share} of new customers in {period}").format(
+            share=t.percent(to_float(now.get("referred_share_of_new"))), period=ctx.label(cur)
+        )
+        if before:
+            text += t._(" (was {share} in {prev})").format(
+                share=t.percent(to_float(before.get("referred_share_of_new"))), prev=ctx.label(prev)
+            )
+        text += t._(", and referred customers brought {share} of revenue.").format(
+            share=t.percent(to_float(now.get("referred_share_of_revenue")))
+        )
+        section.takeaway = text
+    return section
+
+
+def _rewards(ctx: ReportContext, section: Section) -> None:
+    """The rewards ledger summed by status, with its latest lines."""
+    t = ctx.t
+    ledger = ctx.data.frame("referral_rewards")
+    if ledger.empty:
+        section.notes.append(
+            t._(
+                "No reward rules are set, so no rewards are due. Add [[referrals.rules]] to "
+                "regulars.toml (fixed amount, percentage or double-sided, with caps)."
+            )
+        )
+        return
+    status_names = {
+        "pending": t._("Pending (guarantee window open)"),
+        "earned": t._("Earned"),
+        "capped": t._("Capped"),
+        "blocked": t._("Blocked"),
+    }
+    cur = t.currency
+    agg = (
+        ledger.groupby("status").agg(n=("referee", "count"), amount=("amount", "sum")).reset_index()
+    )
+    section.tables.append(
+        TableView(
+            "reward-ledger",
+            t._("Rewards ledger"),
+            (t._("Status"), t._("Rewards"), t._("Amount, {currency}").format(currency=cur)),
+            tuple(
+                (
+                    status_names.get(str(r["status"]), str(r["status"])),
+                    t.number(int(r["n"])),
+                    t.money(to_float(r["amount"])),
+                )
+                for r in agg.to_dict("records")
+            ),
+            (False, True, True),
+        )
+    )
+    latest = ledger.sort_values(["earned_at", "referee"], ascending=[False, True]).head(10)
+    section.tables.append(
+        TableView(
+            "reward-ledger-latest",
+            t._("Latest rewards"),
+            (
+                t._("Paid to"),
+                t._("For referring"),
+                t._("Rule"),
+                t._("Amount, {currency}").format(currency=cur),
+                t._("Status"),
+            ),
+            tuple(
+                (
+                    str(r["payee"]),
+                    str(r["referee"]),
+                    str(r["rule"]),
+                    t.money(to_float(r["amount"]), 2),
+                    status_names.get(str(r["status"]), str(r["status"])),
+                )
+                for r in latest.to_dict("records")
+            ),
+            (False, False, False, True, False),
+        )
+    )
+
+
+# -- 9. guarantee and packages --------------------------------------------------------
+
+
+def guarantee_packages_section(ctx: ReportContext) -> Section:
+    """Refunds inside the guarantee window, and package uptake with its discount."""
+    t = ctx.t
+    section = Section("guarantee-packages", t._("Guarantee and packages"))
+    try:
+        ctx.data.require("orders")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return section
+    texts = []
+    try:
+        ctx.data.require("refunds")
+        texts.append(_guarantee(ctx, section))
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+    try:
+        ctx.data.require("packages")
+        texts.append(_packages(ctx, section))
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+    section.takeaway = " ".join(x for x in texts if x)
+    return section
+
+
+def _guarantee(ctx: ReportContext, section: Section) -> str:
+    t = ctx.t
+    g = ctx.data.frame("guarantee")
+    types = {"new": t._("New"), "returning": t._("Returning")}
+    p_title = period_title(ctx)
+    rate = t._("Orders refunded under the guarantee")
+    rows = [
+        {
+            "period": ctx.label(r["period"]),
+            "group": types.get(str(r["customer_type"]), str(r["customer_type"])),
+            "rate": to_float(r["refund_rate"]),
+            "orders": int(r["orders"]),
+            "refunded": int(r["refunded_orders"]),
+            "refunds": to_float(r["refunds"]),
+        }
+        for r in g.to_dict("records")
+        if int(r["orders"]) > 0
+    ]
+    spec = bar_chart(
+        t._("Refund rate inside the guarantee window"),
+        records(rows),
+        x="period",
+        y="rate",
+        x_title=p_title,
+        y_title=rate,
+        x_order=ctx.labels(sorted(g["period"].unique().tolist())),
+        y_format=".1%",
+        color="group",
+        color_title=t._("Customers"),
+        color_domain=[types["new"], types["returning"]],
+        color_range=[OKABE_ITO["orange"], OKABE_ITO["blue"]],
+        stacked=False,
+        tooltip=[
+            ("period", p_title, "nominal"),
+            ("group", t._("Customers"), "nominal"),
+            ("orders", t._("Orders"), "number"),
+            ("refunded", t._("Refunded orders"), "number"),
+            ("refunds", t._("Refunds, {currency}").format(currency=t.currency), "money"),
+            ("rate", rate, ".1%"),
+        ],
+    )
+    section.charts.append(Chart("guarantee", t._("Guarantee refunds"), spec))
+    cur, _prev = ctx.focus(g["period"].tolist())
+    now = g.loc[g["period"] == cur]
+    by = {str(r["customer_type"]): r for r in now.to_dict("records")}
+    new, ret = by.get("new", {}), by.get("returning", {})
+    text = t._(
+        "Under the guarantee, {new} of new customers' orders were refunded in {period}, against "
+        "{ret} for returning customers."
+    ).format(
+        new=t.percent(to_float(new.get("refund_rate")), 1),
+        ret=t.percent(to_float(ret.get("refund_rate")), 1),
+        period=ctx.label(cur),
+    )
+    last = g.loc[g["period"] == g["period"].max()]
+    pending = float(last["pending_revenue"].astype(float).sum()) if not last.empty else 0.0
+    if pending > 0:
+        text += " " + t._("{amount} of revenue is still inside the window (pending).").format(
+            amount=t.money(pending)
+        )
+    return text
+
+
+def _packages(ctx: ReportContext, section: Section) -> str:
+    t = ctx.t
+    p = ctx.data.frame("packages")
+    if p.empty:
+        return ""
+    p_title = period_title(ctx)
+    share_title = t._("Share of revenue from packages")
+    rows = [
+        {
+            "period": ctx.label(r["period"]),
+            "share": to_float(r.get("package_share_of_revenue")),
+            "orders": int(r.get("package_orders") or 0),
+            "customers": int(r.get("package_customers") or 0),
+            "discount": to_float(r.get("discount")),
+        }
+        for r in p.to_dict("records")
+    ]
+    spec = bar_chart(
+        t._("Packages: share of revenue, and the discount they cost"),
+        records(rows),
+        x="period",
+        y="share",
+        x_title=p_title,
+        y_title=share_title,
+        x_order=ctx.labels(sorted(p["period"].unique().tolist())),
+        y_format="percent",
+        color_range=[OKABE_ITO["purple"]],
+        tooltip=[
+            ("period", p_title, "nominal"),
+            ("orders", t._("Package orders"), "number"),
+            ("customers", t._("Package customers"), "number"),
+            ("discount", t._("Discount given, {currency}").format(currency=t.currency), "money"),
+            ("share", share_title, "percent"),
+        ],
+    )
+    section.charts.append(Chart("packages", t._("Packages"), spec))
+    cur, _prev = ctx.focus(p["period"].tolist())
+    now = ctx.row(p, cur)
+    return t._(
+        "Packages brought {share} of revenue in {period} and cost {discount} in discounts."
+    ).format(
+        share=t.percent(to_float(now.get("package_share_of_revenue"))),
+        period=ctx.label(cur),
+        discount=t.money(to_float(now.get("discount"))),
+    )
