@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from regulars.config import load_config
 from regulars.store import Workspace
 
 SCORES_SQL = (
@@ -41,6 +43,7 @@ class Book:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._n = 0
+        self.sections: dict[str, dict[str, Any]] = {}
 
     def customer(self, customer_id: str, **kw: Any) -> Book:
         insert(self.ws, "customers", [{"customer_id": customer_id, **kw}])
@@ -120,30 +123,24 @@ class Book:
         insert(self.ws, "scores", [row])
         return self
 
-    def config(self, text: str) -> Book:
-        """Append ``text`` to regulars.toml and reload the configuration."""
-        from regulars.config import load_config
-
+    def set(self, section: str, **values: Any) -> Book:
+        """Set keys of a regulars.toml section (``"actions"``, ``"playbooks.win_back"``)."""
+        self.sections.setdefault(section, {}).update(values)
+        lines = []
+        for name, keys in self.sections.items():
+            lines.append(f"[{name}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
         path = self.ws.path / "regulars.toml"
-        path.write_text(path.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.ws.config = load_config(path)
         return self
 
 
-NO_HOLDOUT = "[actions]\nholdout_share = 0.0\n"
-
-
 @pytest.fixture
 def book(tmp_path: Path) -> Iterator[Book]:
-    """An empty workspace whose config has no holdout (tests opt in to one)."""
+    """An empty workspace without a holdout (tests that need one set it)."""
     ws = Workspace.init(tmp_path / "ws")
-    text = (ws.path / "regulars.toml").read_text(encoding="utf-8")
-    (ws.path / "regulars.toml").write_text(
-        text.replace("holdout_share = 0.1 ", "holdout_share = 0.0 "), encoding="utf-8"
-    )
-    from regulars.config import load_config
-
-    ws.config = load_config(ws.path / "regulars.toml")
-    assert ws.config.actions.holdout_share == 0.0
-    yield Book(ws)
+    b = Book(ws)
+    b.set("actions", holdout_share=0.0)
+    yield b
     ws.close()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from regulars.actions._store import SCORE_HISTORY
+from regulars.actions._store import SCORE_HISTORY, ensure_action_tables
 
 if TYPE_CHECKING:
     from regulars.config import Config
@@ -146,10 +146,8 @@ def _scores(ws: Workspace) -> tuple[ir.Table | None, _dt.datetime | None]:
     )
     scored_at = None
     if "scored_at" in s.columns:
-        value = s.scored_at.cast("timestamp").max().execute()
-        scored_at = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
-        if scored_at is not None and not isinstance(scored_at, _dt.datetime):
-            scored_at = None
+        value = s.scored_at.cast("timestamp").max().to_pyarrow().as_py()
+        scored_at = value if isinstance(value, _dt.datetime) else None
     return out, scored_at
 
 
@@ -181,6 +179,7 @@ def build_context(
     """Compute the per-customer facts as of ``today`` (materialized in temp table
     ``temp_name``).  ``use_scores=False`` leaves the score columns null (for
     back-tests, where today's scores would leak the future)."""
+    ensure_action_tables(ws)
     cfg = ws.config
     t = ibis.date(today)
     orders = paid_orders(ws, today)
@@ -269,7 +268,7 @@ def build_context(
     ).drop("customer_name")
 
     facts = ws.ibis.create_table(temp_name, c, temp=True, overwrite=True)
-    median_gap = facts.mean_gap_days.median().execute()
+    median_gap = facts.mean_gap_days.median().to_pyarrow().as_py()
     typical_gap = float(median_gap) if median_gap is not None and median_gap == median_gap else 0.0
     if typical_gap <= 0:
         typical_gap = _DEFAULT_GAP_DAYS

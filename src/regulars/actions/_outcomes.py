@@ -268,7 +268,8 @@ def record_outcome(
         Log a touch when the action is done (not for reward payments).  The touch
         links the outcome to the contact and counts for the frequency cap.
     on : date or str, optional
-        The day it happened (default: today on the actions clock).
+        The day it happened (default: today on the actions clock, but not before
+        the day the action was last computed for).
 
     Returns
     -------
@@ -291,7 +292,8 @@ def record_outcome(
             f"Outcome {outcome!r} is not valid. Valid outcomes: {', '.join(OUTCOMES)}."
         )
     a = _get_action(ws, action_id)
-    day = _as_date(on, "on") or resolve_today(ws)
+    # By default the day the action was last computed for, or later (actions clock).
+    day = _as_date(on, "on") or max(resolve_today(ws), a["updated_on"])
     until_day = _as_date(until, "until")
     if a["status"] == "held_out":
         raise ActionError(

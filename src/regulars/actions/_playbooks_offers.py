@@ -79,7 +79,7 @@ def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
     o = orders.filter(orders[item_col].notnull())
     o = o.mutate(item=o[item_col])
     items = o.group_by("customer_id", "item").agg(first_on=o.order_date.min())
-    n_all = items.customer_id.nunique()
+    n_all = items.aggregate(n_all=items.customer_id.nunique())
     a = items.rename(a_customer="customer_id", a_item="item", a_on="first_on")
     b = items.rename(b_customer="customer_id", b_item="item", b_on="first_on")
     pairs = a.join(b, [a.a_customer == b.b_customer, a.a_item != b.b_item, a.a_on < b.b_on])
@@ -89,9 +89,12 @@ def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
     rules = support.join(buyers.rename(a_item="item", buyers_a="buyers"), "a_item")
     rules = rules.join(buyers.rename(b_item="item", buyers_b="buyers"), "b_item")
     rules = rules.join(mean_rev.rename(b_item="item", mean_revenue_b="mean_revenue"), "b_item")
+    rules = rules.cross_join(n_all)
     confidence = rules.support.cast("float64") / rules.buyers_a.cast("float64")
-    base = rules.buyers_b.cast("float64") / n_all.cast("float64")
-    return rules.mutate(confidence=confidence, base_rate=base, lift=confidence / base)
+    base = rules.buyers_b.cast("float64") / rules.n_all.cast("float64")
+    return rules.mutate(confidence=confidence, base_rate=base, lift=confidence / base).drop(
+        "n_all"
+    )
 
 
 def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:

@@ -68,7 +68,7 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
         active(c, s.min_p_alive),
         cycle.notnull(),
     ).mutate(cycle_days=cycle)
-    median = eligible.value.median().execute()
+    median = eligible.value.median().to_pyarrow().as_py()
     median_value = float(median) if median is not None and median == median else 0.0
     factor = ibis.cases(
         (eligible.value > 0, (median_value / eligible.value) ** s.value_weight),

@@ -1,0 +1,71 @@
+"""Stable ids, the holdout hash and "today"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import Book
+
+from regulars.actions import action_id, holdout_draw, is_held_out, resolve_today
+from regulars.actions._store import ACTION_TABLES, ensure_action_tables
+from regulars.errors import ConfigError
+
+
+def test_action_id_is_stable_and_depends_on_every_part() -> None:
+    a = action_id("win_back", "C1", "2024-01-01")
+    assert a == action_id("win_back", "C1", "2024-01-01")
+    assert a.startswith("A-") and len(a) == 14
+    others = {
+        action_id("keep_in_touch", "C1", "2024-01-01"),
+        action_id("win_back", "C2", "2024-01-01"),
+        action_id("win_back", "C1", "2024-01-02"),
+    }
+    assert a not in others and len(others) == 3
+
+
+def test_holdout_is_close_to_its_share_on_10000_customers() -> None:
+    ids = [f"C{i:05d}" for i in range(10_000)]
+    for share in (0.05, 0.10, 0.25):
+        held = sum(is_held_out("keep_in_touch", c, share) for c in ids)
+        assert abs(held / len(ids) - share) <= 0.02
+
+
+def test_holdout_is_stable_and_nested() -> None:
+    ids = [f"C{i:05d}" for i in range(2_000)]
+    first = {c for c in ids if is_held_out("win_back", c, 0.1)}
+    again = {c for c in ids if is_held_out("win_back", c, 0.1)}
+    wider = {c for c in ids if is_held_out("win_back", c, 0.2)}
+    assert first == again
+    assert first <= wider
+    # Each playbook draws its own group, and the salt redraws them.
+    other = {c for c in ids if is_held_out("next_step", c, 0.1)}
+    salted = {c for c in ids if is_held_out("win_back", c, 0.1, salt="2025")}
+    assert first != other and first != salted
+    assert all(0.0 <= holdout_draw("win_back", c) < 1.0 for c in ids[:100])
+
+
+def test_today_defaults_to_the_latest_order(book: Book) -> None:
+    book.order("C1", "2024-03-05").order("C1", "2024-05-06 17:30")
+    book.order("C2", "2024-07-01", status="cancelled")
+    assert resolve_today(book.ws) == dt.date(2024, 5, 6)
+    assert resolve_today(book.ws, "2024-01-02") == dt.date(2024, 1, 2)
+    assert resolve_today(book.ws, dt.datetime(2024, 1, 2, 10)) == dt.date(2024, 1, 2)
+    book.set("actions", clock="clock")
+    assert resolve_today(book.ws) == dt.date.today()
+
+
+def test_today_on_an_empty_workspace_is_the_real_date(book: Book) -> None:
+    assert resolve_today(book.ws) == dt.date.today()
+
+
+def test_bad_today_says_the_format(book: Book) -> None:
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        resolve_today(book.ws, "30/06/2024")
+
+
+def test_action_tables_are_created_once(book: Book) -> None:
+    ensure_action_tables(book.ws)
+    ensure_action_tables(book.ws)
+    for t in ACTION_TABLES:
+        assert book.ws.count(t.name) == 0
