@@ -380,6 +380,14 @@ def test_params_change_the_business() -> None:
     assert b.subscriptions.schema == simulate(n_customers=50, years=1).subscriptions.schema
 
 
+def test_a_business_without_plans_or_packages() -> None:
+    base = SimulationParams()
+    b = simulate(n_customers=200, years=2, params=dataclasses.replace(base, plans=(), packages=()))
+    assert b.subscriptions.num_rows == 0
+    assert set(pc.unique(b.orders["kind"]).to_pylist()) == {"one-off"}
+    assert b.order_lines.num_rows == b.orders.num_rows
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

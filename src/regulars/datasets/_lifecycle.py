@@ -97,6 +97,8 @@ def _channels(
 
 
 def _plan_choice(rng: np.random.Generator, n: int, params: SimulationParams) -> IntArray:
+    if not params.plans:
+        return np.zeros(n, dtype=np.int64)
     w = np.array([p.weight for p in params.plans], dtype=np.float64)
     cum = np.cumsum(w / w.sum())
     return np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(w) - 1)
@@ -239,12 +241,17 @@ def draw_lives(
     idx = np.arange(n)
     delay_days = lambda m: (rng.exponential(m * DAYS_PER_YEAR, n)).astype(np.int64)  # noqa: E731
     trig_a = acq + delay_days(params.subscription_delay_years)
-    take_a = (rng.random(n) < tilt(params.subscription_rate, loyalty, 0.5)) & (trig_a < death)
+    has_plans = len(params.plans) > 0
+    take_a = (
+        has_plans
+        & (rng.random(n) < tilt(params.subscription_rate, loyalty, 0.5))
+        & (trig_a < death)
+    )
     plan_a = _plan_choice(rng, n, params)
     trig_b = trig_a + delay_days(2 * params.subscription_delay_years)
     take_b = take_a & (rng.random(n) < params.second_subscription_rate) & (trig_b < death)
     n_plans = len(params.plans)
-    plan_b = (plan_a + 1 + rng.integers(0, max(n_plans - 1, 1), n)) % n_plans
+    plan_b = (plan_a + 1 + rng.integers(0, max(n_plans - 1, 1), n)) % max(n_plans, 1)
     cust_ab = np.concatenate([idx[take_a], idx[take_b]])
     trig_ab = np.concatenate([trig_a[take_a], trig_b[take_b]])
     subs_ab, until_ab = _subscribe(
@@ -270,7 +277,7 @@ def draw_lives(
     start2 = np.where(back, start2, -1)
     end2 = np.where(back, np.minimum(start2 + life2, cal.n_days), -1)
     trig_c = start2 + delay_days(params.subscription_delay_years)
-    take_c = back & (rng.random(n) < params.winback_subscription_rate) & (trig_c < end2)
+    take_c = has_plans & back & (rng.random(n) < params.winback_subscription_rate) & (trig_c < end2)
     plan_c = _plan_choice(rng, n, params)
     subs_c, until_c = _subscribe(
         rng,

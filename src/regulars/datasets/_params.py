@@ -312,6 +312,18 @@ class SimulationParams:
                     f"(the simulator bills 'month' or 'year'; the contract allows "
                     f"{', '.join(BILLING_PERIODS)})"
                 )
+        if not self.services:
+            problems.append("services needs at least one service")
+        elif min(
+            sum(s.entry_weight for s in self.services),
+            sum(s.mature_weight for s in self.services),
+        ) <= 0 or any(s.entry_weight < 0 or s.mature_weight < 0 for s in self.services):
+            problems.append(
+                "services need non-negative entry_weight and mature_weight, "
+                "each adding up to more than 0"
+            )
+        if any(p.weight <= 0 or p.price <= 0 for p in self.plans):
+            problems.append("every plan needs a positive weight and price")
         names = {s.name for s in self.services}
         for pk in self.packages:
             missing = [s for s in pk.services if s not in names]

@@ -124,7 +124,7 @@ def simulate_orders_to_parquet(
     n_customers : int, optional
         Aim for about this many customers by scaling the customers' buying rate
         (``purchase_rate``); by default the business's own rate decides (about
-        five orders per customer over four years).
+        5.5 orders per customer over four years).
     start, years, currency, params
         As in :func:`simulate`.
     chunk_lines : int, default 5,000,000
