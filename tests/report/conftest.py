@@ -234,7 +234,144 @@ def _effect() -> pd.DataFrame:
     )
 
 
+def _channels() -> pd.DataFrame:
+    rows = []
+    for p in YEARS:
+        for ch, kind, n, spend, fy in (
+            ("google-ads", "cold", 60, 60000.0, 40000.0),
+            ("referral", "referral", 90, 2000.0, 90000.0),
+            ("organic", "organic", 80, 8000.0, 70000.0),
+        ):
+            rows.append(
+                {
+                    "period": p,
+                    "channel": ch,
+                    "channel_kind": kind,
+                    "customers": n,
+                    "spend": spend,
+                    "cac": spend / n,
+                    "first_year_revenue": fy * 3,
+                    "first_year_profit": fy,
+                    "first_year_complete": p.year < 2025,
+                    "payback_periods": 1 if kind == "cold" else 0,
+                    "clv": fy / n * 1.5,
+                    "clv_to_cac": fy / n * 1.5 / (spend / n),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _funding() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "period": YEARS,
+            "cold_spend": [60000.0] * 4,
+            "cold_profit": [40000.0, 50000.0, 70000.0, 90000.0],
+            "cold_net": [-20000.0, -10000.0, 10000.0, 30000.0],
+            "other_profit": [80000.0] * 4,
+            "other_spend": [10000.0] * 4,
+            "other_net": [70000.0] * 4,
+            "funded": [True] * 4,
+        }
+    )
+
+
+def _guarantee() -> pd.DataFrame:
+    rows = []
+    for p in YEARS:
+        for ct, rate in (("new", 0.021), ("returning", 0.0005)):
+            rows.append(
+                {
+                    "period": p,
+                    "customer_type": ct,
+                    "orders": 800,
+                    "customers": 400,
+                    "revenue": 100000.0,
+                    "refunded_orders": round(800 * rate),
+                    "refunds": 2000.0,
+                    "refund_rate": rate,
+                    "refund_share": 0.02,
+                    "late_refunds": 0.0,
+                    "pending_orders": 0,
+                    "pending_revenue": 5000.0 if p.year == 2025 else 0.0,
+                    "settled_revenue": 95000.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _packages() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "period": YEARS,
+            "package_orders": [10, 20, 30, 40],
+            "package_customers": [8, 15, 22, 30],
+            "package_revenue": [5000.0, 11000.0, 16000.0, 24000.0],
+            "discount": [1000.0, 2200.0, 3100.0, 4500.0],
+            "package_share_of_revenue": [0.1, 0.11, 0.14, 0.18],
+        }
+    )
+
+
+def _referrals() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "period": YEARS,
+            "new_customers": [352, 401, 510, 659],
+            "new_referred_customers": [88, 191, 254, 355],
+            "referred_share_of_new": [0.25, 0.48, 0.5, 0.54],
+            "revenue": [1e6, 2.7e6, 5.9e6, 13.8e6],
+            "referred_revenue": [3e5, 1.1e6, 2.9e6, 7.9e6],
+            "referred_share_of_revenue": [0.29, 0.43, 0.49, 0.57],
+            "referrers": [47, 120, 159, 225],
+            "rewards": [0.0, 500.0, 900.0, 1200.0],
+            "rewards_earned": [0.0, 400.0, 800.0, 1000.0],
+        }
+    )
+
+
+def _tree() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["C-1", "C-2", "C-3", "C-4"],
+            "referred_by": [None, "C-1", "C-2", "C-1"],
+            "root": ["C-1"] * 4,
+            "depth": [0, 1, 2, 1],
+            "direct_referrals": [2, 1, 0, 0],
+            "referred_revenue": [3000.0, 1000.0, 0.0, 0.0],
+            "descendants": [3, 1, 0, 0],
+            "descendant_revenue": [4000.0, 1000.0, 0.0, 0.0],
+            "tree_size": [4] * 4,
+            "tree_depth": [2] * 4,
+        }
+    )
+
+
+def _ledger() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "referrer": ["C-1", "C-1", "C-2"],
+            "referee": ["C-2", "C-4", "C-3"],
+            "payee": ["C-1", "C-1", "C-2"],
+            "side": ["referrer"] * 3,
+            "rule": ["thanks"] * 3,
+            "amount": [50.0, 50.0, 50.0],
+            "earned_at": [dt.date(2024, 3, 1), dt.date(2025, 2, 1), dt.date(2025, 11, 1)],
+            "status": ["earned", "earned", "pending"],
+        }
+    )
+
+
 FRAMES = {
+    "channel_economics": _channels,
+    "cold_funding": _funding,
+    "guarantee": _guarantee,
+    "packages": _packages,
+    "referrals": _referrals,
+    "referral_tree": _tree,
+    "top_referrers": lambda: _tree().loc[lambda d: d["direct_referrals"] > 0],
+    "referral_rewards": _ledger,
+    "referral_problems": lambda: pd.DataFrame({"customer_id": ["C-9"], "problem": ["cycle"]}),
     "open_actions": _actions,
     "playbook_effectiveness": _effect,
     "subscription_movements": _mrr,

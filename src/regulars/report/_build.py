@@ -180,7 +180,12 @@ def _setup(
     t = translator(lang or cfg.locale, currency=cfg.currency)
     _check_dates(start, end)
     data = ReportData(
-        ws, period=_check_period(period or cfg.period), start=start, end=end, translate=t._
+        ws,
+        period=_check_period(period or cfg.period),
+        start=start,
+        end=end,
+        translate=t._,
+        number_format=t.number,
     )
     return data, t
 

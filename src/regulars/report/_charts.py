@@ -73,7 +73,7 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def records(rows: Iterable[Mapping[Any, Any]]) -> list[dict[str, Any]]:
     """JSON-safe records: dates as ISO text, NaN as null, floats rounded."""
     return [{str(k): _json_value(v) for k, v in row.items()} for row in rows]
 

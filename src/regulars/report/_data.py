@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import inspect
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -170,12 +171,14 @@ class ReportData:
         start: dt.date | None = None,
         end: dt.date | None = None,
         translate: Callable[[str], str] = str,
+        number_format: Callable[[float], str] = str,
     ) -> None:
         self.workspace = workspace
         self.period = period
         self.start = start
         self.end = end
         self.translate = translate
+        self.number_format = number_format
         self._frames: dict[str, pd.DataFrame] = {}
         self._checks: dict[str, bool] = {}
         self._context: Any = None
@@ -344,3 +347,118 @@ _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
     "renewal_rates": lambda d: d.metric("renewal_rates"),
     "subscription_projection": lambda d: _projection(d),
 }
+
+
+# -- customer value: aggregated in the engine, whatever the number of customers ------
+
+_FREQ_BINS = ((0, "0"), (1, "1"), (2, "2"), (3, "3–4"), (5, "5–9"), (10, "10+"))
+_GAP_BINS = ((0, "0–3"), (91, "3–6"), (182, "6–12"), (365, "12–24"), (730, "24+"))
+
+
+def _customer_activity(data: ReportData) -> Any:
+    """Per customer: repeat orders (distinct order days − 1) and days since the last."""
+    import ibis
+
+    o = data.context.tables["orders"]
+    o = o.filter((o.status.fill_null("paid") != "cancelled") & (o.revenue > 0))
+    end = data.observation_end()
+    o = o.filter(o.order_date.cast("date") <= end)
+    per = o.group_by("customer_id").aggregate(
+        days=o.order_date.cast("date").nunique(), last=o.order_date.cast("date").max()
+    )
+    return per.select(
+        "customer_id",
+        frequency=(per.days - 1).cast("int64"),
+        gap=(ibis.literal(end).epoch_days() - per.last.epoch_days()).cast("int64"),
+    )
+
+
+def _bin(value: Any, bins: tuple[tuple[int, str], ...]) -> tuple[Any, Any]:
+    import ibis
+
+    label = ibis.cases(*[(value >= lo, name) for lo, name in reversed(bins)], else_=bins[0][1])
+    order = ibis.cases(
+        *[(value >= lo, i) for i, (lo, _) in reversed(list(enumerate(bins)))], else_=0
+    )
+    return label, order
+
+
+def _scores(data: ReportData) -> Any:
+    s = data.workspace.table("scores")
+    return s.select("customer_id", p_alive=s.p_alive.cast("float64"), clv=s.clv.cast("float64"))
+
+
+def _p_alive_matrix(data: ReportData) -> pd.DataFrame:
+    s = _scores(data)
+    act = _customer_activity(data)
+    j = s.join(act, "customer_id")
+    flabel, forder = _bin(j.frequency, _FREQ_BINS)
+    glabel, gorder = _bin(j.gap, _GAP_BINS)
+    j = j.mutate(frequency_bin=flabel, frequency_order=forder, gap_bin=glabel, gap_order=gorder)
+    out = j.group_by(["frequency_bin", "frequency_order", "gap_bin", "gap_order"]).aggregate(
+        customers=j.count(), p_alive=j.p_alive.mean()
+    )
+    return out.to_pandas().sort_values(["frequency_order", "gap_order"]).reset_index(drop=True)
+
+
+def _nice_step(raw: float) -> float:
+    if not raw > 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * exp:
+            return m * exp
+    return 10 * exp
+
+
+def _clv_histogram(data: ReportData) -> pd.DataFrame:
+    import ibis
+
+    s = _scores(data)
+    p99 = s.clv.quantile(0.99).execute()
+    step = _nice_step(float(p99 or 0) / 12)
+    top = 12
+    b = ibis.greatest(ibis.least((s.clv / step).floor().cast("int64"), top), 0)
+    m = s.mutate(b=b)
+    h = m.group_by("b").aggregate(customers=m.count(), clv=m.clv.sum()).to_pandas()
+    h = h.sort_values("b").reset_index(drop=True)
+    fmt = data.number_format
+
+    def label(k: int) -> str:
+        if k >= top:
+            return f"≥ {fmt(top * step)}"
+        return f"{fmt(k * step)}–{fmt((k + 1) * step)}"
+
+    h["label"] = [label(int(k)) for k in h["b"]]
+    return h
+
+
+def _score_summary(data: ReportData) -> pd.DataFrame:
+    s = _scores(data)
+    q80 = s.clv.quantile(0.8).execute()
+    act = _customer_activity(data)
+    j = s.join(act, "customer_id")
+    total = s.clv.sum().execute()
+    top = s.filter(s.clv >= q80).clv.sum().execute()
+    gone = j.filter((j.p_alive < 0.5) & (j.frequency >= 1)).count().execute()
+    total_f = float(total or 0)
+    return pd.DataFrame(
+        [
+            {
+                "total_clv": total_f,
+                "top20_share": float(top or 0) / total_f if total_f else math.nan,
+                "likely_gone_repeaters": int(gone),
+            }
+        ]
+    )
+
+
+_LOADERS.update(
+    {
+        "p_alive_matrix": _p_alive_matrix,
+        "clv_histogram": _clv_histogram,
+        "score_summary": _score_summary,
+        "holdout_bins": lambda d: pd.DataFrame(),
+        "holdout_tracking": lambda d: pd.DataFrame(),
+    }
+)

@@ -7,7 +7,14 @@ from typing import Any
 
 import pandas as pd
 
-from regulars.report._charts import OKABE_ITO, bar_chart, interval_chart, records
+from regulars.report._charts import (
+    OKABE_ITO,
+    bar_chart,
+    heatmap,
+    interval_chart,
+    records,
+    scatter_with_line,
+)
 from regulars.report._context import ReportContext, to_float
 from regulars.report._model import Chart, MissingDataError, Section, TableView
 from regulars.report._sections_customers import kind_names
@@ -187,16 +194,27 @@ def _channel_summary(ce: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _sentence(text: str) -> str:
+    """Trim and start with a capital letter (channel names may be lower case)."""
+    text = text.strip()
+    return text[:1].upper() + text[1:]
+
+
 def _payback_text(ctx: ReportContext, periods: float) -> str:
     t = ctx.t
     if math.isnan(periods):
         return t._("no spend")
     if math.isinf(periods):
         return t._("not yet")
-    unit = {"month": t._("months"), "quarter": t._("quarters"), "year": t._("years")}[ctx.period]
     if periods == 0:
         return t._("within the first period")
-    return f"{t.number(periods, 1 if periods % 1 else 0)} {unit}"
+    n = t.number(periods, 1 if periods % 1 else 0)
+    count = math.ceil(periods)
+    if ctx.period == "month":
+        return t.ngettext("{n} month", "{n} months", count).format(n=n)
+    if ctx.period == "quarter":
+        return t.ngettext("{n} quarter", "{n} quarters", count).format(n=n)
+    return t.ngettext("{n} year", "{n} years", count).format(n=n)
 
 
 def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
@@ -219,20 +237,22 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
         )
     free = summary.loc[(summary["spend"] == 0)]
     if not free.empty:
-        text += " " + t._("{channels} cost nothing to acquire.").format(
-            channels=", ".join(free["channel"])
+        text += " " + _sentence(
+            t._("{channels} cost nothing to acquire.").format(channels=", ".join(free["channel"]))
         )
     if not losing.empty:
-        text += " " + t._(
-            "{channels} do not pay for themselves in the first year: the other channels pay for "
-            "them."
-        ).format(channels=", ".join(losing["channel"]))
+        text += " " + _sentence(
+            t._(
+                "{channels} do not pay for themselves in the first year: the other channels pay for "
+                "them."
+            ).format(channels=", ".join(losing["channel"]))
+        )
     else:
         text += " " + t._("Every channel earns back its acquisition cost within the first year.")
     try:
         funding = ctx.data.frame("cold_funding")
     except MissingDataError:
-        return text.strip()
+        return _sentence(text)
     if not funding.empty:
         cur, _prev = ctx.focus(funding["period"].tolist())
         row = ctx.row(funding, cur)
@@ -245,18 +265,173 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
                 if row.get("funded")
                 else t._("and the other sources could not cover it."),
             )
-    return text.strip()
+    return _sentence(text)
 
 
 def customer_value_section(ctx: ReportContext) -> Section:
-    """CLV distribution, P(alive) by frequency and recency, and the holdout fit."""
+    """CLV distribution, P(alive) by orders and time since the last one, the holdout fit."""
     t = ctx.t
     section = Section("customer-value", t._("Customer value"))
     try:
         ctx.data.require("scores")
+        hist = ctx.data.frame("clv_histogram")
+        matrix = ctx.data.frame("p_alive_matrix")
     except MissingDataError as exc:
         section.missing.append(exc.missing)
+        return section
+    cur = t.currency
+    clv_title = t._("CLV, {currency}").format(currency=cur)
+    n_title = t._("Customers")
+    if not hist.empty:
+        rows = [
+            {
+                "bin": str(r["label"]),
+                "customers": int(r["customers"]),
+                "clv": to_float(r["clv"]),
+            }
+            for r in hist.to_dict("records")
+        ]
+        section.charts.append(
+            Chart(
+                "clv-distribution",
+                t._("CLV distribution"),
+                bar_chart(
+                    t._("How customer lifetime value is spread"),
+                    records(rows),
+                    x="bin",
+                    y="customers",
+                    x_title=clv_title,
+                    y_title=n_title,
+                    x_order=[str(r["bin"]) for r in rows],
+                    color_range=[OKABE_ITO["blue"]],
+                    tooltip=[
+                        ("bin", clv_title, "nominal"),
+                        ("customers", n_title, "number"),
+                        (
+                            "clv",
+                            t._("Their CLV together, {currency}").format(currency=cur),
+                            "money",
+                        ),
+                    ],
+                ),
+            )
+        )
+    if not matrix.empty:
+        orders_title = t._("Repeat orders")
+        gap_title = t._("Months since the last order")
+        p_title = t._("P(alive)")
+        rows = [
+            {
+                "orders": str(r["frequency_bin"]),
+                "gap": str(r["gap_bin"]),
+                "p_alive": to_float(r["p_alive"]),
+                "customers": int(r["customers"]),
+            }
+            for r in matrix.to_dict("records")
+        ]
+        section.charts.append(
+            Chart(
+                "p-alive-matrix",
+                t._("P(alive) by orders and recency"),
+                heatmap(
+                    t._("P(alive) by repeat orders and recency"),
+                    records(rows),
+                    x="gap",
+                    y="orders",
+                    value="p_alive",
+                    x_title=gap_title,
+                    y_title=orders_title,
+                    value_title=p_title,
+                    x_order=list(
+                        dict.fromkeys(matrix.sort_values("gap_order")["gap_bin"].astype(str))
+                    ),
+                    y_order=list(
+                        dict.fromkeys(
+                            matrix.sort_values("frequency_order", ascending=False)[
+                                "frequency_bin"
+                            ].astype(str)
+                        )
+                    ),
+                    scheme="viridis",
+                    domain=(0.0, 1.0),
+                    cell=34,
+                    tooltip=[
+                        ("orders", orders_title, "nominal"),
+                        ("gap", gap_title, "nominal"),
+                        ("customers", n_title, "number"),
+                        ("p_alive", p_title, "percent"),
+                    ],
+                ),
+            )
+        )
+    _holdout(ctx, section)
+    summary = ctx.data.frame("score_summary")
+    if not summary.empty:
+        r = summary.iloc[0]
+        section.takeaway = t._(
+            "The {top} most valuable customers hold {share} of the expected value of the "
+            "book ({total}); {at_risk} customers who used to buy are now more likely gone "
+            "than active."
+        ).format(
+            top=t.percent(0.2),
+            share=t.percent(to_float(r["top20_share"])),
+            total=t.money(to_float(r["total_clv"])),
+            at_risk=t.number(int(r["likely_gone_repeaters"])),
+        )
     return section
+
+
+def _holdout(ctx: ReportContext, section: Section) -> None:
+    """Actual vs predicted holdout orders per frequency bin, and the tracking curve."""
+    t = ctx.t
+    try:
+        ctx.data.require("holdout")
+    except MissingDataError as exc:
+        section.missing.append(exc.missing)
+        return
+    bins = ctx.data.frame("holdout_bins")
+    tracking = ctx.data.frame("holdout_tracking")
+    actual, predicted = t._("Actual"), t._("Predicted")
+    if not bins.empty:
+        section.charts.append(
+            Chart(
+                "holdout-frequency",
+                t._("Holdout: actual vs predicted orders"),
+                scatter_with_line(
+                    t._("Holdout check: mean orders per customer, actual vs predicted"),
+                    records(bins.to_dict("records")),
+                    x="frequency",
+                    series=[
+                        ("actual", actual, OKABE_ITO["black"]),
+                        ("predicted", predicted, OKABE_ITO["orange"]),
+                    ],
+                    x_title=t._("Repeat orders in the calibration period"),
+                    y_title=t._("Orders in the holdout period, per customer"),
+                    x_order=bins["frequency"].tolist(),
+                ),
+            )
+        )
+    if not tracking.empty:
+        section.charts.append(
+            Chart(
+                "holdout-tracking",
+                t._("Tracking curve"),
+                scatter_with_line(
+                    t._("Tracking: cumulative repeat orders, actual vs the model"),
+                    records(tracking.to_dict("records")),
+                    x="t",
+                    series=[
+                        ("actual", actual, OKABE_ITO["black"]),
+                        ("predicted", predicted, OKABE_ITO["orange"]),
+                    ],
+                    x_title=t._("Time since the start of the data"),
+                    y_title=t._("Cumulative repeat orders"),
+                    x_type="quantitative",
+                    y_format="number",
+                ),
+                wide=True,
+            )
+        )
 
 
 def playbook_names(ctx: ReportContext) -> dict[str, str]:
