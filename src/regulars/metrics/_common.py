@@ -64,6 +64,7 @@ __all__ = [
     "MetricContext",
     "TablesLike",
     "attach_channels",
+    "cents_to_money",
     "channel_kind",
     "customer_channels",
     "customer_period_revenue",
@@ -333,6 +334,11 @@ def decimal_literal(value: float | str | Decimal, type_: dt.DataType = WIDE_DECI
     return ibis.literal(Decimal(str(value)), type=type_)
 
 
+def cents_to_money(cents: ir.IntegerValue) -> ir.NumericValue:
+    """Whole cents (an integer expression) as an exact money decimal."""
+    return (cents.cast(MONEY) * ibis.literal(Decimal("0.01"), type=MONEY)).cast(MONEY)
+
+
 def zero_money() -> ir.Scalar:
     """``0.00`` as a money literal."""
     return ibis.literal(Decimal("0.00"), type=MONEY)
@@ -524,8 +530,9 @@ def spend_by_period(ctx: MetricContext, period: Period) -> ir.Table:
     Columns: ``channel``, ``channel_kind``, ``is_retention`` (channel listed in
     ``[metrics] retention_channels``), ``period_index``, ``period``, ``amount``
     (decimal, to the cent).  A spend row covering ``n`` days of which ``k`` fall in a
-    period puts ``amount × k / n`` (rounded to the cent) in that period; a row inside
-    one period keeps its exact amount.
+    period puts ``amount × k / n`` in that period, rounded half up to the cent (so
+    the pieces may differ from the row's amount by a cent or two in total); a row
+    inside one period keeps its exact amount.
     """
     s = ctx.table("spend")
     start = s.period_start.cast("date")
@@ -546,11 +553,10 @@ def spend_by_period(ctx: MetricContext, period: Period) -> ir.Table:
     hi = ibis.least(rows.d1, p_next - 1)
     days = (hi - lo + 1).cast("int64")
     total = (rows.d1 - rows.d0 + 1).cast("int64")
-    share = (
-        (rows.amount.cast("float64") * days.cast("float64") / total.cast("float64"))
-        .round(2)
-        .cast(MONEY)
-    )
+    # Exact integer arithmetic in cents, rounded half up: (2·c·k + n) // (2·n).
+    cents = (rows.amount * 100).cast("int64")
+    share_cents = (cents * days * 2 + total) // (total * 2)
+    share = cents_to_money(share_cents)
     amount = ibis.cases((rows.i0 == rows.i1, rows.amount), else_=share)
     rows = rows.mutate(amount=amount)
     retention = retention_channels(ctx.config)
