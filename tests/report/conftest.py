@@ -362,7 +362,63 @@ def _ledger() -> pd.DataFrame:
     )
 
 
+def _hist() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "b": [0, 1, 2, 12],
+            "customers": [1700, 150, 60, 20],
+            "clv": [4e6, 2.2e6, 1.5e6, 3e6],
+            "label": ["0–10,000", "10,000–20,000", "20,000–30,000", "≥ 120,000"],
+        }
+    )
+
+
+def _matrix() -> pd.DataFrame:
+    freq = [("0", 0), ("1", 1), ("2", 2), ("3–4", 3)]
+    gaps = [("0–3", 0), ("3–6", 1), ("6–12", 2), ("24+", 4)]
+    rows = [
+        {
+            "frequency_bin": f,
+            "frequency_order": fo,
+            "gap_bin": g,
+            "gap_order": go,
+            "customers": 10 + fo + go,
+            "p_alive": max(0.05, 0.95 - 0.2 * go + 0.02 * fo),
+        }
+        for f, fo in freq
+        for g, go in gaps
+    ]
+    return pd.DataFrame(rows)
+
+
+def _holdout_bins() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "frequency": ["0", "1", "2", "3", "4", "5", "6", "7+"],
+            "actual": [0.24, 0.7, 1.2, 1.6, 2.1, 2.4, 2.9, 3.8],
+            "predicted": [0.23, 0.68, 1.15, 1.63, 2.0, 2.5, 2.8, 3.9],
+        }
+    )
+
+
+def _tracking() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "t": list(range(1, 21)),
+            "actual": [50.0 * k for k in range(1, 21)],
+            "predicted": [49.0 * k for k in range(1, 21)],
+        }
+    )
+
+
 FRAMES = {
+    "clv_histogram": _hist,
+    "p_alive_matrix": _matrix,
+    "score_summary": lambda: pd.DataFrame(
+        [{"total_clv": 1.2e7, "top20_share": 0.83, "likely_gone_repeaters": 557}]
+    ),
+    "holdout_bins": _holdout_bins,
+    "holdout_tracking": _tracking,
     "channel_economics": _channels,
     "cold_funding": _funding,
     "guarantee": _guarantee,

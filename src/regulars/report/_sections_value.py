@@ -90,9 +90,7 @@ def channels_section(ctx: ReportContext) -> Section:
                 "channel-clv-cac",
                 t._("CLV:CAC per channel"),
                 bar_chart(
-                    t._(
-                        "CLV:CAC: customer value per unit of acquisition cost (below 1 loses money)"
-                    ),
+                    t._("CLV:CAC: value per unit of acquisition cost"),
                     records(ratio_rows),
                     x="channel",
                     y="ratio",
@@ -243,7 +241,8 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
     if not losing.empty:
         text += " " + _sentence(
             t._(
-                "{channels} do not pay for themselves in the first year: the other channels pay for "
+                "{channels} do not pay for themselves in the first year: the other channels pay "
+                "for "
                 "them."
             ).format(channels=", ".join(losing["channel"]))
         )
