@@ -44,6 +44,7 @@ class Book:
         self.ws = ws
         self._n = 0
         self.sections: dict[str, dict[str, Any]] = {}
+        self.extra = ""
 
     def customer(self, customer_id: str, **kw: Any) -> Book:
         insert(self.ws, "customers", [{"customer_id": customer_id, **kw}])
@@ -126,12 +127,17 @@ class Book:
     def set(self, section: str, **values: Any) -> Book:
         """Set keys of a regulars.toml section (``"actions"``, ``"playbooks.win_back"``)."""
         self.sections.setdefault(section, {}).update(values)
+        return self.raw("")
+
+    def raw(self, text: str) -> Book:
+        """Add raw TOML (arrays of tables such as ``[[referrals.rules]]``) at the end."""
+        self.extra += text
         lines = []
         for name, keys in self.sections.items():
             lines.append(f"[{name}]")
             lines += [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
         path = self.ws.path / "regulars.toml"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text("\n".join(lines) + "\n" + self.extra, encoding="utf-8")
         self.ws.config = load_config(path)
         return self
 

@@ -340,6 +340,7 @@ def test_pay_referral_reward_lists_earned_unpaid_rewards(
         },
     ]
     monkeypatch.setattr(regulars.metrics, "referral_rewards", fake_ledger(rows), raising=False)
+    book.raw('[[referrals.rules]]\nkind = "fixed"\namount = 50\n')
     got = queue(book, "pay_referral_reward")
     assert set(got) == {"A", "C"}
     assert float(got["A"]["value_at_stake"]) == 100.0

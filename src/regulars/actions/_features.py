@@ -146,7 +146,8 @@ def _scores(ws: Workspace) -> tuple[ir.Table | None, _dt.datetime | None]:
     )
     scored_at = None
     if "scored_at" in s.columns:
-        value = s.scored_at.cast("timestamp").max().to_pyarrow().as_py()
+        row = ws.con.execute("SELECT max(CAST(scored_at AS TIMESTAMP)) FROM scores").fetchone()
+        value = row[0] if row else None
         scored_at = value if isinstance(value, _dt.datetime) else None
     return out, scored_at
 
@@ -268,7 +269,8 @@ def build_context(
     ).drop("customer_name")
 
     facts = ws.ibis.create_table(temp_name, c, temp=True, overwrite=True)
-    median_gap = facts.mean_gap_days.median().to_pyarrow().as_py()
+    row = ws.con.execute(f'SELECT median(mean_gap_days) FROM "{temp_name}"').fetchone()
+    median_gap = row[0] if row else None
     typical_gap = float(median_gap) if median_gap is not None and median_gap == median_gap else 0.0
     if typical_gap <= 0:
         typical_gap = _DEFAULT_GAP_DAYS

@@ -92,9 +92,7 @@ def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
     rules = rules.cross_join(n_all)
     confidence = rules.support.cast("float64") / rules.buyers_a.cast("float64")
     base = rules.buyers_b.cast("float64") / rules.n_all.cast("float64")
-    return rules.mutate(confidence=confidence, base_rate=base, lift=confidence / base).drop(
-        "n_all"
-    )
+    return rules.mutate(confidence=confidence, base_rate=base, lift=confidence / base).drop("n_all")
 
 
 def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:

@@ -68,13 +68,12 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
         active(c, s.min_p_alive),
         cycle.notnull(),
     ).mutate(cycle_days=cycle)
-    median = eligible.value.median().to_pyarrow().as_py()
-    median_value = float(median) if median is not None and median == median else 0.0
+    median = eligible.value.median().over()
     factor = ibis.cases(
-        (eligible.value > 0, (median_value / eligible.value) ** s.value_weight),
+        ((eligible.value > 0) & (median > 0), (median / eligible.value) ** s.value_weight),
         else_=ibis.literal(1.0),
     )
-    cadence = eligible.cycle_days * s.cycle_share * (factor if median_value > 0 else 1.0)
+    cadence = eligible.cycle_days * s.cycle_share * factor
     cadence = ibis.least(ibis.greatest(cadence, float(s.min_days)), float(s.max_days))
     due_in = cadence.ceil().cast("int64")
     found = eligible.mutate(
@@ -236,9 +235,10 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
         found.last_order.delta(found.first_order, unit="day").cast("float64") + found.usual_gap_days
     )
     found = found.mutate(yearly_value=found.revenue * 365.0 / ibis.greatest(span, 365.0))
-    news = _something_new(ctx, found)
+    rows = _rows(found)
+    news = _something_new(ctx, found) if rows else {}
     out = []
-    for r in _rows(found):
+    for r in rows:
         gap = float(r["usual_gap_days"])
         since = int(r["days_since_order"])
         lapsed_on = r["last_order"] + _dt.timedelta(days=math.ceil(s.gap_multiple * gap))

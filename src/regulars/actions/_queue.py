@@ -164,6 +164,21 @@ def _recent_contacts(ws: Workspace, config: Config, today: _dt.date) -> set[str]
     return {r[0] for r in rows}
 
 
+def _has_inputs(ws: Workspace, playbook: str) -> bool:
+    """Cheap checks that let a playbook without any input data be skipped."""
+    if playbook == "renewal_due":
+        row = ws.con.execute(
+            "SELECT (SELECT count(*) FROM subscriptions) + "
+            "(SELECT count(*) FROM orders WHERE kind = 'package')"
+        ).fetchone()
+        return bool(row and row[0])
+    if playbook == "guarantee_check_in":
+        return ws.config.guarantee.days > 0
+    if playbook == "pay_referral_reward":
+        return bool(ws.config.referrals.rules)  # no rules, no rewards
+    return True
+
+
 def _priorities(chosen: Sequence[Candidate]) -> dict[tuple[str, str], int]:
     values = sorted(c.value_at_stake for c in chosen)
     if not values:
@@ -230,7 +245,7 @@ def compute_actions(
     counts: dict[str, int] = {}
     for name in names:
         settings = config.playbooks.get(name)
-        if not settings.enable:
+        if not settings.enable or not _has_inputs(ws, name):
             continue
         got = PLAYBOOKS[name](ctx, settings)
         counts[name] = len(got)
