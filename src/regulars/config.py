@@ -9,6 +9,7 @@ own section (``[referrals]``, ``[playbooks.*]``...); the validator is generic.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import tomllib
 import types
 import typing
@@ -32,6 +33,7 @@ __all__ = [
     "EngineConfig",
     "GuaranteeConfig",
     "MetricsConfig",
+    "ModelsConfig",
     "Period",
     "PlaybookSettings",
     "PlaybooksConfig",
@@ -193,6 +195,45 @@ class ReferralsConfig:
             )
 
 
+@dataclass
+class ModelsConfig:
+    """``[models]``: the customer models behind ``regulars fit`` and ``regulars score``."""
+
+    # Repeat-purchase model: bgnbd (BG/NBD), mbgnbd (MBG/NBD), pnbd (Pareto/NBD) or
+    # bgbb (BG/BB, discrete opportunities: one per time_unit period).
+    purchase_model: Literal["bgnbd", "mbgnbd", "pnbd", "bgbb"] = "bgnbd"
+    # Spend model: gamma-gamma, or none (CLV is then left empty).
+    spend_model: Literal["gamma-gamma", "none"] = "gamma-gamma"
+    # Unit of recency and T in the fits: D (days), W (weeks) or M (months).
+    time_unit: Literal["D", "W", "M"] = "W"
+    # CLV horizon in months and the annual discount rate used to discount it.
+    clv_horizon_months: int = 12
+    discount_rate: float = 0.10
+    # Holdout check of `regulars fit`: "auto" (hold out the last quarter of the history,
+    # at most a year), "none", or a calibration end date such as "2024-06-30".
+    holdout: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.clv_horizon_months < 1:
+            raise ConfigError(
+                f"[models] clv_horizon_months = {self.clv_horizon_months!r} must be at "
+                "least 1 (the CLV horizon in months, for example 12)."
+            )
+        if not 0.0 <= self.discount_rate < 1.0:
+            raise ConfigError(
+                f"[models] discount_rate = {self.discount_rate!r} is out of range "
+                "(expected an annual rate between 0 and 1, for example 0.10 for 10%)."
+            )
+        if self.holdout not in ("auto", "none"):
+            try:
+                datetime.date.fromisoformat(self.holdout)
+            except ValueError:
+                raise ConfigError(
+                    f"[models] holdout = {self.holdout!r} is not valid. Valid values: "
+                    "'auto', 'none' or a date such as '2024-06-30'."
+                ) from None
+
+
 def _default_channels() -> dict[str, str]:
     return {kind: kind for kind in CHANNEL_KINDS}
 
@@ -211,6 +252,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     playbooks: PlaybooksConfig = field(default_factory=PlaybooksConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
 
     def __post_init__(self) -> None:
         for name, kind in self.channels.items():
@@ -370,5 +412,14 @@ max_depth = 20             # levels followed in the referral tree and cycle chec
 [metrics]
 # Spend channels that keep customers rather than win them (retention spend).
 retention_channels = ["retention"]
+
+# Customer models (regulars fit / regulars score).
+[models]
+purchase_model = "bgnbd"   # bgnbd, mbgnbd, pnbd or bgbb
+spend_model = "gamma-gamma"  # gamma-gamma or none
+time_unit = "W"            # unit of recency and T: D, W or M
+clv_horizon_months = 12    # CLV horizon
+discount_rate = 0.10       # annual discount rate of CLV
+holdout = "auto"           # fit check: auto (last quarter, at most a year), none, or a date
 
 """ + actions_config_text()
