@@ -13,7 +13,13 @@ from regulars.report._render import render_html
 
 from .conftest import FakeData
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # Ibis 12's DuckDB list_tables() calls fetch_arrow_table(), deprecated in duckdb 1.5.
+    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
+    # Ibis 12's to_pandas() sets pandas' deprecated future.infer_string option.
+    pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning"),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
