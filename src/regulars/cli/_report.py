@@ -112,6 +112,8 @@ def chart_command(
         if name is None and not list_charts:
             console.print("Pick one: regulars chart NAME --out FILE.png")
         return
+    if name not in chart_names():
+        raise click.UsageError(f"Unknown chart {name!r}. Valid charts: {', '.join(chart_names())}.")
     if out is None:
         raise click.UsageError("Missing --out FILE (.png or .svg).")
     with open_workspace(workspace) as ws:
