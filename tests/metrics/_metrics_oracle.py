@@ -246,7 +246,11 @@ def new_vs_returning(
         rec["new_efficiency"] = float(rec["new_profit"]) / float(acq) if acq else None
         rec["returning_efficiency"] = float(rec["returning_profit"]) / float(ret) if ret else None
         out.append(rec)
-    return pd.DataFrame(out)
+    cols = ["period"]
+    for what in ("customers", "orders", "revenue", "profit"):
+        cols += [f"new_{what}", f"returning_{what}"]
+    cols += ["acquisition_spend", "retention_spend", "new_efficiency", "returning_efficiency"]
+    return pd.DataFrame(out)[cols]
 
 
 # -- lifecycle -----------------------------------------------------------------------

@@ -214,8 +214,13 @@ def _load(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[st
     kind = workspace.config.engine.backend
     if kind == "duckdb":
         con: BaseBackend = workspace.ibis
-        names = set(con.list_tables())
-        found = {name: con.table(name) for name in sorted(names)}
+        # Listed through the raw connection: Ibis 12's list_tables calls a DuckDB API
+        # that newer DuckDB releases deprecate.
+        rows = workspace.con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() ORDER BY table_name"
+        ).fetchall()
+        found = {str(r[0]): con.table(str(r[0])) for r in rows}
     elif kind == "parquet":
         con, found = _duckdb_parquet(_parquet_dir(workspace))
     else:

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast, get_args
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from regulars.config import Config, Period
 from regulars.errors import ConfigError, SchemaError
@@ -267,7 +268,9 @@ def period_grid(bounds: ir.Table | tuple[int, int], period: Period) -> ir.Table:
     """
     if isinstance(bounds, tuple):
         lo, hi = bounds
-        bounds = ibis.memtable({"lo": [int(lo)], "hi": [int(hi)]})
+        bounds = ibis.memtable(
+            pa.table({"lo": pa.array([int(lo)], pa.int64()), "hi": pa.array([int(hi)], pa.int64())})
+        )
     grid = bounds.select(period_index=ibis.range(bounds.lo, bounds.hi + 1)).unnest("period_index")
     grid = grid.select(period_index=grid.period_index.cast("int64"))
     return grid.mutate(period=index_to_start(grid.period_index, period))

@@ -7,6 +7,7 @@ import datetime as _dt
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from regulars.config import Config, Period
 from regulars.metrics._common import (
@@ -128,7 +129,14 @@ def growth_sources(
 
     bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
     grid = period_grid(bounds, per).cross_join(
-        ibis.memtable({"source": list(SOURCES), "_order": list(range(len(SOURCES)))})
+        ibis.memtable(
+            pa.table(
+                {
+                    "source": pa.array(SOURCES, pa.string()),
+                    "_order": pa.array(range(len(SOURCES)), pa.int64()),
+                }
+            )
+        )
     )
     a = agg.rename(_pi="period_index", _src="source")
     s = spend.rename(_si="period_index", _ssrc="source")
