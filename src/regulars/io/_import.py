@@ -146,13 +146,14 @@ def _preset(name: str | None, table: str) -> tuple[Preset | None, TablePreset | 
 
 @contextlib.contextmanager
 def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    names = ("memory_limit", "preserve_insertion_order")
+    names = ("memory_limit", "preserve_insertion_order", "enable_progress_bar_print")
     row = con.execute(
         f"SELECT {', '.join(f'current_setting({sql_str(n)})' for n in names)}"
     ).fetchone()
     old = dict(zip(names, row or (), strict=False))
     limit = _bytes(str(old.get("memory_limit", "")))
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar_print = false")  # regulars draws its own
     if limit is None or limit > IMPORT_MEMORY_LIMIT:
         con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT // 1024**2}MiB'")
     try:
@@ -292,7 +293,7 @@ def import_file(
         with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
             problems, bad_rows, skipped = _validate(con, plan, specs, checks)
         if (bad_rows or staged.structural) and not skip_invalid:
-            problems = first_row_problems(con, list(specs.values()), checks) + problems
+            problems = first_row_problems(con, coded(specs), checks) + problems
             raise_problems(con, staged, problems, bad_rows=bad_rows, rejected_name=rejected.name)
         with steps.step(f"Writing {t.name}"):
             _write(con, workspace, plan, specs, result)
@@ -347,44 +348,29 @@ def _detect(
     forced: bool | None,
 ) -> list[str]:
     """Settle decimal separators and day/month order from whole columns."""
-    notes: list[str] = []
-    base = f"SELECT _row, {', '.join(f'{s.raw_sql()} AS {s.r}' for s in specs.values())} FROM {RAW}"
-    numbers = [s for s in specs.values() if s.shape_sql() is not None]
-    if numbers and forced is None:
-        parts = [
-            f"SELECT {sql_str(s.name)} AS fld, {s.shape_sql()} AS shape, {s.r} AS v, _row "
-            f"FROM base WHERE {s.r} IS NOT NULL"
-            for s in numbers
-        ]
-        rows = con.execute(
-            f"WITH base AS ({base}) SELECT fld, shape, count(*) AS n, arg_min(v, _row), "
-            f"min(_row) FROM ({' UNION ALL '.join(parts)}) GROUP BY fld, shape "
-            "QUALIFY row_number() OVER (PARTITION BY fld ORDER BY count(*) DESC, shape) <= 5000"
-        ).fetchall()
-        for s in numbers:
-            shapes = [(str(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in rows if r[0] == s.name]
-            where = f'{staged.label}, column "{s.source.label}" ({s.name})'
-            note = s.settle_numbers(shapes, where=where, forced=forced)
-            if note:
-                notes.append(note)
-    else:
-        for s in numbers:
-            s.settle_numbers([], where="", forced=forced if forced is not None else False)
-    aggs: dict[str, str] = {}
+    notes = []
     for s in specs.values():
-        aggs.update(s.detect_aggs())
-    if aggs:
-        items = list(aggs.items())
-        row = con.execute(
-            f"WITH base AS ({base}) SELECT {', '.join(sql for _, sql in items)} FROM base"
-        ).fetchone()
-        values = dict(zip([k for k, _ in items], row or (), strict=False))
-        for s in specs.values():
-            note = s.settle(
-                values, column_label=s.source.label, file_label=staged.label, forced=forced
-            )
-            if note:
-                notes.append(note)
+        where = f'{staged.label}, column "{s.source.label}" ({s.name})'
+        note = None
+        if s.is_number:
+
+            def first(cls: str, s: FieldSpec = s) -> tuple[int, str] | None:
+                got = con.execute(s.number_class_sql(RAW, cls)).fetchone()
+                return (int(got[0]), str(got[1])) if got else None
+
+            note = s.settle_numbers(first, where=where, forced=forced)
+        elif (sql := s.date_order_sql(RAW)) is not None:
+
+            def value_at(row: int, s: FieldSpec = s) -> str:
+                got = con.execute(
+                    f"SELECT {s.raw_sql()} FROM {RAW} WHERE _row = {int(row)}"
+                ).fetchone()
+                return str(got[0]) if got else ""
+
+            classes = {str(c): (int(n), int(r)) for c, n, r in con.execute(sql).fetchall() if c}
+            note = s.settle_dates(classes, where=where, value_at=value_at)
+        if note:
+            notes.append(note)
     return notes
 
 
@@ -405,20 +391,19 @@ def _build_typed(
         value, code = s.typed_sql()
         if (t.name, s.name) in _MAGNITUDE:
             value = f"abs({value})"
-        typed += [f"{value} AS {s.v}", f"{code} AS {s.e}"]
+        typed.append(f"{value} AS {s.v}")
+        if code is not None:
+            typed.append(f"{code} AS {s.e}")
     checks: list[Check] = []
     if staged.has_err:
         typed.append(f'{ERR_COL} AS "_reader__e"')
         checks.append(Check("_reader", "", ""))
     colskip = " OR ".join(col_skips) if col_skips else "false"
     sql = f"SELECT _row{err}, {raw}, ({colskip}) AS _skipcol FROM {RAW}"
-    # Each layer adds columns the next one reads: a fast cast, the cleaned text
-    # (only where the cast failed), the bare number.
-    for layer in (
-        [f"{s.fast_sql()} AS {s.f}" for s in all_specs if s.fast_sql()],
-        [f"{s.clean_sql()} AS {s.c}" for s in all_specs if s.clean_sql()],
-        [f"{s.body_sql()} AS {s.b}" for s in all_specs if s.body_sql()],
-    ):
+    # Each layer adds columns the next one reads: a fast cast, then, only where it
+    # failed, the cleaned text, the bare number, its canonical text, the value.
+    for depth in range(5):
+        layer = [item for s in all_specs for item in s.layers()[depth]]
         if layer:
             sql = f"SELECT *, {', '.join(layer)} FROM ({sql})"
     sql = f"SELECT _row, ({' OR '.join(skips)}) AS _skip, {', '.join(typed)} FROM ({sql})"
@@ -448,11 +433,16 @@ def _build_typed(
         )
     if extra:
         sql = f"SELECT *, {', '.join(extra)} FROM ({sql})"
-    computed = [c for c in checks if c.code_sql and c.name not in ("_amount", "_reader")]
+    computed = [c for c in checks if c.code_sql]
     if computed:
         sql = f"SELECT *, {', '.join(f'{c.code_sql} AS {c.e}' for c in computed)} FROM ({sql})"
     con.execute(f"CREATE TEMP TABLE _rg_typed AS {sql}")
     return checks
+
+
+def coded(specs: Mapping[str, FieldSpec]) -> list[FieldSpec]:
+    """The fields whose values can be invalid (they have an error-code column)."""
+    return [s for s in specs.values() if s.typed_sql()[1] is not None]
 
 
 def _validate(
@@ -462,7 +452,7 @@ def _validate(
     checks: list[Check],
 ) -> tuple[list[Problem], int, int]:
     """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows."""
-    spec_list = list(specs.values())
+    spec_list = coded(specs)
     codes = [s.e for s in spec_list] + [c.e for c in checks]
     if plan.table.name == "orders":
         con.execute(

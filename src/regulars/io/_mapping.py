@@ -33,6 +33,14 @@ def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _trimmed(col: str) -> str:
+    # trim() copies every string; most values need no trimming, so test first.
+    return (
+        f"nullif(CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') "
+        f"THEN trim({col}) ELSE {col} END, '')"
+    )
+
+
 @dataclass(frozen=True)
 class FieldSource:
     """The source columns of one field (first non-empty value per row wins)."""
@@ -46,7 +54,7 @@ class FieldSource:
 
     def raw_sql(self) -> str:
         """SQL for the raw text of the field in a row of the staging table."""
-        parts = [f"nullif(trim({sql_ident(c)}), '')" for c in self.columns]
+        parts = [_trimmed(sql_ident(c)) for c in self.columns]
         return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 

@@ -58,25 +58,14 @@ def _line_revenue(plan: Plan, specs: Mapping[str, FieldSpec]) -> str | None:
 def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]:
     """Select items added on top of the typed layer: the line amount, generated ids."""
     line_rev = _line_revenue(plan, specs)
+    qp = "NULL"
     if "unit_price" in specs:
         qty = specs["quantity"].v if "quantity" in specs else "1"
         price = specs["unit_price"].v
-        est = f"(coalesce({qty}, 1) * CAST({price} AS DOUBLE))"
-        qp = (
-            f"CASE WHEN abs({est}) < {MAX_MONEY} THEN CAST(round(CAST(coalesce({qty}, 1) AS "
-            f"DECIMAL(30,6)) * {price}, 2) AS {MONEY}) END"
-        )
-    else:
-        est, qp = "NULL", "NULL"
+        # Exact to the cent; NULL (reported as too large) when it overflows.
+        qp = f"TRY_CAST(TRY_CAST(coalesce({qty}, 1) AS DECIMAL(18,4)) * {price} AS {MONEY})"
     amount = f"coalesce({line_rev}, {qp})" if line_rev else qp
-    inputs = [s.e for n, s in specs.items() if n in ("revenue", "unit_price", "quantity")]
-    reported = " OR ".join(f"{e} IS NOT NULL" for e in inputs) or "false"
-    has_price = specs["unit_price"].v if "unit_price" in specs else "NULL"
-    code = (
-        f"CASE WHEN {reported} THEN NULL WHEN {amount} IS NOT NULL THEN NULL "
-        f"WHEN {has_price} IS NULL THEN 'no_amount' ELSE 'too_large' END"
-    )
-    cols = [f"{amount} AS _amount", f'{code} AS "_amount__e"']
+    cols = [f"{amount} AS _amount"]
     if "order_id" not in specs and plan.generate_order_id:
         parts = []
         for name in plan.generate_order_id:
@@ -97,7 +86,15 @@ def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]
 
 
 def order_checks(specs: Mapping[str, FieldSpec]) -> list[Check]:
-    checks = [Check("_amount", "amount", '"_amount__e"', _AMOUNT_TEXTS)]
+    """Row checks of order lines: an amount is needed; refunds follow the order."""
+    inputs = [s.e for n, s in specs.items() if n in ("revenue", "unit_price", "quantity")]
+    reported = " OR ".join(f"{e} IS NOT NULL" for e in inputs) or "false"
+    has_price = specs["unit_price"].v if "unit_price" in specs else "NULL"
+    code = (
+        f"CASE WHEN _amount IS NOT NULL OR {reported} THEN NULL "
+        f"WHEN {has_price} IS NULL THEN 'no_amount' ELSE 'too_large' END"
+    )
+    checks = [Check("_amount", "amount", code, _AMOUNT_TEXTS)]
     if "refund_date" in specs and "order_date" in specs:
         rd, od = specs["refund_date"].v, specs["order_date"].v
         checks.append(
@@ -112,7 +109,16 @@ def order_checks(specs: Mapping[str, FieldSpec]) -> list[Check]:
 
 
 def _largest(col: str) -> str:
-    key = "{'sold': CASE WHEN _amount >= 0 THEN 1 ELSE 0 END, 'size': abs(_amount), 'row': -_row}"
+    """``col`` of the largest line: sold before returned, then by amount, then first.
+
+    The key packs the three into one HUGEINT (cheaper than a struct): bit 101 for
+    sold, the amount in cents (< 2**60) from bit 40, and the row complement below.
+    """
+    key = (
+        "(CASE WHEN _amount >= 0 THEN 1 ELSE 0 END)::HUGEINT * 2::HUGEINT ** 101 "
+        "+ (abs(_amount) * 100)::HUGEINT * 1099511627776::HUGEINT "
+        "+ (1099511627775 - _row)::HUGEINT"
+    )
     return f"arg_max({col}, {key}) FILTER ({col} IS NOT NULL)"
 
 
@@ -137,6 +143,7 @@ def order_groups(
         "bool_or(_skip) AS _skip",
         "min(_row) AS _first",
         "count(*) AS _n",
+        "max(_row) - min(_row) + 1 = count(*) AS _contiguous",
         f"bool_or({any_bad}) AS _has_bad",
         "sum(_amount) FILTER (_amount >= 0) AS _pos",
         "sum(-_amount) FILTER (_amount < 0) AS _ret",
@@ -189,9 +196,10 @@ def order_groups(
         f"CASE WHEN {too_big} THEN 'its total is too large (at most 9,999,999,999,999,999.99)' END"
     )
     con.execute(
-        f"CREATE TEMP TABLE {GROUPS} AS SELECT *, CASE WHEN _has_bad THEN '' ELSE "
-        f"concat_ws('; ', {', '.join(reasons)}) END AS _reason FROM (SELECT order_id, "
-        f"{', '.join(items)} FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id)"
+        f"CREATE TEMP TABLE {GROUPS} AS SELECT *, NOT _skip AND NOT _has_bad AND _reason = '' "
+        f"AS _ok FROM (SELECT *, CASE WHEN _has_bad THEN '' ELSE concat_ws('; ', "
+        f"{', '.join(reasons)}) END AS _reason FROM (SELECT order_id, {', '.join(items)} "
+        "FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id))"
     )
 
     con.execute(
@@ -239,18 +247,20 @@ def order_groups(
         "_name": '"_name"' if "name" in specs else "NULL",
     }
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in cols.items())
-    con.execute(
-        f"CREATE TEMP TABLE {OUT} AS SELECT {select} FROM {GROUPS} "
-        "WHERE NOT _skip AND NOT _has_bad AND _reason = ''"
-    )
+    con.execute(f"CREATE TEMP TABLE {OUT} AS SELECT {select} FROM {GROUPS} WHERE _ok")
     line_cols = ", ".join(
         f"t.{n}" if n in specs else f"NULL AS {n}"
         for n in ("product", "category", "quantity", "unit_price")
     )
+    # Lines of an order usually follow each other: their number is then the
+    # distance from the order's first row, with no sort.
     con.execute(
-        f"CREATE TEMP TABLE {LINES_OUT} AS SELECT t.order_id, CAST(row_number() OVER "
-        f"(PARTITION BY t.order_id ORDER BY t._row) AS INTEGER) AS line_no, {line_cols}, "
-        f"t._amount AS revenue FROM _rg_typed t WHERE t.order_id IN (SELECT order_id FROM {OUT})"
+        f"CREATE TEMP TABLE {LINES_OUT} AS SELECT t.order_id, CAST(t._row - o._first + 1 AS "
+        f"INTEGER) AS line_no, {line_cols}, t._amount AS revenue FROM _rg_typed t JOIN "
+        f"{GROUPS} o ON t.order_id = o.order_id WHERE o._contiguous AND o._ok "
+        f"UNION ALL SELECT t.order_id, CAST(row_number() OVER (PARTITION BY t.order_id "
+        f"ORDER BY t._row) AS INTEGER), {line_cols}, t._amount FROM _rg_typed t JOIN "
+        f"{GROUPS} o ON t.order_id = o.order_id WHERE NOT o._contiguous AND o._ok"
     )
     row = con.execute(
         f"SELECT count(*) FROM _rg_typed t WHERE t._skip OR t.order_id IN "

@@ -10,9 +10,8 @@ ambiguous: decimal comma or point, day/month or month/day.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from regulars.errors import ImportDataError
 from regulars.io._mapping import FieldSource
@@ -117,7 +116,12 @@ _TZ = (
 
 @dataclass
 class FieldSpec:
-    """How one contract field is read from its source columns."""
+    """How one contract field is read from its source columns.
+
+    The typed value is computed in layers (see :meth:`layers`): the raw text, a
+    fast cast that reads plain values (``12.50``, ``2024-03-15``) at once, and
+    only for the rest the cleaned text, the bare number and the parsed value.
+    """
 
     name: str
     kind: str
@@ -131,22 +135,20 @@ class FieldSpec:
     date_format: str | None = None
     order_level: bool = False
 
-    # -- column names in the layered query --------------------------------------
-    @property
-    def r(self) -> str:
-        return f'"{self.name}__r"'
+    def col(self, suffix: str = "") -> str:
+        return f'"{self.name}{"__" + suffix if suffix else ""}"'
 
     @property
-    def c(self) -> str:
-        return f'"{self.name}__c"'
+    def r(self) -> str:
+        return self.col("r")
 
     @property
     def v(self) -> str:
-        return f'"{self.name}"'
+        return self.col()
 
     @property
     def e(self) -> str:
-        return f'"{self.name}__e"'
+        return self.col("e")
 
     @property
     def is_date(self) -> bool:
@@ -156,13 +158,14 @@ class FieldSpec:
     def is_number(self) -> bool:
         return self.kind in ("money", "number")
 
-    # -- layer 1: raw text ------------------------------------------------------
+    @property
+    def has_code(self) -> bool:
+        """False when no value can be wrong (optional free text)."""
+        return self.required or self.kind != "text" or bool(self.choices)
+
     def raw_sql(self) -> str:
-        raw = self.source.raw_sql()
-        if self.is_number or self.is_date:
-            tokens = ", ".join(sql_str(t) for t in NULL_TOKENS)
-            raw = f"(CASE WHEN lower({raw}) IN ({tokens}) THEN NULL ELSE {raw} END)"
-        return raw
+        """The raw text: trimmed, NULL when empty."""
+        return self.source.raw_sql()
 
     def skip_sql(self) -> str | None:
         skips = [k for k, v in self.values.items() if v == SKIP]
@@ -170,161 +173,231 @@ class FieldSpec:
             return None
         return f"coalesce(lower({self.r}) IN ({', '.join(sql_str(s) for s in skips)}), false)"
 
-    # -- layer 2: a fast typed value, and the cleaned text when that fails -------
-    @property
-    def f(self) -> str:
-        return f'"{self.name}__f"'
-
-    @property
-    def b(self) -> str:
-        return f'"{self.name}__b"'
-
-    def fast_sql(self) -> str | None:
-        """Most values are plain (``12.50``, ``2024-03-15``): one cast reads them."""
-        r = self.r
-        if self.is_number:
-            target = MONEY if self.kind == "money" else "DOUBLE"
-            if self.comma:
-                cast = (
-                    f"CASE WHEN strpos({r}, '.') = 0 THEN "
-                    f"TRY_CAST(replace({r}, ',', '.') AS {target}) END"
-                )
-            else:
-                cast = f"TRY_CAST({r} AS {target})"
-            if self.kind == "number":
-                cast = f"CASE WHEN isfinite({cast}) THEN {cast} END"
-            return cast
-        if self.is_date:
-            if self.date_format is not None:
-                return f"TRY_CAST(try_strptime({r}, {sql_str(self.date_format)}) AS TIMESTAMP)"
-            return f"TRY_CAST({r} AS TIMESTAMP)"
-        return None
-
-    def clean_sql(self) -> str | None:
-        r = self.r
-        if self.is_number:
-            no_words = f"regexp_replace({r}, '\\p{{L}}{{2,}}\\.?', '', 'g')"
-            clean = f"regexp_replace({no_words}, '[^0-9.,eE+()\\-]', '', 'g')"
-        elif self.is_date:
-            clean = f"regexp_replace({r}, {sql_str(_TZ)}, '\\1', 'i')"
-        else:
-            return None
-        return f"CASE WHEN {self.f} IS NULL THEN {clean} END"
-
-    def body_sql(self) -> str | None:
-        if not self.is_number:
-            return None
-        return f"regexp_replace({self.c}, '^[(+\\-]+|[)\\-]+$', '', 'g')"
-
     # -- detection ----------------------------------------------------------------
-    def shape_sql(self) -> str | None:
-        """Digits -> 9: the distinct shapes of a number column settle its separator."""
-        if not self.is_number:
-            return None
-        return f"translate({self.r}, '0123456789', '9999999999')"
+    def number_class_sql(self, raw_table: str, cls: str) -> str:
+        """A query for the first row whose value is of separator class ``cls``.
 
-    def detect_aggs(self) -> dict[str, str]:
-        """Aggregates that settle the day/month order of slash dates."""
-        n = self.name
+        ``point``: 12.50, 1,234.50, 1,234,567; ``comma``: 12,50, 1.234,50, 1.234.567;
+        ``amb_dot``/``amb_comma``: 1.234 and 1,234, which read either way.  The
+        queries stop at the first match, and cheap tests run before the rest.
+        """
+        sep = {"point": ".", "amb_dot": ".", "comma": ",", "amb_comma": ","}[cls]
+        other = "," if sep == "." else "."
+        digits = "'0123456789.,'"
+        ends_ok = f"strpos({digits}, left(r, 1)) > 0 AND strpos({digits}, right(r, 1)) > 0"
+        t = (
+            f"CASE WHEN {ends_ok} THEN r "
+            "ELSE regexp_replace(r, '^[^0-9.,]+|[^0-9.,]+$', '', 'g') END"
+        )
+        s_, o_ = sql_str(sep), sql_str(other)
+        count = f"(length(t) - length(replace(t, {s_}, '')))"
+        ocount = f"(length(t) - length(replace(t, {o_}, '')))"
+        last = f"(length(t) - strpos(reverse(t), {s_}) + 1)"
+        if cls in ("point", "comma"):
+            cond = (
+                f"(strpos(t, {o_}) = 0 AND {count} = 1 AND (length(t) - strpos(t, {s_}) <> 3 "
+                f"OR strpos(t, {s_}) > 4)) OR (strpos(t, {s_}) > 0 AND strpos(t, {o_}) > 0 "
+                f"AND {last} > length(t) - strpos(reverse(t), {o_}) + 1) "
+                f"OR (strpos(t, {s_}) = 0 AND {ocount} >= 2)"
+            )
+        else:
+            cond = (
+                f"strpos(t, {o_}) = 0 AND {count} = 1 AND length(t) - strpos(t, {s_}) = 3 "
+                f"AND strpos(t, {s_}) <= 4"
+            )
+        prefilter = f"strpos(r, {s_}) > 0"
+        if cls in ("point", "comma"):  # or two of the other: 1,234,567 / 1.234.567
+            twice = f"strpos(substr(r, strpos(r, {o_}) + 1), {o_}) > 0"
+            prefilter = f"(strpos(r, {s_}) > 0 OR (strpos(r, {o_}) > 0 AND {twice}))"
+        return (
+            f"SELECT _row, r FROM (SELECT _row, r, {t} AS t FROM (SELECT _row, "
+            f"{self.raw_sql()} AS r FROM {raw_table}) WHERE {prefilter} AND strpos(r, 'e') = 0 "
+            f"AND strpos(r, 'E') = 0) WHERE {cond} LIMIT 1"
+        )
+
+    def date_order_sql(self, raw_table: str) -> str | None:
+        """(class, rows, first row) of slash dates: can the first or second part be a day?"""
         if not self.is_date or self.date_format is not None:
-            return {}
-        r = self.r
-        slash = f"({r} LIKE '%/%/%' AND length(split_part({r}, '/', 1)) <= 2)"
-        a = f"TRY_CAST(split_part({r}, '/', 1) AS INTEGER)"
-        b = f"TRY_CAST(split_part({r}, '/', 2) AS INTEGER)"
-        return {
-            f"{n}|slash": f"count(*) FILTER ({slash})",
-            f"{n}|diff": f"count(*) FILTER ({slash} AND {a} <> {b})",
-            f"{n}|a13": f"count(*) FILTER ({slash} AND {a} > 12)",
-            f"{n}|b13": f"count(*) FILTER ({slash} AND {b} > 12)",
-            f"{n}|ex": f"arg_min([{r}, _row::VARCHAR], _row) FILTER ({slash} AND {a} <> {b})",
-        }
+            return None
+        return (
+            "SELECT CASE WHEN a <> b AND a > 12 THEN 'a13' WHEN a <> b AND b > 12 "
+            "THEN 'b13' WHEN a <> b THEN 'diff' ELSE 'same' END AS cls, count(*), "
+            "min(_row) FROM (SELECT _row, TRY_CAST(split_part(r, '/', 1) AS INTEGER) AS a, "
+            "TRY_CAST(split_part(r, '/', 2) AS INTEGER) AS b FROM (SELECT _row, "
+            f"{self.raw_sql()} AS r FROM {raw_table}) WHERE r LIKE '%/%/%' AND "
+            "length(split_part(r, '/', 1)) <= 2) GROUP BY ALL"
+        )
 
     def settle_numbers(
         self,
-        shapes: list[tuple[str, int, str, int]],
+        first: Callable[[str], tuple[int, str] | None],
         *,
         where: str,
         forced: bool | None,
     ) -> str | None:
-        """Decide decimal comma or point from (shape, count, example, row) tuples."""
+        """Decide decimal comma or point; ``first(cls)`` gives (row, value) or None."""
         if forced is not None:
             self.comma = forced
             return None
-        seen: dict[str, tuple[int, str, int]] = {}
-        for shape, n, example, row in shapes:
-            kind = _classify(shape)
-            if kind is None:
-                continue
-            count, ex, ex_row = seen.get(kind, (0, example, row))
-            if row < ex_row:
-                ex, ex_row = example, row
-            seen[kind] = (count + n, ex, ex_row)
-        if "point" in seen and "comma" in seen:
-            p, c = seen["point"], seen["comma"]
+
+        def example(hit: tuple[int, str]) -> str:
+            return f"{hit[1]!r} on row {hit[0]:,}"
+
+        point, comma = first("point"), first("comma")
+        if point and comma:
             raise ImportDataError(
-                f"{where} mixes decimal points and decimal commas: {p[1]!r} on row "
-                f"{p[2]:,} and {c[1]!r} on row {c[2]:,}. Nothing was imported. "
-                "Make the column consistent, or pass --decimal-comma or --decimal-point "
-                "to say which one the file uses (values in the other style are then "
-                "reported as errors)."
+                f"{where} mixes decimal points and decimal commas: {example(point)} "
+                f"and {example(comma)}. Nothing was imported. Make the column "
+                "consistent, or pass --decimal-comma or --decimal-point to say which one "
+                "the file uses (values in the other style are then reported as errors)."
             )
-        money = self.kind == "money"
-        if "comma" in seen or (
-            "point" not in seen and "amb_dot" in seen and money and "amb_comma" not in seen
-        ):
+        if comma:
             self.comma = True
             return f"{self.name}: decimal comma"
-        if "point" not in seen and "amb_dot" in seen and "amb_comma" in seen and money:
+        self.comma = False
+        if point or self.kind != "money":
+            return None
+        amb_dot = first("amb_dot")
+        if not amb_dot:
+            return None
+        amb_comma = first("amb_comma")
+        if amb_comma:
             raise ImportDataError(
                 f"{where}: cannot tell whether '.' or ',' is the decimal separator "
-                f"(for example {seen['amb_dot'][1]!r} and {seen['amb_comma'][1]!r}). Nothing "
-                "was imported. Pass --decimal-comma or --decimal-point."
+                f"({example(amb_dot)}, {example(amb_comma)}). Nothing was imported. "
+                "Pass --decimal-comma or --decimal-point."
             )
-        self.comma = False
-        return None
+        # 1.234 with no other evidence: money has cents, so '.' groups thousands.
+        self.comma = True
+        return f"{self.name}: decimal comma ('.' groups thousands, as in {amb_dot[1]!r})"
 
-    def settle(
-        self, agg: dict[str, Any], *, column_label: str, file_label: str, forced: bool | None
+    def settle_dates(
+        self,
+        classes: dict[str, tuple[int, int]],
+        *,
+        where: str,
+        value_at: Callable[[int], str],
     ) -> str | None:
-        """Apply the date detection results; return a note for the import summary."""
+        """Day/month order from ``{class: (rows, first row)}``; return a note."""
         n = self.name
-        where = f'{file_label}, column "{column_label}" ({n})'
-        if self.is_date and self.date_format is None:
-            slash, diff = int(agg[f"{n}|slash"] or 0), int(agg[f"{n}|diff"] or 0)
-            a13, b13 = int(agg[f"{n}|a13"] or 0), int(agg[f"{n}|b13"] or 0)
-            if not slash or not diff:
-                self.slash = "dmy"
-                return None
-            if a13 or b13:
-                self.slash = "dmy" if a13 >= b13 else "mdy"
-                return f"{n}: {'DD/MM/YYYY' if self.slash == 'dmy' else 'MM/DD/YYYY'}"
-            ex = agg[f"{n}|ex"]
-            d1, d2 = str(ex[0]).split("/")[:2]
-            raise ImportDataError(
-                f"{where}: the dates are ambiguous. {ex[0]!r} (row {int(ex[1]):,}) could be "
-                f"day {int(d1)} of month {int(d2)} or day {int(d2)} of month {int(d1)}, and no "
-                "day in the column is above 12. Nothing was imported. Pass --date-format "
-                "%d/%m/%Y (day first) or --date-format %m/%d/%Y (month first)."
-            )
-        return None
+        a13 = classes.get("a13", (0, 0))[0]
+        b13 = classes.get("b13", (0, 0))[0]
+        if not ({"a13", "b13", "diff"} & set(classes)):
+            self.slash = "dmy"
+            return None
+        if a13 or b13:
+            self.slash = "dmy" if a13 >= b13 else "mdy"
+            return f"{n}: {'DD/MM/YYYY' if self.slash == 'dmy' else 'MM/DD/YYYY'}"
+        row = classes["diff"][1]
+        ex = value_at(row)
+        d1, d2 = [*ex.split("/"), "?", "?"][:2]
+        raise ImportDataError(
+            f"{where}: the dates are ambiguous. {ex!r} (row {row:,}) could be day "
+            f"{d1} of month {d2} or day {d2} of month {d1}, and no day in the column "
+            "is above 12. Nothing was imported. Pass --date-format %d/%m/%Y (day "
+            "first) or --date-format %m/%d/%Y (month first)."
+        )
 
-    # -- layer 3: typed value and error code --------------------------------------
-    def typed_sql(self) -> tuple[str, str]:
-        """(value expression, error-code expression) over the cleaned layer."""
-        empty = "'empty'" if self.required else "NULL"
-        r = self.r
+    # -- the layers ---------------------------------------------------------------
+    def layers(self) -> list[list[str]]:
+        """Select items of the layers between the raw text and the typed value.
+
+        Layer 1 is a fast cast; later layers run only where it failed: the cleaned
+        text (currency symbols, spaces and time zones stripped), the bare number
+        and its canonical text, the parsed value.
+        """
+        r, f, c = self.r, self.col("f"), self.col("c")
+        tokens = ", ".join(sql_str(t) for t in NULL_TOKENS)
+        # list_contains, not IN: an IN list becomes a join over every row.
+        not_token = f"NOT list_contains([{tokens}], lower({r}))"
         if self.is_number:
-            return self._number_sql(empty)
+            target = MONEY if self.kind == "money" else "DOUBLE"
+            if self.comma:
+                fast = (
+                    f"CASE WHEN strpos({r}, '.') = 0 THEN "
+                    f"TRY_CAST(replace({r}, ',', '.') AS {target}) END"
+                )
+            else:
+                fast = f"TRY_CAST({r} AS {target})"
+            if self.kind == "number":
+                fast = f"CASE WHEN isfinite({fast}) THEN {fast} END"
+            no_words = f"regexp_replace({r}, '\\p{{L}}{{2,}}\\.?', '', 'g')"
+            clean = f"regexp_replace({no_words}, '[^0-9.,eE+()\\-]', '', 'g')"
+            b = self.col("b")
+            body = f"regexp_replace({c}, '^[(+\\-]+|[)\\-]+$', '', 'g')"
+            return [
+                [f"{fast} AS {f}"],
+                [f"CASE WHEN {f} IS NULL AND {not_token} THEN {clean} END AS {c}"],
+                [f"CASE WHEN {c} IS NOT NULL THEN {body} END AS {b}"],
+                [f"{self._canonical()} AS {self.col('s')}"],
+                [f"TRY_CAST({self.col('s')} AS DOUBLE) AS {self.col('d')}"],
+            ]
         if self.is_date:
-            ts = f"coalesce({self.f}, {self._date_sql()})"
-            value = f"CAST({ts} AS DATE)" if self.kind == "date" else ts
+            if self.date_format is not None:
+                fast = f"TRY_CAST(try_strptime({r}, {sql_str(self.date_format)}) AS TIMESTAMP)"
+            else:
+                fast = f"TRY_CAST({r} AS TIMESTAMP)"
+            clean = f"regexp_replace({r}, {sql_str(_TZ)}, '\\1', 'i')"
+            return [
+                [f"{fast} AS {f}"],
+                [f"CASE WHEN {f} IS NULL AND {not_token} THEN {clean} END AS {c}"],
+                [f"coalesce({f}, {self._date_sql()}) AS {self.col('p')}"],
+                [],
+                [],
+            ]
+        return [[], [], [], [], []]
+
+    def _canonical(self) -> str:
+        """The bare number as text DuckDB casts (``-1234.50``), NULL if malformed."""
+        c, b = self.col("c"), self.col("b")
+        sci = _rx(c, "[+-]?[0-9]+([.][0-9]+)?[eE][+-]?[0-9]+")
+        shape = _rx(c, _SHAPE)
+        neg = f"({_rx(c, _PARENS)} OR starts_with({c}, '-') OR ends_with({c}, '-'))"
+        if self.comma:
+            ok = _rx(b, "([0-9]{1,3}([.][0-9]{3})+|[0-9]+)?(,[0-9]*)?")
+            num = f"replace(replace({b}, '.', ''), ',', '.')"
+        else:
+            ok = _rx(b, "([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?([.][0-9]*)?")
+            num = f"replace({b}, ',', '')"
+        digits = f"regexp_matches({b}, '[0-9]')"
+        return (
+            f"CASE WHEN {c} IS NULL THEN NULL WHEN {sci} THEN {c} "
+            f"WHEN {shape} AND {ok} AND {digits} THEN (CASE WHEN {neg} THEN '-' ELSE '' END) "
+            f"|| regexp_replace({num}, '^[.]', '0.') END"
+        )
+
+    def typed_sql(self) -> tuple[str, str | None]:
+        """(value, error code) over the last layer; the code is None if none can occur."""
+        empty = "'empty'" if self.required else "NULL"
+        r, f, c = self.r, self.col("f"), self.col("c")
+        missing = f"{r} IS NULL OR ({f} IS NULL AND {c} IS NULL)"
+        if self.is_number:
+            s, d = self.col("s"), self.col("d")
+            if self.kind == "money":
+                fast_ok = f"{f} IS NOT NULL"
+                slow = (
+                    f"CASE WHEN abs({d}) < {MAX_MONEY} THEN coalesce("
+                    f"TRY_CAST({s} AS {MONEY}), TRY_CAST({d} AS {MONEY})) END"
+                )
+            else:
+                fast_ok = f"abs({f}) < {MAX_NUMBER}"
+                slow = f"CASE WHEN isfinite({d}) AND abs({d}) < {MAX_NUMBER} THEN {d} END"
+            value = f"CASE WHEN {fast_ok} THEN {f} WHEN {f} IS NULL THEN {slow} END"
+            neg = f"WHEN {value} < 0 THEN 'negative' " if self.nonneg else ""
             code = (
-                f"CASE WHEN {r} IS NULL THEN {empty} WHEN {ts} IS NULL THEN 'not_date' "
-                f"WHEN year({ts}) NOT BETWEEN 1800 AND 2200 THEN 'date_range' END"
+                f"CASE WHEN {missing} THEN {empty} WHEN {f} IS NULL AND {d} IS NULL "
+                f"THEN 'not_number' WHEN {value} IS NULL THEN 'too_large' {neg}END"
             )
-            value = f"CASE WHEN year({ts}) BETWEEN 1800 AND 2200 THEN {value} END"
             return value, code
+        if self.is_date:
+            p = self.col("p")
+            plausible = f"year({p}) BETWEEN 1800 AND 2200"
+            value = f"CAST({p} AS DATE)" if self.kind == "date" else p
+            code = (
+                f"CASE WHEN {missing} THEN {empty} WHEN {p} IS NULL THEN 'not_date' "
+                f"WHEN NOT ({plausible}) THEN 'date_range' END"
+            )
+            return f"CASE WHEN {plausible} THEN {value} END", code
         if self.kind == "json":
             ok = f"CASE WHEN json_valid({r}) THEN json_type({r}) = 'OBJECT' ELSE false END"
             value = f"CASE WHEN {ok} THEN CAST({r} AS JSON) END"
@@ -336,14 +409,14 @@ class FieldSpec:
             value = f"CASE lower({r}) {whens} END"
             code = f"CASE WHEN {r} IS NULL THEN {empty} WHEN {value} IS NULL THEN 'choice' END"
             return value, code
+        value = r
         if self.values:
             whens = " ".join(
                 f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in self.values.items() if v != SKIP
             )
-            value = f"coalesce(CASE lower({r}) {whens} END, {r})" if whens else r
-        else:
-            value = r
-        return value, f"CASE WHEN {r} IS NULL THEN {empty} END"
+            if whens:
+                value = f"coalesce(CASE lower({r}) {whens} END, {r})"
+        return value, (f"CASE WHEN {r} IS NULL THEN {empty} END" if self.required else None)
 
     def _choice_map(self) -> dict[str, str]:
         syn_key = "touch_kind" if self.name == "kind" and "call" in self.choices else self.name
@@ -356,90 +429,23 @@ class FieldSpec:
                 mapping[k.lower()] = v
         return mapping
 
-    def _number_sql(self, empty: str) -> tuple[str, str]:
-        c, r, b = self.c, self.r, self.b
-        sci = _rx(c, "[+-]?[0-9]+([.][0-9]+)?[eE][+-]?[0-9]+")
-        shape = _rx(c, _SHAPE)
-        neg = f"({_rx(c, _PARENS)} OR starts_with({c}, '-') OR ends_with({c}, '-'))"
-        if self.comma:
-            ok = _rx(b, "([0-9]{1,3}([.][0-9]{3})+|[0-9]+)?(,[0-9]*)?")
-            num = f"replace(replace({b}, '.', ''), ',', '.')"
-        else:
-            ok = _rx(b, "([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?([.][0-9]*)?")
-            num = f"replace({b}, ',', '')"
-        digits = f"regexp_matches({b}, '[0-9]')"
-        s = (
-            f"CASE WHEN {sci} THEN {c} WHEN {shape} AND {ok} AND {digits} "
-            f"THEN (CASE WHEN {neg} THEN '-' ELSE '' END) || "
-            f"regexp_replace({num}, '^[.]', '0.') END"
-        )
-        d = f"TRY_CAST({s} AS DOUBLE)"
-        if self.kind == "money":
-            slow = (
-                f"CASE WHEN abs({d}) < {MAX_MONEY} THEN coalesce("
-                f"TRY_CAST({s} AS {MONEY}), TRY_CAST({d} AS {MONEY})) END"
-            )
-            dd = f"CASE WHEN {self.f} IS NOT NULL THEN 0.0 ELSE {d} END"
-        else:
-            slow = f"CASE WHEN isfinite({d}) AND abs({d}) < {MAX_NUMBER} THEN {d} END"
-            dd = f"CASE WHEN {self.f} IS NOT NULL THEN 0.0 ELSE {d} END"
-        fast_ok = (
-            f"{self.f} IS NOT NULL"
-            if self.kind == "money"
-            else f"{self.f} IS NOT NULL AND abs({self.f}) < {MAX_NUMBER}"
-        )
-        value = f"CASE WHEN {fast_ok} THEN {self.f} WHEN {c} IS NULL THEN NULL ELSE {slow} END"
-        neg_code = f"WHEN {value} < 0 THEN 'negative' " if self.nonneg else ""
-        code = (
-            f"CASE WHEN {r} IS NULL THEN {empty} WHEN {dd} IS NULL THEN 'not_number' "
-            f"WHEN {value} IS NULL THEN 'too_large' {neg_code}END"
-        )
-        return value, code
-
     def _date_sql(self) -> str:
-        c = self.c
+        c = self.col("c")
         iso = (
-            f"CASE WHEN {_rx(c, _ISO)} THEN TRY_CAST(trim(regexp_replace({c}, "
-            f"{sql_str('^' + _ISO + '$')}, '\\1-\\2-\\3 \\4')) AS TIMESTAMP) END"
+            f"WHEN {_rx(c, _ISO)} THEN TRY_CAST(trim(regexp_replace({c}, "
+            f"{sql_str('^' + _ISO + '$')}, '\\1-\\2-\\3 \\4')) AS TIMESTAMP)"
         )
         if self.date_format is not None:
-            return f"CASE WHEN {c} IS NOT NULL THEN {iso} END"
+            return f"(CASE WHEN {c} IS NULL THEN NULL {iso} END)"
         slash = "\\3-\\2-\\1 \\4" if self.slash != "mdy" else "\\3-\\1-\\2 \\4"
-        parts = [
-            (_ISO, "\\1-\\2-\\3 \\4"),
-            (_DMY, "\\3-\\2-\\1 \\4"),
-            (_SLASH, slash),
-        ]
+        parts = [(_DMY, "\\3-\\2-\\1 \\4"), (_SLASH, slash)]
         whens = " ".join(
             f"WHEN {_rx(c, p)} THEN TRY_CAST(trim(regexp_replace({c}, {sql_str('^' + p + '$')}, "
             f"{sql_str(rep)})) AS TIMESTAMP)"
             for p, rep in parts
         )
         compact = f"WHEN {_rx(c, '[0-9]{8}')} THEN try_strptime({c}, '%Y%m%d')"
-        return f"(CASE WHEN {c} IS NULL THEN NULL {whens} {compact} END)"
-
-
-_P_STRIP_WORDS = re.compile(r"[^\W\d_]{2,}\.?")
-_P_KEEP = re.compile(r"[^9.,eE+()\-]")
-_P_BODY = re.compile(r"^[(+\-]+|[)\-]+$")
-_CLASSES = [
-    ("amb_dot", re.compile(r"9{1,3}\.999")),
-    ("amb_comma", re.compile(r"9{1,3},999")),
-    ("point", re.compile(r"9+\.9+|9{1,3}(,999)+\.9+|9{1,3}(,999){2,}|\.9+")),
-    ("comma", re.compile(r"9+,9+|9{1,3}(\.999)+,9+|9{1,3}(\.999){2,}|,9+")),
-]
-
-
-def _classify(shape: str) -> str | None:
-    """``"$9,999.99"`` -> ``"point"``; None when the shape says nothing."""
-    s = _P_KEEP.sub("", _P_STRIP_WORDS.sub("", shape))
-    if re.fullmatch(r"[+\-]?9+(\.9+)?[eE][+\-]?9+", s):
-        return None
-    body = _P_BODY.sub("", s)
-    for name, pattern in _CLASSES:
-        if pattern.fullmatch(body):
-            return name
-    return None
+        return f"(CASE WHEN {c} IS NULL THEN NULL {iso} {whens} {compact} END)"
 
 
 def describe(spec: FieldSpec | None, code: str) -> tuple[str, str, str]:
