@@ -34,7 +34,8 @@ def test_actions_are_ranked_by_value_at_stake(book: Book) -> None:
     assert [r["customer_id"] for r in got[:2]] == ["W1", "W6"]
     # Top quarter by value: priority 1; bottom half: 3; the rest: 2.
     assert [r["priority"] for r in got] == [1, 1, 2, 2, 3, 3, 3, 3]
-    assert run.shown == 8 and run.candidates["win_back"] == 8
+    assert run.shown == 8
+    assert run.candidates["win_back"] == 8
     for key in (
         "action_id",
         "customer_id",
@@ -57,7 +58,8 @@ def test_recomputing_keeps_the_same_ids(book: Book) -> None:
         r["action_id"]
         for r in compute_actions(book.ws, today=TODAY).actions.to_pyarrow().to_pylist()
     }
-    assert first == second and len(first) == 2
+    assert first == second
+    assert len(first) == 2
     assert book.ws.count("actions") == 2
 
 
@@ -85,7 +87,8 @@ def test_a_recent_touch_blocks_new_actions(book: Book) -> None:
     book.orders("L", LOYAL, 400).touch("L", "2024-06-25")
     book.set("playbooks.keep_in_touch", enable=False)
     run = compute_actions(book.ws, today=TODAY)
-    assert rows(book) == [] and run.capped == 1
+    assert rows(book) == []
+    assert run.capped == 1
     assert [
         r["customer_id"]
         for r in compute_actions(book.ws, today="2024-07-10").actions.to_pyarrow().to_pylist()
@@ -121,7 +124,8 @@ def test_snoozed_action_returns_when_the_snooze_ends(book: Book) -> None:
     book.orders("W", LAPSED, 500)
     (w,) = compute_actions(book.ws, today=TODAY).actions.to_pyarrow().to_pylist()
     done = record_outcome(book.ws, w["action_id"], "snooze", until="2024-07-15")
-    assert done["status"] == "snoozed" and done["until"] == dt.date(2024, 7, 15)
+    assert done["status"] == "snoozed"
+    assert done["until"] == dt.date(2024, 7, 15)
     assert compute_actions(book.ws, today="2024-07-14").quiet == 1
     assert rows(book) == []
     compute_actions(book.ws, today="2024-07-15")
@@ -183,7 +187,7 @@ def test_running_one_playbook_leaves_the_others_alone(book: Book) -> None:
 
 def test_unknown_playbook_lists_the_valid_ones(book: Book) -> None:
     with pytest.raises(
-        ActionError, match="Unknown playbook 'winback'. Valid playbooks: keep_in_touch"
+        ActionError, match=r"Unknown playbook .winback.\. Valid playbooks: keep_in_touch"
     ):
         compute_actions(book.ws, playbooks=["winback"])
 

@@ -15,13 +15,15 @@ from regulars.errors import ConfigError
 def test_action_id_is_stable_and_depends_on_every_part() -> None:
     a = action_id("win_back", "C1", "2024-01-01")
     assert a == action_id("win_back", "C1", "2024-01-01")
-    assert a.startswith("A-") and len(a) == 14
+    assert a.startswith("A-")
+    assert len(a) == 14
     others = {
         action_id("keep_in_touch", "C1", "2024-01-01"),
         action_id("win_back", "C2", "2024-01-01"),
         action_id("win_back", "C1", "2024-01-02"),
     }
-    assert a not in others and len(others) == 3
+    assert a not in others
+    assert len(others) == 3
 
 
 def test_holdout_is_close_to_its_share_on_10000_customers() -> None:
@@ -41,7 +43,8 @@ def test_holdout_is_stable_and_nested() -> None:
     # Each playbook draws its own group, and the salt redraws them.
     other = {c for c in ids if is_held_out("next_step", c, 0.1)}
     salted = {c for c in ids if is_held_out("win_back", c, 0.1, salt="2025")}
-    assert first != other and first != salted
+    assert first != other
+    assert first != salted
     assert all(0.0 <= holdout_draw("win_back", c) < 1.0 for c in ids[:100])
 
 

@@ -226,20 +226,18 @@ def playbook_effectiveness(
         )
     )
     first = first.filter(first._rn == 0)
-    done = first.status == "done"
-    agg = (
-        first.filter(first.matured)
-        .group_by("playbook", "holdout")
-        .agg(
-            n=first.count(),
-            repurchased=first.repurchased.cast("int64").sum(),
-            revenue_mean=first.revenue_in_window.mean(),
-            revenue_var=first.revenue_in_window.var(how="sample"),
-            done=done.cast("int64").sum(),
-            accepted=(done & (first.outcome == "accepted")).cast("int64").sum(),
-        )
+    m = first.filter(first.matured)
+    done = m.status == "done"
+    agg = m.group_by("playbook", "holdout").agg(
+        n=m.count(),
+        repurchased=m.repurchased.cast("int64").sum(),
+        revenue_mean=m.revenue_in_window.mean(),
+        revenue_var=m.revenue_in_window.var(how="sample"),
+        done=done.cast("int64").sum(),
+        accepted=(done & (m.outcome == "accepted")).cast("int64").sum(),
     )
-    pending = first.filter(~first.matured).group_by("playbook").agg(pending=first.count())
+    w = first.filter(~first.matured)
+    pending = w.group_by("playbook").agg(pending=w.count())
     groups: dict[str, dict[bool, dict[str, Any]]] = {}
     for r in agg.to_pyarrow().to_pylist():
         groups.setdefault(r["playbook"], {})[bool(r["holdout"])] = r
