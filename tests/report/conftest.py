@@ -419,6 +419,19 @@ FRAMES = {
     ),
     "holdout_bins": _holdout_bins,
     "holdout_tracking": _tracking,
+    "holdout_check": lambda: pd.DataFrame(
+        [
+            {
+                "model": "bgnbd",
+                "calibration_end": "2024-12-31",
+                "observation_end": "2025-12-31",
+                "actual_total": 1882.0,
+                "predicted_total": 1950.0,
+                "error": 0.036,
+                "quality": "good",
+            }
+        ]
+    ),
     "channel_economics": _channels,
     "cold_funding": _funding,
     "guarantee": _guarantee,

@@ -217,7 +217,7 @@ class ReportData:
             ),
             "packages": lambda: self._any("orders", lambda t: t.kind == "package"),
             "scores": lambda: self._any("scores"),
-            "holdout": lambda: self._any("model_fits"),
+            "holdout": lambda: self._any("model_fits", lambda t: t.holdout.notnull()),
             "actions": lambda: self._any("actions", lambda t: t.status == "open"),
         }
         return checks[kind]()
@@ -453,12 +453,41 @@ def _score_summary(data: ReportData) -> pd.DataFrame:
     )
 
 
+def _holdout(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The holdout check stored by the latest ``regulars fit``: its bins and totals."""
+    import json
+
+    fits = data.workspace.table("model_fits")
+    fits = fits.filter((fits.kind == "purchase") & fits.holdout.notnull())
+    latest = fits.order_by([fits.fitted_at.desc(), fits.fit_id.desc()]).limit(1)
+    row = latest.select("model", holdout=latest.holdout.cast("string")).to_pyarrow().to_pylist()
+    if not row:
+        return pd.DataFrame(), pd.DataFrame()
+    check = json.loads(row[0]["holdout"])
+    bins = pd.DataFrame(check.get("bins", []))
+    totals = pd.DataFrame(
+        [
+            {
+                "model": row[0]["model"],
+                "calibration_end": check.get("calibration_end"),
+                "observation_end": check.get("observation_end"),
+                "actual_total": check.get("actual_total"),
+                "predicted_total": check.get("predicted_total"),
+                "error": check.get("error"),
+                "quality": check.get("quality"),
+            }
+        ]
+    )
+    return bins, totals
+
+
 _LOADERS.update(
     {
         "p_alive_matrix": _p_alive_matrix,
         "clv_histogram": _clv_histogram,
         "score_summary": _score_summary,
-        "holdout_bins": lambda d: pd.DataFrame(),
+        "holdout_bins": lambda d: _holdout(d)[0],
+        "holdout_check": lambda d: _holdout(d)[1],
         "holdout_tracking": lambda d: pd.DataFrame(),
     }
 )

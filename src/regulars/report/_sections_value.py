@@ -410,6 +410,28 @@ def _holdout(ctx: ReportContext, section: Section) -> None:
                 ),
             )
         )
+    check = ctx.data.frame("holdout_check")
+    if not check.empty:
+        r = check.iloc[0]
+        error = to_float(r["error"])
+        quality = {"good": t._("good"), "fair": t._("fair"), "poor": t._("poor")}.get(
+            str(r["quality"]), str(r["quality"])
+        )
+        section.notes.append(
+            t._(
+                "Holdout check ({model}, fitted on orders to {cal}): the model predicted "
+                "{predicted} repeat orders up to {end} and {actual} happened, an error of "
+                "{error}; the fit is {quality}."
+            ).format(
+                model=str(r["model"]),
+                cal=t.date(pd.Timestamp(r["calibration_end"]).date()),
+                end=t.date(pd.Timestamp(r["observation_end"]).date()),
+                predicted=t.number(to_float(r["predicted_total"])),
+                actual=t.number(to_float(r["actual_total"])),
+                error=("+" if error > 0 else "") + t.percent(error, 1),
+                quality=quality,
+            )
+        )
     if not tracking.empty:
         section.charts.append(
             Chart(
