@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import gzip
 import io
 import os
 import re
@@ -21,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 
@@ -92,13 +93,18 @@ def detect_format(path: Path, format: str | None) -> str:
             raise SchemaError(f"Unknown format {format!r}. Valid formats: {', '.join(FORMATS)}.")
         return fmt
     ext = path.suffix.lower()
+    if ext == ".gz":
+        ext = Path(path.stem).suffix.lower()
+        if ext not in (".csv", ".tsv", ".txt", ".tab", ".jsonl", ".ndjson", ".json"):
+            raise SchemaError(
+                f"{path.name}: only gzipped text files (.csv.gz, .tsv.gz, .jsonl.gz) can be "
+                "read. Decompress it first, or pass --format."
+            )
     if ext == ".xls":
         raise SchemaError(
             f"{path.name} is an old Excel 97-2003 workbook (.xls), which regulars cannot "
             "read. Save it as .xlsx or CSV in Excel and import that file."
         )
-    if ext == ".gz" and path.stem.lower().endswith((".csv", ".tsv")):
-        return "tsv" if path.stem.lower().endswith(".tsv") else "csv"
     if ext not in _EXTENSIONS:
         raise SchemaError(
             f"Cannot tell the format of {path.name} from its extension {ext or '(none)'!r}. "
@@ -143,26 +149,43 @@ def _text_source(
     try:
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         offset = 0
-        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        with _open_bytes(path) as src, os.fdopen(fd, "wb") as dst:
             while chunk := src.read(1 << 20):
                 try:
                     dst.write(decoder.decode(chunk).encode("utf-8"))
                 except UnicodeDecodeError as exc:
                     raise SchemaError(
                         f"{path.name} is not valid {encoding} (byte {offset + exc.start:,} "
-                        f"cannot be decoded). Check --encoding."
+                        "cannot be decoded). Check --encoding."
                     ) from None
                 offset += len(chunk)
             dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError | EOFError):
+            raise SchemaError(f"Cannot read {path.name}: {exc}.") from None
+        raise
+    try:
         yield Path(tmp), "utf-8"
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
 
 
+def _open_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it is gzipped (DuckDB reads .gz itself)."""
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
 def _first_line(path: Path, encoding: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
+    try:
+        with _open_bytes(path) as f:
+            head = f.read(1 << 20)
+    except (OSError, EOFError) as exc:
+        raise SchemaError(f"Cannot read {path.name}: {exc}.") from None
     if not head.strip():
         raise SchemaError(f"{path.name} is empty: it has no header row and no data.")
     try:
@@ -337,7 +360,7 @@ def _lines_at(path: Path, positions: list[int]) -> list[int]:
     if not positions:
         return out
     lines, offset, i = 1, 0, 0
-    with open(path, "rb") as f:
+    with _open_bytes(path) as f:
         while i < len(positions) and (chunk := f.read(1 << 20)):
             while i < len(positions) and positions[i] < offset + len(chunk):
                 out.append(lines + chunk.count(b"\n", 0, positions[i] - offset))
@@ -358,7 +381,9 @@ def locate_rows(staged: Staged, rows: Sequence[int]) -> dict[int, tuple[int, int
     found: dict[int, tuple[int, int]] = {}
     ncols = len(staged.columns)
     last = max(wanted)
-    with open(staged.text_path, encoding="utf-8-sig", errors="replace", newline="") as f:
+    with io.TextIOWrapper(
+        _open_bytes(staged.text_path), encoding="utf-8-sig", errors="replace", newline=""
+    ) as f:
         reader = csv.reader(f, delimiter=staged.delimiter)
         prev_end, file_row, duck_row, header = 0, 0, 0, True
         for record in reader:
@@ -412,7 +437,8 @@ def _stage_whitespace(
             f"CREATE TEMP TABLE {_RAW0} AS SELECT {parts}, ln AS {LINE_COL}, "
             f"CASE WHEN len(p) <> {n} THEN 'has ' || len(p) || ' fields, expected {n} "
             f"(' || {_sql_str(', '.join(names))} || ')' END AS {ERR_COL} "
-            f"FROM (SELECT string_split_regex(trim(line), '\\s+') AS p, rowid - {base} + 1 AS ln "
+            f"FROM (SELECT string_split_regex(trim(line, ' \t' || chr(65279)), '\\s+') AS p, "
+            f"rowid - {base} + 1 AS ln "
             f"FROM _rg_lines WHERE trim(coalesce(line, '')) <> '') "
             f"WHERE ln > {1 if has_header else 0} ORDER BY ln"
         )

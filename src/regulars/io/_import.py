@@ -426,9 +426,10 @@ def _build_typed(
         checks.append(
             Check(
                 "_period",
-                b,
+                specs[b].source.label,
                 f"CASE WHEN {b} < {a} THEN 'before' END",
                 {"before": (f"is before {a}", f"{b} on or after {a}", "correct the dates")},
+                b,
             )
         )
     if extra:

@@ -36,7 +36,7 @@ GROUPS = "_rg_ord"
 
 _AMOUNT_TEXTS = {
     "no_amount": (
-        "has no amount: revenue is empty and there is no unit_price",
+        "has no amount (revenue is empty and there is no unit_price)",
         "revenue, or unit_price (and quantity)",
         "fill in the amount, or map the amount column with --map revenue=COLUMN",
     ),
@@ -94,15 +94,16 @@ def order_checks(specs: Mapping[str, FieldSpec]) -> list[Check]:
         f"CASE WHEN _amount IS NOT NULL OR {reported} THEN NULL "
         f"WHEN {has_price} IS NULL THEN 'no_amount' ELSE 'too_large' END"
     )
-    checks = [Check("_amount", "amount", code, _AMOUNT_TEXTS)]
+    checks = [Check("_amount", "", code, _AMOUNT_TEXTS)]
     if "refund_date" in specs and "order_date" in specs:
         rd, od = specs["refund_date"].v, specs["order_date"].v
         checks.append(
             Check(
                 "_refund",
-                "refund_date",
+                specs["refund_date"].source.label,
                 f"CASE WHEN {rd} < CAST({od} AS DATE) THEN 'before' END",
                 {"before": ("is before order_date", "a refund on or after the order", "")},
+                "refund_date",
             )
         )
     return checks

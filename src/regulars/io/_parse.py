@@ -196,14 +196,15 @@ class FieldSpec:
         if cls in ("point", "comma"):
             cond = (
                 f"(strpos(t, {o_}) = 0 AND {count} = 1 AND (length(t) - strpos(t, {s_}) <> 3 "
-                f"OR strpos(t, {s_}) > 4)) OR (strpos(t, {s_}) > 0 AND strpos(t, {o_}) > 0 "
+                f"OR strpos(t, {s_}) > 4 OR left(t, 1) = '0')) "
+                f"OR (strpos(t, {s_}) > 0 AND strpos(t, {o_}) > 0 "
                 f"AND {last} > length(t) - strpos(reverse(t), {o_}) + 1) "
                 f"OR (strpos(t, {s_}) = 0 AND {ocount} >= 2)"
             )
         else:
             cond = (
                 f"strpos(t, {o_}) = 0 AND {count} = 1 AND length(t) - strpos(t, {s_}) = 3 "
-                f"AND strpos(t, {s_}) <= 4"
+                f"AND strpos(t, {s_}) <= 4 AND left(t, 1) <> '0'"
             )
         prefilter = f"strpos(r, {s_}) > 0"
         if cls in ("point", "comma"):  # or two of the other: 1,234,567 / 1.234.567

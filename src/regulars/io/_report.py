@@ -40,6 +40,7 @@ class Check:
     label: str
     code_sql: str
     texts: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    field: str = ""
 
     @property
     def e(self) -> str:
@@ -108,7 +109,7 @@ def _reason_sql(spec: FieldSpec, raw: str) -> str:
 
 def _check_reason_sql(check: Check) -> str:
     whens = " ".join(f"WHEN {sql_str(c)} THEN {sql_str(t[0])}" for c, t in check.texts.items())
-    label = sql_str(f"{check.label}: " if check.label else "")
+    label = sql_str(f'column "{check.label}" ({check.field}): ' if check.label else "")
     what = f"CASE {check.e} {whens} ELSE {check.e} END" if whens else check.e
     return f"CASE WHEN {check.e} IS NOT NULL THEN {label} || {what} END"
 
@@ -199,7 +200,7 @@ def first_row_problems(
         else:
             chk = checks_by[fld]
             what, expected, fix = chk.texts.get(str(code), (str(code), "", ""))
-            out.append(Problem(int(row), chk.label, "", None, what, expected, fix))
+            out.append(Problem(int(row), chk.label, chk.field, None, what, expected, fix))
     return out
 
 
