@@ -500,37 +500,20 @@ def fake_data() -> FakeData:
 # -- real workspaces ------------------------------------------------------------------
 
 
-def _set_channels(root: Path, channels: dict[str, str], period: str) -> None:
-    cfg = root / "regulars.toml"
-    text = cfg.read_text(encoding="utf-8")
-    lines = "".join(f'"{name}" = "{kind}"\n' for name, kind in channels.items())
-    text = text.replace("[channels]\n", "[channels]\n" + lines, 1)
-    text = text.replace('period = "month"', f'period = "{period}"', 1)
-    cfg.write_text(text, encoding="utf-8")
-
-
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The simulated studio: ~2,000 customers over 4 years, every table filled."""
-    from regulars.datasets import simulate
-    from regulars.store import Workspace
+    """``regulars demo``: the simulated studio, scored, with actions and its report."""
+    from regulars.demo import build_demo
 
-    root = tmp_path_factory.mktemp("demo")
-    book = simulate(n_customers=2000, years=4, seed=0)
-    ws = Workspace.init(root, name="Demo studio", currency=book.currency)
-    book.write(ws)
-    ws.close()
-    # Keep the simulator's channel names apart from the defaults it repeats.
-    extra = {k: v for k, v in book.channels.items() if k not in ("referral", "organic", "partner")}
-    _set_channels(root, extra, "year")
-    return root
+    root = tmp_path_factory.mktemp("demo") / "demo-workspace"
+    summary = build_demo(root)
+    return summary.workspace
 
 
 @pytest.fixture(scope="session")
-def demo_report(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from regulars.report import write_report
-
-    return write_report(demo_workspace, tmp_path_factory.mktemp("out") / "report.html")
+def demo_report(demo_workspace: Path) -> Path:
+    """The report ``regulars demo`` wrote (workspace defaults: monthly, English)."""
+    return demo_workspace / "report.html"
 
 
 @pytest.fixture(scope="session")
