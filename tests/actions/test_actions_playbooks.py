@@ -6,12 +6,9 @@ import datetime as dt
 import json
 from typing import Any
 
-import ibis
-import pyarrow as pa
 import pytest
 from conftest import Book
 
-import regulars.metrics
 from regulars.actions import co_purchase_rules, compute_actions, record_outcome
 from regulars.actions._features import paid_orders
 
@@ -292,60 +289,20 @@ def test_guarantee_check_in_covers_new_customers_not_contacted(book: Book) -> No
 # -- pay_referral_reward --------------------------------------------------------------
 
 
-def fake_ledger(rows: list[dict[str, Any]]) -> Any:
-    def referral_rewards(ws: Any, *args: Any, **kwargs: Any) -> ibis.Table:
-        return ibis.memtable(pa.Table.from_pylist(rows))
-
-    return referral_rewards
-
-
-def test_pay_referral_reward_lists_earned_unpaid_rewards(
-    book: Book, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pay_referral_reward_lists_earned_unpaid_rewards(book: Book) -> None:
     book.customer("A", name="Ada").customer("B", name="Bob Ltd", referred_by="A")
     book.customer("C", name="Cleo", referred_by="A").customer("D", referred_by="A")
-    for c in "ABCD":
-        book.order(c, "2024-01-05", 500)
-    rows = [
-        {
-            "referrer": "A",
-            "referee": "B",
-            "amount": 50.0,
-            "side": "referrer",
-            "earned_at": dt.date(2024, 4, 5),
-            "status": "earned",
-        },
-        {
-            "referrer": "A",
-            "referee": "C",
-            "amount": 50.0,
-            "side": "referrer",
-            "earned_at": dt.date(2024, 5, 5),
-            "status": "earned",
-        },
-        {
-            "referrer": "A",
-            "referee": "C",
-            "amount": 20.0,
-            "side": "referee",
-            "earned_at": dt.date(2024, 5, 5),
-            "status": "earned",
-        },
-        {
-            "referrer": "A",
-            "referee": "D",
-            "amount": 50.0,
-            "side": "referrer",
-            "earned_at": dt.date(2024, 6, 25),
-            "status": "pending",
-        },
-    ]
-    monkeypatch.setattr(regulars.metrics, "referral_rewards", fake_ledger(rows), raising=False)
-    book.raw('[[referrals.rules]]\nkind = "fixed"\namount = 50\n')
+    book.order("A", "2024-01-05", 500).order("B", "2024-01-10", 500)
+    book.order("C", "2024-03-01", 500).order("D", "2024-06-01", 500)
+    # Earned 90 days (the guarantee) after the referee's first order: B on 2024-04-09,
+    # C on 2024-05-30; D's reward is still pending on 2024-06-30.
+    book.raw('[[referrals.rules]]\nkind = "double-sided"\namount = 50\nreferee_amount = 20\n')
     got = queue(book, "pay_referral_reward")
-    assert set(got) == {"A", "C"}
+    assert set(got) == {"A", "B", "C"}
     assert float(got["A"]["value_at_stake"]) == 100.0
+    assert float(got["B"]["value_at_stake"]) == 20.0
     assert "Owed 2 referral rewards (100 EUR) for Bob Ltd and Cleo" in got["A"]["reason"]
+    assert "earned since 2024-04-09" in got["A"]["reason"]
     assert "reward of 100 EUR" in got["A"]["message"]
     record_outcome(book.ws, got["A"]["action_id"], "done")
     paid = book.ws.con.execute(
@@ -353,4 +310,14 @@ def test_pay_referral_reward_lists_earned_unpaid_rewards(
     ).fetchall()
     assert [(p[0], p[1], float(p[2])) for p in paid] == [("A", "B", 50.0), ("A", "C", 50.0)]
     assert book.ws.count("touches") == 0  # a payment is not a touch
-    assert set(queue(book, "pay_referral_reward")) == {"C"}
+    assert set(queue(book, "pay_referral_reward")) == {"B", "C"}
+    # D's reward is earned on 2024-08-30 and is then owed on its own.
+    later = queue(book, "pay_referral_reward", "2024-09-01")
+    assert float(later["A"]["value_at_stake"]) == 50.0
+    assert "for D" in later["A"]["reason"]
+
+
+def test_no_referral_rules_no_rewards(book: Book) -> None:
+    book.customer("A").customer("B", referred_by="A")
+    book.order("A", "2023-01-05", 500).order("B", "2023-01-10", 500)
+    assert queue(book, "pay_referral_reward") == {}

@@ -368,39 +368,47 @@ def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
 
 
 def reward_ledger(ctx: PlaybookContext) -> list[dict[str, Any]]:
-    """Earned referral rewards from :func:`regulars.metrics.referral_rewards`.
+    """Earned referral rewards from :func:`regulars.metrics.referrals.referral_rewards`.
 
-    Each row: recipient, referrer, referee, side, amount, earned_at (date),
-    reward_key.  Empty when the metrics package has no reward ledger or no rules
-    are configured.
+    Each row: recipient (the ledger's payee), referrer, referee, side, rule, amount,
+    earned_at (date) and reward_key (recipient, referee, side and rule: what a
+    payment settles).  Only rewards earned by "today" (``earned_at``, past the
+    referee's guarantee window), not capped or blocked, with a positive amount are
+    listed.
     """
     import importlib
 
-    metrics = importlib.import_module("regulars.metrics")
-    referral_rewards = getattr(metrics, "referral_rewards", None)
-    if referral_rewards is None:  # a metrics stage without the reward ledger
+    try:
+        module = importlib.import_module("regulars.metrics.referrals")
+    except ImportError:  # pragma: no cover - the metrics stage ships the ledger
         return []
+    referral_rewards = getattr(module, "referral_rewards", None)
+    if referral_rewards is None:  # pragma: no cover
+        return []
+    # Judged here rather than with as_of=today: a reward is owed once its
+    # earned_at has passed, unless the ledger capped or blocked it.
     ledger = referral_rewards(ctx.ws)
-    ledger = ledger.filter(ledger.status == "earned")
-    earned = ledger.earned_at.cast("date")
-    ledger = ledger.filter(earned <= ibis.date(ctx.today))
+    ledger = ledger.filter(ledger.status.isin(("earned", "pending")))
     rows = []
     for r in ledger.to_pyarrow().to_pylist():
         side = r.get("side") or "referrer"
-        recipient = r["referee"] if side == "referee" else r["referrer"]
+        recipient = r.get("payee") or (r["referee"] if side == "referee" else r["referrer"])
         earned_at = r["earned_at"]
         if isinstance(earned_at, _dt.datetime):
             earned_at = earned_at.date()
-        key = f"{recipient}|{r['referee']}|{side}|{earned_at.isoformat()}"
+        if earned_at > ctx.today or r["amount"] is None or float(r["amount"]) <= 0:
+            continue
+        rule = str(r.get("rule") or "")
         rows.append(
             {
                 "recipient": recipient,
                 "referrer": r["referrer"],
                 "referee": r["referee"],
                 "side": side,
+                "rule": rule,
                 "amount": float(r["amount"]),
                 "earned_at": earned_at,
-                "reward_key": key,
+                "reward_key": f"{recipient}|{r['referee']}|{side}|{rule}",
             }
         )
     return rows
