@@ -324,28 +324,34 @@ def _stage_csv(
             f"Cannot read {path.name} as {fmt.upper()}: {_duck_message(exc)}"
         ) from None
     staged = Staged(path, fmt, names, 0, text_path=text_path, delimiter=delimiter, encoding=enc)
+    # DuckDB may log one line more than once (once per missing column): keep one.
+    rejects = list({int(r[0] or 0): r for r in reversed(rejects)}.values())[::-1]
     if rejects:
         lines = _lines_at(text_path, [int(r[0] or 0) for r in rejects])
         for (_pos, line, etype, csv_line, msg), real in zip(rejects, lines, strict=True):
+            text = str(csv_line or "").strip("\r\n")
             staged.structural.append(
                 {
                     "line": real or int(line),
                     "kind": str(etype),
-                    "text": str(csv_line or "").strip("\r\n")[:200],
-                    "message": _reject_message(str(etype), str(msg), len(names), delimiter),
+                    "text": text[:200],
+                    "message": _reject_message(str(etype), str(msg), names, delimiter, text),
                 }
             )
     return _finish(con, staged)
 
 
-def _reject_message(etype: str, msg: str, ncols: int, delimiter: str) -> str:
+def _reject_message(etype: str, msg: str, names: Sequence[str], delimiter: str, text: str) -> str:
     shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter, delimiter)
     if etype in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
-        found = re.search(r"Found: (\d+)", msg)
-        n = found.group(1) if found else "a different number of"
+        try:
+            n: object = len(next(csv.reader(io.StringIO(text), delimiter=delimiter)))
+        except (csv.Error, StopIteration):
+            found = re.search(r"Found: (\d+)", msg)
+            n = found.group(1) if found else "a different number of"
         return (
-            f"has {n} fields but the header has {ncols} (fields are separated by {shown}; "
-            "quote values that contain it, and check for cut-off lines)"
+            f"has {n} fields but the header has {len(names)} (fields are separated by "
+            f"{shown}; quote values that contain it, and check for cut-off lines)"
         )
     if etype in ("INVALID ENCODING", "INVALID UNICODE"):
         return "is not valid UTF-8 text (pass --encoding, for example cp1252 or cp1251)"

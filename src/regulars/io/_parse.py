@@ -323,7 +323,7 @@ class FieldSpec:
             if self.kind == "number":
                 fast = f"CASE WHEN isfinite({fast}) THEN {fast} END"
             no_words = f"regexp_replace({r}, '\\p{{L}}{{2,}}\\.?', '', 'g')"
-            clean = f"regexp_replace({no_words}, '[^0-9.,eE+()\\-]', '', 'g')"
+            clean = f"regexp_replace({no_words}, '[^0-9.,+()\\-\\p{{L}}]', '', 'g')"
             b = self.col("b")
             body = f"regexp_replace({c}, '^[(+\\-]+|[)\\-]+$', '', 'g')"
             return [
