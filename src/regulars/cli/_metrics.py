@@ -47,7 +47,7 @@ def _metric_function(name: str) -> Callable[..., Any]:
             f"The metric {name!r} is not available in this version of regulars. "
             f"Available: {', '.join(available)}."
         )
-    return func  # type: ignore[no-any-return]
+    return func
 
 
 def compute(
@@ -76,20 +76,15 @@ def compute(
         kwargs["start"], kwargs["end"] = start, end
     expr = func(workspace, **kwargs)
     if not ranged and "period" in expr.columns and (start or end):
-        from regulars.metrics._common import period_start
-
+        # The metric has no range of its own: keep the periods that overlap it.
         if start is not None:
-            first = period_start(_literal_date(start), period or workspace.config.workspace.period)
+            grain = period or workspace.config.workspace.period
+            step = {"month": 1, "quarter": 3, "year": 12}[grain]
+            first = dt.date(start.year, (start.month - 1) // step * step + 1, 1)
             expr = expr.filter(expr.period >= first)
         if end is not None:
             expr = expr.filter(expr.period <= end)
     return expr
-
-
-def _literal_date(day: dt.date) -> Any:
-    import ibis
-
-    return ibis.literal(day)
 
 
 # -- rendering -----------------------------------------------------------------------
