@@ -206,5 +206,5 @@ def test_cross_field_checks(ws: Workspace, tmp_path: Path) -> None:
 
 def test_unknown_table(ws: Workspace, tmp_path: Path) -> None:
     f = write(tmp_path / "o.csv", GOOD)
-    with pytest.raises(SchemaError, match="Cannot import into 'order_lines'. Importable tables"):
+    with pytest.raises(SchemaError, match=r"Cannot import into 'order_lines'\. Importable tables"):
         import_file(ws, "order_lines", f)

@@ -57,7 +57,7 @@ def test_derived_tables_export_too(shop: Workspace, tmp_path: Path) -> None:
 
 
 def test_errors(shop: Workspace, tmp_path: Path) -> None:
-    with pytest.raises(WorkspaceError, match="Table 'nope' does not exist.*Existing tables"):
+    with pytest.raises(WorkspaceError, match=r"Table 'nope' does not exist.*Existing tables"):
         export_table(shop, "nope", format="csv")
     with pytest.raises(SchemaError, match="Unknown export format 'xml'"):
         export_table(shop, "orders", format="xml")
