@@ -1,0 +1,271 @@
+"""``regulars fit`` and ``regulars score``: the customer models on the workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.table import Table
+
+from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+
+if TYPE_CHECKING:
+    from regulars.models._workspace import FitResult
+
+# The model library (Ibis, SciPy) is imported when a command runs, not at CLI start-up.
+PURCHASE_MODELS = ("bgnbd", "mbgnbd", "pnbd", "bgbb")
+SPEND_MODELS = ("gamma-gamma",)
+
+MODEL_NAMES = {
+    "bgnbd": "BG/NBD",
+    "mbgnbd": "MBG/NBD",
+    "pnbd": "Pareto/NBD",
+    "bgbb": "BG/BB",
+    "gamma-gamma": "Gamma-Gamma",
+}
+UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """A rich spinner whose text each library step updates (on stderr)."""
+    if not enabled:
+        yield None
+        return
+    with err_console.status("Starting...") as status:
+
+        def update(text: str) -> None:
+            status.update(f"{text}...")
+
+        yield update
+
+
+def _holdout_value(value: str | None) -> str | dt.date | None:
+    if value is None or value in ("auto", "none"):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (expected YYYY-MM-DD, 'auto' or 'none').",
+            param_hint="--holdout",
+        ) from None
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.1f}"
+
+
+def _params_table(model: Any, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("parameter")
+    table.add_column("estimate", justify="right")
+    table.add_column("std. error", justify="right")
+    table.add_column("95% interval", justify="right")
+    summary = model.summary()
+    for name, row in summary.iterrows():
+        table.add_row(
+            str(name),
+            _fmt(row["estimate"]),
+            _fmt(row["std_error"], 3),
+            f"{_fmt(row['lower_95'], 3)} to {_fmt(row['upper_95'], 3)}",
+        )
+    return table
+
+
+def _render_fit(fit: FitResult) -> None:
+    unit = UNIT_NAMES.get(fit.time_unit, fit.time_unit)
+    console.print(
+        f"[bold]{MODEL_NAMES[fit.model]}[/] fitted on {fit.n_customers:,} customers "
+        f"(history to {fit.observation_end}, time in {unit})."
+    )
+    console.print(_params_table(fit.purchase, "Purchase model"))
+    console.print(f"Log-likelihood: {fit.purchase.log_likelihood_:,.2f}")
+    if fit.spend is not None:
+        console.print(
+            _params_table(
+                fit.spend,
+                f"{MODEL_NAMES.get(str(fit.spend_model), fit.spend_model)} spend model "
+                f"({fit.spend.n_customers_:,.0f} repeat buyers)",
+            )
+        )
+        console.print(f"Log-likelihood: {fit.spend.log_likelihood_:,.2f}")
+    check = fit.holdout
+    if check is not None:
+        console.print(
+            f"\n[bold]Holdout check[/]: fitted up to {check.calibration_end}, predicted "
+            f"{check.calibration_end + dt.timedelta(days=1)} to {check.observation_end} "
+            f"({check.duration:.1f} {unit}) for {check.customers:,} customers."
+        )
+        table = Table(title_justify="left")
+        table.add_column("repeat purchases before")
+        table.add_column("customers", justify="right")
+        table.add_column("actual in holdout (mean)", justify="right")
+        table.add_column("predicted (mean)", justify="right")
+        for r in check.bins.itertuples(index=False):
+            table.add_row(
+                str(r.frequency), f"{r.customers:,}", f"{r.actual:.3f}", f"{r.predicted:.3f}"
+            )
+        table.add_row(
+            "all",
+            f"{check.customers:,}",
+            f"{check.actual_total:,.0f} in total",
+            f"{check.predicted_total:,.0f} in total",
+            style="bold",
+        )
+        console.print(table)
+        error = "-" if not math.isfinite(check.error) else f"{check.error:+.1%}"
+        mape = "-" if not math.isfinite(check.bin_mape) else f"{check.bin_mape:.1%}"
+        console.print(f"Tracking error of the total: {error}; mean error per bin: {mape}.")
+        colour = {"good": "green", "fair": "yellow", "poor": "red"}[check.quality]
+        console.print(f"[bold {colour}]{check.verdict}[/]")
+    for note in fit.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+    console.print(
+        f"\nStored as fit {fit.fit_id} in the model_fits table. "
+        "Next: [bold]regulars score[/] to score every customer."
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(type(value).__name__)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+@app.command("fit")
+@click.option(
+    "--model",
+    type=click.Choice(PURCHASE_MODELS),
+    help="Purchase model (default: [models] purchase_model, bgnbd). bgbb counts one "
+    "buying opportunity per time unit (week by default).",
+)
+@click.option(
+    "--spend",
+    type=click.Choice([*SPEND_MODELS, "none"]),
+    help="Spend model for CLV (default: [models] spend_model, gamma-gamma).",
+)
+@click.option(
+    "--holdout",
+    metavar="DATE|auto|none",
+    help="Check the model: fit up to DATE and compare its predictions with the orders "
+    "after it. auto (the default) holds out the last quarter of the history.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@workspace_option
+def fit_command(
+    model: str | None,
+    spend: str | None,
+    holdout: str | None,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
+    """Fit the customer models on the workspace's paid orders.
+
+    Prints the parameters, the log-likelihood and, with a holdout, how well the model
+    predicted the held-out orders, then stores the fit for `regulars score`.
+
+    \b
+    Examples:
+        regulars fit
+        regulars fit --model pnbd --holdout 2024-06-30
+        regulars fit --json > fit.json
+    """
+    from regulars.models._workspace import fit_workspace
+
+    ws = open_workspace(workspace)
+    try:
+        with _progress(not as_json) as progress:
+            fit = fit_workspace(
+                ws, model=model, spend=spend, holdout=_holdout_value(holdout), progress=progress
+            )
+    finally:
+        ws.close()
+    if as_json:
+        click.echo(json.dumps(_clean(fit.to_dict()), indent=2, default=_json_default))
+        return
+    _render_fit(fit)
+
+
+@app.command("score")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also export the scores to this file (.parquet, .csv or .json).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "json", "jsonl"]),
+    help="Export format (default: from the extension of --out).",
+)
+@click.option("--refit", is_flag=True, help="Fit the models again before scoring.")
+@workspace_option
+def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Path | None) -> None:
+    """Score every customer: P(alive), expected orders, expected spend and CLV.
+
+    Uses the latest fit stored by `regulars fit` (fits first when there is none) and
+    writes the workspace's scores table, which playbooks and reports read.
+
+    \b
+    Examples:
+        regulars score
+        regulars score --out scores.parquet
+    """
+    if fmt is not None and out is None:
+        raise click.BadParameter("--format needs --out FILE.", param_hint="--format")
+    from regulars.models._workspace import score_workspace
+
+    ws = open_workspace(workspace)
+    try:
+        with _progress(True) as progress:
+            result = score_workspace(ws, out=out, format=fmt, refit=refit, progress=progress)
+        top = ws.con.execute(
+            "SELECT customer_id, p_alive, expected_orders_365d, clv FROM scores "
+            "ORDER BY clv DESC NULLS LAST, p_alive DESC, customer_id LIMIT 5"
+        ).fetchall()
+    finally:
+        ws.close()
+    fit = result.fit
+    name = MODEL_NAMES[fit.model]
+    if fit.spend_model:
+        name += f" + {MODEL_NAMES.get(fit.spend_model, fit.spend_model)}"
+    if result.refitted:
+        console.print(f"No stored fit: fitted {name} first (fit {fit.fit_id}).")
+    console.print(
+        f"Scored {result.n_customers:,} customers with {name} (fit {fit.fit_id}) into the "
+        f"[bold]{result.table}[/] table."
+    )
+    table = Table(title="Most valuable customers", title_justify="left")
+    for col in ("customer", "P(alive)", "expected orders (1 year)", "CLV"):
+        table.add_column(col, justify="left" if col == "customer" else "right")
+    for cid, p_alive, orders, clv in top:
+        table.add_row(
+            str(cid),
+            f"{p_alive:.2f}",
+            f"{orders:.2f}",
+            "-" if clv is None else f"{clv:,.2f}",
+        )
+    console.print(table)
+    if result.out is not None:
+        console.print(f"Exported to {result.out}.")
