@@ -45,7 +45,9 @@ def observation_end(ctx: MetricContext, as_of: _dt.date | str | None = None) -> 
     day = parse_as_of(as_of)
     s = ctx.table("subscriptions")
     if day is not None:
-        return s.aggregate(as_of=ibis.literal(day, type="date"))
+        # Aggregate first: a literal alone is not a reduction and would keep every row.
+        one = s.aggregate(_n=s.count())
+        return one.select(as_of=ibis.literal(day, type="date"))
     o = ctx.table("orders")
     dates = union_all(
         o.select(d=o.order_date.cast("date")),
