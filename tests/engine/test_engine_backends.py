@@ -1,0 +1,131 @@
+"""regulars.engine: the DuckDB file, a Parquet folder and Spark give the same tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from regulars.datasets import simulate
+from regulars.engine import arrow_schema, backend_for, ibis_schema, tables
+from regulars.errors import SchemaError, WorkspaceError
+from regulars.metrics import growth_accounting, new_vs_returning
+from regulars.schema import TABLES
+from regulars.store import Workspace
+
+
+@pytest.fixture(scope="module")
+def book():
+    return simulate(n_customers=80, years=2, seed=5)
+
+
+def _workspace(path: Path, engine: str) -> Workspace:
+    ws = Workspace.init(path)
+    cfg = ws.path / "regulars.toml"
+    text = cfg.read_text().replace('backend = "duckdb"', engine, 1)
+    cfg.write_text(text)
+    ws.close()
+    return Workspace.open(path)
+
+
+def _rows(expr) -> list[dict]:
+    return sorted(expr.to_pyarrow().to_pylist(), key=lambda r: str(list(r.values())))
+
+
+def test_schemas_follow_the_contract():
+    s = arrow_schema("orders")
+    assert s.field("revenue").type == pa.decimal128(18, 2)
+    assert s.field("order_date").type == pa.timestamp("us")
+    assert not s.field("order_id").nullable
+    assert list(ibis_schema("spend")) == ["channel", "period_start", "period_end", "amount"]
+
+
+def test_duckdb_has_every_contract_table_and_derived_ones(tmp_path):
+    ws = Workspace.init(tmp_path / "ws")
+    ws.con.execute("CREATE TABLE scores (customer_id VARCHAR, clv DOUBLE)")
+    t = tables(ws)
+    assert set(TABLES) | {"scores"} <= set(t)
+    assert backend_for(ws).name == "duckdb"
+    ws.close()
+
+
+def test_parquet_folder_gives_the_same_metrics_as_duckdb(tmp_path, book):
+    ws = Workspace.init(tmp_path / "duck")
+    book.write(ws)
+    book.to_parquet(tmp_path / "pq" / "data")
+    pws = _workspace(tmp_path / "pq", 'backend = "parquet"\nparquet_dir = "data"')
+    assert backend_for(pws).name == "duckdb"
+    for metric in (growth_accounting, new_vs_returning):
+        assert _rows(metric(pws, period="month")) == _rows(metric(ws, period="month"))
+    ws.close()
+    pws.close()
+
+
+def test_parquet_missing_tables_and_columns(tmp_path, book):
+    data = tmp_path / "ws" / "data"
+    data.mkdir(parents=True)
+    # Orders split into a folder of parts, with only the required columns.
+    parts = data / "orders"
+    parts.mkdir()
+    orders = book.orders.select(["order_id", "customer_id", "order_date", "revenue"])
+    half = orders.num_rows // 2
+    pq.write_table(orders.slice(0, half), parts / "part-0.parquet")
+    pq.write_table(orders.slice(half), parts / "part-1.parquet")
+    ws = _workspace(tmp_path / "ws", 'backend = "parquet"\nparquet_dir = "data"')
+    t = tables(ws)
+    assert t["orders"].count().to_pyarrow().as_py() == orders.num_rows
+    assert "refund_amount" in t["orders"].columns
+    assert t["spend"].count().to_pyarrow().as_py() == 0
+    assert growth_accounting(ws, period="year").to_pyarrow().num_rows == 2
+    ws.close()
+
+
+def test_parquet_missing_required_column_lists_the_columns(tmp_path, book):
+    data = tmp_path / "ws" / "data"
+    data.mkdir(parents=True)
+    pq.write_table(book.orders.drop_columns(["revenue"]), data / "orders.parquet")
+    ws = _workspace(tmp_path / "ws", 'backend = "parquet"\nparquet_dir = "data"')
+    with pytest.raises(SchemaError, match=r"no column 'revenue'.*Existing columns: 'order_id'"):
+        tables(ws)
+    ws.close()
+
+
+def test_parquet_needs_an_existing_folder(tmp_path):
+    ws = _workspace(tmp_path / "a", 'backend = "parquet"')
+    with pytest.raises(WorkspaceError, match="needs \\[engine\\] parquet_dir"):
+        tables(ws)
+    ws.close()
+    ws = _workspace(tmp_path / "b", 'backend = "parquet"\nparquet_dir = "nowhere"')
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        tables(ws)
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from regulars.engine import local_spark_session
+
+    return local_spark_session("local[2]", shuffle_partitions=2)
+
+
+@pytest.mark.spark
+# PySpark 4.0's toPandas uses pandas options that pandas 3 deprecates.
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+@pytest.mark.parametrize("source", ["parquet_dir", "duckdb_copy"])
+@pytest.mark.usefixtures("spark")
+def test_spark_gives_the_same_metrics_as_duckdb(tmp_path, book, source):
+    ws = Workspace.init(tmp_path / "duck")
+    book.write(ws)
+    want = _rows(growth_accounting(ws, period="quarter"))
+    if source == "parquet_dir":
+        book.to_parquet(tmp_path / "sp" / "data")
+        sws = _workspace(tmp_path / "sp", 'backend = "spark"\nparquet_dir = "data"')
+    else:
+        ws.close()
+        sws = _workspace(tmp_path / "duck", 'backend = "spark"')
+    assert backend_for(sws).name == "pyspark"
+    assert _rows(growth_accounting(sws, period="quarter")) == want
+    sws.close()
+    ws.close()
