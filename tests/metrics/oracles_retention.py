@@ -631,3 +631,352 @@ class SimData:
 def simulated() -> SimData:
     """simulate(n_customers=300, years=3, seed=3), drawn once per run."""
     return SimData()
+
+
+# -- referrals -----------------------------------------------------------------------
+
+
+def _referrers(customers: pd.DataFrame) -> dict[str, str]:
+    return {
+        r["customer_id"]: r["referred_by"]
+        for r in rows(customers)
+        if not blank(r.get("referred_by"))
+    }
+
+
+def walk(customers: pd.DataFrame, depth: int) -> dict[str, dict[str, Any]]:
+    """Per referred customer: ancestors a1..a{depth+1}, ended, depth, root, cycle_length."""
+    ref = _referrers(customers)
+    out = {}
+    for c in ref:
+        anc: list[str | None] = []
+        x: str | None = c
+        for _ in range(depth + 1):
+            x = ref.get(x) if x is not None else None
+            anc.append(x)
+        ended = anc[-1] is None
+        known = [a for a in anc[:-1] if a is not None]
+        out[c] = {
+            "anc": anc,
+            "ended": ended,
+            "depth": len(known) if ended else None,
+            "root": known[-1] if ended else None,
+            "cycle_length": next((k for k, a in enumerate(anc, 1) if a == c), None),
+        }
+    return out
+
+
+def referral_problems(customers: pd.DataFrame, config: Config) -> pd.DataFrame:
+    depth = config.referrals.max_depth
+    w = walk(customers, depth)
+    ref = _referrers(customers)
+    ids = set(customers["customer_id"])
+    cyc = {c for c, v in w.items() if v["cycle_length"] is not None}
+    out = []
+    for c, v in w.items():
+        cl = v["cycle_length"]
+        if cl == 1:
+            problem = "self-referral"
+        elif cl is not None:
+            problem = "cycle"
+        elif not v["ended"] and v["anc"][-1] in cyc:
+            problem = "leads into a cycle"
+        elif not v["ended"]:
+            problem = "too deep"
+        else:
+            problem = None
+        if problem:
+            out.append((c, ref[c], problem, cl))
+        if ref[c] not in ids:
+            out.append((c, ref[c], "unknown referrer", None))
+    return pd.DataFrame(out, columns=["customer_id", "referred_by", "problem", "cycle_length"])
+
+
+def revenue_by_customer(orders: pd.DataFrame, config: Config) -> dict[str, Decimal]:
+    rev: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for f in facts(orders, config):
+        rev[f["customer_id"]] += f["net"]
+    return rev
+
+
+def referral_tree(customers: pd.DataFrame, orders: pd.DataFrame, config: Config) -> pd.DataFrame:
+    depth = config.referrals.max_depth
+    w = walk(customers, depth)
+    ref = _referrers(customers)
+    rev = revenue_by_customer(orders, config)
+    nodes = set(ref) | set(ref.values())
+    direct: dict[str, list[Any]] = defaultdict(lambda: [0, ZERO])
+    for c, v in w.items():
+        if v["cycle_length"] is None:
+            direct[ref[c]][0] += 1
+            direct[ref[c]][1] += rev.get(c, ZERO)
+    desc: dict[str, list[Any]] = defaultdict(lambda: [0, ZERO])
+    for c, v in w.items():
+        if v["ended"]:
+            for a in v["anc"][:depth]:
+                if a is not None:
+                    desc[a][0] += 1
+                    desc[a][1] += rev.get(c, ZERO)
+    place = {}
+    for n in nodes:
+        if n not in ref:
+            place[n] = (None, n, 0)
+        else:
+            place[n] = (ref[n], w[n]["root"], w[n]["depth"])
+    trees: dict[str, list[int]] = defaultdict(list)
+    for _, (_, root, d) in place.items():
+        if root is not None:
+            trees[root].append(d)
+    out = []
+    for n in nodes:
+        by, root, d = place[n]
+        tree = trees.get(root) if root is not None else None
+        out.append(
+            {
+                "customer_id": n,
+                "referred_by": by,
+                "root": root,
+                "depth": d,
+                "direct_referrals": direct[n][0] if n in direct else 0,
+                "referred_revenue": direct[n][1] if n in direct else ZERO,
+                "descendants": desc[n][0] if n in desc else 0,
+                "descendant_revenue": desc[n][1] if n in desc else ZERO,
+                "tree_size": len(tree) if tree else None,
+                "tree_depth": max(tree) if tree else None,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def observation_end(orders: pd.DataFrame, subs: pd.DataFrame | None) -> dt.date:
+    days = [to_date(v) for v in orders["order_date"]]
+    days += [to_date(v) for v in orders["refund_date"]]
+    if subs is not None:
+        days += [to_date(v) for v in subs["start_date"]]
+        days += [to_date(v) for v in subs["cancel_date"]]
+    return max(d for d in days if d is not None)
+
+
+def referral_rewards(
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    config: Config,
+    period: str,
+    as_of: dt.date,
+) -> pd.DataFrame:
+    cfg = config.referrals
+    hold = dt.timedelta(days=config.guarantee.days)
+    fs = facts(orders, config)
+    first = first_paid(fs)
+    ref = _referrers(customers)
+    probs = referral_problems(customers, config)
+    blocked = set(
+        probs[probs.problem.isin(["self-referral", "cycle", "unknown referrer"])].customer_id
+    )
+    ledger = []
+    for i, rule in enumerate(cfg.rules, start=1):
+        label = rule.name or f"{rule.kind} #{i}"
+        for referee, referrer in ref.items():
+            if referee not in first:
+                continue
+            q = first[referee]
+            if rule.kind == "percentage":
+                until = add_months(q, rule.months)
+                basis = sum(
+                    (f["net"] for f in fs if f["customer_id"] == referee and q <= f["day"] < until),
+                    ZERO,
+                )
+                basis = max(basis, ZERO)
+                amount = half_up(basis * Decimal(str(rule.percent)) / 100)
+                earned = until + hold
+                sides = {"referrer": amount, "referee": amount}
+                sides = {k: v for k, v in sides.items() if rule.side in (k, "both")}
+            else:
+                basis = None
+                earned = q + hold
+                amount = Decimal(str(rule.amount)).quantize(CENT)
+                if rule.kind == "double-sided":
+                    other = rule.amount if rule.referee_amount is None else rule.referee_amount
+                    sides = {"referrer": amount, "referee": Decimal(str(other)).quantize(CENT)}
+                else:
+                    sides = {k: amount for k in ("referrer", "referee") if rule.side in (k, "both")}
+            for side, amt in sides.items():
+                ledger.append(
+                    {
+                        "referrer": referrer,
+                        "referee": referee,
+                        "payee": referrer if side == "referrer" else referee,
+                        "side": side,
+                        "rule": label,
+                        "rule_no": i,
+                        "basis": basis,
+                        "amount_before_cap": amt,
+                        "qualified_at": q,
+                        "earned_at": earned,
+                        "blocked": referee in blocked,
+                    }
+                )
+    cap = Decimal(str(cfg.cap_per_referrer)).quantize(CENT)
+    used: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for r in sorted(ledger, key=lambda r: (r["earned_at"], r["referee"], r["rule_no"])):
+        raw = ZERO if r["blocked"] else r["amount_before_cap"]
+        amount = raw
+        if cap > 0 and r["side"] == "referrer":
+            amount = min(raw, max(cap - used[r["referrer"]], ZERO))
+            used[r["referrer"]] += raw
+        r["amount"] = amount
+        if r["blocked"]:
+            r["status"] = "blocked"
+        elif amount == 0 and r["amount_before_cap"] > 0:
+            r["status"] = "capped"
+        elif r["earned_at"] > as_of:
+            r["status"] = "pending"
+        else:
+            r["status"] = "earned"
+    cols = [
+        "referrer",
+        "referee",
+        "payee",
+        "side",
+        "rule",
+        "basis",
+        "amount_before_cap",
+        "amount",
+        "qualified_at",
+        "earned_at",
+        "period",
+        "cohort",
+        "status",
+    ]
+    for r in ledger:
+        r["period"] = pdate(pindex(r["earned_at"], period), period)
+        r["cohort"] = pdate(pindex(r["qualified_at"], period), period)
+    return pd.DataFrame(ledger, columns=cols)
+
+
+def referrals_per_period(
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    config: Config,
+    period: str,
+    as_of: dt.date,
+) -> pd.DataFrame:
+    fs = facts(orders, config)
+    ch = channels(customers, config)
+    ref = {r["customer_id"]: r.get("referred_by") for r in rows(customers)}
+    first = first_paid(fs)
+    ledger = referral_rewards(customers, orders, config, period, as_of)
+    idx = [pindex(f["day"], period) for f in fs]
+    out = []
+    for p in range(min(idx), max(idx) + 1):
+        in_p = [f for f in fs if pindex(f["day"], period) == p]
+        revenue = sum((f["net"] for f in in_p), ZERO)
+
+        def kind(c: str) -> str:
+            return ch.get(c, ("(none)", "other"))[1]
+
+        referred = sum((f["net"] for f in in_p if kind(f["customer_id"]) == "referral"), ZERO)
+        new = [c for c, d in first.items() if pindex(d, period) == p]
+        new_ref = [c for c in new if kind(c) == "referral"]
+        referrers = {ref.get(c) for c in new if not blank(ref.get(c))}
+        lp = ledger[[pindex(d, period) == p for d in ledger.earned_at] if len(ledger) else []]
+        lp = lp[lp.status.isin(["pending", "earned"])] if len(lp) else lp
+        rewards = sum(lp.amount, ZERO) if len(lp) else ZERO
+        earned = sum(lp[lp.status == "earned"].amount, ZERO) if len(lp) else ZERO
+        out.append(
+            {
+                "period": pdate(p, period),
+                "new_customers": len(new),
+                "new_referred_customers": len(new_ref),
+                "referred_share_of_new": ratio(len(new_ref), len(new)),
+                "revenue": revenue,
+                "referred_revenue": referred,
+                "referred_share_of_revenue": ratio(referred, revenue),
+                "referrers": len(referrers),
+                "rewards": rewards,
+                "rewards_earned": earned,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+# -- guarantee and packages ------------------------------------------------------------
+
+
+def guarantee(orders: pd.DataFrame, config: Config, period: str, as_of: dt.date) -> pd.DataFrame:
+    days = config.guarantee.days
+    fs = facts(orders, config)
+    first = first_paid(fs)
+    cells: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for f in fs:
+        p = pindex(f["day"], period)
+        c = f["customer_id"]
+        kind = "returning" if c in first and pindex(first[c], period) < p else "new"
+        end = f["day"] + dt.timedelta(days=days)
+        f = dict(f)
+        f["inside"] = (
+            days > 0 and f["refund"] > 0 and (f["refund_date"] is None or f["refund_date"] <= end)
+        )
+        f["pending"] = days > 0 and as_of < end
+        cells[(p, kind)].append(f)
+    idx = [pindex(f["day"], period) for f in fs]
+    out = []
+    for p in range(min(idx), max(idx) + 1):
+        for kind in ("new", "returning"):
+            xs = cells.get((p, kind), [])
+            revenue = sum((f["revenue"] for f in xs), ZERO)
+            refunds = sum((f["refund"] for f in xs if f["inside"]), ZERO)
+            n_ref = sum(1 for f in xs if f["inside"])
+            out.append(
+                {
+                    "period": pdate(p, period),
+                    "customer_type": kind,
+                    "orders": len(xs),
+                    "customers": len({f["customer_id"] for f in xs}),
+                    "revenue": revenue,
+                    "refunded_orders": n_ref,
+                    "refunds": refunds,
+                    "refund_rate": ratio(n_ref, len(xs)),
+                    "refund_share": ratio(refunds, revenue),
+                    "late_refunds": sum((f["refund"] for f in xs if not f["inside"]), ZERO),
+                    "pending_orders": sum(1 for f in xs if f["pending"]),
+                    "pending_revenue": sum((f["net"] for f in xs if f["pending"]), ZERO),
+                    "settled_revenue": sum((f["net"] for f in xs if not f["pending"]), ZERO),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def packages(orders: pd.DataFrame, config: Config, period: str) -> pd.DataFrame:
+    fs = facts(orders, config)
+    idx = [pindex(f["day"], period) for f in fs]
+    out = []
+    for p in range(min(idx), max(idx) + 1):
+        xs = [f for f in fs if pindex(f["day"], period) == p]
+        pk = [f for f in xs if f["kind"] == "package"]
+        revenue = sum((f["net"] for f in xs), ZERO)
+        pk_rev = sum((f["revenue"] for f in pk), ZERO)
+        disc = sum((f["discount"] for f in pk), ZERO)
+        kept = sum((f["net"] for f in pk), ZERO)
+        customers = {f["customer_id"] for f in xs}
+        pk_customers = {f["customer_id"] for f in pk}
+        out.append(
+            {
+                "period": pdate(p, period),
+                "orders": len(xs),
+                "package_orders": len(pk),
+                "package_order_share": ratio(len(pk), len(xs)),
+                "customers": len(customers),
+                "package_customers": len(pk_customers),
+                "package_customer_share": ratio(len(pk_customers), len(customers)),
+                "revenue": revenue,
+                "package_revenue": pk_rev,
+                "package_discount": disc,
+                "package_discount_rate": ratio(disc, pk_rev + disc),
+                "package_refunds": sum((f["refund"] for f in pk), ZERO),
+                "package_revenue_kept": kept,
+                "package_revenue_share": ratio(kept, revenue),
+                "discount_per_revenue_kept": ratio(disc, kept),
+            }
+        )
+    return pd.DataFrame(out)

@@ -509,7 +509,7 @@ def referrals(
     new = first.group_by(_ni="cohort_index").aggregate(
         new_customers=first.count(),
         new_referred_customers=(first.channel_kind == "referral").cast("int64").sum(),
-        referrers=first._rb.nunique(),
+        referrers=first._rb.nunique(where=first._rb.notnull() & (first._rb != "")),
     )
     ledger = referral_rewards(ctx, period=per, as_of=as_of)
     ledger = ledger.mutate(_li=period_index(ledger.earned_at, per))
