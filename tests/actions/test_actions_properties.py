@@ -117,6 +117,7 @@ def test_no_customer_gets_two_open_actions_from_one_playbook(
 @settings(
     max_examples=60,
     deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(book_st, st.lists(step_st, min_size=1, max_size=5))

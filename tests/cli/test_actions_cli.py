@@ -200,3 +200,18 @@ def test_help_has_examples(command: list[str]) -> None:
     assert code == 0
     assert "Examples:" in out
     assert "--workspace" in out or command == ["action"]
+
+
+def test_an_empty_workspace_has_nothing_to_do(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "empty").close()
+    code, out, _ = run("actions", "-w", str(tmp_path / "empty"))
+    assert code == 0
+    assert "No open actions" in out
+    code, out, _ = run("effectiveness", "-w", str(tmp_path / "empty"), "--signals")
+    assert code == 0
+
+
+def test_a_missing_workspace_says_how_to_create_one(tmp_path: Path) -> None:
+    code, _, err = run("actions", "-w", str(tmp_path / "nowhere"))
+    assert code == 1
+    assert "regulars init" in err
