@@ -15,14 +15,24 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-__all__ = ["GOOD_ERROR", "MAX_BIN", "POOR_ERROR", "HoldoutCheck", "holdout_check"]
+__all__ = [
+    "GOOD_ERROR",
+    "MAX_BIN",
+    "POOR_ERROR",
+    "TRACKING_POINTS",
+    "HoldoutCheck",
+    "holdout_check",
+]
 
 #: Calibration frequencies 0 .. MAX_BIN - 1 get a row each; MAX_BIN and more share one.
 MAX_BIN = 7
 #: Total holdout purchases predicted within 10% of the actual: good; beyond 25%: poor.
 GOOD_ERROR = 0.10
 POOR_ERROR = 0.25
+#: Points of the cumulative tracking curve (at most).
+TRACKING_POINTS = 26
 
 
 @dataclass
@@ -41,6 +51,10 @@ class HoldoutCheck:
     bin_mape
         Mean absolute percentage error over the bins with actual purchases, weighted
         by the bins' customers.
+    tracking
+        The cumulative tracking curve: ``t`` (time since the end of calibration, in the
+        time unit), ``actual`` and ``predicted`` cumulative repeat purchases of all the
+        customers (empty when the purchases were not given).
     quality
         ``good`` (total within 10%), ``fair`` (within 25%) or ``poor``.
     verdict
@@ -58,6 +72,7 @@ class HoldoutCheck:
     bin_mape: float
     quality: str
     verdict: str
+    tracking: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +95,14 @@ class HoldoutCheck:
             "bin_mape": self.bin_mape,
             "quality": self.quality,
             "verdict": self.verdict,
+            "tracking": [
+                {
+                    "t": float(r["t"]),
+                    "actual": float(r["actual"]),
+                    "predicted": float(r["predicted"]),
+                }
+                for r in self.tracking.to_dict("records")
+            ],
         }
 
 
@@ -117,6 +140,8 @@ def holdout_check(
     *,
     calibration_end: dt.date,
     observation_end: dt.date,
+    purchases: ir.Table | None = None,
+    unit_days: float = 1.0,
 ) -> HoldoutCheck:
     """Compare ``model``'s holdout predictions with the actual holdout purchases.
 
@@ -130,6 +155,11 @@ def holdout_check(
         cells leave it.
     calibration_end, observation_end
         The period boundaries, for the report.
+    purchases
+        The holdout purchases of these customers, one row per purchase period, with a
+        column ``days`` (days after ``calibration_end``, from 1): for the tracking curve.
+    unit_days
+        The length of the time unit in days.
     """
     ch = calibration_holdout
     cells = (
@@ -179,6 +209,11 @@ def holdout_check(
     else:
         bin_mape = float("nan")
     quality, verdict = _verdict(error, actual, predicted)
+    tracking = pd.DataFrame({"t": [], "actual": [], "predicted": []})
+    if purchases is not None and duration > 0:
+        tracking = _tracking(
+            model, keys, cells["customers"].to_numpy(), purchases, duration, unit_days
+        )
     return HoldoutCheck(
         calibration_end=calibration_end,
         observation_end=observation_end,
@@ -191,4 +226,29 @@ def holdout_check(
         bin_mape=bin_mape,
         quality=quality,
         verdict=verdict,
+        tracking=tracking,
     )
+
+
+def _tracking(
+    model: Any,
+    keys: pd.DataFrame,
+    weights: NDArray[np.float64],
+    purchases: ir.Table,
+    duration: float,
+    unit_days: float,
+) -> pd.DataFrame:
+    """Cumulative actual and predicted repeat purchases at up to 26 points."""
+    per_day = purchases.group_by("days").aggregate(n=purchases.count()).to_pyarrow().to_pandas()
+    n_points = max(1, min(int(np.ceil(duration)), TRACKING_POINTS))
+    t = duration * np.arange(1, n_points + 1) / n_points
+    if getattr(model, "_discrete", False):
+        t = np.unique(np.maximum(np.round(t), 1.0))
+    days = per_day["days"].to_numpy(dtype=float)
+    counts = per_day["n"].to_numpy(dtype=float)
+    actual = [float(counts[days <= tk * unit_days + 1e-9].sum()) for tk in t]
+    predicted = [
+        float(np.dot(weights, np.asarray(model.expected_purchases(keys, t=float(tk)), dtype=float)))
+        for tk in t
+    ]
+    return pd.DataFrame({"t": t, "actual": actual, "predicted": predicted})

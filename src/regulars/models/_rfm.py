@@ -30,6 +30,7 @@ __all__ = [
     "TimeUnit",
     "as_ibis_table",
     "calibration_holdout_summary",
+    "purchase_periods",
     "rfm_summary",
 ]
 
@@ -207,6 +208,38 @@ def _per_period(
     return base.group_by(["customer_id", "_period"]).aggregate(
         _total=base["_value"].sum().cast("float64").fill_null(0.0)
     )
+
+
+def purchase_periods(
+    transactions: Any,
+    /,
+    *,
+    customer_id_col: str = "customer_id",
+    datetime_col: str = "order_date",
+    after: DateLike | None = None,
+    until: DateLike | None = None,
+    merge_period: TimeUnit = "D",
+) -> ir.Table:
+    """One row per customer and purchase period: ``customer_id`` and ``period``.
+
+    ``period`` is the first day of the period (see :func:`rfm_summary`).  Only the
+    purchases after day ``after`` and up to day ``until`` (inclusive) count.
+    """
+    t = as_ibis_table(transactions)
+    _check_choice("merge_period", merge_period, TIME_UNITS)
+    _check_columns(
+        t, {"customer_id_col": customer_id_col, "datetime_col": datetime_col}, "transactions"
+    )
+    periods = _per_period(
+        t,
+        customer_id_col=customer_id_col,
+        datetime_col=datetime_col,
+        monetary_value_col=None,
+        merge_period=merge_period,
+        after=None if after is None else _to_date(after, "after"),
+        until=None if until is None else _to_date(until, "until"),
+    )
+    return periods.rename(period="_period")
 
 
 def rfm_summary(

@@ -27,7 +27,13 @@ import numpy as np
 
 from regulars.errors import RegularsError, WorkspaceError
 from regulars.models._holdout import HoldoutCheck, holdout_check
-from regulars.models._rfm import TimeUnit, calibration_holdout_summary, rfm_summary
+from regulars.models._rfm import (
+    TIME_UNIT_DAYS,
+    TimeUnit,
+    calibration_holdout_summary,
+    purchase_periods,
+    rfm_summary,
+)
 from regulars.models._scoring import score_customers
 
 if TYPE_CHECKING:
@@ -355,9 +361,31 @@ def _holdout(
         except RegularsError as exc:
             notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
             return None
-        return holdout_check(fitted, ch, calibration_end=cal_end, observation_end=end)
+        return holdout_check(
+            fitted,
+            ch,
+            calibration_end=cal_end,
+            observation_end=end,
+            purchases=_holdout_purchases(tx, ch, cal_end, end, merge),
+            unit_days=TIME_UNIT_DAYS[time_unit],
+        )
     finally:
         ch.release()
+
+
+def _holdout_purchases(
+    tx: ir.Table, ch: ir.Table, cal_end: dt.date, end: dt.date, merge: TimeUnit
+) -> ir.Table:
+    """The holdout purchase periods of the calibration customers, with ``days``.
+
+    ``days`` counts from the end of calibration to the purchase (the start of its
+    merge period, but never before the holdout's first day).
+    """
+    periods = purchase_periods(tx, after=cal_end, until=end, merge_period=merge)
+    cal_ids = ch.select(_cid=ch["customer_id"])
+    periods = periods.semi_join(cal_ids, periods["customer_id"] == cal_ids["_cid"])
+    days = periods["period"].delta(ibis.literal(cal_end), unit="day")
+    return periods.select(days=ibis.greatest(days, 1))
 
 
 def _store_fit(ws: Workspace, fit: FitResult) -> None:
