@@ -415,7 +415,10 @@ def _clv_histogram(data: ReportData) -> pd.DataFrame:
     import ibis
 
     s = _scores(data)
+    s = s.filter(s.clv.notnull())
     p99 = s.clv.quantile(0.99).execute()
+    if p99 is None or not math.isfinite(float(p99)):  # no CLV (no spend model)
+        return pd.DataFrame()
     step = _nice_step(float(p99 or 0) / 12)
     top = 12
     b = ibis.greatest(ibis.least((s.clv / step).floor().cast("int64"), top), 0)

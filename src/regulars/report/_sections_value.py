@@ -365,7 +365,7 @@ def customer_value_section(ctx: ReportContext) -> Section:
         )
     _holdout(ctx, section)
     summary = ctx.data.frame("score_summary")
-    if not summary.empty:
+    if not summary.empty and math.isfinite(to_float(summary.iloc[0]["top20_share"])):
         r = summary.iloc[0]
         section.takeaway = t._(
             "The {top} most valuable customers hold {share} of the expected value of the "
@@ -377,6 +377,10 @@ def customer_value_section(ctx: ReportContext) -> Section:
             total=t.money(to_float(r["total_clv"])),
             at_risk=t.number(int(r["likely_gone_repeaters"])),
         )
+    elif not summary.empty:
+        section.takeaway = t._(
+            "{at_risk} customers who used to buy are now more likely gone than active."
+        ).format(at_risk=t.number(int(summary.iloc[0]["likely_gone_repeaters"])))
     return section
 
 
