@@ -41,8 +41,8 @@ def _metric_function(name: str) -> Callable[..., Any]:
     import regulars.metrics
 
     func = getattr(regulars.metrics, METRICS[name], None)
-    if func is None:
-        available = [n for n, f in METRICS.items() if hasattr(regulars.metrics, f)]
+    if not callable(func):  # missing, or only a submodule of the same name
+        available = [n for n, f in METRICS.items() if callable(getattr(regulars.metrics, f, None))]
         raise RegularsError(
             f"The metric {name!r} is not available in this version of regulars. "
             f"Available: {', '.join(available)}."
