@@ -91,23 +91,23 @@ class ImportResult:
     seconds: float = 0.0
 
     def __str__(self) -> str:
-        unit = "orders" if self.table == "orders" else "records"
-        parts = [
-            f"Imported {self.rows_imported:,} of {self.rows_read:,} rows from "
-            f"{self.path.name} into {self.table}: {self.records:,} {unit} "
+        unit = "order" if self.table == "orders" else "record"
+        text = (
+            f"Imported {self.rows_imported:,} of {_n(self.rows_read, 'row')} from "
+            f"{self.path.name} into {self.table}: {_n(self.records, unit)} "
             f"({self.new_records:,} new, {self.records - self.new_records:,} already there)"
-        ]
+        )
         if self.table == "orders":
-            parts[0] += f", {self.lines:,} order lines"
+            text += f", {_n(self.lines, 'order line')}"
         if self.customers_created:
-            parts[0] += f", {self.customers_created:,} new customers"
-        parts[0] += f" in {self.seconds:.1f} s."
+            text += f", {_n(self.customers_created, 'new customer')}"
+        parts = [text + f" in {self.seconds:.1f} s."]
         if self.rows_skipped:
-            parts.append(f"Left out {self.rows_skipped:,} rows by the preset's rules.")
+            parts.append(f"Left out {_n(self.rows_skipped, 'row')} by the preset's rules.")
         if self.rows_rejected:
             parts.append(
-                f"Rejected {self.rows_rejected:,} invalid rows; they are in "
-                f"{self.rejected_path} with the reason for each."
+                f"Rejected {_n(self.rows_rejected, 'invalid row')}; see "
+                f"{self.rejected_path} for the reason of each."
             )
         if self.ignored_columns:
             cols = ", ".join(repr(c) for c in self.ignored_columns)
@@ -118,6 +118,10 @@ class ImportResult:
         if self.notes:
             parts.append("Detected: " + "; ".join(self.notes) + ".")
         return "\n".join(parts)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _table(name: str) -> Table:
