@@ -197,3 +197,25 @@ def test_signal_strength_is_the_auc(book: Book) -> None:
         assert by[signal]["strength"] == pytest.approx(abs(by[signal]["auc"] - 0.5) * 2)
     strengths = [r["strength"] for r in got if r["strength"] is not None]
     assert strengths == sorted(strengths, reverse=True)
+
+
+def test_p_alive_signal_uses_only_scores_from_before_as_of(book: Book) -> None:
+    from regulars.actions._features import snapshot_scores
+
+    for i in range(20):
+        book.order(f"C{i:02d}", "2023-06-01", 100).order(f"C{i:02d}", "2023-12-31", 100)
+        book.score(f"C{i:02d}", i / 20, 100.0 + i, scored_at="2024-01-02")
+    snapshot_scores(book.ws)  # the data ended on 2023-12-31
+    for i in range(10, 20):
+        book.order(f"C{i:02d}", "2024-02-15", 100)
+    by = {
+        r["signal"]: r
+        for r in signal_strength(book.ws, as_of="2023-12-31", horizon_days=90)
+        .to_pyarrow()
+        .to_pylist()
+    }
+    assert by["p_alive"]["auc"] == pytest.approx(1.0)
+    assert by["p_alive"]["direction"] == "higher → repurchase"
+    # Scores taken after the day looked at are never used.
+    earlier = signal_strength(book.ws, as_of="2023-12-30", horizon_days=90).to_pyarrow()
+    assert "p_alive" not in earlier.column("signal").to_pylist()

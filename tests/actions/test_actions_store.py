@@ -72,3 +72,18 @@ def test_action_tables_are_created_once(book: Book) -> None:
     ensure_action_tables(book.ws)
     for t in ACTION_TABLES:
         assert book.ws.count(t.name) == 0
+
+
+def test_tables_from_an_older_version_get_new_columns(book: Book) -> None:
+    book.ws.con.execute(
+        "CREATE TABLE score_history (customer_id VARCHAR, scored_at TIMESTAMP, p_alive DOUBLE)"
+    )
+    ensure_action_tables(book.ws)
+    cols = [
+        r[0]
+        for r in book.ws.con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'score_history' ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+    assert cols == ["customer_id", "scored_at", "p_alive", "clv", "as_of"]

@@ -99,11 +99,15 @@ class PlaybookContext:
 def snapshot_scores(ws: Workspace) -> int:
     """Copy the current ``scores`` into ``score_history`` once per scoring run.
 
+    ``as_of`` records the latest order date at the time of the copy: the data the
+    scores describe, so the health-signal view never uses scores from the future.
+
     Returns the number of rows copied (0 when this run is already kept or there are
     no scores).
     """
     if not ws.has_table("scores"):
         return 0
+    ensure_action_tables(ws)
     cols = {
         r[0]
         for r in ws.con.execute(
@@ -115,9 +119,11 @@ def snapshot_scores(ws: Workspace) -> int:
     clv = "CAST(clv AS DOUBLE)" if "clv" in cols else "NULL"
     before = ws.count(SCORE_HISTORY.name)
     ws.con.execute(
-        f"""INSERT INTO {SCORE_HISTORY.name} (customer_id, scored_at, p_alive, clv)
+        f"""INSERT INTO {SCORE_HISTORY.name} (customer_id, scored_at, p_alive, clv, as_of)
         SELECT CAST(customer_id AS VARCHAR), CAST(scored_at AS TIMESTAMP),
-               CAST(p_alive AS DOUBLE), {clv}
+               CAST(p_alive AS DOUBLE), {clv},
+               (SELECT max(CAST(order_date AS DATE)) FROM orders
+                WHERE coalesce(status, 'paid') <> 'cancelled')
         FROM scores
         WHERE scored_at IS NOT NULL AND CAST(scored_at AS TIMESTAMP) NOT IN
               (SELECT DISTINCT scored_at FROM {SCORE_HISTORY.name})"""

@@ -67,7 +67,8 @@ def signal_frame(
     ctx = build_context(ws, day, use_scores=False, temp_name="_regulars_signal_facts")
     c = ctx.customers
     row = ws.con.execute(
-        f"SELECT max(scored_at) FROM {SCORE_HISTORY.name} WHERE CAST(scored_at AS DATE) <= ?",
+        f"SELECT max(scored_at) FROM {SCORE_HISTORY.name} "
+        "WHERE coalesce(as_of, CAST(scored_at AS DATE)) <= ?",
         [day],
     ).fetchone()
     snap = row[0] if row else None

@@ -131,6 +131,7 @@ SCORE_HISTORY = Table(
         _c("scored_at", "TIMESTAMP", True),
         _c("p_alive", "DOUBLE"),
         _c("clv", "DOUBLE"),
+        _c("as_of", "DATE", False, "The latest order date when the snapshot was taken."),
     ),
     key=("customer_id", "scored_at"),
     importable=False,
@@ -141,8 +142,19 @@ ACTION_TABLES = (ACTIONS, ACTION_EVENTS, OFFERS, REWARD_PAYMENTS, SCORE_HISTORY)
 
 def ensure_action_tables(ws: Workspace) -> None:
     """Create the action tables that do not exist yet (idempotent)."""
+    existing: dict[str, set[str]] = {}
+    for table_name, column in ws.con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main'"
+    ).fetchall():
+        existing.setdefault(table_name, set()).add(column)
     for t in ACTION_TABLES:
-        ws.con.execute(create_table_sql(t))
+        if t.name not in existing:
+            ws.con.execute(create_table_sql(t))
+            continue
+        for c in t.columns:  # tables from an older regulars get the new columns
+            if c.name not in existing[t.name]:
+                ws.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
 
 
 def _latest_order_date(ws: Workspace) -> _dt.date | None:
