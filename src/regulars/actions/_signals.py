@@ -27,7 +27,7 @@ __all__ = ["SIGNALS", "signal_deciles", "signal_frame", "signal_strength"]
 
 #: Signals measured, with what each means.
 SIGNALS: dict[str, str] = {
-    "p_alive": "P(alive) from the latest scoring run on or before as_of",
+    "p_alive": "P(alive) from the latest scores kept whose data ended by as_of",
     "clv": "CLV from the same scoring run",
     "days_since_order": "days since the last paid order (recency)",
     "orders": "paid orders so far (frequency)",
