@@ -164,8 +164,13 @@ def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         for n in names:
-            if n in old:
-                with contextlib.suppress(duckdb.Error):
+            if n not in old:
+                continue
+            with contextlib.suppress(duckdb.Error):
+                # RESET restores a default exactly; SET only from its rounded text.
+                con.execute(f"RESET {n}")
+                now = con.execute(f"SELECT current_setting({sql_str(n)})").fetchone()
+                if now is None or str(now[0]) != str(old[n]):
                     con.execute(f"SET {n} = {sql_str(str(old[n]))}")
 
 
