@@ -1,0 +1,117 @@
+"""Writing an import: upsert by natural key, order lines, new customers, rejects.
+
+Runs inside the import's transaction, after every check passed (or, with
+``skip_invalid``, on the rows that passed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import duckdb
+
+from regulars.errors import SchemaError
+from regulars.io._formats import RAW, Staged
+from regulars.io._mapping import Plan, sql_ident
+from regulars.io._parse import sql_str
+from regulars.io._report import BAD
+from regulars.schema import TABLES
+
+if TYPE_CHECKING:
+    from regulars.store import Workspace
+
+__all__ = ["write_rejected", "write_rows"]
+
+
+class _Counts(Protocol):
+    records: int
+    new_records: int
+    lines: int
+    customers_created: int
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_rows(
+    con: duckdb.DuckDBPyConnection, workspace: Workspace, plan: Plan, result: _Counts
+) -> None:
+    """Upsert ``_rg_out`` into the plan's table; fill in ``result``'s counts."""
+    t = plan.table
+    key = ", ".join(sql_ident(k) for k in t.key)
+    source = "_rg_out"
+    if t.name == "customers":
+        # Columns the file does not have keep their current values.
+        cols = ", ".join(
+            f"s.{sql_ident(c)}" if c in plan.sources or c in t.key else f"t.{sql_ident(c)}"
+            for c in t.column_names
+        )
+        con.execute(
+            f"CREATE TEMP TABLE _rg_final AS SELECT {cols} FROM _rg_out s "
+            f"LEFT JOIN customers t USING ({key})"
+        )
+        source = "_rg_final"
+    result.records = _count(con, f"SELECT count(*) FROM {source}")
+    on = " AND ".join(f"s.{sql_ident(k)} = t.{sql_ident(k)}" for k in t.key)
+    existing = _count(
+        con, f"SELECT count(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {t.name} t WHERE {on})"
+    )
+    result.new_records = result.records - existing
+    before = _count(con, "SELECT count(*) FROM customers")
+    if t.name == "orders":
+        con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
+    workspace.upsert(con, t, source)
+    if t.name == "orders":
+        cols = ", ".join(sql_ident(c) for c in TABLES["order_lines"].column_names)
+        con.execute(f"INSERT INTO order_lines ({cols}) SELECT {cols} FROM _rg_lines_out")
+        result.lines = _count(con, "SELECT count(*) FROM _rg_lines_out")
+        con.execute(
+            "INSERT INTO customers (customer_id, email, name) SELECT customer_id, "
+            "arg_min(_email, order_date) FILTER (_email IS NOT NULL), "
+            "arg_min(_name, order_date) FILTER (_name IS NOT NULL) FROM _rg_out o "
+            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) "
+            "GROUP BY customer_id"
+        )
+    elif t.name == "customers":
+        con.execute(
+            "INSERT INTO customers (customer_id) SELECT DISTINCT referred_by FROM customers s "
+            "WHERE referred_by IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM customers c WHERE c.customer_id = s.referred_by)"
+        )
+    elif "customer_id" in t.column_names:
+        con.execute(
+            "INSERT INTO customers (customer_id) SELECT DISTINCT customer_id FROM _rg_out o "
+            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id)"
+        )
+    result.customers_created = _count(con, "SELECT count(*) FROM customers") - before
+    if t.name == "customers":
+        result.customers_created = max(0, result.customers_created - result.new_records)
+
+
+def write_rejected(con: duckdb.DuckDBPyConnection, staged: Staged, target: Path) -> None:
+    """The rejected rows, with the file's columns and a reason, as CSV at ``target``."""
+    names = list(staged.columns)
+    reason_col = "reason" if "reason" not in {n.lower() for n in names} else "rejected_reason"
+    cols = ", ".join(f"r.{sql_ident(n)}" for n in names)
+    nulls = ", ".join(f"NULL AS {sql_ident(n)}" for n in names)
+    parts = [
+        f"SELECT {cols}, b.reason AS {sql_ident(reason_col)}, r._row AS _k FROM {RAW} r JOIN "
+        f"(SELECT _row, string_agg(reason, '; ' ORDER BY reason) AS reason FROM {BAD} "
+        "GROUP BY _row) b ON b._row = r._row"
+    ]
+    for s in staged.structural:
+        text = f"line {s['line']:,}: {s['message']}: {s['text']}"
+        parts.append(f"SELECT {nulls}, {sql_str(text)}, {-1_000_000_000 + int(s['line'])}")
+    try:
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (_k) FROM ({' UNION ALL '.join(parts)}) ORDER BY _k) "
+            f"TO {sql_str(str(target))} (HEADER, DELIMITER ',')"
+        )
+    except duckdb.Error as exc:
+        raise SchemaError(
+            f"Cannot write the rejected rows to {target}: {exc}. Check that the folder of "
+            "the input file is writable."
+        ) from None
