@@ -307,8 +307,9 @@ def _packages() -> pd.DataFrame:
             "package_orders": [10, 20, 30, 40],
             "package_customers": [8, 15, 22, 30],
             "package_revenue": [5000.0, 11000.0, 16000.0, 24000.0],
-            "discount": [1000.0, 2200.0, 3100.0, 4500.0],
-            "package_share_of_revenue": [0.1, 0.11, 0.14, 0.18],
+            "package_discount": [1000.0, 2200.0, 3100.0, 4500.0],
+            "package_discount_rate": [0.17, 0.17, 0.16, 0.16],
+            "package_revenue_share": [0.1, 0.11, 0.14, 0.18],
         }
     )
 

@@ -294,15 +294,6 @@ def _projection(data: ReportData) -> pd.DataFrame:
     return data.metric("subscription_projection", billing_period=billing)
 
 
-def _optional(data: ReportData, function: str) -> pd.DataFrame:
-    """A metric this version of regulars.metrics may not have (empty frame then)."""
-    import regulars.metrics
-
-    if not hasattr(regulars.metrics, function):
-        return pd.DataFrame()
-    return data.metric(function)
-
-
 def _floats(df: pd.DataFrame) -> pd.DataFrame:
     """Decimal columns as floats: the report only displays and compares them."""
     for col in df.columns:
@@ -338,7 +329,7 @@ _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
     "channel_economics": lambda d: d.metric("channel_economics"),
     "cold_funding": lambda d: d.metric("cold_funding"),
     "guarantee": lambda d: d.metric("guarantee"),
-    "packages": lambda d: _optional(d, "packages"),
+    "packages": lambda d: d.metric("packages"),
     "referrals": lambda d: d.metric("referrals"),
     "referral_tree": lambda d: d.metric("referral_tree"),
     "top_referrers": lambda d: d.metric("top_referrers", n=10),

@@ -268,10 +268,11 @@ def _packages(ctx: ReportContext, section: Section) -> str:
     rows = [
         {
             "period": ctx.label(r["period"]),
-            "share": to_float(r.get("package_share_of_revenue")),
+            "share": to_float(r.get("package_revenue_share")),
             "orders": int(r.get("package_orders") or 0),
             "customers": int(r.get("package_customers") or 0),
-            "discount": to_float(r.get("discount")),
+            "discount": to_float(r.get("package_discount")),
+            "rate": to_float(r.get("package_discount_rate")),
         }
         for r in p.to_dict("records")
     ]
@@ -290,6 +291,7 @@ def _packages(ctx: ReportContext, section: Section) -> str:
             ("orders", t._("Package orders"), "number"),
             ("customers", t._("Package customers"), "number"),
             ("discount", t._("Discount given, {currency}").format(currency=t.currency), "money"),
+            ("rate", t._("Discount off list price"), "percent"),
             ("share", share_title, "percent"),
         ],
     )
@@ -297,9 +299,12 @@ def _packages(ctx: ReportContext, section: Section) -> str:
     cur, _prev = ctx.focus(p["period"].tolist())
     now = ctx.row(p, cur)
     return t._(
-        "Packages brought {share} of revenue in {period} and cost {discount} in discounts."
+        "Packages brought {share} of revenue in {period}, bought by {customers} customers, "
+        "at {rate} off list price ({discount})."
     ).format(
-        share=t.percent(to_float(now.get("package_share_of_revenue"))),
+        share=t.percent(to_float(now.get("package_revenue_share"))),
         period=ctx.label(cur),
-        discount=t.money(to_float(now.get("discount"))),
+        customers=t.number(to_float(now.get("package_customers"))),
+        rate=t.percent(to_float(now.get("package_discount_rate"))),
+        discount=t.money(to_float(now.get("package_discount"))),
     )
