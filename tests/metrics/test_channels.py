@@ -100,3 +100,23 @@ def test_reordering_rows_changes_nothing(book, to_frame):
         metric(book(**shuffled(data, 5), config=cfg), period="month"), sort=["period", "channel"]
     )
     assert_frames_equal(a, b)
+
+
+def test_referral_rewards_are_the_referral_channels_cac(book, to_frame):
+    from regulars.config import ReferralRule, ReferralsConfig
+    from regulars.metrics import growth_sources
+
+    cfg = Config(
+        channels=CHANNELS,
+        referrals=ReferralsConfig(rules=[ReferralRule(kind="fixed", amount=25.0)]),
+    )
+    ctx = _story(book)
+    ctx = type(ctx)(ctx.tables, cfg)
+    econ = to_frame(metric(ctx, period="month"), sort=["period", "channel"])
+    ref = econ[econ.channel == "referral"].iloc[0]
+    assert ref.spend == Decimal("25.00")
+    assert ref.cac == pytest.approx(25.0)
+    src = to_frame(growth_sources(ctx, period="month", end="2024-01-31"), sort=[])
+    row = src[src.source == "new_referral"].iloc[0]
+    assert (row.change, row.spend) == (Decimal("40.00"), Decimal("25.00"))
+    assert row.cost_per_revenue_unit == pytest.approx(25 / 40)

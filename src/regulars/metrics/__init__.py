@@ -14,8 +14,17 @@ from regulars.metrics._common import MetricContext, metric_context
 from regulars.metrics.channels import channel_economics, cold_funding
 from regulars.metrics.cohorts import cohort_retention, revenue_retention
 from regulars.metrics.growth import growth_accounting
+from regulars.metrics.guarantee import guarantee
 from regulars.metrics.lifecycle import lifecycle
 from regulars.metrics.new_vs_returning import new_vs_returning
+from regulars.metrics.packages import packages
+from regulars.metrics.referrals import (
+    referral_problems,
+    referral_rewards,
+    referral_tree,
+    referrals,
+    top_referrers,
+)
 from regulars.metrics.sources import growth_sources
 from regulars.metrics.subscriptions import (
     renewal_rates,
@@ -31,12 +40,19 @@ __all__ = [
     "cold_funding",
     "growth_accounting",
     "growth_sources",
+    "guarantee",
     "lifecycle",
     "metric_context",
     "new_vs_returning",
+    "packages",
+    "referral_problems",
+    "referral_rewards",
+    "referral_tree",
+    "referrals",
     "renewal_rates",
     "revenue_retention",
     "subscription_movements",
     "subscription_projection",
     "subscription_survival",
+    "top_referrers",
 ]

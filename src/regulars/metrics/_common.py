@@ -596,6 +596,9 @@ def referral_reward_costs(ctx: MetricContext, period: Period) -> ir.Table | None
     Columns: ``referee`` (string, may be null), ``period_index`` (int64, the period
     the reward was earned in), ``amount`` (decimal).
     """
+    referral_cfg = getattr(ctx.config, "referrals", None)
+    if referral_cfg is not None and not getattr(referral_cfg, "rules", None):
+        return None  # no reward rules: nothing to pay, and a cheaper query
     try:
         from regulars.metrics.referrals import referral_rewards
     except ImportError:
