@@ -103,11 +103,27 @@ def base_config() -> dict[str, Any]:
     }
 
 
+def _title_lines(title: str, width: int = 56) -> str | list[str]:
+    """A long title as several lines (Vega clips a title wider than the chart)."""
+    if len(title) <= width:
+        return title
+    lines: list[str] = []
+    line = ""
+    for word in title.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return lines
+
+
 def _spec(
     title: str, data: list[dict[str, Any]], *, height: int = 260, width: Any = "container"
 ) -> dict[str, Any]:
     return {
-        "title": title,
+        "title": {"text": _title_lines(title)},
         "width": width,
         "height": height,
         "autosize": {"type": "fit-x", "contains": "padding"},

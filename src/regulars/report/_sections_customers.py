@@ -460,6 +460,20 @@ def _sbg_chart(ctx: ReportContext, section: Section) -> None:
         group_order=labels,
     )
     section.charts.append(Chart("sbg-projection", t._("sBG projection"), spec))
+    latest = proj.loc[(proj["cohort"] == cohorts[-1]) & proj["projected_survival"].notna()]
+    if not latest.empty:
+        last = latest.sort_values("renewal").iloc[-1]
+        section.notes.append(
+            t._(
+                "The sBG model projects that {share} of the {cohort} cohort of {plans} will "
+                "still be subscribed after {n} renewals."
+            ).format(
+                share=t.percent(to_float(last["projected_survival"])),
+                cohort=ctx.label(cohorts[-1]),
+                plans=plans,
+                n=t.number(int(last["renewal"])),
+            )
+        )
 
 
 def _subscriptions_takeaway(ctx: ReportContext, mov: pd.DataFrame, ren: pd.DataFrame) -> str:
