@@ -402,16 +402,6 @@ def _holdout_bins() -> pd.DataFrame:
     )
 
 
-def _tracking() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "t": list(range(1, 21)),
-            "actual": [50.0 * k for k in range(1, 21)],
-            "predicted": [49.0 * k for k in range(1, 21)],
-        }
-    )
-
-
 FRAMES = {
     "clv_histogram": _hist,
     "p_alive_matrix": _matrix,
@@ -419,7 +409,6 @@ FRAMES = {
         [{"total_clv": 1.2e7, "top20_share": 0.83, "likely_gone_repeaters": 557}]
     ),
     "holdout_bins": _holdout_bins,
-    "holdout_tracking": _tracking,
     "holdout_check": lambda: pd.DataFrame(
         [
             {

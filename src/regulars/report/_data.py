@@ -482,6 +482,5 @@ _LOADERS.update(
         "score_summary": _score_summary,
         "holdout_bins": lambda d: _holdout(d)[0],
         "holdout_check": lambda d: _holdout(d)[1],
-        "holdout_tracking": lambda d: pd.DataFrame(),
     }
 )

@@ -385,7 +385,7 @@ def customer_value_section(ctx: ReportContext) -> Section:
 
 
 def _holdout(ctx: ReportContext, section: Section) -> None:
-    """Actual vs predicted holdout orders per frequency bin, and the tracking curve."""
+    """Actual vs predicted holdout orders per calibration frequency, and the verdict."""
     t = ctx.t
     try:
         ctx.data.require("holdout")
@@ -393,7 +393,6 @@ def _holdout(ctx: ReportContext, section: Section) -> None:
         section.missing.append(exc.missing)
         return
     bins = ctx.data.frame("holdout_bins")
-    tracking = ctx.data.frame("holdout_tracking")
     actual, predicted = t._("Actual"), t._("Predicted")
     if not bins.empty:
         section.charts.append(
@@ -434,27 +433,6 @@ def _holdout(ctx: ReportContext, section: Section) -> None:
                 actual=t.number(to_float(r["actual_total"])),
                 error=("+" if error > 0 else "") + t.percent(error, 1),
                 quality=quality,
-            )
-        )
-    if not tracking.empty:
-        section.charts.append(
-            Chart(
-                "holdout-tracking",
-                t._("Tracking curve"),
-                scatter_with_line(
-                    t._("Tracking: cumulative repeat orders, actual vs the model"),
-                    records(tracking.to_dict("records")),
-                    x="t",
-                    series=[
-                        ("actual", actual, OKABE_ITO["black"]),
-                        ("predicted", predicted, OKABE_ITO["orange"]),
-                    ],
-                    x_title=t._("Time since the start of the data"),
-                    y_title=t._("Cumulative repeat orders"),
-                    x_type="quantitative",
-                    y_format="number",
-                ),
-                wide=True,
             )
         )
 
