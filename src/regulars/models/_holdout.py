@@ -15,7 +15,6 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 __all__ = [
     "GOOD_ERROR",
@@ -145,14 +144,15 @@ def holdout_check(
 ) -> HoldoutCheck:
     """Compare ``model``'s holdout predictions with the actual holdout purchases.
 
+    The per-frequency table comes from :func:`~regulars.models.evaluate`; the totals,
+    the verdict and the holdout tracking curve are added here.
+
     Parameters
     ----------
     model
         A purchase model fitted on the calibration columns.
     calibration_holdout
-        The output of :func:`calibration_holdout_summary`.  It is compressed in the
-        engine to distinct ``(frequency_cal, recency_cal, T_cal)`` cells, so only the
-        cells leave it.
+        The output of :func:`calibration_holdout_summary`.
     calibration_end, observation_end
         The period boundaries, for the report.
     purchases
@@ -161,46 +161,23 @@ def holdout_check(
     unit_days
         The length of the time unit in days.
     """
+    from regulars.models.evaluate import evaluate
+
     ch = calibration_holdout
-    cells = (
-        ch.group_by(["frequency_cal", "recency_cal", "T_cal", "duration_holdout"])
-        .aggregate(customers=ch.count(), actual=ch["frequency_holdout"].sum())
-        .to_pyarrow()
-        .to_pandas()
-    )
-    keys = pd.DataFrame(
-        {
-            "frequency": cells["frequency_cal"].astype(float),
-            "recency": cells["recency_cal"].astype(float),
-            "T": cells["T_cal"].astype(float),
-        }
-    )
-    duration = float(cells["duration_holdout"].iloc[0]) if len(cells) else 0.0
-    per_customer = np.asarray(model.expected_purchases(keys, t=duration), dtype=float)
-    cells["predicted"] = per_customer * cells["customers"]
-    cells["bin"] = np.minimum(cells["frequency_cal"].astype(int), MAX_BIN)
-    grouped = cells.groupby("bin")[["customers", "actual", "predicted"]].sum()
-    grouped = grouped.reindex(range(MAX_BIN + 1), fill_value=0)
+    columns = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout"]
+    ev = evaluate(model, ch.select(*columns), censor=MAX_BIN)
+    b = ev.frequency_bins
     bins = pd.DataFrame(
         {
-            "frequency": [str(b) if b < MAX_BIN else f"{MAX_BIN}+" for b in grouped.index],
-            "customers": grouped["customers"].astype(int).to_numpy(),
-            "actual": np.divide(
-                grouped["actual"],
-                grouped["customers"],
-                where=grouped["customers"] > 0,
-                out=np.zeros(len(grouped)),
-            ),
-            "predicted": np.divide(
-                grouped["predicted"],
-                grouped["customers"],
-                where=grouped["customers"] > 0,
-                out=np.zeros(len(grouped)),
-            ),
+            "frequency": [str(i) for i in b.index],
+            "customers": b["customers"].to_numpy(dtype=int),
+            "actual": b["actual"].fillna(0.0).to_numpy(dtype=float),
+            "predicted": b["predicted"].fillna(0.0).to_numpy(dtype=float),
         }
     )
-    actual = float(cells["actual"].sum())
-    predicted = float(cells["predicted"].sum())
+    # Holdout purchases are counts: the total of the bin means times their sizes.
+    actual = float(np.round((bins["customers"] * bins["actual"]).sum()))
+    predicted = float((bins["customers"] * bins["predicted"]).sum())
     error = (predicted - actual) / actual if actual > 0 else float("nan")
     has = (bins["actual"] > 0).to_numpy()
     if has.any():
@@ -208,17 +185,17 @@ def holdout_check(
         bin_mape = float(np.average(ape, weights=bins["customers"][has]))
     else:
         bin_mape = float("nan")
+    duration_row = ch.aggregate(d=ch["duration_holdout"].max()).to_pyarrow()
+    duration = float(duration_row.column("d")[0].as_py() or 0.0)
     quality, verdict = _verdict(error, actual, predicted)
     tracking = pd.DataFrame({"t": [], "actual": [], "predicted": []})
     if purchases is not None and duration > 0:
-        tracking = _tracking(
-            model, keys, cells["customers"].to_numpy(), purchases, duration, unit_days
-        )
+        tracking = _tracking(model, ch, purchases, duration, unit_days)
     return HoldoutCheck(
         calibration_end=calibration_end,
         observation_end=observation_end,
         duration=duration,
-        customers=int(cells["customers"].sum()),
+        customers=int(bins["customers"].sum()),
         bins=bins,
         actual_total=actual,
         predicted_total=predicted,
@@ -232,13 +209,27 @@ def holdout_check(
 
 def _tracking(
     model: Any,
-    keys: pd.DataFrame,
-    weights: NDArray[np.float64],
+    ch: ir.Table,
     purchases: ir.Table,
     duration: float,
     unit_days: float,
 ) -> pd.DataFrame:
-    """Cumulative actual and predicted repeat purchases at up to 26 points."""
+    """Cumulative actual and predicted repeat purchases at up to 26 points.
+
+    The predictions are summed over the distinct calibration tuples (grouped in the
+    engine), weighted by their customers.
+    """
+    cells = (
+        ch.group_by(["frequency_cal", "recency_cal", "T_cal"])
+        .aggregate(customers=ch.count())
+        .to_pyarrow()
+    )
+    keys = {
+        "frequency": cells.column("frequency_cal").to_numpy(),
+        "recency": cells.column("recency_cal").to_numpy(),
+        "T": cells.column("T_cal").to_numpy(),
+    }
+    weights = cells.column("customers").to_numpy().astype(float)
     per_day = purchases.group_by("days").aggregate(n=purchases.count()).to_pyarrow().to_pandas()
     n_points = max(1, min(int(np.ceil(duration)), TRACKING_POINTS))
     t = duration * np.arange(1, n_points + 1) / n_points

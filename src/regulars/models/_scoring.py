@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
@@ -60,16 +59,9 @@ def _array(values: Any, n: int, what: str) -> NDArray[np.float64]:
     return out
 
 
-def _horizon(model: PurchaseModel, t: float) -> float:
-    """``t`` for the model: whole periods for the discrete-time BG/BB model."""
-    if getattr(model, "_discrete", False):
-        return float(round(t))
-    return t
-
-
 def discounted_expected_purchases(
     model: PurchaseModel,
-    data: pd.DataFrame,
+    data: Any,
     *,
     months: int,
     discount_rate: float,
@@ -77,14 +69,18 @@ def discounted_expected_purchases(
 ) -> NDArray[np.float64]:
     """Expected purchases over ``months`` months, each month discounted to today.
 
-    ``sum_k (E[X(k)] - E[X(k - 1)]) / (1 + d) ** k`` for months ``k = 1..months``,
-    where ``E[X(k)]`` is the expected number of purchases in the next ``k`` months and
-    ``d = (1 + discount_rate) ** (1 / 12) - 1`` the monthly rate equivalent to the
-    annual ``discount_rate``.  For the discrete-time BG/BB model each horizon is
-    rounded to whole periods.  Times one customer's expected spend per purchase this is
-    the discounted CLV of Fader, Hardie & Lee (2005), the same sum lifetimes'
-    ``customer_lifetime_value`` computes (lifetimes takes a monthly rate and a month of
-    4.345 weeks; here a month is 365.2425 / 12 days).
+    This is :func:`~regulars.models.customer_lifetime_value` with a spend of 1 per
+    purchase: ``sum_k (E[X(k)] - E[X(k - 1)]) / (1 + d) ** k`` over months ``k = 1 ..
+    months`` of 365.2425 / 12 days, where ``E[X(k)]`` is the expected number of
+    purchases in the next ``k`` months and ``d = (1 + discount_rate) ** (1 / 12) - 1``
+    the monthly rate equivalent to the annual ``discount_rate``.  Times a customer's
+    expected spend per purchase it is their discounted CLV (Fader, Hardie & Lee 2005;
+    lifetimes' ``customer_lifetime_value`` takes a monthly rate and months of 4.345
+    weeks).
+
+    The discrete-time BG/BB model counts whole periods: the horizon is
+    ``round(months * month / period)`` periods, each discounted at the per-period rate
+    equivalent to the annual one.
 
     References
     ----------
@@ -92,27 +88,42 @@ def discounted_expected_purchases(
        Iso-Value Curves for Customer Base Analysis". Journal of Marketing Research
        42(4), 415-430.
     """
-    monthly = (1.0 + discount_rate) ** (1.0 / 12.0) - 1.0
-    step = MONTH_DAYS / TIME_UNIT_DAYS[time_unit]
-    n = len(data)
-    total = np.zeros(n)
-    previous = np.zeros(n)
-    for k in range(1, months + 1):
-        horizon = _horizon(model, k * step)
-        current = _array(model.expected_purchases(data, t=horizon), n, "expected_purchases")
-        total += (current - previous) / (1.0 + monthly) ** k
-        previous = current
-    return total
+    from regulars.models.clv import customer_lifetime_value
+
+    unit_days = TIME_UNIT_DAYS[time_unit]
+    if getattr(model, "_discrete", False):
+        periods = max(1, round(months * MONTH_DAYS / unit_days))
+        rate = (1.0 + discount_rate) ** (unit_days / (12 * MONTH_DAYS)) - 1.0
+        horizon, per_period = periods, 1.0
+    else:
+        rate = (1.0 + discount_rate) ** (1.0 / 12.0) - 1.0
+        horizon, per_period = months, MONTH_DAYS / unit_days
+    value = customer_lifetime_value(
+        model,  # type: ignore[arg-type]
+        None,
+        data,
+        horizon=horizon,
+        discount_rate=rate,
+        time_unit_per_period=per_period,
+    )
+    return np.asarray(value, dtype=np.float64)
 
 
-def _distinct(rfm: ir.Table, keys: Sequence[str]) -> pd.DataFrame:
-    """The distinct key tuples of ``rfm``, as float64 columns (plus the raw keys)."""
+def _horizon(model: PurchaseModel, t: float) -> float:
+    """``t`` for the model: whole periods for the discrete-time BG/BB model."""
+    if getattr(model, "_discrete", False):
+        return float(round(t))
+    return t
+
+
+def _distinct(rfm: ir.Table, keys: Sequence[str]) -> dict[str, NDArray[Any]]:
+    """The distinct key tuples of ``rfm`` as NumPy arrays (exactly as the engine has them)."""
     arrow = rfm.select(*keys).distinct().to_pyarrow()
-    return pd.DataFrame({k: arrow.column(k).to_numpy(zero_copy_only=False) for k in keys})
+    return {k: arrow.column(k).to_numpy(zero_copy_only=False) for k in keys}
 
 
-def _upload(df: pd.DataFrame, backend: BaseBackend | None) -> ir.Table:
-    table = pa.Table.from_pandas(df, preserve_index=False)
+def _upload(columns: dict[str, NDArray[Any]], backend: BaseBackend | None) -> ir.Table:
+    table = pa.table(columns)
     if backend is None:
         return ibis.memtable(table)
     name = f"_regulars_scores_{uuid.uuid4().hex[:12]}"
@@ -205,14 +216,13 @@ def score_customers(
     unit_days = TIME_UNIT_DAYS[time_unit]
 
     keys = _distinct(rfm, PURCHASE_KEYS)
-    scored = keys.rename(columns={k: f"_k_{k}" for k in PURCHASE_KEYS})
-    n = len(keys)
+    n = len(keys["frequency"])
+    scored: dict[str, NDArray[Any]] = {f"_k_{k}": v for k, v in keys.items()}
     scored["p_alive"] = _array(purchase_model.probability_alive(keys), n, "probability_alive")
     for days in horizons:
+        t = _horizon(purchase_model, days / unit_days)
         scored[f"expected_orders_{days}d"] = _array(
-            purchase_model.expected_purchases(keys, t=_horizon(purchase_model, days / unit_days)),
-            n,
-            "expected_purchases",
+            purchase_model.expected_purchases(keys, t=t), n, "expected_purchases"
         )
     if spend_model is not None:
         scored["_dep"] = discounted_expected_purchases(
@@ -223,16 +233,16 @@ def score_customers(
             time_unit=time_unit,
         )
     purchase = _upload(scored, backend)
-    pred = [c for c in scored.columns if not c.startswith("_")]
+    pred = [c for c in scored if not c.startswith("_")]
     out = rfm.inner_join(purchase, [rfm[k] == purchase[f"_k_{k}"] for k in PURCHASE_KEYS])
     out = out.select(*rfm.columns, *pred, *(["_dep"] if spend_model is not None else []))
     if spend_model is None:
         return out
 
     spend_keys = _distinct(rfm, SPEND_KEYS)
-    spend = spend_keys.rename(columns={k: f"_s_{k}" for k in SPEND_KEYS})
+    spend: dict[str, NDArray[Any]] = {f"_s_{k}": v for k, v in spend_keys.items()}
     spend["expected_spend"] = _array(
-        spend_model.expected_spend(spend_keys), len(spend_keys), "expected_spend"
+        spend_model.expected_spend(spend_keys), len(spend_keys["frequency"]), "expected_spend"
     )
     spend_table = _upload(spend, backend)
     out = out.inner_join(spend_table, [out[k] == spend_table[f"_s_{k}"] for k in SPEND_KEYS])
