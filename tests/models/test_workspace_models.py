@@ -230,6 +230,7 @@ def test_errors(tmp_path: Path, ws: Workspace) -> None:
         score_workspace(ws, out=tmp_path / "scores.txt")
 
 
+@pytest.mark.slow
 def test_auto_holdout_and_config(tmp_path: Path) -> None:
     ws = cdnow_workspace(tmp_path / "cfg", extra=False)
     (ws.path / "regulars.toml").write_text(
@@ -253,6 +254,7 @@ def test_auto_holdout_and_config(tmp_path: Path) -> None:
         ws.close()
 
 
+@pytest.mark.slow
 def test_bgbb_uses_whole_periods(ws: Workspace) -> None:
     fit = fit_workspace(ws, model="bgbb", spend="none", holdout="none")
     assert set(fit.purchase.params_) == {"alpha", "beta", "gamma", "delta"}
