@@ -559,7 +559,11 @@ def _sources_takeaway(
         t._("{source} {share}").format(source=names.get(s, s), share=t.percent(c / gross))
         for s, c in top
     )
-    if total >= 0:
+    if not losses and total >= 0:
+        text = t._("Revenue grew by {total} in {period}: {parts}.").format(
+            total=t.money(total), period=ctx.label(cur), parts=listed
+        )
+    elif total >= 0:
         text = t._("Revenue grew by {total} in {period}; of the {gross} gained: {parts}.").format(
             total=t.money(total), period=ctx.label(cur), gross=t.money(gross), parts=listed
         )
