@@ -409,6 +409,13 @@ FRAMES = {
         [{"total_clv": 1.2e7, "top20_share": 0.83, "likely_gone_repeaters": 557}]
     ),
     "holdout_bins": _holdout_bins,
+    "holdout_tracking": lambda: pd.DataFrame(
+        {
+            "t": [30.0 * k for k in range(1, 13)],
+            "actual": [300.0 * k for k in range(1, 13)],
+            "predicted": [280.0 * k for k in range(1, 13)],
+        }
+    ),
     "holdout_check": lambda: pd.DataFrame(
         [
             {

@@ -83,7 +83,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "customer-value",
         customer_value_section,
-        ("clv-distribution", "p-alive-matrix", "holdout-frequency"),
+        ("clv-distribution", "p-alive-matrix", "holdout-frequency", "holdout-tracking"),
     ),
     SectionSpec("actions", actions_section, ("actions-by-playbook", "playbook-effectiveness")),
 )

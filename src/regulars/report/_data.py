@@ -447,22 +447,28 @@ def _score_summary(data: ReportData) -> pd.DataFrame:
     )
 
 
-def _holdout(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The holdout check stored by the latest ``regulars fit``: its bins and totals."""
+def _holdout(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The holdout check stored by the latest ``regulars fit``: bins, totals, tracking."""
     import json
 
     fits = data.workspace.table("model_fits")
     fits = fits.filter((fits.kind == "purchase") & fits.holdout.notnull())
     latest = fits.order_by([fits.fitted_at.desc(), fits.fit_id.desc()]).limit(1)
-    row = latest.select("model", holdout=latest.holdout.cast("string")).to_pyarrow().to_pylist()
+    row = (
+        latest.select("model", "time_unit", holdout=latest.holdout.cast("string"))
+        .to_pyarrow()
+        .to_pylist()
+    )
     if not row:
-        return pd.DataFrame(), pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     check = json.loads(row[0]["holdout"])
     bins = pd.DataFrame(check.get("bins", []))
+    tracking = pd.DataFrame(check.get("tracking", []))
     totals = pd.DataFrame(
         [
             {
                 "model": row[0]["model"],
+                "time_unit": row[0]["time_unit"],
                 "calibration_end": check.get("calibration_end"),
                 "observation_end": check.get("observation_end"),
                 "actual_total": check.get("actual_total"),
@@ -472,7 +478,7 @@ def _holdout(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
         ]
     )
-    return bins, totals
+    return bins, totals, tracking
 
 
 _LOADERS.update(
@@ -482,5 +488,6 @@ _LOADERS.update(
         "score_summary": _score_summary,
         "holdout_bins": lambda d: _holdout(d)[0],
         "holdout_check": lambda d: _holdout(d)[1],
+        "holdout_tracking": lambda d: _holdout(d)[2],
     }
 )

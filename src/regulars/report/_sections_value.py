@@ -414,6 +414,35 @@ def _holdout(ctx: ReportContext, section: Section) -> None:
             )
         )
     check = ctx.data.frame("holdout_check")
+    tracking = ctx.data.frame("holdout_tracking")
+    if not check.empty and not tracking.empty:
+        r = check.iloc[0]
+        unit = str(r.get("time_unit") or "D")
+        since = t.date(pd.Timestamp(r["calibration_end"]).date())
+        x_title = {
+            "D": t._("Days after {date}"),
+            "W": t._("Weeks after {date}"),
+            "M": t._("Months after {date}"),
+        }.get(unit, t._("Days after {date}")).format(date=since)
+        section.charts.append(
+            Chart(
+                "holdout-tracking",
+                t._("Tracking curve"),
+                scatter_with_line(
+                    t._("Tracking: cumulative repeat orders in the holdout, actual vs the model"),
+                    records(tracking.to_dict("records")),
+                    x="t",
+                    series=[
+                        ("actual", actual, OKABE_ITO["black"]),
+                        ("predicted", predicted, OKABE_ITO["orange"]),
+                    ],
+                    x_title=x_title,
+                    y_title=t._("Cumulative repeat orders"),
+                    x_type="quantitative",
+                    y_format="number",
+                ),
+            )
+        )
     if not check.empty:
         r = check.iloc[0]
         error = to_float(r["error"])
