@@ -1,0 +1,47 @@
+"""Customer models: who is still a customer, what they will buy, and what they are worth.
+
+Repeat purchases without contracts: :class:`BetaGeoModel` (BG/NBD),
+:class:`ModifiedBetaGeoModel` (MBG/NBD), :class:`ParetoNBDModel`; with discrete
+transaction opportunities: :class:`BetaGeoBetaBinomModel` (BG/BB).  Spend per purchase:
+:class:`GammaGammaModel`.  Subscriptions: :class:`ShiftedBetaGeoModel` (sBG).
+:func:`customer_lifetime_value` combines a purchase and a spend model, and
+:func:`evaluate` checks a purchase model on a holdout period.  The RFM inputs come from
+:func:`rfm_summary` and :func:`calibration_holdout_summary`.
+
+Every model follows the scikit-learn conventions: the constructor only stores
+hyper-parameters, ``fit(data)`` returns the model and sets ``params_`` and
+``log_likelihood_``.  ``fit`` and the predictions accept pandas and polars DataFrames,
+pyarrow Tables, Ibis tables and dicts of arrays; an Ibis table is compressed to its
+distinct sufficient statistics inside its engine before fitting.
+
+For scoring many customers, the predictions of the purchase models accept a pyarrow
+Table (or dict of numpy arrays) of distinct ``frequency, recency, T`` tuples and
+return numpy arrays aligned with its rows; ``score_arrays(frequency, recency, T, t=...)``
+is the same as one call.  See ``docs/models.md`` for the mathematics.
+"""
+
+from __future__ import annotations
+
+from regulars.models._rfm import calibration_holdout_summary, rfm_summary
+from regulars.models.beta_geo import BetaGeoModel
+from regulars.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
+from regulars.models.clv import customer_lifetime_value
+from regulars.models.evaluate import Evaluation, evaluate
+from regulars.models.gamma_gamma import GammaGammaModel
+from regulars.models.modified_beta_geo import ModifiedBetaGeoModel
+from regulars.models.pareto_nbd import ParetoNBDModel
+from regulars.models.shifted_beta_geo import ShiftedBetaGeoModel
+
+__all__ = [
+    "BetaGeoBetaBinomModel",
+    "BetaGeoModel",
+    "Evaluation",
+    "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+    "ShiftedBetaGeoModel",
+    "calibration_holdout_summary",
+    "customer_lifetime_value",
+    "evaluate",
+    "rfm_summary",
+]

@@ -1,0 +1,248 @@
+"""Shared base of the repeat-purchase models: RFM input, checks and prediction wrappers.
+
+The models of this family (BG/NBD, MBG/NBD, Pareto/NBD and BG/BB) read the same three
+columns, ``frequency``, ``recency`` and ``T``, follow the same rules, and offer the same
+predictions.  A model file implements the array-level functions
+
+* ``_p_alive(theta, x, t_x, T)``: probability of being alive at ``T``;
+* ``_expected(theta, x, t_x, T, t)``: expected purchases in ``(T, T + t]``;
+* ``_expected_new(theta, t)``: expected purchases in ``(0, t]`` of a new customer;
+* ``_pmf_new(theta, n, t)``: ``P(X(t) = n)`` for a new customer;
+
+and this module wraps them with input reading and checks.  The array functions are the
+stable vectorised interface for scoring distinct tuples (see ``score_arrays``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from regulars.models._base import (
+    BaseModel,
+    Columns,
+    FloatArray,
+    TableLike,
+    check_values,
+    compress,
+    read_columns,
+)
+
+__all__ = ["RFM_COLUMNS", "TransactionModel", "as_time"]
+
+RFM_COLUMNS = ("frequency", "recency", "T")
+
+
+def as_time(t: Any, name: str = "t", *, integer: bool = False) -> FloatArray:
+    """``t`` as a float array of finite values >= 0 (whole numbers if ``integer``)."""
+    try:
+        arr = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a number or an array of numbers >= 0. Got {t!r}."
+        ) from None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0. Got {t!r}.")
+    if integer and np.any(arr != np.floor(arr)):
+        raise ValueError(
+            f"{name} counts transaction opportunities and must be whole numbers. Got {t!r}."
+        )
+    return arr
+
+
+def _scalar_or_array(values: FloatArray, *inputs: Any) -> Any:
+    if all(np.ndim(v) == 0 for v in inputs):
+        return float(values)
+    return values
+
+
+class TransactionModel(BaseModel):
+    """Base of the repeat-purchase models (see the module docstring)."""
+
+    #: True for BG/BB, whose frequency, recency and T count transaction opportunities.
+    _discrete: ClassVar[bool] = False
+
+    # -- input --------------------------------------------------------------------
+    def _validate(self, cols: Columns, caller: str) -> None:
+        x, t_x, big_t = cols["frequency"], cols["recency"], cols["T"]
+        show = list(RFM_COLUMNS)
+        unit = "transaction opportunities" if self._discrete else "time units"
+        check_values(
+            cols,
+            (x < 0) | (x != np.floor(x)),
+            "have a frequency that is not a whole number >= 0",
+            "frequency counts repeat purchases (purchase periods after the first).",
+            caller,
+            show,
+        )
+        check_values(
+            cols,
+            t_x < 0,
+            "have a negative recency",
+            "recency is the time from the first to the last purchase.",
+            caller,
+            show,
+        )
+        check_values(
+            cols,
+            t_x > big_t,
+            "have recency greater than T",
+            f"recency and T must be in the same {unit}, and recency <= T (T is the time from "
+            "the first purchase to the end of observation).",
+            caller,
+            show,
+        )
+        check_values(
+            cols,
+            (x == 0) & (t_x != 0),
+            "have frequency 0 but a recency other than 0",
+            "a customer without repeat purchases has recency 0.",
+            caller,
+            show,
+        )
+        if self._discrete:
+            check_values(
+                cols,
+                (t_x != np.floor(t_x)) | (big_t != np.floor(big_t)) | (x > t_x),
+                "have a recency or T that is not a whole number, or frequency > recency",
+                "BetaGeoBetaBinomModel counts transaction opportunities: recency is the "
+                "opportunity of the last transaction and T the number of opportunities.",
+                caller,
+                show,
+            )
+
+    def _read(self, data: TableLike, caller: str, *, weighted: bool) -> Columns:
+        cols = read_columns(data, RFM_COLUMNS, caller=caller, weighted=weighted)
+        self._validate(cols, caller)
+        return cols
+
+    def fit(self, data: TableLike, /) -> Self:
+        """Fit the model by maximum likelihood on a table of RFM summaries.
+
+        Parameters
+        ----------
+        data : pandas/polars DataFrame, pyarrow Table, Ibis table or dict of arrays
+            Columns ``frequency``, ``recency`` and ``T`` (one row per customer, or per
+            group of identical customers with a ``weight`` column counting them).  The
+            rows are compressed to distinct tuples first; an Ibis table is grouped in
+            its engine.
+
+        Returns
+        -------
+        self
+            With ``params_``, ``log_likelihood_`` (total over customers, in the
+            data's time unit), ``n_customers_``, ``n_distinct_`` and
+            ``variance_matrix_`` set.
+        """
+        caller = f"{type(self).__name__}.fit"
+        cols = compress(self._read(data, caller, weighted=True))
+        stats = self._make_stats(cols)
+        return self._fit_stats(stats, float(cols.weight.sum()), cols.size)
+
+    def _make_stats(self, cols: Columns) -> Any:
+        raise NotImplementedError
+
+    def _rfm(self, data: TableLike, caller: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+        self._check_fitted()
+        cols = self._read(data, f"{type(self).__name__}.{caller}", weighted=False)
+        return cols["frequency"], cols["recency"], cols["T"]
+
+    # -- array-level functions (implemented by the models) -------------------------
+    def _p_alive(
+        self, theta: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def _expected(
+        self, theta: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def _expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def _pmf_new(self, theta: FloatArray, n: FloatArray, t: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    # -- predictions ----------------------------------------------------------------
+    def probability_alive(self, data: TableLike, /) -> FloatArray:
+        """Probability that each customer is still alive (a customer) at the end of ``T``.
+
+        Parameters
+        ----------
+        data : table or dict of arrays
+            Columns ``frequency``, ``recency`` and ``T``, in the time unit of the fit.
+
+        Returns
+        -------
+        ndarray
+            One probability per input row, in ``[0, 1]``.
+        """
+        x, t_x, big_t = self._rfm(data, "probability_alive")
+        return np.clip(self._p_alive(self._theta(), x, t_x, big_t), 0.0, 1.0)
+
+    def expected_purchases(self, data: TableLike, /, *, t: Any) -> FloatArray:
+        """Expected number of purchases of each customer in the next ``t`` time units.
+
+        This is ``E[X(T, T + t) | frequency, recency, T]``: the purchases a customer
+        with this history is expected to make after the end of observation.
+
+        Parameters
+        ----------
+        data : table or dict of arrays
+            Columns ``frequency``, ``recency`` and ``T``.
+        t : float or array
+            The horizon, in the time unit of the fit (for BG/BB: a number of future
+            transaction opportunities); an array gives one horizon per row.
+
+        Returns
+        -------
+        ndarray
+            One expectation per input row, finite and >= 0.
+        """
+        x, t_x, big_t = self._rfm(data, "expected_purchases")
+        horizon = np.broadcast_to(as_time(t, integer=self._discrete), x.shape)
+        return np.maximum(self._expected(self._theta(), x, t_x, big_t, horizon), 0.0)
+
+    def expected_purchases_new_customer(self, t: Any) -> Any:
+        """Expected number of repeat purchases of a newly acquired customer in ``(0, t]``.
+
+        Returns a float for a scalar ``t``, an array otherwise.
+        """
+        theta = self._theta()
+        arr = as_time(t, integer=self._discrete)
+        values = np.maximum(self._expected_new(theta, np.atleast_1d(arr)).reshape(arr.shape), 0.0)
+        return _scalar_or_array(values, t)
+
+    def probability_of_purchases(self, n: Any, t: Any) -> Any:
+        """``P(X(t) = n)``: probability that a new customer makes ``n`` repeat purchases by ``t``.
+
+        ``n`` and ``t`` broadcast against each other.  Returns a float for scalars.
+        """
+        theta = self._theta()
+        nn = as_time(n, "n", integer=True)
+        tt = as_time(t, integer=self._discrete)
+        nb, tb = np.broadcast_arrays(nn, tt)
+        values = self._pmf_new(theta, np.atleast_1d(nb).ravel(), np.atleast_1d(tb).ravel())
+        return _scalar_or_array(np.clip(values, 0.0, 1.0).reshape(nb.shape), n, t)
+
+    def score_arrays(
+        self,
+        frequency: Any,
+        recency: Any,
+        T: Any,
+        *,
+        t: Any | None = None,
+    ) -> dict[str, FloatArray]:
+        """Score aligned arrays: ``probability_alive``, and ``expected_purchases`` with ``t``.
+
+        The vectorised entry point for scoring the distinct ``(frequency, recency, T)``
+        tuples of a large table before joining the scores back in the engine.  The
+        arrays are checked like any other input.
+        """
+        data = {"frequency": frequency, "recency": recency, "T": T}
+        out = {"probability_alive": self.probability_alive(data)}
+        if t is not None:
+            out["expected_purchases"] = self.expected_purchases(data, t=t)
+        return out
