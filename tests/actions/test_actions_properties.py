@@ -100,7 +100,7 @@ def run_steps(customers: list[dict], steps: list[tuple[int, list[tuple[int, str]
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

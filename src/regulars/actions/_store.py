@@ -144,8 +144,7 @@ def ensure_action_tables(ws: Workspace) -> None:
     """Create the action tables that do not exist yet (idempotent)."""
     existing: dict[str, set[str]] = {}
     for table_name, column in ws.con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main'"
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
     ).fetchall():
         existing.setdefault(table_name, set()).add(column)
     for t in ACTION_TABLES:
