@@ -4,11 +4,12 @@ Generates ``--lines`` order lines (default 10 million; three lines per order,
 deterministic, so every run imports the same file) into ``benchmarks/_data/``,
 imports them with ``regulars.io.import_file`` in a child process, and prints the
 wall time, the CPU time and the child's peak resident memory.  The point: memory
-stays bounded (DuckDB's limit during an import is 2 GiB and it spills beyond) while
+stays bounded (DuckDB's limit during an import is 1 GiB and it spills beyond) while
 the file is several times larger.
 
     python benchmarks/bench_import.py                 # 10 M lines
     python benchmarks/bench_import.py --lines 1000000
+    python benchmarks/bench_import.py --memory-limit 1024
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ DATA = HERE / "_data" / "import"
 
 CHILD = """
 import json, resource, sys, time
-from regulars.io import import_file
+from regulars.io import _import, import_file
 from regulars.store import Workspace
 
+if len(sys.argv) > 3:
+    _import.IMPORT_MEMORY_LIMIT = int(sys.argv[3]) * 1024**2
 ws = Workspace.init(sys.argv[1])
 t0 = time.perf_counter()
 r = import_file(ws, "orders", sys.argv[2])
@@ -72,6 +75,12 @@ def generate(path: Path, lines: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument(
+        "--memory-limit",
+        type=int,
+        metavar="MIB",
+        help="DuckDB memory limit during the import (default: regulars' own)",
+    )
     args = parser.parse_args()
 
     src = generate(DATA / f"order_lines_{args.lines}.csv", args.lines)
@@ -79,7 +88,8 @@ def main() -> None:
     shutil.rmtree(ws, ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(ws), str(src)],
+        [sys.executable, "-c", CHILD, str(ws), str(src)]
+        + ([str(args.memory_limit)] if args.memory_limit else []),
         capture_output=True,
         text=True,
         check=False,

@@ -107,3 +107,20 @@ def test_same_data_in_another_format_changes_nothing(ws: Workspace, tmp_path: Pa
     r = import_file(ws, "orders", tmp_path / "shopify.xlsx", preset="shopify")
     assert r.new_records == 0
     assert contents(ws) == first
+
+
+def test_customers_are_created_from_every_table(ws: Workspace, tmp_path: Path) -> None:
+    files = {
+        "subscriptions": "subscription_id,customer_id,start_date,price,billing_period\n"
+        "S-1,C-sub,2024-01-01,10,month\n",
+        "touches": "customer_id,touched_at,kind\nC-touch,2024-01-02,idea\n",
+        "feedback": "customer_id,feedback_date,score\nC-nps,2024-01-03,10\n",
+    }
+    for table, text in files.items():
+        r = import_file(ws, table, write(tmp_path / f"{table}.csv", text))
+        assert r.customers_created == 1, table
+    assert rows(ws, "SELECT customer_id FROM customers ORDER BY 1") == [
+        ("C-nps",),
+        ("C-sub",),
+        ("C-touch",),
+    ]

@@ -53,7 +53,7 @@ __all__ = ["IMPORTABLE_TABLES", "IMPORT_MEMORY_LIMIT", "ImportResult", "import_f
 IMPORTABLE_TABLES = tuple(name for name, t in TABLES.items() if t.importable)
 # DuckDB spills to its temp directory beyond this, so an import of any size runs in
 # bounded memory.
-IMPORT_MEMORY_LIMIT = 2 * 1024**3
+IMPORT_MEMORY_LIMIT = 1024**3
 
 _NONNEG = {("subscriptions", "price"), ("spend", "amount")}
 _MAGNITUDE = {("orders", "discount"), ("orders", "refund_amount")}
@@ -422,9 +422,10 @@ def _build_typed(
         extra = _orders.order_extra_columns(plan, specs)
         checks += _orders.order_checks(specs)
     elif t.name == "touches":
+        note = "coalesce(note, '')" if "note" in specs else "''"
         gen = (
             "'T-' || left(md5(concat_ws('|', customer_id, strftime(touched_at, "
-            "'%Y-%m-%dT%H:%M:%S'), kind, coalesce(note, ''))), 16)"
+            f"'%Y-%m-%dT%H:%M:%S'), kind, {note})), 16)"
         )
         if "touch_id" in specs:
             sql = f"SELECT * REPLACE (coalesce(touch_id, {gen}) AS touch_id) FROM ({sql})"
