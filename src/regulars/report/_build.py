@@ -296,7 +296,7 @@ def export_chart(
     end: dt.date | None = None,
     lang: str | None = None,
     scale: float = 2.0,
-    width: int = 720,
+    width: int = 860,
 ) -> Path:
     """Write one report chart as PNG or SVG (chosen by the extension of ``out``)."""
     import vl_convert

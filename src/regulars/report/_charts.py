@@ -420,7 +420,7 @@ def waterfall(
             "type": "ordinal",
             "sort": order,
             "title": x_title,
-            "axis": {"labelAngle": 0, "labelLimit": 120},
+            "axis": {"labelAngle": 0, "labelLimit": 110, "labelOverlap": False},
         },
         "y": {
             "field": "start",
@@ -445,7 +445,7 @@ def waterfall(
     return spec
 
 
-def to_static(spec: Mapping[str, Any], *, width: int = 720) -> dict[str, Any]:
+def to_static(spec: Mapping[str, Any], *, width: int = 860) -> dict[str, Any]:
     """A copy of ``spec`` with a fixed width, for PNG/SVG export (no container)."""
     out = dict(spec)
     if out.get("width") == "container":
