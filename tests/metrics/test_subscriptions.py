@@ -10,7 +10,14 @@ import hypothesis.strategies as st
 import pytest
 from conftest import Book
 from hypothesis import HealthCheck, given, settings
-from oracles_retention import SimData, assert_same, kaplan_meier, simulated
+from oracles_retention import (
+    SimData,
+    assert_same,
+    kaplan_meier,
+    renewal_outcomes,
+    simulated,
+    spans,
+)
 from oracles_retention import renewal_rates as renewal_oracle
 from oracles_retention import subscription_movements as movements_oracle
 
@@ -23,6 +30,7 @@ from regulars.metrics import (
     subscription_survival,
 )
 from regulars.metrics.subscriptions import subscription_spans
+from regulars.models import ShiftedBetaGeoModel
 
 MOVE_MONEY = ("mrr", "new", "expansion", "contraction", "churned", "reactivation", "net_change")
 MOVE_FLOATS = ("mrr_churn_rate", "customer_churn_rate")
@@ -320,11 +328,6 @@ def _paper_cohort() -> dict[str, list]:
 
 
 def test_sbg_projection_reproduces_fader_hardie(book, to_frame):
-    pytest.importorskip("regulars.models", reason="needs ShiftedBetaGeoModel")
-    from regulars import models
-
-    if not hasattr(models, "ShiftedBetaGeoModel"):
-        pytest.skip("ShiftedBetaGeoModel is not there yet")
     ctx = book(subscriptions=_paper_cohort(), config=_cfg(), orders=_orders())
     df = to_frame(
         subscription_projection(ctx, period="year", billing_period="year", as_of="2008-06-30"),
@@ -334,7 +337,7 @@ def test_sbg_projection_reproduces_fader_hardie(book, to_frame):
     assert df.observed_survivors.tolist()[:8] == [1000, 631, 468, 382, 326, 289, 262, 241]
     assert df.alpha.iloc[0] == pytest.approx(0.704, abs=5e-4)
     assert df.beta.iloc[0] == pytest.approx(1.182, abs=5e-4)
-    model = models.ShiftedBetaGeoModel().fit_survivors([1000, 631, 468, 382, 326, 289, 262, 241])
+    model = ShiftedBetaGeoModel().fit_survivors([1000, 631, 468, 382, 326, 289, 262, 241])
     assert df.projected_survival.tolist() == pytest.approx(
         [float(v) for v in model.survival(list(range(len(df))))]
     )
@@ -342,6 +345,39 @@ def test_sbg_projection_reproduces_fader_hardie(book, to_frame):
     assert df.projected_survivors.iloc[8:13].tolist() == pytest.approx(
         [223, 207, 194, 183, 173], rel=0.06
     )
+
+
+def test_projection_on_simulated_book(book, to_frame, sim):
+    ctx = book(subscriptions=sim.subscriptions, orders=sim.orders, config=sim.config)
+    df = to_frame(subscription_projection(ctx, period="year", horizon=24))
+    subs, orders, _ = _inputs(book)
+    cohorts: dict = {}
+    for s in spans(subs, orders, sim.config):
+        if s["billing"] == "month":
+            outcomes = renewal_outcomes(s)
+            renewed = sum(1 for _, ok in outcomes if ok)
+            cohorts.setdefault(s["start"].year, []).append((renewed, s["churned"]))
+    for year, items in cohorts.items():
+        got = df[df.cohort == dt.date(year, 1, 1)]
+        running = [r for r, churned in items if not churned]
+        known = min(running) if running else max(r for r, _ in items) + 1
+        want = [sum(1 for r, _ in items if r >= k) for k in range(known + 1)]
+        assert got.observed_survivors.tolist()[: known + 1] == want
+        assert got.observed_survivors.iloc[known + 1 :].isna().all()
+        assert got.customers.iloc[0] == len(items)
+        fitted = got.alpha.notna().iloc[0]
+        if fitted:
+            model = ShiftedBetaGeoModel().fit(
+                {
+                    "periods": [r + 1 for r, _ in items],
+                    "churned": [int(c) for _, c in items],
+                }
+            )
+            assert got.alpha.iloc[0] == pytest.approx(model.params_["alpha"], rel=1e-6)
+            assert got.projected_survival.tolist() == pytest.approx(
+                list(model.survival(list(range(len(got))))), rel=1e-6
+            )
+    assert df.alpha.notna().any()
 
 
 def test_bad_arguments_say_what_is_valid(book):

@@ -105,7 +105,7 @@ def renewal_rates(
     t = t.mutate(reached=(t.renewed + t.ended).cast("int64"))
     t = t.filter(t.k >= 1, t.reached > 0)
     cohort = [index_to_start(t.cohort_index, per).name("cohort")] if by_cohort else []
-    return t.select(
+    out = t.select(
         *cohort,
         billing_period=t.billing_period,
         renewal=t.k,
@@ -114,6 +114,7 @@ def renewal_rates(
         churned=t.ended.cast("int64"),
         renewal_rate=safe_ratio(t.renewed, t.reached),
     )
+    return out.order_by([*(["cohort"] if by_cohort else []), "billing_period", "renewal"])
 
 
 def subscription_survival(
@@ -184,7 +185,7 @@ def subscription_survival(
         _zero=ibis.cases((factor <= 0, 1), else_=0),
     )
     g = g.mutate(_cum_log=g._log.sum().over(upto), _any_zero=g._zero.max().over(upto))
-    return g.select(
+    out = g.select(
         *keys,
         days=g.days,
         at_risk=g.at_risk,
@@ -192,6 +193,7 @@ def subscription_survival(
         censored=g.censored.cast("int64"),
         survival=ibis.cases((g._any_zero > 0, 0.0), else_=g._cum_log.exp()),
     )
+    return out.order_by([*keys, "days"])
 
 
 def _survivor_counts(sp: ir.Table, per: Period, billing_period: str) -> ir.Table:
@@ -201,17 +203,21 @@ def _survivor_counts(sp: ir.Table, per: Period, billing_period: str) -> ir.Table
     return sp.group_by("cohort_index", "n", "churned").aggregate(cnt=sp.count())
 
 
-def _fit_sbg(counts: list[int]) -> tuple[float, float, Any] | None:
-    """Fit the sBG model on survivor counts; None when the data cannot identify it."""
+def _fit_sbg(rows: list[tuple[int, bool, int]]) -> tuple[float, float, Any] | None:
+    """Fit the sBG model on (paid periods, churned, count) rows; None when unidentified."""
     from regulars.models import ShiftedBetaGeoModel
 
+    data = {
+        "periods": [float(n) for n, _, _ in rows],
+        "churned": [1.0 if churned else 0.0 for _, churned, _ in rows],
+        "weight": [float(c) for _, _, c in rows],
+    }
     try:
-        model = ShiftedBetaGeoModel().fit_survivors(counts)
+        model = ShiftedBetaGeoModel().fit(data)
     except (RegularsError, ValueError, ArithmeticError):
         return None
-    params = model.params_
-    alpha = float(params["alpha"])
-    beta = float(params["beta"])
+    alpha = float(model.params_["alpha"])
+    beta = float(model.params_["beta"])
     if not (math.isfinite(alpha) and math.isfinite(beta)):
         return None
     return alpha, beta, model
@@ -232,9 +238,13 @@ def subscription_projection(
     For each cohort (subscriptions with ``billing_period`` that started in the same
     period), ``survivors(k)`` is the number that renewed at least k times
     (``survivors(0)`` is the cohort).  It is known for every k up to the smallest
-    number of renewals any still-running subscription has had; these counts are fitted
-    by :class:`~regulars.models.ShiftedBetaGeoModel` and the fitted survival
-    ``S(k) = B(alpha, beta + k) / B(alpha, beta)`` is projected to ``horizon`` renewals.
+    number of renewals any still-running subscription has had.  The model
+    (:class:`~regulars.models.ShiftedBetaGeoModel`) is fitted on every subscription of
+    the cohort: its paid periods and whether it churned, grouped into distinct rows, so
+    a running subscription counts as censored at whatever renewal it has reached (with
+    one censoring point this is the same fit as ``fit_survivors`` on the counts).  The
+    fitted survival ``S(k) = B(alpha, beta + k) / B(alpha, beta)`` is projected to
+    ``horizon`` renewals.
 
     Parameters
     ----------
@@ -258,8 +268,8 @@ def subscription_projection(
         ``cohort``, ``billing_period``, ``renewal`` (0 … horizon, or further while
         observed), ``customers`` (the cohort's subscriptions), ``observed_survivors``
         and ``observed_survival`` (null where not yet known), ``projected_survival``
-        and ``projected_survivors`` (null when the cohort has fewer than three known
-        counts, or no churn to fit), ``alpha``, ``beta``.
+        and ``projected_survivors`` (null when nobody in the cohort churned, nobody
+        reached a second renewal, or the fit failed), ``alpha``, ``beta``.
 
     References
     ----------
@@ -300,7 +310,8 @@ def subscription_projection(
         running = [n for n, churned, _ in rows if not churned]
         known = (min(running) - 1) if running else max(n for n, _, _ in rows)
         survivors = [sum(c for n, _, c in rows if n >= k + 1) for k in range(known + 1)]
-        fit = _fit_sbg(survivors) if known >= 2 and survivors[-1] < size else None
+        identified = any(churned for _, churned, _ in rows) and max(n for n, _, _ in rows) >= 3
+        fit = _fit_sbg(rows) if identified else None
         last = max(horizon, known)
         projected: list[float | None] = [None] * (last + 1)
         if fit is not None:
@@ -328,7 +339,7 @@ def subscription_projection(
         ),
     )
     t = ibis.memtable(table)
-    return t.select(
+    result = t.select(
         cohort=index_to_start(t.cohort_index, per),
         billing_period=ibis.literal(billing_period),
         renewal=t.renewal,
@@ -340,3 +351,4 @@ def subscription_projection(
         alpha=t.alpha,
         beta=t.beta,
     )
+    return result.order_by(["cohort", "renewal"])

@@ -151,7 +151,7 @@ def cohort_retention(
         cumulative_revenue_per_customer=safe_ratio(t.cumulative_revenue, t.cohort_customers)
     )
     t = filter_periods(t, per, start, end, index_col="cohort_index")
-    return t.select(
+    out = t.select(
         index_to_start(t.cohort_index, per).name("cohort"),
         *group,
         index_to_start(t.period_index, per).name("period"),
@@ -165,6 +165,7 @@ def cohort_retention(
         cumulative_revenue=t.cumulative_revenue,
         cumulative_revenue_per_customer=t.cumulative_revenue_per_customer,
     )
+    return out.order_by(["cohort", *group, "periods_since"])
 
 
 def money_sum_fill(value: ir.NumericValue) -> ir.NumericValue:
@@ -278,7 +279,7 @@ def revenue_retention(
         retained_customers=t.retained_customers.fill_null(zero).cast("int64"),
     )
     t = filter_periods(t, per, start, end)
-    return t.select(
+    out = t.select(
         index_to_start(t.period_index, per).name("period"),
         *group,
         base_period=index_to_start(t.period_index - lag, per),
@@ -291,3 +292,4 @@ def revenue_retention(
         grr=safe_ratio(t.retained_revenue, t.base_revenue),
         customer_retention=safe_ratio(t.retained_customers, t.base_customers),
     )
+    return out.order_by(["period", *group])

@@ -131,7 +131,7 @@ def guarantee(
         **{c: ibis.coalesce(t[c], zero) for c in money},
     )
     t = filter_periods(t, per, start, end)
-    return t.select(
+    out = t.select(
         index_to_start(t.period_index, per).name("period"),
         "customer_type",
         "orders",
@@ -146,3 +146,4 @@ def guarantee(
         pending_revenue=t.pending_revenue,
         settled_revenue=t.settled_revenue,
     )
+    return out.order_by(["period", "customer_type"])

@@ -104,7 +104,7 @@ def packages(
         **{c: ibis.coalesce(t[c], zero) for c in money},
     )
     t = filter_periods(t, per, start, end)
-    return t.select(
+    out = t.select(
         index_to_start(t.period_index, per).name("period"),
         "orders",
         "package_orders",
@@ -123,3 +123,4 @@ def packages(
         package_revenue_share=safe_ratio(t.package_revenue_kept, t.revenue),
         discount_per_revenue_kept=safe_ratio(t.package_discount, t.package_revenue_kept),
     )
+    return out.order_by(["period"])

@@ -155,7 +155,7 @@ def referral_problems(
         problem=ibis.literal("unknown referrer"),
         cycle_length=ibis.null("int64"),
     )
-    return union_all(graph, unknown)
+    return union_all(graph, unknown).order_by(["customer_id", "problem"])
 
 
 def _revenue_per_customer(ctx: MetricContext) -> ir.Table:
@@ -229,7 +229,7 @@ def referral_tree(
     n = n.left_join(subtree, n.customer_id == subtree._anc)
     n = n.left_join(direct, n.customer_id == direct._ref)
     zero = ibis.literal(Decimal("0.00"), type=MONEY)
-    return n.select(
+    out = n.select(
         "customer_id",
         "referred_by",
         "root",
@@ -241,6 +241,7 @@ def referral_tree(
         tree_size=n.tree_size.cast("int64"),
         tree_depth=n.tree_depth.cast("int64"),
     )
+    return out.order_by(["customer_id"])
 
 
 def top_referrers(
@@ -435,7 +436,7 @@ def referral_rewards(
         (ledger.earned_at > ledger.as_of, "pending"),
         else_="earned",
     )
-    return ledger.select(
+    out = ledger.select(
         "referrer",
         "referee",
         "payee",
@@ -450,6 +451,7 @@ def referral_rewards(
         cohort=index_to_start(ledger.cohort_index, per),
         status=status,
     )
+    return out.order_by(["earned_at", "referrer", "referee", "rule", "side"])
 
 
 # -- per period ----------------------------------------------------------------------
@@ -537,7 +539,7 @@ def referrals(
         rewards_earned=ibis.coalesce(t.rewards_earned, zero),
     )
     t = filter_periods(t, per, start, end)
-    return t.select(
+    out = t.select(
         period=index_to_start(t.period_index, per),
         new_customers=t.new_customers,
         new_referred_customers=t.new_referred_customers,
@@ -549,3 +551,4 @@ def referrals(
         rewards=t.rewards,
         rewards_earned=t.rewards_earned,
     )
+    return out.order_by(["period"])

@@ -202,7 +202,7 @@ def subscription_movements(
         **{c: t[c].fill_null(0).cast("int64") for c in money + counts},
     )
     t = filter_periods(t, per, start, end)
-    return t.select(
+    out = t.select(
         period=index_to_start(t.period_index, per),
         **{c: cents_to_money(t[c]) for c in money if c not in ("mrr_start", "flash")},
         net_change=cents_to_money(t.mrr - t.mrr_start + t.flash),
@@ -210,3 +210,4 @@ def subscription_movements(
         mrr_churn_rate=safe_ratio(t.churned, t.mrr_start),
         customer_churn_rate=safe_ratio(t.churned_customers, t.customers_start),
     )
+    return out.order_by(["period"])
