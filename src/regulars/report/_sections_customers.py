@@ -432,11 +432,11 @@ def _sbg_chart(ctx: ReportContext, section: Section) -> None:
         return
     fitted = proj.loc[proj["projected_survival"].notna(), "cohort"].unique().tolist()
     cohorts = sorted(fitted)[-4:]
-    labels = ctx.labels(cohorts)
+    labels = [t.period_label(c, "year") for c in cohorts]
     rows = [
         {
             "renewal": int(r["renewal"]),
-            "cohort": ctx.label(r["cohort"]),
+            "cohort": t.period_label(r["cohort"], "year"),
             "observed": to_float(r.get("observed_survival")),
             "projected": to_float(r.get("projected_survival")),
         }
@@ -469,7 +469,7 @@ def _sbg_chart(ctx: ReportContext, section: Section) -> None:
                 "still be subscribed after {n} renewals."
             ).format(
                 share=t.percent(to_float(last["projected_survival"])),
-                cohort=ctx.label(cohorts[-1]),
+                cohort=t.period_label(cohorts[-1], "year"),
                 plans=plans,
                 n=t.number(int(last["renewal"])),
             )
