@@ -272,6 +272,7 @@ def import_file(
     result = ImportResult(t.name, path, fmt)
     rejected = path.with_name(path.name.rsplit(".", 1)[0] + ".rejected.csv")
     with (
+        _engine_errors(path),
         contextlib.ExitStack() as stack,
         _settings(con),
         Steps(con, 4, enabled=progress) as steps,
@@ -318,6 +319,33 @@ def import_file(
         _cleanup(con)
     result.seconds = time.perf_counter() - started
     return result
+
+
+@contextlib.contextmanager
+def _engine_errors(path: Path) -> Iterator[None]:
+    """A DuckDB failure (memory, disk, or a bug) becomes one clear message.
+
+    The transaction has been rolled back by then, so nothing was written.
+    """
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise WorkspaceError(
+            f"Importing {path.name} ran out of memory ({str(exc).splitlines()[0]}). Nothing "
+            "was imported. Free some memory or disk space for DuckDB's temporary files "
+            "and try again."
+        ) from None
+    except duckdb.IOException as exc:
+        raise WorkspaceError(
+            f"Importing {path.name} failed to read or write a file: "
+            f"{str(exc).splitlines()[0]}. Nothing was imported."
+        ) from None
+    except duckdb.Error as exc:
+        raise SchemaError(
+            f"Importing {path.name} failed inside the database engine: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0]}. Nothing was imported. This "
+            "is probably a bug in regulars; please report it with the command you ran."
+        ) from None
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
