@@ -87,7 +87,7 @@ def test_equals_row_by_row_scoring(
         np.testing.assert_allclose(
             out[f"expected_orders_{days}d"],
             bg.expected_purchases(rows, t=days / 7),
-            rtol=1e-12,
+            rtol=1e-10,
         )
     spend = gg.expected_spend(rows)
     np.testing.assert_allclose(out["expected_spend"], spend, rtol=1e-12)
@@ -162,3 +162,46 @@ def test_missing_columns_and_bad_arguments(
         score_customers(rfm, bg, discount_rate=1.5)
     with pytest.raises(ValueError, match="time_unit='Y' is not valid"):
         score_customers(rfm, bg, time_unit="Y")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "model_name",
+    ["BetaGeoModel", "ModifiedBetaGeoModel", "ParetoNBDModel", "BetaGeoBetaBinomModel"],
+)
+def test_alive_factorisation_equals_direct_predictions(model_name: str) -> None:
+    import regulars.models as models
+    from regulars.models._scoring import _AliveFactorized
+
+    discrete = model_name == "BetaGeoBetaBinomModel"
+    rfm = rfm_summary(
+        load_cdnow("sample"),
+        observation_end="1997-09-30",
+        time_unit="W",
+        merge_period="W" if discrete else "D",
+    )
+    frame = rfm.to_pyarrow().to_pandas()
+    model = getattr(models, model_name)().fit(frame)
+    keys = {k: frame[k].to_numpy(dtype=float) for k in ("frequency", "recency", "T")}
+    fast = _AliveFactorized(model)
+    for t in (1.0, 13.0, 52.0):
+        np.testing.assert_allclose(
+            fast.expected_purchases(keys, t=t),
+            model.expected_purchases(keys, t=t),
+            rtol=1e-9,
+            atol=1e-14,
+        )
+
+
+def test_expensive_part_runs_on_distinct_frequency_and_t(rfm: pd.DataFrame) -> None:
+    calls: list[int] = []
+
+    class Counting(BetaGeoModel):
+        def expected_purchases(self, data: Any, /, *, t: Any) -> Any:
+            calls.append(len(data["frequency"]))
+            return super().expected_purchases(data, t=t)
+
+    model = Counting().fit(rfm)
+    score_customers(rfm, model, horizons=(90, 365)).to_pyarrow()
+    n_pairs = len(rfm[["frequency", "T"]].drop_duplicates())
+    assert calls == [n_pairs, n_pairs]
+    assert n_pairs < len(rfm[["frequency", "recency", "T"]].drop_duplicates())
