@@ -404,3 +404,21 @@ def test_explicit_as_of_keeps_one_row_per_subscription(book, to_frame):
     assert len(to_frame(subscription_spans(ctx, as_of="2025-03-31"))) == 2
     df = to_frame(subscription_movements(ctx, period="month", as_of="2025-03-31"))
     assert {str(v) for v in df.mrr} == {"0.04"}
+
+
+def test_conventions_are_read_from_regulars_toml():
+    from regulars.config import default_config_text, parse_config
+
+    cfg = parse_config(default_config_text())
+    assert cfg.subscriptions == SubscriptionsConfig()
+    assert (cfg.subscriptions.churn_at, cfg.subscriptions.discounts) == ("period_end", "net")
+    assert cfg.subscriptions.same_period == "both"
+    cfg = parse_config('[subscriptions]\nchurn_at = "cancellation"\nsame_period = "neither"\n')
+    assert (cfg.subscriptions.churn_at, cfg.subscriptions.same_period) == (
+        "cancellation",
+        "neither",
+    )
+    with pytest.raises(ConfigError, match=r"churn_at = 'later' is not valid\. Valid values"):
+        parse_config('[subscriptions]\nchurn_at = "later"\n')
+    with pytest.raises(ConfigError, match=r"Unknown key 'subscriptions\.discount'"):
+        parse_config('[subscriptions]\ndiscount = "net"\n')
