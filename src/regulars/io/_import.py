@@ -151,7 +151,12 @@ def _preset(name: str | None, table: str) -> tuple[Preset | None, TablePreset | 
 
 @contextlib.contextmanager
 def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    names = ("memory_limit", "preserve_insertion_order", "enable_progress_bar_print")
+    names = (
+        "memory_limit",
+        "preserve_insertion_order",
+        "enable_progress_bar",
+        "enable_progress_bar_print",
+    )
     row = con.execute(
         f"SELECT {', '.join(f'current_setting({sql_str(n)})' for n in names)}"
     ).fetchone()
