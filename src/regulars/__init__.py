@@ -1,8 +1,16 @@
-"""regulars: keep and grow the customers you already have."""
+"""regulars: keep and grow the customers you already have.
+
+The stages of the flow are subpackages, each importable on its own:
+:mod:`regulars.schema` (the data contract), :mod:`regulars.store` (the workspace),
+:mod:`regulars.io` (imports and exports), :mod:`regulars.engine` (Ibis backends),
+:mod:`regulars.metrics`, :mod:`regulars.models`, :mod:`regulars.actions`,
+:mod:`regulars.report` and :mod:`regulars.datasets`.
+"""
 
 from __future__ import annotations
 
 from regulars.errors import (
+    ActionError,
     ConfigError,
     ConvergenceError,
     ImportDataError,
@@ -15,6 +23,7 @@ from regulars.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionError",
     "ConfigError",
     "ConvergenceError",
     "ImportDataError",
