@@ -82,6 +82,9 @@ class _AliveFactorized:
         self.model = model
         self._discrete = bool(getattr(model, "_discrete", False))
         self._cache: tuple[Any, NDArray[np.float64]] | None = None
+        self._pairs_cache: (
+            tuple[Any, tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]] | None
+        ) = None
 
     def probability_alive(self, data: Any, /) -> Any:
         return self.model.probability_alive(data)
@@ -93,16 +96,25 @@ class _AliveFactorized:
         self._cache = (data, p)
         return p
 
+    def _pairs(self, data: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
+        """Distinct ``(x, T)`` pairs of ``data`` and each row's pair (cached per data)."""
+        if self._pairs_cache is not None and self._pairs_cache[0] is data:
+            return self._pairs_cache[1]
+        x = np.asarray(data["frequency"], dtype=np.float64)
+        big_t = np.asarray(data["T"], dtype=np.float64)
+        # One sort of complex numbers orders by (x, T) exactly; much faster than
+        # np.unique(..., axis=0), which sorts rows as byte strings.
+        uniq, inverse = np.unique(x + 1j * big_t, return_inverse=True)
+        result = (uniq.real.copy(), uniq.imag.copy(), inverse.reshape(-1))
+        self._pairs_cache = (data, result)
+        return result
+
     def expected_purchases(self, data: Any, /, *, t: Any) -> Any:
         if np.ndim(t) != 0 or not isinstance(data, dict):
             return self.model.expected_purchases(data, t=t)
-        x = np.asarray(data["frequency"], dtype=np.float64)
-        big_t = np.asarray(data["T"], dtype=np.float64)
-        pairs, inverse = np.unique(np.stack([x, big_t], axis=1), axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        if len(pairs) * 2 > len(x):  # too few repeats to be worth it
+        ux, ut, inverse = self._pairs(data)
+        if len(ux) * 2 > len(inverse):  # too few repeats to be worth it
             return self.model.expected_purchases(data, t=t)
-        ux, ut = pairs[:, 0], pairs[:, 1]
         rep = {"frequency": ux, "recency": np.where(ux > 0, ut, 0.0), "T": ut}
         p_rep = np.asarray(self.model.probability_alive(rep), dtype=np.float64)
         e_rep = np.asarray(self.model.expected_purchases(rep, t=t), dtype=np.float64)
