@@ -17,14 +17,15 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_metrics.py                    # 10 M lines
     .venv/bin/python benchmarks/bench_metrics.py --lines 1000000 --period quarter
 
-Each metric is timed once, wall clock, with ``--threads`` DuckDB threads (default 2);
-the machine may be shared, so expect some noise.
+Each metric is timed once with ``--threads`` DuckDB threads (default 2): wall clock
+and the CPU seconds of the process (less sensitive to other work on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import platform
 import re
 import resource
@@ -118,6 +119,13 @@ def workspace(folder: Path, threads: int):  # type: ignore[no-untyped-def]
     return ws
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (user + system): less noisy than wall clock on a
+    shared machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -141,20 +149,22 @@ def main() -> None:
         f"regulars metrics benchmark: {n_orders:,} orders, period={args.period}, "
         f"DuckDB over Parquet, {args.threads} threads, Python {platform.python_version()}"
     )
-    print(f"{'metric':<26}{'seconds':>10}{'rows out':>12}")
-    total = 0.0
+    print(f"{'metric':<26}{'seconds':>10}{'cpu s':>10}{'rows out':>12}")
+    total = total_cpu = 0.0
     for cli_name, func_name in METRICS.items():
         func = getattr(regulars.metrics, func_name, None)
         if func is None or inspect.ismodule(func):
             print(f"{cli_name:<26}{'(not available)':>22}")
             continue
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         result = func(ws, period=args.period).to_pyarrow()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, _cpu() - c0
         total += dt
-        print(f"{cli_name:<26}{dt:>10.2f}{result.num_rows:>12,}", flush=True)
+        total_cpu += dc
+        print(f"{cli_name:<26}{dt:>10.2f}{dc:>10.2f}{result.num_rows:>12,}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'total':<26}{total:>10.2f}")
+    print(f"{'total':<26}{total:>10.2f}{total_cpu:>10.2f}")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"peak memory of this process: {peak:,.0f} MB")
     ws.close()
 

@@ -69,6 +69,7 @@ __all__ = [
     "channel_kind",
     "customer_channels",
     "customer_period_revenue",
+    "customer_periods",
     "date_bounds",
     "decimal_literal",
     "filter_periods",
@@ -447,6 +448,21 @@ def customer_period_revenue(facts: ir.Table) -> ir.Table:
         profit=facts.profit.sum(),
         orders=facts.is_paid.cast("int64").sum(),
     )
+
+
+def customer_periods(facts: ir.Table) -> ir.Table:
+    """:func:`customer_period_revenue` plus each customer's acquisition cohort.
+
+    Columns: ``customer_id``, ``period_index``, ``revenue``, ``profit``, ``orders``
+    (paid orders) and ``cohort_index``: the first period in which the customer has a
+    paid order (null if they never had one), repeated on all their rows.  Both sides
+    of the join read the same customer-period table, which the engine computes once.
+    """
+    cp = customer_period_revenue(facts)
+    paid = cp.filter(cp.orders > 0)
+    first = paid.group_by("customer_id").aggregate(cohort_index=paid.period_index.min())
+    first = first.rename(_fcid="customer_id")
+    return cp.left_join(first, cp.customer_id == first._fcid).drop("_fcid")
 
 
 def first_paid_orders(facts: ir.Table) -> ir.Table:

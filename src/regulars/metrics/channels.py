@@ -15,8 +15,9 @@ from regulars.metrics._common import (
     TablesLike,
     attach_channels,
     channel_kind,
+    customer_period_revenue,
+    customer_periods,
     filter_periods,
-    first_paid_orders,
     index_to_start,
     metric_context,
     money_sum,
@@ -61,14 +62,19 @@ def channel_spend(ctx: MetricContext, period: Period, acquired: ir.Table) -> ir.
     return parts.group_by("channel", "period_index").aggregate(spend=parts.spend.sum())
 
 
-def _clv_per_customer(ctx: MetricContext, facts: ir.Table) -> ir.Table:
-    """``customer_id``, ``clv``: the model's CLV from ``scores`` when the workspace has
-    one, else the profit each customer brought so far."""
+def _clv_means(ctx: MetricContext, acquired: ir.Table, by_period: ir.Table) -> ir.Table:
+    """``channel``, ``cohort_index``, ``clv``: the mean model CLV of each cohort's
+    customers when ``scores`` has a ``clv`` column, else their mean profit so far."""
     if ctx.has("scores") and {"customer_id", "clv"} <= set(ctx.table("scores").columns):
         sc = ctx.table("scores")
-        return sc.select("customer_id", clv=sc.clv.cast("float64"))
-    agg = facts.group_by("customer_id").aggregate(clv=facts.profit.sum())
-    return agg.mutate(clv=agg.clv.cast("float64"))
+        sc = sc.select(_vid=sc.customer_id, _clv=sc.clv.cast("float64"))
+        ac = acquired.left_join(sc, acquired.customer_id == sc._vid)
+        return ac.group_by("channel", "cohort_index").aggregate(clv=ac._clv.mean())
+    total = by_period.group_by("channel", "cohort_index").aggregate(_profit=by_period.profit.sum())
+    sizes = acquired.group_by("channel", "cohort_index").aggregate(_n=acquired.count())
+    sizes = sizes.rename(_sch="channel", _sci="cohort_index")
+    j = total.inner_join(sizes, (total.channel == sizes._sch) & (total.cohort_index == sizes._sci))
+    return j.select("channel", "cohort_index", clv=safe_ratio(j._profit, j._n))
 
 
 def channel_economics(
@@ -130,10 +136,13 @@ def channel_economics(
     h = _PER_YEAR[per] if horizon is None else horizon
     if isinstance(h, bool) or not isinstance(h, int) or h < 1:
         raise ConfigError(f"horizon = {h!r} is not valid: expected a whole number of periods ≥ 1.")
-    facts = order_facts(ctx, per)
-    hi = facts.aggregate(_hi=facts.period_index.max())
-    first = first_paid_orders(facts)
-    acquired = attach_channels(ctx, first).select("customer_id", "cohort_index", "channel")
+    cp = customer_periods(order_facts(ctx, per))
+    hi = cp.aggregate(_hi=cp.period_index.max())
+    # Channels are joined on customer-periods (not orders), and only for customers.
+    cpc = attach_channels(ctx, cp.filter(cp.cohort_index.notnull()))
+    acquired = cpc.filter(cpc.period_index == cpc.cohort_index).select(
+        "customer_id", "cohort_index", "channel"
+    )
 
     cohorts = acquired.group_by("channel", "cohort_index").aggregate(customers=acquired.count())
     spend = channel_spend(ctx, per, acquired)
@@ -146,10 +155,8 @@ def channel_economics(
         spend=base.spend.fill_null(0).cast(spend.spend.type()),
     )
 
-    a = acquired.rename(_cid="customer_id")
-    f = facts.inner_join(a, facts.customer_id == a._cid)
-    by_period = f.group_by("channel", "cohort_index", "period_index").aggregate(
-        revenue=f.net_revenue.sum(), profit=f.profit.sum()
+    by_period = cpc.group_by("channel", "cohort_index", "period_index").aggregate(
+        revenue=cpc.revenue.sum(), profit=cpc.profit.sum()
     )
     year = by_period.filter(by_period.period_index < by_period.cohort_index + h)
     first_year = year.group_by("channel", "cohort_index").aggregate(
@@ -171,9 +178,7 @@ def channel_economics(
         payback_periods=(reached.period_index - reached.cohort_index).min()
     )
 
-    clv = _clv_per_customer(ctx, facts).rename(_vid="customer_id")
-    ac = acquired.left_join(clv, acquired.customer_id == clv._vid)
-    clv_mean = ac.group_by("channel", "cohort_index").aggregate(clv=ac.clv.mean())
+    clv_mean = _clv_means(ctx, acquired, by_period)
 
     out = base.view()
     for extra in (first_year, payback, clv_mean):
@@ -232,8 +237,7 @@ def cold_funding(
     """
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
-    facts = order_facts(ctx, per)
-    f = attach_channels(ctx, facts)
+    f = attach_channels(ctx, customer_period_revenue(order_facts(ctx, per)))
     is_cold = f.channel_kind == "cold"
     profit = f.group_by("period_index").aggregate(
         cold_profit=money_sum(f.profit, where=is_cold),
@@ -259,7 +263,7 @@ def cold_funding(
     spend = parts.group_by("period_index").aggregate(
         cold_spend=money_sum(parts.cold), other_spend=money_sum(parts.other)
     )
-    idx = union_all(facts.select("period_index"), spend.select("period_index"))
+    idx = union_all(profit.select("period_index"), spend.select("period_index"))
     grid = period_grid(idx.aggregate(lo=idx.period_index.min(), hi=idx.period_index.max()), per)
     p = profit.rename(_pi="period_index")
     q = spend.rename(_si="period_index")

@@ -43,7 +43,9 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
     previous, current : decimal
         Net revenue of the customer in P−1 and in P.
     first_index : int64
-        The customer's first period with positive revenue (null if none).
+        Where ``current`` is positive: P when P is the customer's first period with
+        positive revenue, an earlier period otherwise (null elsewhere).  Only its
+        comparison with ``period_index`` (new vs resurrected) is meaningful.
     status : string
         ``new``, ``retained`` (paid in both), ``resurrected``, ``churned``, or
         ``adjustment`` (no positive revenue in either period; only refunds larger than
@@ -53,25 +55,44 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
         magnitudes); ``new + expansion + resurrected − contraction − churned`` equals
         ``current − previous`` exactly.
     """
-    cp = customer_period_revenue(facts)
+    cp = customer_period_revenue(facts).select("customer_id", "period_index", "revenue")
     money = cp.revenue.type()
     zero = ibis.literal(0).cast(money)
-    cur = cp.select("customer_id", "period_index", previous=zero, current=cp.revenue)
-    nxt = cp.select(
+    # One sorted pass per customer.  period_index is unique within a customer's rows
+    # (they are grouped by it), so the window order has no ties.
+    w = ibis.window(group_by=cp.customer_id, order_by=cp.period_index)
+    before = ibis.window(group_by=cp.customer_id, order_by=cp.period_index, rows=(None, -1))
+    cw = cp.mutate(
+        _prev_p=cp.period_index.lag().over(w),
+        _prev_rev=cp.revenue.lag().over(w),
+        _next_p=cp.period_index.lead().over(w),
+        _paid_before=(cp.revenue > 0).cast("int64").max().over(before),
+    )
+    cur = cw.select(
         "customer_id",
-        period_index=cp.period_index + 1,
-        previous=cp.revenue,
+        "period_index",
+        previous=ibis.cases((cw._prev_p == cw.period_index - 1, cw._prev_rev), else_=zero).cast(
+            money
+        ),
+        current=cw.revenue,
+        first_index=ibis.cases(
+            (cw._paid_before.fill_null(0) > 0, cw.period_index - 1),
+            (cw.revenue > 0, cw.period_index),
+            else_=ibis.null("int64"),
+        ),
+    )
+    # The period after each customer-period without revenue of its own: a leaver.
+    gone = cw.filter(cw._next_p.isnull() | (cw._next_p > cw.period_index + 1))
+    gone = gone.filter(gone.revenue != 0)
+    out = gone.select(
+        "customer_id",
+        period_index=gone.period_index + 1,
+        previous=gone.revenue,
         current=zero,
+        first_index=ibis.null("int64"),
     )
-    both = union_all(cur, nxt)
-    tr = both.group_by("customer_id", "period_index").aggregate(
-        previous=both.previous.sum(), current=both.current.sum()
-    )
-    pos = cp.filter(cp.revenue > 0)
-    first = pos.group_by("customer_id").aggregate(first_index=pos.period_index.min())
-    first = first.rename(_fcid="customer_id")
-    tr = tr.left_join(first, tr.customer_id == first._fcid).drop("_fcid")
-    last = facts.aggregate(_hi=facts.period_index.max())
+    tr = union_all(cur, out)
+    last = cp.aggregate(_hi=cp.period_index.max())
     tr = tr.cross_join(last)
     tr = tr.filter(tr.period_index <= tr._hi).drop("_hi")
 
@@ -214,7 +235,7 @@ def growth_accounting(
         down = agg.churned
         total = "customers"
     agg = agg.mutate(quick_ratio=safe_ratio(up, down)).rename(_pi="period_index")
-    bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
+    bounds = agg.aggregate(lo=agg._pi.min(), hi=agg._pi.max())
     grid = period_grid(bounds, per)
     out = grid.left_join(agg, grid.period_index == agg._pi)
     cols = [total, *PARTS]

@@ -11,8 +11,8 @@ from regulars.config import Config, Period
 from regulars.metrics._common import (
     MetricContext,
     TablesLike,
+    customer_periods,
     filter_periods,
-    first_paid_orders,
     metric_context,
     money_sum,
     order_facts,
@@ -106,28 +106,22 @@ def new_vs_returning(
     """
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
-    facts = order_facts(ctx, per)
-    first = first_paid_orders(facts).select("customer_id", _cohort="cohort_index")
-    first = first.rename(_cid="customer_id")
-    f = facts.left_join(first, facts.customer_id == first._cid).drop("_cid")
-    returning = f._cohort.notnull() & (f._cohort < f.period_index)
+    cp = customer_periods(order_facts(ctx, per))
+    returning = cp.cohort_index.notnull() & (cp.cohort_index < cp.period_index)
     new = ~returning
-
-    def count_customers(cond: ir.BooleanValue) -> ir.IntegerScalar:
-        return f.customer_id.nunique(where=cond & f.is_paid)
-
-    agg = f.group_by("period_index").aggregate(
-        new_customers=count_customers(new),
-        returning_customers=count_customers(returning),
-        new_orders=(new & f.is_paid).cast("int64").sum(),
-        returning_orders=(returning & f.is_paid).cast("int64").sum(),
-        new_revenue=money_sum(f.net_revenue, where=new),
-        returning_revenue=money_sum(f.net_revenue, where=returning),
-        new_profit=money_sum(f.profit, where=new),
-        returning_profit=money_sum(f.profit, where=returning),
+    bought = cp.orders > 0
+    agg = cp.group_by("period_index").aggregate(
+        new_customers=(new & bought).cast("int64").sum(),
+        returning_customers=(returning & bought).cast("int64").sum(),
+        new_orders=cp.orders.sum(where=new),
+        returning_orders=cp.orders.sum(where=returning),
+        new_revenue=money_sum(cp.revenue, where=new),
+        returning_revenue=money_sum(cp.revenue, where=returning),
+        new_profit=money_sum(cp.profit, where=new),
+        returning_profit=money_sum(cp.profit, where=returning),
     )
     spend = period_spend(ctx, per)
-    lo_hi = union_all(facts.select("period_index"), spend.select("period_index"))
+    lo_hi = union_all(agg.select("period_index"), spend.select("period_index"))
     bounds = lo_hi.aggregate(lo=lo_hi.period_index.min(), hi=lo_hi.period_index.max())
     grid = period_grid(bounds, per)
     a = agg.rename(_pi="period_index")

@@ -108,26 +108,32 @@ def growth_sources(
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
-    tr = attach_channels(ctx, customer_transitions(facts))
-    existing = tr.status.isin(("retained", "churned", "adjustment"))
-    source = ibis.cases(
-        (tr.status == "new", "new_" + tr.channel_kind),
-        (tr.status == "resurrected", "win_back"),
-        else_="upsell",
-    )
+    tr = customer_transitions(facts)
     change = tr.new + tr.resurrected + tr.expansion - tr.contraction - tr.churned
-    counted = ibis.cases(
-        (existing, change != 0),
-        else_=tr.status.isin(("new", "resurrected")),
+    tr = tr.mutate(_change=change)
+    # Channels are needed only for the new customers: join just those rows.
+    new = attach_channels(ctx, tr.filter(tr.status == "new"))
+    new_rows = new.select(
+        "period_index",
+        source="new_" + new.channel_kind,
+        change=new._change,
+        counted=ibis.literal(True),
     )
-    rows = tr.select("period_index", source=source, change=change, counted=counted)
+    old = tr.filter(tr.status != "new")
+    old_rows = old.select(
+        "period_index",
+        source=ibis.cases((old.status == "resurrected", "win_back"), else_="upsell"),
+        change=old._change,
+        counted=(old.status == "resurrected") | (old._change != 0),
+    )
+    rows = union_all(new_rows, old_rows)
     money = rows.change.type()
     agg = rows.group_by("period_index", "source").aggregate(
         change=rows.change.sum(), customers=rows.counted.cast("int64").sum()
     )
     spend = source_spend(ctx, per)
 
-    bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
+    bounds = agg.aggregate(lo=agg.period_index.min(), hi=agg.period_index.max())
     grid = period_grid(bounds, per).cross_join(
         ibis.memtable(
             pa.table(
