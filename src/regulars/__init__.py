@@ -9,6 +9,8 @@ The stages of the flow are subpackages, each importable on its own:
 
 from __future__ import annotations
 
+import warnings
+
 from regulars.errors import (
     ActionError,
     ConfigError,
@@ -21,6 +23,10 @@ from regulars.errors import (
 )
 
 __version__ = "0.1.0"
+
+# Ibis 12 reads pandas' deprecated ``future.infer_string`` option on every conversion to
+# pandas, and pandas 3 warns each time.  The warning is about Ibis, not the user's code.
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
 
 __all__ = [
     "ActionError",

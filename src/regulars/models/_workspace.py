@@ -25,7 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 
-from regulars.errors import RegularsError, WorkspaceError
+from regulars.errors import ConvergenceError, RegularsError, WorkspaceError
 from regulars.models._holdout import HoldoutCheck, holdout_check
 from regulars.models._rfm import (
     TIME_UNIT_DAYS,
@@ -204,7 +204,7 @@ class ScoreResult:
 def _fit_purchase(model: str, rfm: ir.Table, progress: Progress) -> Any:
     progress(f"Fitting {model} on the distinct (frequency, recency, T) tuples")
     cls = _model_class(PURCHASE_MODELS[model])
-    return cls().fit(rfm.select("frequency", "recency", "T"))
+    return _fit_or_regularise(cls, rfm.select("frequency", "recency", "T"), progress)
 
 
 def _fit_spend(name: str, rfm: ir.Table, progress: Progress) -> Any | None:
@@ -213,7 +213,33 @@ def _fit_spend(name: str, rfm: ir.Table, progress: Progress) -> Any | None:
         return None
     progress(f"Fitting {name} on the repeat buyers' spend")
     cls = _model_class(SPEND_MODELS[name])
-    return cls().fit(repeat.select("frequency", "monetary_value"))
+    return _fit_or_regularise(cls, repeat.select("frequency", "monetary_value"), progress)
+
+
+#: Penalizer tried when the plain maximum-likelihood fit does not converge.
+FALLBACK_PENALIZER = 0.01
+
+
+def _fit_or_regularise(cls: type[Any], data: ir.Table, progress: Progress) -> Any:
+    """Fit by plain maximum likelihood; when that fails, once more with a small penalizer.
+
+    Real books often have a flat likelihood in one direction (for example spend that
+    barely varies within a customer, as with fixed-price retainers, sends Gamma-Gamma's
+    p to infinity).  A small penalizer keeps the estimate finite; the fit is then no
+    longer pure maximum likelihood, which the progress output says.  A second failure
+    raises the original, explanatory ConvergenceError.
+    """
+    try:
+        return cls().fit(data)
+    except ConvergenceError as first:
+        progress(
+            f"{cls.__name__} did not converge ({first}); "
+            f"refitting with penalizer={FALLBACK_PENALIZER}"
+        )
+        try:
+            return cls(penalizer=FALLBACK_PENALIZER).fit(data)
+        except ConvergenceError:
+            raise first from None
 
 
 def fit_workspace(
