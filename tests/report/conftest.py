@@ -499,12 +499,30 @@ def fake_data() -> FakeData:
 
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``regulars demo``: the simulated studio, scored, with actions and its report."""
-    from regulars.demo import build_demo
+    """The simulated studio as ``regulars demo`` builds it: fitted (with a holdout
+    check), scored, with this week's actions and its report."""
+    from click.testing import CliRunner
+
+    from regulars.actions import compute_actions
+    from regulars.cli import app
+    from regulars.datasets import SimulationParams, simulate
+    from regulars.report import write_report
+    from regulars.store import Workspace
 
     root = tmp_path_factory.mktemp("demo") / "demo-workspace"
-    summary = build_demo(root)
-    return summary.workspace
+    params = SimulationParams()
+    book = simulate(n_customers=2000, years=4, seed=0, params=params)
+    channels = {c.name: c.kind for c in params.channels}
+    ws = Workspace.init(root, name="Demo studio", currency=book.currency, channels=channels)
+    book.write(ws)
+    ws.close()
+    for command in (["fit"], ["score"]):
+        result = CliRunner().invoke(app, [*command, "-w", str(root)])
+        assert result.exit_code == 0, result.output
+    with Workspace.open(root) as ws:
+        compute_actions(ws)
+        write_report(ws, root / "report.html")
+    return root
 
 
 @pytest.fixture(scope="session")
