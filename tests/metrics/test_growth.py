@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 
 from regulars.config import Config
 from regulars.errors import ConfigError
-from regulars.metrics import MetricContext, growth_accounting
+from regulars.metrics import growth_accounting
 
 PARTS = ["new", "expansion", "contraction", "churned", "resurrected", "retained"]
 
@@ -130,10 +130,10 @@ def test_bad_arguments_say_what_is_valid(book):
 
 
 def test_default_period_comes_from_config(book, to_frame):
-    ctx = book(orders=_orders(("1", "a", "2024-05-05", "1")), config=Config.__new__(Config))
     cfg = Config()
     cfg.workspace.period = "quarter"
-    df = to_frame(growth_accounting(MetricContext(ctx.tables, cfg)))
+    ctx = book(orders=_orders(("1", "a", "2024-05-05", "1")), config=cfg)
+    df = to_frame(growth_accounting(ctx))
     assert df["period"].tolist() == [dt.date(2024, 4, 1)]
 
 

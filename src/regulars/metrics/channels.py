@@ -16,7 +16,6 @@ from regulars.metrics._common import (
     attach_channels,
     channel_kind,
     customer_period_revenue,
-    customer_periods,
     filter_periods,
     index_to_start,
     metric_context,
@@ -136,13 +135,14 @@ def channel_economics(
     h = _PER_YEAR[per] if horizon is None else horizon
     if isinstance(h, bool) or not isinstance(h, int) or h < 1:
         raise ConfigError(f"horizon = {h!r} is not valid: expected a whole number of periods ≥ 1.")
-    cp = customer_periods(order_facts(ctx, per))
+    cp = customer_period_revenue(order_facts(ctx, per))
     hi = cp.aggregate(_hi=cp.period_index.max())
-    # Channels are joined on customer-periods (not orders), and only for customers.
-    cpc = attach_channels(ctx, cp.filter(cp.cohort_index.notnull()))
-    acquired = cpc.filter(cpc.period_index == cpc.cohort_index).select(
-        "customer_id", "cohort_index", "channel"
-    )
+    # Cohort and channel per customer first, then one join back to customer-periods.
+    paid = cp.filter(cp.orders > 0)
+    first = paid.group_by("customer_id").aggregate(cohort_index=paid.period_index.min())
+    acquired = attach_channels(ctx, first).select("customer_id", "cohort_index", "channel")
+    a = acquired.rename(_acid="customer_id")
+    cpc = cp.inner_join(a, cp.customer_id == a._acid).drop("_acid")
 
     cohorts = acquired.group_by("channel", "cohort_index").aggregate(customers=acquired.count())
     spend = channel_spend(ctx, per, acquired)
