@@ -81,6 +81,13 @@ def test_clv_comes_from_scores_when_they_exist(book, to_frame):
     assert cold.clv_to_cac == pytest.approx(600.0 / 150.0)
 
 
+def test_scores_without_clv_fall_back_to_history(book, to_frame):
+    scores = pa.table({"customer_id": ["c1", "c2"], "clv": pa.array([None, None], pa.float64())})
+    df = to_frame(metric(_story(book, scores=scores), period="month"), sort=["channel"])
+    cold = df[df.channel == "google-ads"].iloc[0]
+    assert cold.clv == pytest.approx(180.0)
+
+
 def test_cold_funding(book, to_frame):
     df = to_frame(cold_funding(_story(book), period="month"), sort=["period"])
     jan = df.iloc[0]

@@ -63,17 +63,24 @@ def channel_spend(ctx: MetricContext, period: Period, acquired: ir.Table) -> ir.
 
 def _clv_means(ctx: MetricContext, acquired: ir.Table, by_period: ir.Table) -> ir.Table:
     """``channel``, ``cohort_index``, ``clv``: the mean model CLV of each cohort's
-    customers when ``scores`` has a ``clv`` column, else their mean profit so far."""
-    if ctx.has("scores") and {"customer_id", "clv"} <= set(ctx.table("scores").columns):
-        sc = ctx.table("scores")
-        sc = sc.select(_vid=sc.customer_id, _clv=sc.clv.cast("float64"))
-        ac = acquired.left_join(sc, acquired.customer_id == sc._vid)
-        return ac.group_by("channel", "cohort_index").aggregate(clv=ac._clv.mean())
+    customers when ``scores`` has CLVs for them, else their mean profit so far."""
     total = by_period.group_by("channel", "cohort_index").aggregate(_profit=by_period.profit.sum())
     sizes = acquired.group_by("channel", "cohort_index").aggregate(_n=acquired.count())
     sizes = sizes.rename(_sch="channel", _sci="cohort_index")
     j = total.inner_join(sizes, (total.channel == sizes._sch) & (total.cohort_index == sizes._sci))
-    return j.select("channel", "cohort_index", clv=safe_ratio(j._profit, j._n))
+    history = j.select("channel", "cohort_index", clv=safe_ratio(j._profit, j._n))
+    if not (ctx.has("scores") and {"customer_id", "clv"} <= set(ctx.table("scores").columns)):
+        return history
+    sc = ctx.table("scores")
+    sc = sc.select(_vid=sc.customer_id, _clv=sc.clv.cast("float64"))
+    ac = acquired.left_join(sc, acquired.customer_id == sc._vid)
+    model = ac.group_by("channel", "cohort_index").aggregate(_model=ac._clv.mean())
+    model = model.rename(_mch="channel", _mci="cohort_index")
+    m = history.left_join(
+        model, (history.channel == model._mch) & (history.cohort_index == model._mci)
+    )
+    # A model without a spend part leaves clv empty: fall back to the history.
+    return m.select("channel", "cohort_index", clv=ibis.coalesce(m._model, m.clv))
 
 
 def channel_economics(
@@ -126,8 +133,8 @@ def channel_economics(
     * payback_periods: the smallest ``k ≥ 0`` such that the cohort's profit over its
       first ``k + 1`` periods reaches the spend; 0 when there was no spend; null when
       it has not paid back yet.
-    * clv: mean ``scores.clv`` of the cohort's customers when the model scores exist,
-      else their mean profit so far (historical CLV).  clv_to_cac = clv / CAC, null
+    * clv: mean ``scores.clv`` of the cohort's customers when the model scores hold
+      CLVs for them, else their mean profit so far (historical CLV).  clv_to_cac = clv / CAC, null
       when CAC is zero or null.
     """
     ctx = metric_context(tables, config)
