@@ -383,6 +383,14 @@ class BaseModel:
                 "penalizer=0.01 (or larger), check that the data have repeat buyers and enough "
                 "history, or use a simpler model."
             )
+        eigen = np.linalg.eigvalsh(hess)
+        if not (np.all(np.isfinite(eigen)) and eigen.min() > 1e-10 * max(eigen.max(), 1e-300)):
+            raise ConvergenceError(
+                f"{type(self).__name__}.fit: the likelihood is flat in some direction at "
+                f"{self._fmt(z)}, so the data do not identify all the parameters (typically: "
+                "no or very few repeat buyers, or too short a history). Try penalizer=0.01, or "
+                "check the data."
+            )
         ll, _ = self._log_likelihood(z, stats)
         self._set_fitted(z, ll, hess * n_customers, n_customers, n_distinct)
         return self
@@ -456,9 +464,9 @@ class BaseModel:
                     break
             if not improved:
                 break
+            if float(np.max(np.abs(scale * delta))) < 1e-6:
+                break  # the Hessian barely moved: keep it for the standard errors
             hess = _hessian(objective, z)
-            if float(np.max(np.abs(scale * delta))) < 1e-12:
-                break
         return z, f, hess, float(np.max(np.abs(g)))
 
     def _fmt(self, z: FloatArray) -> str:

@@ -31,6 +31,7 @@ from scipy.special import betaln, exprel, gammaln
 
 __all__ = [
     "beta_purchase_expectation",
+    "dot",
     "log1mexp",
     "log_integrate",
     "logaddexp",
@@ -45,15 +46,22 @@ GL_NODES: NDArray[np.float64] = (_GL_X + 1.0) / 2.0
 GL_WEIGHTS: NDArray[np.float64] = _GL_W / 2.0
 
 
+def dot(a: Array, b: Array) -> Any:
+    """Inner product of two vectors without BLAS (``a @ b`` starts BLAS threads, which
+    costs more than the sum itself on a busy machine); real or complex."""
+    return np.einsum("i,i->", a, b)
+
+
 def logaddexp(a: Array, b: Array) -> Array:
     """``log(exp(a) + exp(b))`` for real or complex arrays (max taken on real parts)."""
     a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
-    m = np.maximum(a.real, b.real)
-    finite = np.isfinite(m)
-    m = np.where(finite, m, 0.0)
-    with np.errstate(divide="ignore"):
-        out = m + np.log(np.exp(a - m) + np.exp(b - m))
-    return np.where(finite, out, np.maximum(a.real, b.real))
+    first = a.real >= b.real
+    big = np.where(first, a, b)
+    small = np.where(first, b, a)
+    finite = np.isfinite(big.real)
+    with np.errstate(invalid="ignore"):
+        out = big + np.log1p(np.exp(small - np.where(finite, big, 0.0)))
+    return np.where(finite, out, big)
 
 
 def log1mexp(x: Array) -> Array:
@@ -297,9 +305,9 @@ def log_pareto_integral(
     model", eq. 22, where it appears as ``A_0`` times ``s / (r + s + x)``).  Where
     ``alpha`` and ``beta`` are close (``|alpha - beta| <= (min + t_x) / 2``) it is the
     difference of two fast hypergeometric series; elsewhere (``alpha >> beta``,
-    ``beta >> alpha``) and for short intervals ``T - t_x`` it is integrated numerically
-    in the variable ``zeta = log((m + y) / (m + t_x))``, where the integrand is
-    log-concave.
+    ``beta >> alpha``) it is integrated numerically in the variable
+    ``zeta = log((m + y) / (m + t_x))``, where the integrand is log-concave.  An interval
+    ``T - t_x`` shorter than the integrand's scale takes ten Gauss-Legendre nodes in ``y``.
     Returns ``-inf`` where ``t_x == T``.  Parameters may be complex (complex step).
     """
     r, alpha, s, beta = (np.asarray(v) for v in (r, alpha, s, beta))
@@ -315,8 +323,16 @@ def log_pareto_integral(
     out = np.full(x.shape, -np.inf, dtype=dtype)
     open_ = t_end > t_x
     omega_tx = (np.real(big) - np.real(small)) / (np.real(small) + t_x)
-    # a short interval is integrated directly: the series would subtract nearly equal terms
-    short = (t_end - t_x) < 0.01 * (np.real(small) + t_x)
+    # On an interval shorter than the integrand's scale (its log falls by less than 1)
+    # ten Gauss-Legendre nodes in y are exact; the series would subtract nearly equal terms.
+    decay = np.real(p) / (np.real(alpha) + t_x) + np.real(q) / (np.real(beta) + t_x)
+    short = open_ & ((t_end - t_x) * decay < 1.0)
+    if short.any():
+        y = t_x[short, None] + (t_end - t_x)[short, None] * GL_NODES[None, :]
+        log_f = -p[short, None] * np.log(alpha + y) - q[short, None] * np.log(beta + y)
+        out[short] = logsumexp_rows(
+            log_f + np.log((t_end - t_x)[short, None] * GL_WEIGHTS[None, :])
+        )
     series = open_ & (omega_tx <= 0.5) & ~short
     if series.any():
         # J(t_x) and J(T) in one pass: stack the two evaluation points
@@ -327,7 +343,7 @@ def log_pareto_integral(
         lj = lj - pp * np.log(alpha + tt) - two(q) * np.log(beta + tt)
         l1, l2 = np.split(lj, 2)
         out[series] = l1 + log1mexp(l2 - l1)
-    quad = open_ & ~series
+    quad = open_ & ~series & ~short
     if quad.any():
         out[quad] = _log_pareto_quadrature(
             p[quad], q[quad], big[quad], small[quad], e_big[quad], t_x[quad], t_end[quad]

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from scipy.special import betainc, betaln, digamma, expit, gammaln
 
 from regulars.models._base import Columns, FloatArray
-from regulars.models._numerics import beta_purchase_expectation, log_nbd_pmf, logaddexp
+from regulars.models._numerics import beta_purchase_expectation, dot, log_nbd_pmf
 from regulars.models._transactions import TransactionModel
 
 __all__ = ["BetaGeoModel"]
@@ -31,16 +31,28 @@ __all__ = ["BetaGeoModel"]
 
 @dataclass
 class _Stats:
-    """Distinct (x, t_x, T) tuples, with their distinct components for fast evaluation."""
+    """Sufficient statistics, arranged so that one likelihood evaluation is cheap.
 
-    x: FloatArray
+    Customers whose likelihood has a single term (BG/NBD without repeat purchases) only
+    need ``log(alpha + T)`` for each distinct ``T``.  For the others the terms that
+    depend on one component only (``x``, ``T`` or ``t_x``) are computed once per distinct
+    value and summed with precomputed weights; only the log-sum-exp of the two terms
+    costs one ``exp`` and one ``log1p`` per distinct tuple.
+    """
+
+    single_t: FloatArray  # distinct T of the one-term customers, and their weights
+    single_w: FloatArray
+    x: FloatArray  # two-term tuples
     w: FloatArray
     ux: FloatArray
     cx: NDArray[np.intp]
+    wx: FloatArray  # weight per distinct x
     ut: FloatArray
     ct: NDArray[np.intp]
     utx: FloatArray
     ctx: NDArray[np.intp]
+    wtx: FloatArray  # weight per distinct t_x, and weight times x
+    wxtx: FloatArray
     mean_t: float
 
 
@@ -91,12 +103,31 @@ class BetaGeoModel(TransactionModel):
 
     # -- likelihood -----------------------------------------------------------------
     def _make_stats(self, cols: Columns) -> _Stats:
-        x, t_x, big_t = cols["frequency"], cols["recency"], cols["T"]
+        x, t_x, big_t, w = cols["frequency"], cols["recency"], cols["T"], cols.weight
+        two = (x > 0) | self._dropout_at_zero
+        single_t, single_codes = _codes(big_t[~two])
+        single_w = np.bincount(single_codes, weights=w[~two], minlength=single_t.size)
+        x, t_x, big_t, w = x[two], t_x[two], big_t[two], w[two]
         ux, cx = _codes(x)
         ut, ct = _codes(big_t)
         utx, ctx = _codes(t_x)
-        mean_t = float(np.average(big_t, weights=cols.weight))
-        return _Stats(x, cols.weight, ux, cx, ut, ct, utx, ctx, mean_t if mean_t > 0 else 1.0)
+        mean_t = float(np.average(cols["T"], weights=cols.weight))
+        return _Stats(
+            single_t=single_t,
+            single_w=single_w.astype(float),
+            x=x,
+            w=w,
+            ux=ux,
+            cx=cx,
+            wx=np.bincount(cx, weights=w, minlength=ux.size).astype(float),
+            ut=ut,
+            ct=ct,
+            utx=utx,
+            ctx=ctx,
+            wtx=np.bincount(ctx, weights=w, minlength=utx.size).astype(float),
+            wxtx=np.bincount(ctx, weights=w * x, minlength=utx.size).astype(float),
+            mean_t=mean_t if mean_t > 0 else 1.0,
+        )
 
     def _starting_points(self, stats: _Stats) -> list[FloatArray]:
         scale = stats.mean_t
@@ -107,39 +138,59 @@ class BetaGeoModel(TransactionModel):
         ]
 
     def _log_likelihood(self, z: NDArray[Any], stats: _Stats) -> tuple[float, FloatArray]:
+        """Total log-likelihood and gradient (FHL 2005 eq. 6; BDF 2007 eq. 4 for MBG/NBD).
+
+        Per customer ``ll = common(x) + term2 + softplus(term1 - term2)`` with ``term1``
+        "alive at T" and ``term2`` "died after the last purchase"; the gradient of the
+        softplus is the posterior probability ``p1`` of being alive.
+        """
         r, alpha, a, b = np.exp(z)
         mod = 1.0 if self._dropout_at_zero else 0.0
-        ux = stats.ux
-        # per distinct x: gamma and beta terms and their derivatives
-        common = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
-        base = betaln(a, b)
-        psi_ab = digamma(a + b)
-        c1 = betaln(a, b + ux + mod) - base
-        has2 = (ux > 0) | (mod > 0)
-        b2 = np.where(has2, b + ux - 1.0 + mod, 1.0)
-        c2 = np.where(has2, betaln(a + 1.0, b2) - base, -np.inf)
-        psi_top = digamma(a + b + ux + mod)
-        d_common_r = digamma(r + ux) - digamma(r) + np.log(alpha)
-        d1_a = psi_ab - psi_top
-        d1_b = digamma(b + ux + mod) - psi_top - digamma(b) + psi_ab
-        d2_a = digamma(a + 1.0) - psi_top - digamma(a) + psi_ab
-        d2_b = np.where(has2, digamma(b2) - psi_top - digamma(b) + psi_ab, 0.0)
-        log_at = np.log(alpha + stats.ut)
-        log_atx = np.log(alpha + stats.utx)
-        cx, ct, ctx = stats.cx, stats.ct, stats.ctx
-        rx = r + stats.x
-        term1 = c1[cx] - rx * log_at[ct]
-        term2 = c2[cx] - rx * log_atx[ctx]
-        ll = common[cx] + logaddexp(term1, term2)
-        p1 = expit(term1 - term2)  # posterior weight of "alive at T"
-        p2 = 1.0 - p1
-        w = stats.w
-        g_r = d_common_r[cx] - p1 * log_at[ct] - p2 * log_atx[ctx]
-        g_alpha = r / alpha - rx * (p1 / (alpha + stats.ut)[ct] + p2 / (alpha + stats.utx)[ctx])
-        g_a = p1 * d1_a[cx] + p2 * d2_a[cx]
-        g_b = p1 * d1_b[cx] + p2 * d2_b[cx]
-        grad = np.array([w @ g_r * r, w @ g_alpha * alpha, w @ g_a * a, w @ g_b * b])
-        return float(w @ ll), grad
+        log_alpha = np.log(alpha)
+        # one-term customers (BG/NBD, x = 0): r log(alpha / (alpha + T))
+        log_single = np.log(alpha + stats.single_t)
+        sw = stats.single_w
+        ll = r * (sw.sum() * log_alpha - sw @ log_single)
+        g_r = sw.sum() * log_alpha - sw @ log_single
+        g_alpha = r * (sw.sum() / alpha - sw @ (1.0 / (alpha + stats.single_t)))
+        g_a = g_b = 0.0
+        if stats.x.size:
+            ux, wx = stats.ux, stats.wx
+            base, psi_ab = betaln(a, b), digamma(a + b)
+            b1, b2 = b + ux + mod, b + ux - 1.0 + mod
+            c1 = betaln(a, b1) - base
+            c2 = betaln(a + 1.0, b2) - base
+            common = gammaln(r + ux) - gammaln(r) + r * log_alpha
+            psi_top = digamma(a + b + ux + mod)
+            d1_a = psi_ab - psi_top
+            d1_b = digamma(b1) - psi_top - digamma(b) + psi_ab
+            d2_a = digamma(a + 1.0) - psi_top - digamma(a) + psi_ab
+            d2_b = digamma(b2) - psi_top - digamma(b) + psi_ab
+            log_at = np.log(alpha + stats.ut)
+            log_atx = np.log(alpha + stats.utx)
+            cx, ct, ctx, w = stats.cx, stats.ct, stats.ctx, stats.w
+            rx = r + stats.x
+            gap = log_at[ct] - log_atx[ctx]  # log((alpha + T) / (alpha + t_x)) >= 0
+            d = (c1 - c2)[cx] - rx * gap  # term1 - term2
+            e = np.exp(-np.abs(d))
+            softplus = np.maximum(d, 0.0) + np.log1p(e)
+            p1 = np.where(d >= 0, 1.0, e) / (1.0 + e)  # sigmoid(d)
+            wp1 = w * p1
+            rx_w = r * stats.wtx + stats.wxtx  # sum of w (r + x) per distinct t_x
+            ll += wx @ (common + c2) - log_atx @ rx_w + dot(w, softplus)
+            g_r += (
+                wx @ (digamma(r + ux) - digamma(r) + log_alpha)
+                - log_atx @ stats.wtx
+                - dot(wp1, gap)
+            )
+            inv_gap = 1.0 / (alpha + stats.ut)[ct] - 1.0 / (alpha + stats.utx)[ctx]
+            g_alpha += r / alpha * wx.sum() - rx_w @ (1.0 / (alpha + stats.utx))
+            g_alpha -= dot(wp1 * rx, inv_gap)
+            wp1_x = np.bincount(cx, weights=wp1, minlength=ux.size)
+            g_a = wx @ d2_a + wp1_x @ (d1_a - d2_a)
+            g_b = wx @ d2_b + wp1_x @ (d1_b - d2_b)
+        grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+        return float(ll), grad
 
     # -- predictions ----------------------------------------------------------------
     def _p_alive(

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from scipy.special import betaln, digamma, gammaln
 
 from regulars.models._base import Columns, FloatArray
-from regulars.models._numerics import logaddexp
+from regulars.models._numerics import dot, logaddexp
 from regulars.models._transactions import TransactionModel
 
 __all__ = ["BetaGeoBetaBinomModel"]
@@ -139,8 +139,8 @@ class BetaGeoBetaBinomModel(TransactionModel):
                 )
             m[lanes] = new_m
         ll = m + np.log(acc)
-        grad = (gacc / acc) @ w * np.array([al, be, ga, de])
-        return float(w @ ll), grad
+        grad = np.einsum("kj,j->k", gacc / acc, w) * np.array([al, be, ga, de])
+        return float(dot(w, ll)), grad
 
     # -- predictions ------------------------------------------------------------------
     def _log_lik_rows(

@@ -33,6 +33,7 @@ from regulars.models._base import (
     compress,
     read_columns,
 )
+from regulars.models._numerics import dot
 
 __all__ = ["GammaGammaModel"]
 
@@ -139,8 +140,8 @@ class GammaGammaModel(BaseModel):
             ux=ux,
             wx=np.bincount(inverse, weights=w).astype(float),
             total=float(w.sum()),
-            sum_x_log_m=float(w @ (x * np.log(m))),
-            sum_log_m=float(w @ np.log(m)),
+            sum_x_log_m=float(dot(w, x * np.log(m))),
+            sum_log_m=float(dot(w, np.log(m))),
             mean_m=float(np.average(m, weights=w)),
         )
         return self._fit_stats(stats, stats.total, cols.size)
@@ -161,17 +162,17 @@ class GammaGammaModel(BaseModel):
             + stats.total * q * np.log(v)
             + p * stats.sum_x_log_m
             - stats.sum_log_m
-            - p * float(stats.x @ wlog)
+            - p * float(dot(stats.x, wlog))
             - q * float(wlog.sum())
         )
         psi_all = digamma(px + q)
         d_p = (
             wx @ (ux * (psi_all - digamma(px) + np.log(ux)))
             + stats.sum_x_log_m
-            - float(stats.x @ wlog)
+            - float(dot(stats.x, wlog))
         )
         d_q = wx @ (psi_all - digamma(q)) + stats.total * np.log(v) - float(wlog.sum())
-        d_v = stats.total * q / v - float(stats.w @ ((p * stats.x + q) / (v + stats.xm)))
+        d_v = stats.total * q / v - float(dot(stats.w, (p * stats.x + q) / (v + stats.xm)))
         return float(ll), np.array([d_p * p, d_q * q, d_v * v])
 
     def expected_spend(self, data: TableLike, /) -> FloatArray:

@@ -27,7 +27,13 @@ from numpy.typing import NDArray
 from scipy.special import exprel, gammaln, loggamma
 
 from regulars.models._base import Columns, FloatArray, complex_step_gradient
-from regulars.models._numerics import log_integrate, log_nbd_pmf, log_pareto_integral, logaddexp
+from regulars.models._numerics import (
+    dot,
+    log_integrate,
+    log_nbd_pmf,
+    log_pareto_integral,
+    logaddexp,
+)
 from regulars.models._transactions import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
@@ -106,7 +112,7 @@ class ParetoNBDModel(TransactionModel):
     def _log_likelihood(self, z: NDArray[Any], stats: _Stats) -> tuple[float, FloatArray]:
         def total(zc: NDArray[Any]) -> Any:
             const, alive, died = _log_terms(np.exp(zc), stats.x, stats.t_x, stats.t_end)
-            return stats.w @ (const + logaddexp(alive, died))
+            return dot(stats.w, const + logaddexp(alive, died))
 
         return complex_step_gradient(total, np.asarray(z, dtype=float))
 

@@ -38,6 +38,7 @@ from regulars.models._base import (
     compress,
     read_columns,
 )
+from regulars.models._numerics import dot
 
 __all__ = ["ShiftedBetaGeoModel"]
 
@@ -178,7 +179,7 @@ class ShiftedBetaGeoModel(BaseModel):
         top = digamma(first + second)
         d_al = digamma(first) - top - digamma(al) + d_all
         d_be = digamma(second) - top - digamma(be) + d_all
-        return float(w @ ll), np.array([w @ d_al * al, w @ d_be * be])
+        return float(dot(w, ll)), np.array([dot(w, d_al) * al, dot(w, d_be) * be])
 
     # -- predictions ----------------------------------------------------------------
     def survival(self, t: Any) -> Any:
