@@ -27,7 +27,12 @@ def test_all_is_sorted_and_pinned() -> None:
 
 
 def test_models_store_only_hyper_parameters() -> None:
-    for name in ("BetaGeoBetaBinomModel", "BetaGeoModel", "GammaGammaModel", "ModifiedBetaGeoModel"):
+    for name in (
+        "BetaGeoBetaBinomModel",
+        "BetaGeoModel",
+        "GammaGammaModel",
+        "ModifiedBetaGeoModel",
+    ):
         model = getattr(regulars.models, name)(penalizer=0.5)
         assert vars(model) == {"penalizer": 0.5, "initial_params": None, "max_iter": 2000}
     for name in ("ParetoNBDModel", "ShiftedBetaGeoModel"):

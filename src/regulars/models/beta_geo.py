@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betainc, betaln, digamma, expit, gammaln
 
-from regulars.models._base import Columns, FloatArray
+from regulars.models._base import Columns, FloatArray, distinct
 from regulars.models._numerics import beta_purchase_expectation, dot, log_nbd_pmf
 from regulars.models._transactions import TransactionModel
 
@@ -210,7 +210,11 @@ class BetaGeoModel(TransactionModel):
     ) -> FloatArray:
         r, alpha, a, b = theta
         mod = 1.0 if self._dropout_at_zero else 0.0
-        q = beta_purchase_expectation(a, b + x + mod, r + x, t / (alpha + big_t))
+        if x.size > 20_000:  # Q depends on (x, T, t) only: evaluate each distinct triple once
+            codes, (ux, ut, uh) = distinct(x, big_t, t)
+            q = beta_purchase_expectation(a, b + ux + mod, r + ux, uh / (alpha + ut))[codes]
+        else:
+            q = beta_purchase_expectation(a, b + x + mod, r + x, t / (alpha + big_t))
         return self._p_alive(theta, x, t_x, big_t) * q
 
     def _expected_new(self, theta: FloatArray, t: FloatArray) -> FloatArray:
