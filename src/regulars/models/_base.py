@@ -34,11 +34,13 @@ __all__ = [
     "BaseModel",
     "Columns",
     "TableLike",
+    "as_time",
     "check_values",
     "complex_step_gradient",
     "compress",
     "distinct",
     "read_columns",
+    "scalar_or_array",
 ]
 
 #: Anything a model accepts as data: a pandas or polars DataFrame, a pyarrow Table, an
@@ -53,16 +55,11 @@ _Z95 = 1.959963984540054
 
 @dataclass
 class Columns:
-    """Float columns read from the data, possibly compressed to distinct rows.
-
-    ``rows`` maps each compressed row back to its input row (None when the rows are
-    the input rows, or when they came out of an engine).
-    """
+    """Float columns read from the data (``source`` names the input kind), and weights."""
 
     arrays: dict[str, FloatArray]
     weight: FloatArray
     source: str
-    rows: NDArray[np.int64] | None = None
 
     def __getitem__(self, name: str) -> FloatArray:
         return self.arrays[name]
@@ -138,11 +135,20 @@ def _arrow_to_arrays(table: pa.Table, names: Sequence[str], caller: str) -> dict
     return out
 
 
+def _pandas_column(data: pd.DataFrame, name: str, caller: str) -> FloatArray:
+    try:
+        values = data[name].to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise SchemaError(
+            f"Column {name!r} passed to {caller} is not numeric (dtype {data[name].dtype}). "
+            "Convert it to numbers first."
+        ) from None
+    return _as_float(values, name, caller)
+
+
 def _read_plain(data: Any, kind: str, names: Sequence[str], caller: str) -> dict[str, FloatArray]:
     if kind == "pandas":
-        return {
-            n: _as_float(data[n].to_numpy(dtype=float, na_value=np.nan), n, caller) for n in names
-        }
+        return {n: _pandas_column(data, n, caller) for n in names}
     if kind == "polars":
         return {n: _as_float(data.get_column(n).cast(float).to_numpy(), n, caller) for n in names}
     if kind == "pyarrow":
@@ -272,6 +278,28 @@ def check_values(
     raise SchemaError(
         f"{count:,.0f} {noun} in the data passed to {caller} {what} (e.g. {where}{example}). {fix}"
     )
+
+
+def as_time(t: Any, name: str = "t", *, integer: bool = False) -> FloatArray:
+    """``t`` as a float array of finite values >= 0 (whole numbers if ``integer``)."""
+    try:
+        arr = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a number or an array of numbers >= 0. Got {t!r}."
+        ) from None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0. Got {t!r}.")
+    if integer and np.any(arr != np.floor(arr)):
+        raise ValueError(f"{name} must be whole numbers (it counts periods). Got {t!r}.")
+    return arr
+
+
+def scalar_or_array(values: FloatArray, *inputs: Any) -> Any:
+    """A float when every input was a scalar, else the array."""
+    if all(np.ndim(v) == 0 for v in inputs):
+        return float(values)
+    return np.asarray(values)
 
 
 def complex_step_gradient(

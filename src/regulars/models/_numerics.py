@@ -34,6 +34,8 @@ __all__ = [
     "dot",
     "log1mexp",
     "log_integrate",
+    "log_nbd_pmf",
+    "log_pareto_integral",
     "logaddexp",
     "logsumexp_rows",
 ]

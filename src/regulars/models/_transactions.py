@@ -24,37 +24,16 @@ from regulars.models._base import (
     Columns,
     FloatArray,
     TableLike,
+    as_time,
     check_values,
     compress,
     read_columns,
+    scalar_or_array,
 )
 
-__all__ = ["RFM_COLUMNS", "TransactionModel", "as_time"]
+__all__ = ["RFM_COLUMNS", "TransactionModel"]
 
 RFM_COLUMNS = ("frequency", "recency", "T")
-
-
-def as_time(t: Any, name: str = "t", *, integer: bool = False) -> FloatArray:
-    """``t`` as a float array of finite values >= 0 (whole numbers if ``integer``)."""
-    try:
-        arr = np.asarray(t, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a number or an array of numbers >= 0. Got {t!r}."
-        ) from None
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0. Got {t!r}.")
-    if integer and np.any(arr != np.floor(arr)):
-        raise ValueError(
-            f"{name} counts transaction opportunities and must be whole numbers. Got {t!r}."
-        )
-    return arr
-
-
-def _scalar_or_array(values: FloatArray, *inputs: Any) -> Any:
-    if all(np.ndim(v) == 0 for v in inputs):
-        return float(values)
-    return values
 
 
 class TransactionModel(BaseModel):
@@ -213,7 +192,7 @@ class TransactionModel(BaseModel):
         theta = self._theta()
         arr = as_time(t, integer=self._discrete)
         values = np.maximum(self._expected_new(theta, np.atleast_1d(arr)).reshape(arr.shape), 0.0)
-        return _scalar_or_array(values, t)
+        return scalar_or_array(values, t)
 
     def probability_of_purchases(self, n: Any, t: Any) -> Any:
         """``P(X(t) = n)``: probability that a new customer makes ``n`` repeat purchases by ``t``.
@@ -225,7 +204,7 @@ class TransactionModel(BaseModel):
         tt = as_time(t, integer=self._discrete)
         nb, tb = np.broadcast_arrays(nn, tt)
         values = self._pmf_new(theta, np.atleast_1d(nb).ravel(), np.atleast_1d(tb).ravel())
-        return _scalar_or_array(np.clip(values, 0.0, 1.0).reshape(nb.shape), n, t)
+        return scalar_or_array(np.clip(values, 0.0, 1.0).reshape(nb.shape), n, t)
 
     def score_arrays(
         self,

@@ -31,12 +31,13 @@ from scipy.special import betaln, digamma
 from regulars.errors import SchemaError
 from regulars.models._base import (
     BaseModel,
-    Columns,
     FloatArray,
     TableLike,
+    as_time,
     check_values,
     compress,
     read_columns,
+    scalar_or_array,
 )
 from regulars.models._numerics import dot
 
@@ -185,18 +186,18 @@ class ShiftedBetaGeoModel(BaseModel):
     def survival(self, t: Any) -> Any:
         """``S(t)``: share of a new cohort still active at the start of period ``t`` (S(0) = 1)."""
         al, be = self._theta()
-        tt = _periods(t, "t")
-        return _out(np.exp(betaln(al, be + tt) - betaln(al, be)), t)
+        tt = as_time(t, integer=True)
+        return scalar_or_array(np.exp(betaln(al, be + tt) - betaln(al, be)), t)
 
     def retention_rate(self, t: Any) -> Any:
         """``r(t) = S(t) / S(t-1)``: share of period ``t - 1``'s subscribers who renew (t >= 1)."""
         al, be = self._theta()
-        tt = _periods(t, "t")
+        tt = as_time(t, integer=True)
         if np.any(tt < 1):
             raise ValueError(
                 f"retention_rate is defined for t >= 1 (the first renewal). Got {t!r}."
             )
-        return _out((be + tt - 1.0) / (al + be + tt - 1.0), t)
+        return scalar_or_array((be + tt - 1.0) / (al + be + tt - 1.0), t)
 
     def expected_residual_lifetime(self, discount_rate: Any, *, renewals: Any = 0) -> Any:
         """Discounted expected residual lifetime (DERL) of a subscriber, in periods.
@@ -221,7 +222,7 @@ class ShiftedBetaGeoModel(BaseModel):
         d = np.asarray(discount_rate, dtype=float)
         if not np.all(np.isfinite(d)) or np.any(d <= 0):
             raise ValueError(f"discount_rate must be > 0 (per period). Got {discount_rate!r}.")
-        k = _periods(renewals, "renewals")
+        k = as_time(renewals, "renewals", integer=True)
         d_b, k_b = np.broadcast_arrays(d, k)
         log_z = -np.log1p(d_b.ravel())
         # term j (j >= 0): prod_{i=0}^{j} (be+k+i)/(al+be+k+i) * z^j
@@ -246,18 +247,4 @@ class ShiftedBetaGeoModel(BaseModel):
             if np.all(tail < total - 37.0):
                 break
             start += chunk
-        return _out(np.exp(total).reshape(d_b.shape), discount_rate, renewals)
-
-
-def _periods(t: Any, name: str) -> FloatArray:
-    arr = np.asarray(t, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
-        raise ValueError(f"{name} must be whole numbers >= 0. Got {t!r}.")
-    return arr
-
-
-def _out(values: FloatArray, *inputs: Any) -> Any:
-    return float(values) if all(np.ndim(v) == 0 for v in inputs) else np.asarray(values)
-
-
-_ = Columns  # re-exported type used in annotations of the base class
+        return scalar_or_array(np.exp(total).reshape(d_b.shape), discount_rate, renewals)
