@@ -9,8 +9,10 @@ predictions.  A model file implements the array-level functions
 * ``_expected_new(theta, t)``: expected purchases in ``(0, t]`` of a new customer;
 * ``_pmf_new(theta, n, t)``: ``P(X(t) = n)`` for a new customer;
 
-and this module wraps them with input reading and checks.  The array functions are the
-stable vectorised interface for scoring distinct tuples (see ``score_arrays``).
+and this module wraps them with input reading and checks.  To score the distinct
+tuples of a large table, pass them to the public predictions as a pyarrow Table or a
+dict of numpy arrays (the results are aligned with its rows), or call
+``score_arrays(frequency, recency, T, t=...)`` for both scores at once.
 """
 
 from __future__ import annotations
