@@ -201,7 +201,7 @@ def run_regulars(path: Path, threads: int, skip_bare: bool = False) -> dict[str,
         )
         gg = GammaGammaModel().fit(spend_cells)
     with timed("score"):
-        scored = score_customers(rfm, bg, horizons=(90,), time_unit="W", backend=backend)
+        scored = score_customers(rfm, bg, horizons=(90,), time_unit="W")
         backend.create_table("scored", scored, temp=True)
     with timed("clv"):
         clv = score_customers(
@@ -212,7 +212,6 @@ def run_regulars(path: Path, threads: int, skip_bare: bool = False) -> dict[str,
             clv_horizon=12,
             discount_rate=(1.01**12 - 1.0),
             time_unit="W",
-            backend=backend,
         )
         backend.create_table("clv", clv, temp=True)
     summary = con.execute("SELECT sum(p_alive), sum(expected_orders_90d) FROM scored").fetchone()
