@@ -59,7 +59,7 @@ def build_demo(
 
     from regulars.actions import compute_actions
     from regulars.datasets import SimulationParams, simulate
-    from regulars.models._workspace import score_workspace
+    from regulars.models import score_workspace
     from regulars.report import write_report
 
     started = time.perf_counter()

@@ -8,14 +8,22 @@ EXPECTED = [
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "Evaluation",
+    "FitResult",
     "GammaGammaModel",
+    "HoldoutCheck",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
+    "ScoreResult",
     "ShiftedBetaGeoModel",
     "calibration_holdout_summary",
     "customer_lifetime_value",
     "evaluate",
+    "fit_workspace",
+    "holdout_check",
+    "latest_fit",
     "rfm_summary",
+    "score_customers",
+    "score_workspace",
 ]
 
 

@@ -22,7 +22,16 @@ is the same as one call.  See ``docs/models.md`` for the mathematics.
 
 from __future__ import annotations
 
+from regulars.models._holdout import HoldoutCheck, holdout_check
 from regulars.models._rfm import calibration_holdout_summary, rfm_summary
+from regulars.models._scoring import score_customers
+from regulars.models._workspace import (
+    FitResult,
+    ScoreResult,
+    fit_workspace,
+    latest_fit,
+    score_workspace,
+)
 from regulars.models.beta_geo import BetaGeoModel
 from regulars.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from regulars.models.clv import customer_lifetime_value
@@ -36,12 +45,20 @@ __all__ = [
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "Evaluation",
+    "FitResult",
     "GammaGammaModel",
+    "HoldoutCheck",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
+    "ScoreResult",
     "ShiftedBetaGeoModel",
     "calibration_holdout_summary",
     "customer_lifetime_value",
     "evaluate",
+    "fit_workspace",
+    "holdout_check",
+    "latest_fit",
     "rfm_summary",
+    "score_customers",
+    "score_workspace",
 ]
