@@ -129,3 +129,17 @@ def test_spark_gives_the_same_metrics_as_duckdb(tmp_path, book, source):
     assert _rows(growth_accounting(sws, period="quarter")) == want
     sws.close()
     ws.close()
+
+
+def test_public_api_is_pinned():
+    import regulars.engine as engine
+
+    assert engine.__all__ == [
+        "arrow_schema",
+        "backend_for",
+        "conform",
+        "ibis_schema",
+        "local_spark_session",
+        "stop_local_spark_session",
+        "tables",
+    ]
