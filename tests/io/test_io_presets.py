@@ -13,7 +13,7 @@ from regulars.errors import SchemaError
 from regulars.io import PRESETS, import_file
 from regulars.store import Workspace
 
-SHARED_CDNOW = Path("/work/shared/data")
+SHARED_CDNOW = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PACKAGED = resources.files("regulars.datasets").joinpath("data")
 
 

@@ -12,7 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+import regulars.datasets
+
+#: The published benchmark files ship inside the package (a copy of ``shared/data``;
+#: tests/datasets/test_datasets_loaders.py checks the copies are byte-identical).
+SHARED_DATA = Path(regulars.datasets.__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +24,7 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.fail(
             f"The reference data folder {SHARED_DATA} is missing. The model tests need the "
-            "published benchmark files (CDNOW, donations, sBG) in <repo>/../shared/data."
+            "published benchmark files (CDNOW, donations, sBG) shipped in regulars.datasets."
         )
     return SHARED_DATA
 

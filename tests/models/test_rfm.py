@@ -17,11 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import regulars.datasets
 from regulars.datasets import load_cdnow
 from regulars.errors import SchemaError
 from regulars.models._rfm import calibration_holdout_summary, rfm_summary
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+#: The published CDNOW files, as shipped inside the package (copies of shared/data).
+DATA = Path(regulars.datasets.__file__).parent / "data"
 
 
 def frame(expr: Any) -> pd.DataFrame:
