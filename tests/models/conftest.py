@@ -1,7 +1,8 @@
 """Reference data for the model tests: the published benchmark files of ``shared/data``.
 
-The files live next to the repository (``<repo>/../shared/data``); their README names
-the source of each file and the published values the tests reproduce.
+The tests read the copies shipped in ``regulars.datasets`` (byte-identical to
+``shared/data``); their README names the source of each file and the published values
+the tests reproduce.
 """
 
 from __future__ import annotations
