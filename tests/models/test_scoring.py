@@ -118,6 +118,26 @@ def test_scores_each_distinct_tuple_once(
     assert spy_gg.rows["expected_spend"] == [n_spend]
 
 
+def test_scores_go_to_the_tables_engine_as_temp_tables(
+    rfm: pd.DataFrame, bg: BetaGeoModel, gg: GammaGammaModel
+) -> None:
+    """Without a backend the scores are temp tables of rfm's engine, not memtables.
+
+    Memtables reach DuckDB as Arrow scans without statistics, and the optimizer then
+    joined the two score tables to each other first: quadratic in the book's size (a
+    benchmark of 1 M customers ran out of temporary disk space).
+    """
+    con = ibis.duckdb.connect()
+    table = con.create_table("rfm", pa.Table.from_pandas(rfm, preserve_index=False))
+    out = score_customers(table, bg, gg, horizons=(90,), clv_horizon=3)
+    sql = str(ibis.to_sql(out, dialect="duckdb"))
+    assert "memtable" not in sql
+    names = con.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    uploaded = [n for (n,) in names if n.startswith("_regulars_scores_")]
+    assert len(uploaded) == 2
+    assert out.count().execute() == len(rfm)
+
+
 def test_without_spend_model_and_on_a_backend(rfm: pd.DataFrame, bg: BetaGeoModel) -> None:
     con = ibis.duckdb.connect()
     table = con.create_table("rfm", pa.Table.from_pandas(rfm, preserve_index=False))

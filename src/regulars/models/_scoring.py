@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+from ibis.common.exceptions import IbisError
 from numpy.typing import NDArray
 
 from regulars.errors import SchemaError
@@ -197,12 +198,25 @@ def _distinct(rfm: ir.Table, keys: Sequence[str]) -> dict[str, NDArray[Any]]:
     return {k: arrow.column(k).to_numpy(zero_copy_only=False) for k in keys}
 
 
-def _upload(columns: dict[str, NDArray[Any]], backend: BaseBackend | None) -> ir.Table:
-    table = pa.table(columns)
-    if backend is None:
-        return ibis.memtable(table)
+def _upload(columns: dict[str, NDArray[Any]], backend: BaseBackend) -> ir.Table:
+    """Upload scored tuples as a temporary table, so the engine has its statistics.
+
+    An in-memory table (``ibis.memtable``) reaches DuckDB as an Arrow scan without
+    cardinality estimates, and the optimizer then joins the two score tables to each
+    other on ``frequency`` first: a fan-out of tens of millions of rows on a book of
+    20,000 customers, quadratic beyond.  A temporary table has statistics, and the
+    join runs customer by customer.
+    """
     name = f"_regulars_scores_{uuid.uuid4().hex[:12]}"
-    return backend.create_table(name, obj=table, temp=True)
+    return backend.create_table(name, obj=pa.table(columns), temp=True)
+
+
+def _backend_of(rfm: ir.Table) -> BaseBackend:
+    """The engine ``rfm`` runs on (the default DuckDB one for in-memory tables)."""
+    try:
+        return rfm._find_backend(use_default=True)
+    except IbisError:  # a table over several engines: Ibis' default one
+        return ibis.get_backend()
 
 
 def score_customers(
@@ -237,9 +251,9 @@ def score_customers(
     time_unit
         The unit of ``recency`` and ``T`` (and so of the models' rates).
     backend
-        Where to upload the scored tuples: None uploads them as an in-memory table
-        (Ibis registers it with the engine of ``rfm`` when the query runs); a backend
-        gets a temporary table.
+        Where to upload the scored tuples, as temporary tables: None means the engine
+        ``rfm`` runs on (Ibis' default DuckDB engine for a pandas, polars or Arrow
+        table).
 
     Returns
     -------
@@ -293,6 +307,8 @@ def score_customers(
             + "."
         )
     unit_days = TIME_UNIT_DAYS[time_unit]
+    if backend is None:
+        backend = _backend_of(rfm)
 
     keys = _distinct(rfm, PURCHASE_KEYS)
     n = len(keys["frequency"])
