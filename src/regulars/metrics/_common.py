@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias, cast, get_args
 
 import ibis
@@ -338,6 +338,17 @@ def decimal_literal(value: float | str | Decimal, type_: dt.DataType = WIDE_DECI
     return ibis.literal(Decimal(str(value)), type=type_)
 
 
+def _narrow_decimal(value: float) -> ir.Scalar:
+    """``value`` rounded to six decimals as a literal of the narrowest decimal type.
+
+    For values in ``[0, 1]`` (margins, shares): ``0.3`` is ``DECIMAL(2, 1)``.
+    """
+    q = Decimal(str(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP).normalize()
+    exponent = q.as_tuple().exponent
+    scale = max(0, -exponent) if isinstance(exponent, int) else 0
+    return ibis.literal(q, type=dt.Decimal(scale + 1, scale))
+
+
 def cents_to_money(cents: ir.IntegerValue) -> ir.NumericValue:
     """Whole cents (an integer expression) as an exact money decimal."""
     return (cents.cast(MONEY) * ibis.literal(Decimal("0.01"), type=MONEY)).cast(MONEY)
@@ -381,8 +392,12 @@ def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
 # -- orders --------------------------------------------------------------------------
 
 
-def order_facts(ctx: MetricContext, period: Period) -> ir.Table:
+def order_facts(ctx: MetricContext, period: Period, extra: tuple[str, ...] = ()) -> ir.Table:
     """One row per non-cancelled order, with net revenue and profit.
+
+    ``extra`` names further ``orders`` columns to carry as they are (``discount``,
+    ``refund_date``...), so a metric that needs them reads ``orders`` once instead of
+    joining the facts back to it by ``order_id``.
 
     Columns
     -------
@@ -414,8 +429,11 @@ def order_facts(ctx: MetricContext, period: Period) -> ir.Table:
         ibis.cases((status == "refunded", revenue), else_=zero_money()),
     )
     net = (revenue - refund).cast(MONEY)
-    margin = decimal_literal(ctx.config.workspace.default_margin)
-    margin_profit = (net.cast(WIDE_DECIMAL) * margin).round(2).cast(MONEY)
+    # The margin to six decimals, typed as narrow as it is: money x a narrow decimal
+    # stays in 64/128-bit arithmetic, which is several times faster than a product of
+    # two DECIMAL(38, 6), and exact all the same.
+    margin = _narrow_decimal(ctx.config.workspace.default_margin)
+    margin_profit = (net * margin).round(2).cast(MONEY)
     profit = ibis.cases(
         (o.cost.notnull(), (net - o.cost.cast(MONEY)).cast(MONEY)), else_=margin_profit
     )
@@ -433,6 +451,7 @@ def order_facts(ctx: MetricContext, period: Period) -> ir.Table:
         net_revenue=net,
         profit=profit.cast(MONEY),
         is_paid=net > 0,
+        **{name: o[name] for name in extra},
     )
 
 

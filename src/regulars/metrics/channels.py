@@ -15,8 +15,8 @@ from regulars.metrics._common import (
     TablesLike,
     attach_channels,
     channel_kind,
-    customer_period_revenue,
     filter_periods,
+    first_paid_orders,
     index_to_start,
     metric_context,
     money_sum,
@@ -142,14 +142,14 @@ def channel_economics(
     h = _PER_YEAR[per] if horizon is None else horizon
     if isinstance(h, bool) or not isinstance(h, int) or h < 1:
         raise ConfigError(f"horizon = {h!r} is not valid: expected a whole number of periods ≥ 1.")
-    cp = customer_period_revenue(order_facts(ctx, per))
-    hi = cp.aggregate(_hi=cp.period_index.max())
-    # Cohort and channel per customer first, then one join back to customer-periods.
-    paid = cp.filter(cp.orders > 0)
-    first = paid.group_by("customer_id").aggregate(cohort_index=paid.period_index.min())
+    facts = order_facts(ctx, per).select("customer_id", "period_index", "net_revenue", "profit")
+    hi = facts.aggregate(_hi=facts.period_index.max())
+    # Cohort and channel per customer first, then one join back to the orders, which
+    # are summed straight into (channel, cohort, period): no per-customer-period table.
+    first = first_paid_orders(order_facts(ctx, per)).select("customer_id", "cohort_index")
     acquired = attach_channels(ctx, first).select("customer_id", "cohort_index", "channel")
-    a = acquired.rename(_acid="customer_id")
-    cpc = cp.inner_join(a, cp.customer_id == a._acid).drop("_acid")
+    # Joined on the column name, so ``acquired`` stays one shared subquery.
+    cpc = facts.inner_join(acquired, "customer_id")
 
     cohorts = acquired.group_by("channel", "cohort_index").aggregate(customers=acquired.count())
     spend = channel_spend(ctx, per, acquired)
@@ -163,7 +163,7 @@ def channel_economics(
     )
 
     by_period = cpc.group_by("channel", "cohort_index", "period_index").aggregate(
-        revenue=cpc.revenue.sum(), profit=cpc.profit.sum()
+        revenue=cpc.net_revenue.sum(), profit=cpc.profit.sum()
     )
     year = by_period.filter(by_period.period_index < by_period.cohort_index + h)
     first_year = year.group_by("channel", "cohort_index").aggregate(
@@ -244,7 +244,9 @@ def cold_funding(
     """
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
-    f = attach_channels(ctx, customer_period_revenue(order_facts(ctx, per)))
+    # Orders joined to their customer's channel and summed per period: the same sums
+    # as per customer-period, without building that table.
+    f = attach_channels(ctx, order_facts(ctx, per).select("customer_id", "period_index", "profit"))
     is_cold = f.channel_kind == "cold"
     profit = f.group_by("period_index").aggregate(
         cold_profit=money_sum(f.profit, where=is_cold),

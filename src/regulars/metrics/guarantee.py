@@ -79,11 +79,10 @@ def guarantee(
     ctx = metric_context(data, config)
     per = resolve_period(period, ctx.config)
     days = ctx.config.guarantee.days
-    facts = order_facts(ctx, per)
+    facts = order_facts(ctx, per, extra=("refund_date",))
     first = first_paid_orders(facts).select(_fc="customer_id", _cohort="cohort_index")
-    o = ctx.table("orders").select(_oid="order_id", _rdate=ctx.table("orders").refund_date)
     f = facts.left_join(first, facts.customer_id == first._fc)
-    f = f.left_join(o, f.order_id == o._oid)
+    f = f.mutate(_rdate=f.refund_date)
     f = f.cross_join(observation_end(ctx, as_of))
     returning = f._cohort.notnull() & (f._cohort < f.period_index)
     window_end = f.order_date + ibis.interval(days=days)

@@ -69,10 +69,8 @@ def packages(
     """
     ctx = metric_context(data, config)
     per = resolve_period(period, ctx.config)
-    facts = order_facts(ctx, per)
-    o = ctx.table("orders")
-    disc = o.select(_oid=o.order_id, _disc=o.discount.cast(MONEY))
-    f = facts.left_join(disc, facts.order_id == disc._oid)
+    facts = order_facts(ctx, per, extra=("discount",))
+    f = facts.mutate(_disc=facts.discount.cast(MONEY))
     is_pkg = f.kind == "package"
     zero = ibis.literal(Decimal("0.00"), type=MONEY)
     agg = f.group_by(_pi="period_index").aggregate(
