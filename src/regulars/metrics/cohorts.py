@@ -110,13 +110,25 @@ def cohort_retention(
         members = attach_channels(ctx, members).select("customer_id", "cohort_index", *group)
     keys = ["cohort_index", *group]
 
-    cp = customer_period_revenue(facts)
-    cp = cp.join(members, "customer_id")
-    cp = cp.filter(cp.period_index >= cp.cohort_index)
-    activity = cp.group_by([*keys, "period_index"]).aggregate(
-        active_customers=(cp.orders > 0).cast("int64").sum(),
-        revenue=cp.revenue.sum(),
-        profit=cp.profit.sum(),
+    # Orders joined to their customer's cohort and summed straight into (cohort,
+    # period); active customers are the distinct customers with a paid order there.
+    # No per-customer-period table with sums is built.
+    f = facts.select("customer_id", "period_index", "net_revenue", "profit", "is_paid")
+    f = f.join(members, "customer_id")
+    f = f.filter(f.period_index >= f.cohort_index)
+    sums = f.group_by([*keys, "period_index"]).aggregate(
+        revenue=f.net_revenue.sum(), profit=f.profit.sum()
+    )
+    paying = f.filter(f.is_paid).select("customer_id", *keys, "period_index").distinct()
+    active = paying.group_by([*keys, "period_index"]).aggregate(active_customers=paying.count())
+    act_keys = [*keys, "period_index"]
+    active = active.rename({f"_p_{k}": k for k in act_keys})
+    activity = sums.left_join(active, [sums[k] == active[f"_p_{k}"] for k in act_keys])
+    activity = activity.select(
+        *act_keys,
+        active_customers=activity.active_customers.fill_null(0),
+        revenue=activity.revenue,
+        profit=activity.profit,
     )
 
     sizes = members.group_by(keys).aggregate(cohort_customers=members.count())

@@ -59,14 +59,16 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
     money = cp.revenue.type()
     zero = ibis.literal(0).cast(money)
     # One sorted pass per customer.  period_index is unique within a customer's rows
-    # (they are grouped by it), so the window order has no ties.
+    # (they are grouped by it), so the window order has no ties.  All three windows
+    # share one partitioning and order, so the engine sorts once.
     w = ibis.window(group_by=cp.customer_id, order_by=cp.period_index)
-    before = ibis.window(group_by=cp.customer_id, order_by=cp.period_index, rows=(None, -1))
+    whole = ibis.window(group_by=cp.customer_id, order_by=cp.period_index, rows=(None, None))
     cw = cp.mutate(
         _prev_p=cp.period_index.lag().over(w),
         _prev_rev=cp.revenue.lag().over(w),
         _next_p=cp.period_index.lead().over(w),
-        _paid_before=(cp.revenue > 0).cast("int64").max().over(before),
+        # The customer's first period with positive revenue: paid before P <=> it is < P.
+        _first_pos=cp.period_index.min(where=cp.revenue > 0).over(whole),
     )
     cur = cw.select(
         "customer_id",
@@ -76,7 +78,7 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
         ),
         current=cw.revenue,
         first_index=ibis.cases(
-            (cw._paid_before.fill_null(0) > 0, cw.period_index - 1),
+            (cw._first_pos < cw.period_index, cw.period_index - 1),
             (cw.revenue > 0, cw.period_index),
             else_=ibis.null("int64"),
         ),

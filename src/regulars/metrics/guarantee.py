@@ -80,8 +80,8 @@ def guarantee(
     per = resolve_period(period, ctx.config)
     days = ctx.config.guarantee.days
     facts = order_facts(ctx, per, extra=("refund_date",))
-    first = first_paid_orders(facts).select(_fc="customer_id", _cohort="cohort_index")
-    f = facts.left_join(first, facts.customer_id == first._fc)
+    first = first_paid_orders(facts).select("customer_id", _cohort="cohort_index")
+    f = facts.left_join(first, "customer_id")
     f = f.mutate(_rdate=f.refund_date)
     f = f.cross_join(observation_end(ctx, as_of))
     returning = f._cohort.notnull() & (f._cohort < f.period_index)
@@ -99,22 +99,24 @@ def guarantee(
         "revenue",
         "refund",
         "net_revenue",
-        customer_type=ibis.cases((returning, "returning"), else_="new"),
+        returning=returning,
         inside=inside,
         pending=pending,
     )
     zero = ibis.literal(Decimal("0.00"), type=MONEY)
-    agg = f.group_by(_pi="period_index", _ct="customer_type").aggregate(
+    # Grouped by a boolean, named after the (small) aggregation.
+    agg = f.group_by(_pi="period_index", _ret="returning").aggregate(
         orders=f.count(),
         customers=f.customer_id.nunique(),
         revenue=money_sum(f.revenue),
-        refunded_orders=f.inside.cast("int64").sum(),
+        refunded_orders=f.count(where=f.inside),
         refunds=money_sum(f.refund, where=f.inside),
         late_refunds=money_sum(f.refund, where=~f.inside),
-        pending_orders=f.pending.cast("int64").sum(),
+        pending_orders=f.count(where=f.pending),
         pending_revenue=money_sum(f.net_revenue, where=f.pending),
         settled_revenue=money_sum(f.net_revenue, where=~f.pending),
     )
+    agg = agg.mutate(_ct=ibis.cases((agg._ret, "returning"), else_="new")).drop("_ret")
     bounds = facts.aggregate(_lo=facts.period_index.min(), _hi=facts.period_index.max())
     grid = bounds.select(period_index=ibis.range(bounds._lo, bounds._hi + 1)).unnest("period_index")
     grid = grid.select(period_index=grid.period_index.cast("int64"))

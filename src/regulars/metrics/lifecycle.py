@@ -22,6 +22,9 @@ from regulars.metrics._common import (
 __all__ = ["lifecycle", "purchase_spells"]
 
 STATES = ("new", "won_back", "active", "at_risk", "lapsed")
+_EVENTS = ("new", "won_back", "active")
+#: The per-period steps that add up to the counts (see :func:`lifecycle`).
+_STEPS = ("_new", "_won_back", "_active", "_quiet", "_at_risk", "_lapse", "_newly")
 
 
 def purchase_spells(facts: ir.Table, window: int) -> ir.Table:
@@ -116,50 +119,48 @@ def lifecycle(
     facts = order_facts(ctx, per)
     spells = purchase_spells(facts, n)
 
-    events = spells.select("period_index", state=spells.event)
-    quiet = spells.select(
-        "period_index",
-        _q=ibis.range(
-            spells.period_index + 1, ibis.least(spells.end_index, spells.period_index + n - 1) + 1
-        ),
-    ).unnest("_q")
-    quiet = quiet.select(
-        period_index=quiet._q.cast("int64"),
-        state=ibis.cases((quiet._q - quiet.period_index >= n - 1, "at_risk"), else_="active"),
-    )
-    states = union_all(events, quiet)
-    counts = states.group_by("period_index").aggregate(
-        **{s: (states.state == s).cast("int64").sum() for s in ("new", "won_back", "active")},
-        at_risk=(states.state == "at_risk").cast("int64").sum(),
-    )
+    # Every count is a sum of +1/-1 steps per period, accumulated over the grid below,
+    # so no row per customer and quiet period is ever made.  After a paid order in p
+    # (and until the next one, end_index + 1) a customer is active in p+1 .. p+n-2,
+    # at risk in p+n-1 and lapsed from p+n on.
+    sp = spells
+    zero, one = ibis.literal(0, type="int64"), ibis.literal(1, type="int64")
 
-    lapse = spells.filter(spells.period_index + n <= spells.end_index)
-    starts = lapse.select(period_index=lapse.period_index + n, delta=ibis.literal(1), begin=1)
-    stops = lapse.select(period_index=lapse.end_index + 1, delta=ibis.literal(-1), begin=0)
-    deltas = union_all(starts, stops)
-    deltas = deltas.group_by("period_index").aggregate(
-        delta=deltas.delta.sum(), newly_lapsed=deltas.begin.sum()
+    def step(t: ir.Table, at: ir.IntegerValue, **cols: ir.Value) -> ir.Table:
+        values = {c: cols.get(c, zero) for c in _STEPS}
+        return t.select(period_index=at, **values)
+
+    quiet_hi = ibis.least(sp.end_index, sp.period_index + n - 2)
+    quiet = sp.filter(sp.period_index + 1 <= quiet_hi)
+    risk = sp.filter(sp.period_index + n - 1 <= sp.end_index) if n >= 2 else sp.limit(0)
+    lapse = sp.filter(sp.period_index + n <= sp.end_index)
+    steps = union_all(
+        step(sp, sp.period_index, **{f"_{e}": (sp.event == e).cast("int64") for e in _EVENTS}),
+        step(quiet, quiet.period_index + 1, _quiet=one),
+        step(quiet, ibis.least(quiet.end_index, quiet.period_index + n - 2) + 1, _quiet=-one),
+        step(risk, risk.period_index + n - 1, _at_risk=one),
+        step(lapse, lapse.period_index + n, _lapse=one, _newly=one),
+        step(lapse, lapse.end_index + 1, _lapse=-one),
     )
+    deltas = steps.group_by("period_index").aggregate(**{c: steps[c].sum() for c in _STEPS})
 
     bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
     grid = period_grid(bounds, per)
-    c = counts.rename(_ci="period_index")
     d = deltas.rename(_di="period_index")
-    out = grid.left_join(c, grid.period_index == c._ci).drop("_ci")
-    out = out.left_join(d, out.period_index == d._di).drop("_di")
+    out = grid.left_join(d, grid.period_index == d._di).drop("_di")
     out = out.select(
-        "period_index",
-        "period",
-        *[out[s].fill_null(0).cast("int64").name(s) for s in ("new", "won_back", "active")],
-        at_risk=out.at_risk.fill_null(0).cast("int64"),
-        _delta=out.delta.fill_null(0).cast("int64"),
-        newly_lapsed=out.newly_lapsed.fill_null(0).cast("int64"),
+        "period_index", "period", **{c: out[c].fill_null(0).cast("int64") for c in _STEPS}
     )
     # The grid has one row per period_index, so this running order has no ties.
     running = ibis.window(order_by=out.period_index, rows=(None, 0))
     out = out.mutate(
-        customers=out.new.sum().over(running).cast("int64"),
-        lapsed=out._delta.sum().over(running).cast("int64"),
+        new=out._new,
+        won_back=out._won_back,
+        active=(out._active + out._quiet.sum().over(running)).cast("int64"),
+        at_risk=out._at_risk,
+        lapsed=out._lapse.sum().over(running).cast("int64"),
+        newly_lapsed=out._newly,
+        customers=out._new.sum().over(running).cast("int64"),
     )
     out = out.select(
         "period_index",

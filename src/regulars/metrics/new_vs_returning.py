@@ -11,8 +11,8 @@ from regulars.config import Config, Period
 from regulars.metrics._common import (
     MetricContext,
     TablesLike,
-    customer_periods,
     filter_periods,
+    first_paid_orders,
     metric_context,
     money_sum,
     order_facts,
@@ -106,33 +106,41 @@ def new_vs_returning(
     """
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
-    cp = customer_periods(order_facts(ctx, per))
-    returning = cp.cohort_index.notnull() & (cp.cohort_index < cp.period_index)
+    facts = order_facts(ctx, per)
+    first = first_paid_orders(facts).select("customer_id", "cohort_index")
+    # Orders are classified one by one (a customer is new or returning for a whole
+    # period, so this is the same split as per customer-period) and summed per
+    # period: no per-customer-period table with sums.
+    f = facts.left_join(first, "customer_id")
+    returning = f.cohort_index.notnull() & (f.cohort_index < f.period_index)
     new = ~returning
-    bought = cp.orders > 0
-    agg = cp.group_by("period_index").aggregate(
-        new_customers=(new & bought).cast("int64").sum(),
-        returning_customers=(returning & bought).cast("int64").sum(),
-        new_orders=cp.orders.sum(where=new),
-        returning_orders=cp.orders.sum(where=returning),
-        new_revenue=money_sum(cp.revenue, where=new),
-        returning_revenue=money_sum(cp.revenue, where=returning),
-        new_profit=money_sum(cp.profit, where=new),
-        returning_profit=money_sum(cp.profit, where=returning),
+    sums = f.group_by("period_index").aggregate(
+        new_orders=f.count(where=new & f.is_paid),
+        returning_orders=f.count(where=returning & f.is_paid),
+        new_revenue=money_sum(f.net_revenue, where=new),
+        returning_revenue=money_sum(f.net_revenue, where=returning),
+        new_profit=money_sum(f.profit, where=new),
+        returning_profit=money_sum(f.profit, where=returning),
     )
+    # New customers: those whose first paid order is in the period.  Returning
+    # customers: distinct customers with a paid order in the period after it.
+    arrivals = first.group_by(_ai="cohort_index").aggregate(new_customers=first.count())
+    back = f.filter(f.is_paid & returning).select("customer_id", "period_index").distinct()
+    back = back.group_by(_bi="period_index").aggregate(returning_customers=back.count())
     spend = period_spend(ctx, per)
-    lo_hi = union_all(agg.select("period_index"), spend.select("period_index"))
+    lo_hi = union_all(sums.select("period_index"), spend.select("period_index"))
     bounds = lo_hi.aggregate(lo=lo_hi.period_index.min(), hi=lo_hi.period_index.max())
     grid = period_grid(bounds, per)
-    a = agg.rename(_pi="period_index")
-    s = spend.rename(_si="period_index")
-    out = grid.left_join(a, grid.period_index == a._pi).drop("_pi")
-    out = out.left_join(s, out.period_index == s._si).drop("_si")
+    # Joined on the column name (no rename), so sums and spend stay shared subqueries.
+    out = grid.left_join(sums, "period_index").drop("period_index_right")
+    out = out.left_join(arrivals, out.period_index == arrivals._ai).drop("_ai")
+    out = out.left_join(back, out.period_index == back._bi).drop("_bi")
+    out = out.left_join(spend, "period_index").drop("period_index_right")
     counts = ["new_customers", "returning_customers", "new_orders", "returning_orders"]
     money = ["new_revenue", "returning_revenue", "new_profit", "returning_profit"]
     spends = ["acquisition_spend", "retention_spend"]
     filled = {c: out[c].fill_null(0).cast("int64") for c in counts}
-    filled |= {c: out[c].fill_null(0).cast(agg[c].type()) for c in money}
+    filled |= {c: out[c].fill_null(0).cast(sums[c].type()) for c in money}
     filled |= {c: out[c].fill_null(0).cast(spend[c].type()) for c in spends}
     out = out.select("period_index", "period", **filled)
     out = out.mutate(

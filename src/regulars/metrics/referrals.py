@@ -31,6 +31,7 @@ from regulars.metrics._common import (
     MetricContext,
     TablesLike,
     attach_channels,
+    customer_channels,
     filter_periods,
     first_paid_orders,
     index_to_start,
@@ -498,16 +499,17 @@ def referrals(
     ctx = metric_context(data, config)
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
-    facts = attach_channels(ctx, facts)
-    is_ref = facts.channel_kind == "referral"
-    rev = facts.group_by("period_index").aggregate(
-        revenue=money_sum(facts.net_revenue),
-        referred_revenue=money_sum(facts.net_revenue, where=is_ref),
+    f = attach_channels(ctx, facts)
+    is_ref = f.channel_kind == "referral"
+    rev = f.group_by("period_index").aggregate(
+        revenue=money_sum(f.net_revenue),
+        referred_revenue=money_sum(f.net_revenue, where=is_ref),
     )
-    first = first_paid_orders(order_facts(ctx, per))
-    first = attach_channels(ctx, first)
-    ch = ctx.table("customers").select(_cc="customer_id", _rb="referred_by")
-    first = first.left_join(ch, first.customer_id == ch._cc)
+    # The same facts (one shared subquery), and one join to customers for both the
+    # channel kind and the referrer of each new customer.
+    first = first_paid_orders(facts)
+    ch = customer_channels(ctx).select("customer_id", "channel_kind", _rb="referred_by")
+    first = first.left_join(ch, "customer_id")
     new = first.group_by(_ni="cohort_index").aggregate(
         new_customers=first.count(),
         new_referred_customers=(first.channel_kind == "referral").cast("int64").sum(),

@@ -109,27 +109,44 @@ def growth_sources(
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
     tr = customer_transitions(facts)
-    change = tr.new + tr.resurrected + tr.expansion - tr.contraction - tr.churned
-    tr = tr.mutate(_change=change)
-    # Channels are needed only for the new customers: join just those rows.
-    new = attach_channels(ctx, tr.filter(tr.status == "new"))
-    new_rows = new.select(
+    # A row is new exactly when its ``new`` part is positive and resurrected when its
+    # ``resurrected`` part is (both are b − a > 0 there); upsell is the rest:
+    # expansion − contraction − churned, which is zero on new and resurrected rows.
+    t = tr.select(
+        "customer_id",
         "period_index",
-        source="new_" + new.channel_kind,
-        change=new._change,
-        counted=ibis.literal(True),
+        "new",
+        "resurrected",
+        upsell=tr.expansion - tr.contraction - tr.churned,
     )
-    old = tr.filter(tr.status != "new")
-    old_rows = old.select(
-        "period_index",
-        source=ibis.cases((old.status == "resurrected", "win_back"), else_="upsell"),
-        change=old._change,
-        counted=(old.status == "resurrected") | (old._change != 0),
+    zero = ibis.literal(0).cast(t.new.type())
+    is_new, is_res = t.new > zero, t.resurrected > zero
+    old = t.group_by("period_index").aggregate(
+        win_back=t.resurrected.sum(),
+        win_back_customers=is_res.cast("int64").sum(),
+        upsell=t.upsell.sum(),
+        upsell_customers=(~is_new & ~is_res & (t.upsell != zero)).cast("int64").sum(),
     )
-    rows = union_all(new_rows, old_rows)
+    # Channels are needed only for the new customers (one row each): join just those.
+    new = attach_channels(ctx, t.filter(is_new))
+    new = new.group_by("period_index", source="new_" + new.channel_kind).aggregate(
+        change=new.new.sum(), n=new.count()
+    )
+    rows = union_all(
+        new,
+        old.select(
+            "period_index",
+            source=ibis.literal("win_back"),
+            change=old.win_back,
+            n=old.win_back_customers,
+        ),
+        old.select(
+            "period_index", source=ibis.literal("upsell"), change=old.upsell, n=old.upsell_customers
+        ),
+    )
     money = rows.change.type()
     agg = rows.group_by("period_index", "source").aggregate(
-        change=rows.change.sum(), customers=rows.counted.cast("int64").sum()
+        change=rows.change.sum(), customers=rows.n.sum()
     )
     spend = source_spend(ctx, per)
 
