@@ -23,7 +23,13 @@ from regulars.metrics._common import (
     union_all,
 )
 
-__all__ = ["customer_transitions", "growth_accounting"]
+__all__ = [
+    "customer_transitions",
+    "customer_windows",
+    "growth_accounting",
+    "new_customer_rows",
+    "transitions_from_windows",
+]
 
 Measure = Literal["revenue", "customers"]
 MEASURES: tuple[str, ...] = ("revenue", "customers")
@@ -55,9 +61,18 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
         magnitudes); ``new + expansion + resurrected − contraction − churned`` equals
         ``current − previous`` exactly.
     """
+    return transitions_from_windows(customer_windows(facts))
+
+
+def customer_windows(facts: ir.Table) -> ir.Table:
+    """Net revenue per customer and period with the customer's neighbouring periods.
+
+    Columns: ``customer_id``, ``period_index``, ``revenue`` (net, every customer-period
+    with a non-cancelled order), ``_prev_p``/``_prev_rev`` (the customer's previous
+    period with an order and its revenue), ``_next_p`` (their next period with an
+    order) and ``_first_pos`` (their first period with positive revenue).
+    """
     cp = customer_period_revenue(facts).select("customer_id", "period_index", "revenue")
-    money = cp.revenue.type()
-    zero = ibis.literal(0).cast(money)
     # One sorted pass per customer.  period_index is unique within a customer's rows
     # (they are grouped by it), so the window order has no ties.  All three windows
     # share one partitioning and order, so the engine sorts once.
@@ -70,6 +85,32 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
         # The customer's first period with positive revenue: paid before P <=> it is < P.
         _first_pos=cp.period_index.min(where=cp.revenue > 0).over(whole),
     )
+    return cw
+
+
+def new_customer_rows(cw: ir.Table) -> ir.Table:
+    """The ``new`` rows of :func:`customer_transitions`, straight from
+    :func:`customer_windows`: ``customer_id``, ``period_index``, ``new``.
+
+    A customer is new in their first period with positive revenue; their revenue in
+    the period before is then not positive, so the new part is ``current − previous``.
+    """
+    first = cw.filter((cw.revenue > 0) & (cw._first_pos == cw.period_index))
+    previous = ibis.cases(
+        (first._prev_p == first.period_index - 1, first._prev_rev),
+        else_=ibis.literal(0).cast(first.revenue.type()),
+    )
+    return first.select(
+        "customer_id",
+        "period_index",
+        new=(first.revenue - previous).cast(first.revenue.type()),
+    )
+
+
+def transitions_from_windows(cw: ir.Table) -> ir.Table:
+    """:func:`customer_transitions` from :func:`customer_windows` (to share them)."""
+    money = cw.revenue.type()
+    zero = ibis.literal(0).cast(money)
     cur = cw.select(
         "customer_id",
         "period_index",
@@ -94,7 +135,7 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
         first_index=ibis.null("int64"),
     )
     tr = union_all(cur, out)
-    last = cp.aggregate(_hi=cp.period_index.max())
+    last = cw.aggregate(_hi=cw.period_index.max())
     tr = tr.cross_join(last)
     tr = tr.filter(tr.period_index <= tr._hi).drop("_hi")
 

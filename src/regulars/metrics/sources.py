@@ -24,7 +24,7 @@ from regulars.metrics._common import (
     spend_by_period,
     union_all,
 )
-from regulars.metrics.growth import customer_transitions
+from regulars.metrics.growth import customer_windows, new_customer_rows, transitions_from_windows
 from regulars.schema import CHANNEL_KINDS
 
 __all__ = ["SOURCES", "growth_sources", "source_spend"]
@@ -108,7 +108,8 @@ def growth_sources(
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
-    tr = customer_transitions(facts)
+    cw = customer_windows(facts)
+    tr = transitions_from_windows(cw)
     # A row is new exactly when its ``new`` part is positive and resurrected when its
     # ``resurrected`` part is (both are b − a > 0 there); upsell is the rest:
     # expansion − contraction − churned, which is zero on new and resurrected rows.
@@ -127,8 +128,9 @@ def growth_sources(
         upsell=t.upsell.sum(),
         upsell_customers=(~is_new & ~is_res & (t.upsell != zero)).cast("int64").sum(),
     )
-    # Channels are needed only for the new customers (one row each): join just those.
-    new = attach_channels(ctx, t.filter(is_new))
+    # Channels are needed only for the new customers (one row each): join just those,
+    # taken from the per-customer windows rather than from the transitions.
+    new = attach_channels(ctx, new_customer_rows(cw))
     new = new.group_by("period_index", source="new_" + new.channel_kind).aggregate(
         change=new.new.sum(), n=new.count()
     )
