@@ -13,6 +13,7 @@ EXPECTED = [
     "ACTION_STATUSES",
     "OUTCOMES",
     "PLAYBOOKS",
+    "REASONS",
     "SIGNALS",
     "ActionRun",
     "action_id",
@@ -108,3 +109,11 @@ def test_docs_list_every_placeholder_and_setting() -> None:
             assert f"`{f.name}`" in docs, (name, f.name)
     for f in dataclasses.fields(cfg.actions):
         assert f"`{f.name}`" in docs, f.name
+
+
+def test_docs_list_every_reason_code() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "actions.md").read_text(encoding="utf-8")
+    for code in regulars.actions.REASONS:
+        assert f"`{code}`" in docs, code

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from conftest import Book
 
-from regulars.actions import action_id, holdout_draw, is_held_out, resolve_today
-from regulars.actions._store import ACTION_TABLES, ensure_action_tables
+from regulars.actions import action_id, compute_actions, holdout_draw, is_held_out, resolve_today
+from regulars.actions._reasons import english_clause
+from regulars.actions._store import ACTION_TABLES, ACTIONS, ensure_action_tables
 from regulars.errors import ConfigError
 
 
@@ -87,3 +89,18 @@ def test_tables_from_an_older_version_get_new_columns(book: Book) -> None:
         ).fetchall()
     ]
     assert cols == ["customer_id", "scored_at", "p_alive", "clv", "as_of"]
+
+
+def test_actions_from_before_reasons_as_data_get_them(book: Book) -> None:
+    old = [c for c in ACTIONS.columns if c.name not in ("reason_code", "reason_params")]
+    book.ws.con.execute(
+        "CREATE TABLE actions (" + ", ".join(f'"{c.name}" {c.type}' for c in old) + ")"
+    )
+    book.orders("K", ["2024-01-01", "2024-03-01", "2024-04-30"], 500)
+    run = compute_actions(book.ws, today="2024-06-30", playbooks=["keep_in_touch"])
+    (k,) = run.actions.to_pyarrow().to_pylist()
+    clauses = json.loads(k["reason_params"])
+    assert k["reason_code"] == clauses[0]["code"] == "no_contact"
+    assert clauses[1] == {"code": "orders_worth", "orders": 3, "revenue": 1500.0}
+    # The English reason is made from the same clauses.
+    assert "; ".join(english_clause(c, "EUR") for c in clauses) + "." == k["reason"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -203,13 +204,30 @@ def _projection() -> pd.DataFrame:
 
 
 def _actions() -> pd.DataFrame:
+    """Two actions with their reason as clauses, one from an older regulars without."""
+    lapsed = [
+        {"code": "lapsed", "days": 300, "ratio": 4.2857, "gap_days": 70},
+        {"code": "p_alive_was", "p_alive": 0.31, "before": 0.82, "before_on": "2025-03-02"},
+    ]
+    quiet = [
+        {"code": "no_touch", "days": 94, "cadence_days": 45, "cycle_days": 90},
+        {"code": "orders_worth", "orders": 6, "revenue": 12400.0},
+    ]
     return pd.DataFrame(
         {
             "action_id": ["A-1", "A-2", "A-3"],
             "customer_id": ["C-1", "C-2", "C-3"],
             "name": ["Ada Studio", "Bistro <Lux>", "C-3"],
             "playbook": ["win_back", "keep_in_touch", "win_back"],
-            "reason": ["P(alive) 0.31, was 0.82", "No touch for 94 days", "No order for 300 days"],
+            "reason": [
+                "No order for 300 days, 4.3× their usual gap of 70 days; P(alive) 0.31, was "
+                "0.82 in March 2025.",
+                "No touch for 94 days (due every 45 days; their purchase cycle is 90 days); "
+                "6 orders worth 12,400 EUR.",
+                "No order for 300 days.",
+            ],
+            "reason_code": ["lapsed", "no_touch", None],
+            "reason_params": [json.dumps(lapsed), json.dumps(quiet), None],
             "value_at_stake": [5400.0, 2100.0, 900.0],
             "priority": [1, 2, 3],
             "due": [dt.date(2026, 1, 5)] * 3,

@@ -27,6 +27,7 @@ from regulars.actions._effectiveness import (
 from regulars.actions._outcomes import log_touch, record_offer, record_outcome
 from regulars.actions._playbooks_offers import co_purchase_rules
 from regulars.actions._queue import PLAYBOOKS, ActionRun, compute_actions, open_actions
+from regulars.actions._reasons import REASONS
 from regulars.actions._signals import SIGNALS, signal_deciles, signal_strength
 from regulars.actions._store import (
     ACTION_STATUSES,
@@ -42,6 +43,7 @@ __all__ = [
     "ACTION_STATUSES",
     "OUTCOMES",
     "PLAYBOOKS",
+    "REASONS",
     "SIGNALS",
     "ActionRun",
     "action_id",

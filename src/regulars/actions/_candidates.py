@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from regulars._config_actions import PLAYBOOK_PLACEHOLDERS
+from regulars.actions._reasons import Reason, clause
 from regulars.errors import ConfigError
 
 if TYPE_CHECKING:
     from regulars.actions._features import PlaybookContext
 
-__all__ = ["Candidate", "common_values", "p_alive_phrase", "plural", "render_message"]
+__all__ = ["Candidate", "common_values", "orders_worth", "p_alive_clause", "render_message"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ class Candidate:
 
     ``episode`` names what the action is about (the last contact, the product
     offered, the subscription and checkpoint...); with the playbook and the customer
-    it makes the stable action id.  ``urgent`` raises the priority.
+    it makes the stable action id.  ``reason`` holds the clauses of the reason and
+    their English text (see :mod:`regulars.actions._reasons`).  ``urgent`` raises
+    the priority.
     """
 
     customer_id: str
@@ -30,37 +33,33 @@ class Candidate:
     episode: str
     value_at_stake: float
     due: _dt.date
-    reason: str
+    reason: Reason
     message: str
     urgent: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def plural(n: float, word: str, words: str | None = None) -> str:
-    """``1 order``, ``6 orders``, ``1,204 orders``."""
-    n_int = round(n)
-    form = word if n_int == 1 else (words or word + "s")
-    return f"{n_int:,} {form}"
-
-
-def _month_phrase(when: _dt.datetime, today: _dt.date) -> str:
-    month = when.strftime("%B")
-    return month if (today - when.date()).days < 300 else f"{month} {when.year}"
-
-
-def p_alive_phrase(ctx: PlaybookContext, p_alive: float | None, before: float | None) -> str | None:
-    """``P(alive) 0.82, was 0.95 in March`` (the second part only with an older snapshot)."""
+def p_alive_clause(
+    ctx: PlaybookContext, p_alive: float | None, before: float | None
+) -> dict[str, Any] | None:
+    """``P(alive) 0.82``, with ``was 0.95 in March 2025`` when an older snapshot differs."""
     if p_alive is None or (isinstance(p_alive, float) and math.isnan(p_alive)):
         return None
-    text = f"P(alive) {p_alive:.2f}"
     if (
         before is not None
         and not math.isnan(before)
         and ctx.previous_scored_at is not None
         and abs(before - p_alive) >= 0.005
     ):
-        text += f", was {before:.2f} in {_month_phrase(ctx.previous_scored_at, ctx.today)}"
-    return text
+        return clause(
+            "p_alive_was", p_alive=p_alive, before=before, before_on=ctx.previous_scored_at
+        )
+    return clause("p_alive", p_alive=p_alive)
+
+
+def orders_worth(row: dict[str, Any]) -> dict[str, Any]:
+    """``3 orders worth 1,500 EUR`` from the customer's facts."""
+    return clause("orders_worth", orders=row["orders"], revenue=row["revenue"])
 
 
 def common_values(

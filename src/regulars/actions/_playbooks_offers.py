@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from regulars.actions._candidates import Candidate, common_values, plural, render_message
+from regulars.actions._candidates import Candidate, common_values, orders_worth, render_message
 from regulars.actions._features import active
+from regulars.actions._reasons import clause, reason
 from regulars.actions._store import OFFERS, REWARD_PAYMENTS
 
 if TYPE_CHECKING:
@@ -40,10 +41,6 @@ PACKAGE = "package"
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return list(expr.to_pyarrow().to_pylist())
-
-
-def _join(parts: list[str | None]) -> str:
-    return "; ".join(p for p in parts if p) + "."
 
 
 def _last_offers(ctx: PlaybookContext) -> ir.Table:
@@ -135,15 +132,21 @@ def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
         value = float(r["expected_value"])
         a, b = r["a_item"], r["b_item"]
         last = r["last_offered_on"]
-        reason = _join(
-            [
-                f"Bought {a}; {r['support']} of {r['buyers_a']} customers who bought {a} "
-                f"later bought {b} ({r['confidence']:.0%}, {r['lift']:.1f}× the usual "
-                f"{r['base_rate']:.0%})",
-                f"a {b} order averages {ctx.money(r['mean_revenue_b'])}",
-                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
-                f"last offered {last.isoformat()}" if last else "never offered",
-            ]
+        why = reason(
+            ctx.currency,
+            clause(
+                "bought_then",
+                from_product=a,
+                support=r["support"],
+                buyers=r["buyers_a"],
+                product=b,
+                confidence=r["confidence"],
+                lift=r["lift"],
+                base_rate=r["base_rate"],
+            ),
+            clause("order_average", product=b, mean_revenue=r["mean_revenue_b"]),
+            orders_worth(r),
+            clause("last_offered", on=last) if last else clause("never_offered"),
         )
         values = common_values(ctx, r, value_at_stake=value, due=ctx.today)
         values |= {"confidence_pct": f"{r['confidence']:.0%}", "from_product": a, "product": b}
@@ -154,7 +157,7 @@ def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
                 episode=f"{b}|" + (last.isoformat() if last else "never"),
                 value_at_stake=value,
                 due=ctx.today,
-                reason=reason,
+                reason=why,
                 message=render_message("next_step", s.message, values),
                 detail={"product": b, "from_product": a, "lift": round(r["lift"], 3)},
             )
@@ -207,14 +210,18 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
         value = float(r["lookback_revenue"]) * 365.0 / s.lookback_days
         last = r["last_offered_on"]
         months = round(s.lookback_days / 30.44)
-        reason = _join(
-            [
-                f"Bought {len(names)} services separately in the last {months} months: "
-                f"{', '.join(names)} ({plural(r['separate_orders'], 'order')}, "
-                f"{ctx.money(r['lookback_revenue'])})",
-                "no package",
-                f"last offered {last.isoformat()}" if last else "never offered a package",
-            ]
+        why = reason(
+            ctx.currency,
+            clause(
+                "separate_services",
+                services=len(names),
+                months=months,
+                names=names,
+                orders=r["separate_orders"],
+                revenue=r["lookback_revenue"],
+            ),
+            clause("no_package"),
+            clause("last_offered", on=last) if last else clause("never_offered_package"),
         )
         values = common_values(ctx, r, value_at_stake=value, due=ctx.today)
         values |= {"discount_pct": f"{s.discount:.0%}", "products": _and_list(names[:3])}
@@ -225,7 +232,7 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
                 episode=f"{PACKAGE}|" + (last.isoformat() if last else "never"),
                 value_at_stake=value,
                 due=ctx.today,
-                reason=reason,
+                reason=why,
                 message=render_message("package_offer", s.message, values),
                 detail={"product": PACKAGE, "services": names},
             )
@@ -326,20 +333,16 @@ def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
         cp = next(c for c in checkpoints if left <= c)
         due = r["end_on"] - _dt.timedelta(days=cp)
         value = float(r["yearly_value"])
-        if r["source"] == "subscription":
-            plan = f" {r['plan']}" if r["plan"] else ""
-            what = f"Subscription{plan} ({ctx.money(value)} a year)"
-            verb = "renews or ends"
+        when = {"end": r["end_on"], "days": left, "checkpoint": cp}
+        if r["source"] != "subscription":
+            what = clause(
+                "package_ends", plan=r["plan"], bought_on=r["started_on"], price=value, **when
+            )
+        elif r["plan"]:
+            what = clause("subscription_ends", plan=r["plan"], yearly=value, **when)
         else:
-            what = f"Package {r['plan']} bought {r['started_on'].isoformat()} ({ctx.money(value)})"
-            verb = "runs out"
-        reason = _join(
-            [
-                f"{what} {verb} on {r['end_on'].isoformat()}, in {plural(left, 'day')} "
-                f"({cp}-day checkpoint)",
-                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
-            ]
-        )
+            what = clause("subscription_ends_unnamed", yearly=value, **when)
+        why = reason(ctx.currency, what, orders_worth(r))
         values = common_values(ctx, r, value_at_stake=value, due=due)
         values |= {
             "days_left": left,
@@ -353,7 +356,7 @@ def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
                 episode=f"{r['source']}:{r['source_id']}|{r['end_on'].isoformat()}|{cp}",
                 value_at_stake=value,
                 due=due,
-                reason=reason,
+                reason=why,
                 message=render_message("renewal_due", s.message, values),
                 urgent=cp == checkpoints[0],
                 detail={
@@ -455,12 +458,15 @@ def pay_referral_reward(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> l
         referees = [names.get(x["referee"], x["referee"]) for x in rewards]
         oldest = rewards[0]["earned_at"]
         row = facts.get(recipient, {"customer_id": recipient, "name": recipient})
-        reason = _join(
-            [
-                f"Owed {plural(len(rewards), 'referral reward')} ({ctx.money(amount)}) for "
-                + _and_list(sorted(set(referees))),
-                f"earned since {oldest.isoformat()}, not paid yet",
-            ]
+        why = reason(
+            ctx.currency,
+            clause(
+                "reward_owed",
+                rewards=len(rewards),
+                amount=amount,
+                referees=sorted(set(referees)),
+            ),
+            clause("earned_since", on=oldest),
         )
         values = common_values(ctx, row, value_at_stake=amount, due=oldest)
         values |= {
@@ -475,7 +481,7 @@ def pay_referral_reward(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> l
                 episode="|".join(x["reward_key"] for x in rewards),
                 value_at_stake=amount,
                 due=oldest,
-                reason=reason,
+                reason=why,
                 message=render_message("pay_referral_reward", s.message, values),
                 urgent=(ctx.today - oldest).days > 30,
                 detail={

@@ -18,11 +18,12 @@ import ibis.expr.types as ir
 from regulars.actions._candidates import (
     Candidate,
     common_values,
-    p_alive_phrase,
-    plural,
+    orders_worth,
+    p_alive_clause,
     render_message,
 )
 from regulars.actions._features import active
+from regulars.actions._reasons import clause, reason
 from regulars.actions._store import ACTIONS
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ __all__ = ["ask_for_referral", "guarantee_check_in", "keep_in_touch", "win_back"
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return list(expr.to_pyarrow().to_pylist())
-
-
-def _join(parts: list[str | None]) -> str:
-    return "; ".join(p for p in parts if p) + "."
 
 
 def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidate]:
@@ -86,14 +83,16 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
         cadence_days = float(r["cadence_days"])
         since = int(r["days_since_contact"])
         touched = r["last_touch"] is not None and r["last_touch"] >= r["last_order"]
-        what = "touch" if touched else "contact (last order)"
-        reason = _join(
-            [
-                f"No {what} for {plural(since, 'day')} (due every {cadence_days:.0f} days; "
-                f"their purchase cycle is {float(r['cycle_days']):.0f} days)",
-                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
-                p_alive_phrase(ctx, r["p_alive"], r["p_alive_before"]),
-            ]
+        why = reason(
+            ctx.currency,
+            clause(
+                "no_touch" if touched else "no_contact",
+                days=since,
+                cadence_days=cadence_days,
+                cycle_days=r["cycle_days"],
+            ),
+            orders_worth(r),
+            p_alive_clause(ctx, r["p_alive"], r["p_alive_before"]),
         )
         value = float(r["value"])
         values = common_values(ctx, r, value_at_stake=value, due=r["due"])
@@ -109,7 +108,7 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
                 episode=r["last_contact"].isoformat(),
                 value_at_stake=value,
                 due=r["due"],
-                reason=reason,
+                reason=why,
                 message=render_message("keep_in_touch", s.message, values),
                 urgent=since > 2 * cadence_days,
                 detail={"cadence_days": round(cadence_days, 1), "last_contact": r["last_contact"]},
@@ -150,15 +149,13 @@ def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Ca
         years = (ctx.today - r["first_order"]).days / 365.25
         value = s.success_rate * float(r["value"])
         feedback = r["feedback"]
-        reason = _join(
-            [
-                f"Loyal: {plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])} "
-                f"over {years:.1f} years",
-                f"latest feedback {feedback:g}" if feedback is not None else "no feedback yet",
-                p_alive_phrase(ctx, r["p_alive"], r["p_alive_before"]),
-                "has not referred anyone"
-                + (f"; last asked {r['last_asked']}" if r["last_asked"] else ""),
-            ]
+        why = reason(
+            ctx.currency,
+            clause("loyal", orders=r["orders"], revenue=r["revenue"], years=years),
+            clause("feedback", score=feedback) if feedback is not None else clause("no_feedback"),
+            p_alive_clause(ctx, r["p_alive"], r["p_alive_before"]),
+            clause("not_referred"),
+            clause("last_asked", on=r["last_asked"]) if r["last_asked"] else None,
         )
         values = common_values(ctx, r, value_at_stake=value, due=ctx.today)
         values |= {
@@ -173,7 +170,7 @@ def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Ca
                 episode="asked:" + (last.isoformat() if last else "never"),
                 value_at_stake=value,
                 due=ctx.today,
-                reason=reason,
+                reason=why,
                 message=render_message("ask_for_referral", s.message, values),
             )
         )
@@ -246,15 +243,17 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
         value = float(r["yearly_value"])
         new = news.get(r["customer_id"])
         own_gap = r["mean_gap_days"] is not None
-        reason = _join(
-            [
-                f"No order for {plural(since, 'day')}, {since / gap:.1f}× "
-                + ("their usual gap" if own_gap else "the typical gap")
-                + f" of {gap:.0f} days",
-                f"{plural(r['orders'], 'order')} worth {ctx.money(r['revenue'])}",
-                p_alive_phrase(ctx, r["p_alive"], r["p_alive_before"]),
-                f"new since their last order: {new}" if new else None,
-            ]
+        why = reason(
+            ctx.currency,
+            clause(
+                "lapsed" if own_gap else "lapsed_typical",
+                days=since,
+                ratio=since / gap,
+                gap_days=gap,
+            ),
+            orders_worth(r),
+            p_alive_clause(ctx, r["p_alive"], r["p_alive_before"]),
+            clause("new_since", product=new) if new else None,
         )
         values = common_values(ctx, r, value_at_stake=value, due=due)
         values |= {
@@ -269,7 +268,7 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
                 episode=r["last_order"].isoformat(),
                 value_at_stake=value,
                 due=due,
-                reason=reason,
+                reason=why,
                 message=render_message("win_back", s.message, values),
                 detail={"something_new": new, "usual_gap_days": round(gap, 1)},
             )
@@ -315,13 +314,16 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
         since = (ctx.today - r["first_order"]).days
         product = r["first_product"] or "their first order"
         value = float(r["revenue"])
-        reason = _join(
-            [
-                f"New customer: first order {plural(since, 'day')} ago ({product}, "
-                f"{ctx.money(r['first_revenue'])})",
-                f"the {days}-day money-back window runs until {end.isoformat()}",
-                "no contact since",
-            ]
+        first = (
+            clause("new_customer", days=since, product=product, revenue=r["first_revenue"])
+            if r["first_product"]
+            else clause("new_customer_unnamed", days=since, revenue=r["first_revenue"])
+        )
+        why = reason(
+            ctx.currency,
+            first,
+            clause("guarantee_window", guarantee_days=days, until=end),
+            clause("no_contact_since"),
         )
         values = common_values(ctx, r, value_at_stake=value, due=due)
         values |= {"guarantee_days": days, "guarantee_end": end.isoformat(), "product": product}
@@ -332,7 +334,7 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
                 episode=r["first_order"].isoformat(),
                 value_at_stake=value,
                 due=due,
-                reason=reason,
+                reason=why,
                 message=render_message("guarantee_check_in", s.message, values),
                 urgent=(end - ctx.today).days <= 14,
                 detail={"guarantee_end": end},

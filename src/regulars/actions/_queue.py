@@ -359,7 +359,9 @@ def _write(
                 "episode": c.episode,
                 "status": status,
                 "holdout": held[aid],
-                "reason": c.reason,
+                "reason": c.reason.text,
+                "reason_code": c.reason.code,
+                "reason_params": c.reason.params_json(),
                 "message": c.message,
                 "value_at_stake": round(c.value_at_stake, 2),
                 "priority": None if held[aid] else priority[(c.customer_id, c.playbook)],
@@ -409,6 +411,8 @@ _ROW_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("holdout", pa.bool_()),
         ("reason", pa.string()),
+        ("reason_code", pa.string()),
+        ("reason_params", pa.string()),
         ("message", pa.string()),
         ("value_at_stake", pa.float64()),
         ("priority", pa.int32()),
@@ -475,9 +479,11 @@ def insert_events(con: Any, events: list[dict[str, Any]]) -> None:
 def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
     """The open actions, ranked by value at stake (then priority, due date, id).
 
-    Columns: action_id, customer_id, name, playbook, reason, value_at_stake,
-    priority, due, message, created_on, detail.  Held-out, done, snoozed, dismissed
-    and expired actions are not included.
+    Columns: action_id, customer_id, name, playbook, reason, reason_code,
+    reason_params, value_at_stake, priority, due, message, created_on, detail.
+    ``reason`` is in English; ``reason_code`` and ``reason_params`` (JSON) hold the
+    same reason as data (see ``docs/actions.md``, "Reasons as data").  Held-out,
+    done, snoozed, dismissed and expired actions are not included.
     """
     ensure_action_tables(ws)
     a = ws.table(ACTIONS.name)
@@ -493,6 +499,8 @@ def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
         name=ibis.coalesce(a._name, a.customer_id),
         playbook="playbook",
         reason="reason",
+        reason_code="reason_code",
+        reason_params="reason_params",
         value_at_stake="value_at_stake",
         priority="priority",
         due="due",

@@ -17,6 +17,7 @@ from regulars.report._charts import (
 )
 from regulars.report._context import ReportContext, to_float
 from regulars.report._model import Chart, MissingDataError, Section, TableView
+from regulars.report._reasons import reason_text
 from regulars.report._sections_customers import kind_names
 
 __all__ = ["actions_section", "channels_section", "customer_value_section"]
@@ -542,7 +543,7 @@ def actions_section(ctx: ReportContext) -> Section:
                 (
                     str(r["name"]),
                     names.get(str(r["playbook"]), str(r["playbook"])),
-                    str(r["reason"] or ""),
+                    reason_text(t, r),
                     t.money(to_float(r["value_at_stake"])),
                     t.date(pd.Timestamp(r["due"]).date()) if pd.notna(r["due"]) else "–",
                 )
