@@ -148,10 +148,46 @@ def _color(
     return enc
 
 
-def _tooltip(fields: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
-    """Tooltip entries from ``(field, title, kind)``; kind is nominal or a value format."""
+def _series_color(
+    field: str | None,
+    title: str,
+    domain: Sequence[str] | None,
+    colors: Sequence[str] | None,
+    single: str,
+) -> dict[str, Any]:
+    """The colour encoding: by ``field`` when there are series, else the ``single`` colour."""
+    if field is None:
+        return {"value": single}
+    return _color(field, title, domain, colors)
+
+
+def _axis(field: str, type_: str, title: str, order: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A category or position encoding, sorted by ``order`` when given."""
+    enc: dict[str, Any] = {"field": field, "type": type_, "title": title}
+    if order is not None:
+        enc["sort"] = list(order)
+    return enc
+
+
+def _value_axis(field: str, title: str, kind: str) -> dict[str, Any]:
+    """A quantitative encoding whose axis labels use the value format ``kind``."""
+    return {"field": field, "type": "quantitative", "title": title, "axis": {"format": _fmt(kind)}}
+
+
+def _count_ticks() -> dict[str, Any]:
+    """Axis labels for whole counts (renewals, periods since): 1, 2, 3..."""
+    return {"tickMinStep": 1, "format": "d"}
+
+
+def _tooltip(
+    fields: Sequence[tuple[str, str, str]], *default: tuple[str, str, str]
+) -> list[dict[str, Any]]:
+    """Tooltip entries from ``(field, title, kind)``; kind is nominal or a value format.
+
+    Empty ``fields`` fall back to ``default``.
+    """
     out = []
-    for name, title, kind in fields:
+    for name, title, kind in fields or default:
         if kind == "nominal":
             out.append({"field": name, "type": "nominal", "title": title})
         else:
@@ -182,16 +218,12 @@ def bar_chart(
 ) -> dict[str, Any]:
     """Bars per category ``x`` (ordered by ``x_order``), stacked or side by side by ``color``."""
     spec = _spec(title, data, height=height)
-    cat = {"field": x, "type": "ordinal", "title": x_title, "sort": list(x_order)}
-    val: dict[str, Any] = {
-        "field": y,
-        "type": "quantitative",
-        "title": y_title,
-        "axis": {"format": _fmt(y_format)},
-    }
+    cat = _axis(x, "ordinal", x_title, x_order)
+    val = _value_axis(y, y_title, y_format)
     enc: dict[str, Any] = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
+    single = (color_range or [OKABE_ITO["blue"]])[0]
+    enc["color"] = _series_color(color, color_title, color_domain, color_range, single)
     if color is not None:
-        enc["color"] = _color(color, color_title, color_domain, color_range)
         if not stacked:
             enc["xOffset" if not horizontal else "yOffset"] = {
                 "field": color,
@@ -199,9 +231,7 @@ def bar_chart(
             }
         else:
             val["stack"] = "zero"
-    else:
-        enc["color"] = {"value": (color_range or [OKABE_ITO["blue"]])[0]}
-    enc["tooltip"] = _tooltip(tooltip or [(x, x_title, "nominal"), (y, y_title, y_format)])
+    enc["tooltip"] = _tooltip(tooltip, (x, x_title, "nominal"), (y, y_title, y_format))
     spec["mark"] = {"type": "bar", "tooltip": True}
     spec["encoding"] = enc
     return spec
@@ -229,25 +259,15 @@ def line_chart(
 ) -> dict[str, Any]:
     """Lines (with points for hovering) of ``y`` against ``x``, one per ``color``."""
     spec = _spec(title, data, height=height)
-    xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
-    if x_order is not None:
-        xe["sort"] = list(x_order)
+    xe = _axis(x, x_type, x_title, x_order)
     if x_type == "quantitative":
-        xe["axis"] = {"tickMinStep": 1, "format": "d"}
+        xe["axis"] = _count_ticks()
     enc: dict[str, Any] = {
         "x": xe,
-        "y": {
-            "field": y,
-            "type": "quantitative",
-            "title": y_title,
-            "axis": {"format": _fmt(y_format)},
-        },
-        "tooltip": _tooltip(tooltip or [(x, x_title, "nominal"), (y, y_title, y_format)]),
+        "y": _value_axis(y, y_title, y_format),
+        "tooltip": _tooltip(tooltip, (x, x_title, "nominal"), (y, y_title, y_format)),
     }
-    if color is not None:
-        enc["color"] = _color(color, color_title, color_domain, color_range)
-    else:
-        enc["color"] = {"value": OKABE_ITO["blue"]}
+    enc["color"] = _series_color(color, color_title, color_domain, color_range, OKABE_ITO["blue"])
     if dash is not None:
         enc["strokeDash"] = {"field": dash, "type": "nominal", "title": ""}
     layers: list[dict[str, Any]] = [
@@ -284,9 +304,7 @@ def scatter_with_line(
     spec = _spec(title, data, height=height)
     cols = [c for c, _, _ in series]
     labels = [label for _, label, _ in series]
-    xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
-    if x_order is not None:
-        xe["sort"] = list(x_order)
+    xe = _axis(x, x_type, x_title, x_order)
     spec["transform"] = [
         {"fold": cols, "as": ["_series", "_value"]},
         {
@@ -301,12 +319,7 @@ def scatter_with_line(
     spec["mark"] = {"type": "line", "point": True, "tooltip": True}
     spec["encoding"] = {
         "x": xe,
-        "y": {
-            "field": "_value",
-            "type": "quantitative",
-            "title": y_title,
-            "axis": {"format": _fmt(y_format)},
-        },
+        "y": _value_axis("_value", y_title, y_format),
         "color": {
             "field": "_label",
             "type": "nominal",
@@ -349,12 +362,8 @@ def heatmap(
     """A colour grid: ``value`` per (``x``, ``y``), for cohorts and matrices."""
     n_rows = len(y_order) if y_order is not None else len({r.get(y) for r in data})
     spec = _spec(title, data, height=max(120, min(720, cell * max(n_rows, 1))))
-    ye: dict[str, Any] = {"field": y, "type": "ordinal", "title": y_title}
-    if y_order is not None:
-        ye["sort"] = list(y_order)
-    xe: dict[str, Any] = {"field": x, "type": x_type, "title": x_title}
-    if x_order is not None:
-        xe["sort"] = list(x_order)
+    ye = _axis(y, "ordinal", y_title, y_order)
+    xe = _axis(x, x_type, x_title, x_order)
     scale: dict[str, Any] = {"scheme": scheme}
     if domain is not None:
         scale["domain"] = list(domain)
@@ -371,12 +380,10 @@ def heatmap(
             "legend": {"format": _fmt(value_format), "orient": "right"},
         },
         "tooltip": _tooltip(
-            tooltip
-            or [
-                (y, y_title, "nominal"),
-                (x, x_title, "nominal"),
-                (value, value_title, value_format),
-            ]
+            tooltip,
+            (y, y_title, "nominal"),
+            (x, x_title, "nominal"),
+            (value, value_title, value_format),
         ),
     }
     return spec
@@ -422,12 +429,7 @@ def waterfall(
             "title": x_title,
             "axis": {"labelAngle": 0, "labelLimit": 110, "labelOverlap": False},
         },
-        "y": {
-            "field": "start",
-            "type": "quantitative",
-            "title": y_title,
-            "axis": {"format": _fmt("money")},
-        },
+        "y": _value_axis("start", y_title, "money"),
         "y2": {"field": "end"},
         "color": {
             "field": "tone",
@@ -438,9 +440,7 @@ def waterfall(
             },
             "legend": None,
         },
-        "tooltip": _tooltip(
-            tooltip or [("label", x_title, "nominal"), ("amount", y_title, "money")]
-        ),
+        "tooltip": _tooltip(tooltip, ("label", x_title, "nominal"), ("amount", y_title, "money")),
     }
     return spec
 
@@ -479,12 +479,8 @@ def projection_chart(
         "scale": {"domain": list(group_order), "range": colors},
         "sort": list(group_order),
     }
-    xe = {
-        "field": x,
-        "type": "quantitative",
-        "title": x_title,
-        "axis": {"tickMinStep": 1, "format": "d"},
-    }
+    xe = _axis(x, "quantitative", x_title)
+    xe["axis"] = _count_ticks()
     tooltip = _tooltip(
         [
             (group, group_title, "nominal"),
@@ -495,7 +491,7 @@ def projection_chart(
     )
 
     def y(field: str) -> dict[str, Any]:
-        return {"field": field, "type": "quantitative", "title": y_title, "axis": {"format": ".0%"}}
+        return _value_axis(field, y_title, "percent")
 
     spec["layer"] = [
         {
@@ -526,8 +522,7 @@ def interval_chart(
     """A point estimate per category with its interval, and a rule at zero."""
     spec = _spec(title, data, height=max(120, 36 * len(data)))
     ye = {"field": y, "type": "nominal", "title": y_title, "sort": None}
-    xfmt = {"format": ".0%"}
-    tips = _tooltip(tooltip or [(y, y_title, "nominal"), (x, x_title, "percent")])
+    tips = _tooltip(tooltip, (y, y_title, "nominal"), (x, x_title, "percent"))
     spec["layer"] = [
         {
             "mark": {"type": "rule", "color": "#666", "strokeDash": [4, 4]},
@@ -537,7 +532,7 @@ def interval_chart(
             "mark": {"type": "rule", "strokeWidth": 2, "color": OKABE_ITO["blue"], "tooltip": True},
             "encoding": {
                 "y": ye,
-                "x": {"field": low, "type": "quantitative", "title": x_title, "axis": xfmt},
+                "x": _value_axis(low, x_title, "percent"),
                 "x2": {"field": high},
                 "tooltip": tips,
             },

@@ -54,6 +54,15 @@ class ReportContext:
     def labels(self, periods: Sequence[dt.date]) -> list[str]:
         return [self.label(p) for p in periods]
 
+    def period_title(self) -> str:
+        """The axis title of the period grain: ``Month``, ``Quarter`` or ``Year``."""
+        t = self.t
+        return {"month": t._("Month"), "quarter": t._("Quarter"), "year": t._("Year")}[self.period]
+
+    def period_order(self, df: pd.DataFrame) -> list[str]:
+        """The labels of the distinct periods of ``df``, oldest first (a chart's x order)."""
+        return self.labels(sorted(df["period"].unique().tolist())) if not df.empty else []
+
     def focus(self, periods: Sequence[dt.date]) -> tuple[dt.date | None, dt.date | None]:
         """The period the headline is about and the one before it.
 

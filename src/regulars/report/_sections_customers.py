@@ -1,4 +1,4 @@
-"""Sections 6-9: cohorts, subscriptions, the referral program, guarantee and packages."""
+"""Sections 6-7: cohorts and retention, subscriptions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pandas as pd
 
 from regulars.report._charts import (
     OKABE_ITO,
-    bar_chart,
     heatmap,
     line_chart,
     projection_chart,
@@ -17,12 +16,11 @@ from regulars.report._charts import (
 )
 from regulars.report._context import ReportContext, share, to_float
 from regulars.report._model import Chart, MissingDataError, Section
+from regulars.report._parts import movement_chart
 
 __all__ = [
     "cohorts_section",
     "kind_names",
-    "movement_chart",
-    "period_title",
     "subscriptions_section",
 ]
 
@@ -46,11 +44,6 @@ def kind_names(ctx: ReportContext) -> dict[str, str]:
         "partner": t._("Partner"),
         "other": t._("Other"),
     }
-
-
-def period_title(ctx: ReportContext) -> str:
-    t = ctx.t
-    return {"month": t._("Month"), "quarter": t._("Quarter"), "year": t._("Year")}[ctx.period]
 
 
 def _since_title(ctx: ReportContext) -> str:
@@ -283,51 +276,6 @@ _BILLING_COLORS = {
     "quarter": OKABE_ITO["green"],
     "year": OKABE_ITO["orange"],
 }
-
-
-def movement_chart(
-    ctx: ReportContext,
-    df: pd.DataFrame,
-    *,
-    parts: tuple[str, ...],
-    names: dict[str, str],
-    colors: dict[str, str],
-    negative: tuple[str, ...],
-    title: str,
-    y_title: str,
-) -> dict[str, Any]:
-    """Stacked gains above zero and losses below, per period."""
-    p_title = period_title(ctx)
-    rows = []
-    for rec in df.to_dict("records"):
-        for part in parts:
-            value = to_float(rec.get(part))
-            rows.append(
-                {
-                    "period": ctx.label(rec["period"]),
-                    "part": names[part],
-                    "value": -abs(value) if part in negative else value,
-                }
-            )
-    return bar_chart(
-        title,
-        records(rows),
-        x="period",
-        y="value",
-        x_title=p_title,
-        y_title=y_title,
-        x_order=ctx.labels(sorted(df["period"].tolist())),
-        y_format="money",
-        color="part",
-        color_domain=[names[p] for p in parts],
-        color_range=[colors[p] for p in parts],
-        stacked=True,
-        tooltip=[
-            ("period", p_title, "nominal"),
-            ("part", "", "nominal"),
-            ("value", y_title, "money"),
-        ],
-    )
 
 
 def _billing_names(ctx: ReportContext) -> dict[str, str]:

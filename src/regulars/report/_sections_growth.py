@@ -11,6 +11,7 @@ import pandas as pd
 from regulars.report._charts import OKABE_ITO, bar_chart, line_chart, records, waterfall
 from regulars.report._context import ReportContext, share, to_float
 from regulars.report._model import Chart, Figure, MissingDataError, Section, TableView
+from regulars.report._parts import movement_chart
 
 __all__ = [
     "growth_accounting_section",
@@ -159,7 +160,7 @@ def new_vs_returning_section(ctx: ReportContext) -> Section:
     groups = [t._("New"), t._("Returning")]
     colors = [NEW_COLOR, RETURNING_COLOR]
     cur_label = t.currency
-    p_title = {"month": t._("Month"), "quarter": t._("Quarter"), "year": t._("Year")}[ctx.period]
+    p_title = ctx.period_title()
 
     def grouped(name: str, title: str, new_col: str, ret_col: str, y_title: str, fmt: str) -> Chart:
         spec = bar_chart(
@@ -309,34 +310,16 @@ def growth_accounting_section(ctx: ReportContext) -> Section:
     periods = _periods(df)
     order = ctx.labels(periods)
     names = _ga_names(ctx)
-    p_title = {"month": t._("Month"), "quarter": t._("Quarter"), "year": t._("Year")}[ctx.period]
-    y_title = t._("Revenue change, {currency}").format(currency=t.currency)
-    rows = []
-    for rec in df.to_dict("records"):
-        for part in _GA_PARTS:
-            value = to_float(rec.get(part))
-            signed = -abs(value) if part in ("contraction", "churned") else value
-            rows.append({"period": ctx.label(rec["period"]), "part": names[part], "value": signed})
-    domain = [names[p] for p in _GA_PARTS]
-    spec = bar_chart(
-        t._("Where revenue was gained and lost"),
-        records(rows),
-        x="period",
-        y="value",
-        x_title=p_title,
-        y_title=y_title,
-        x_order=order,
-        y_format="money",
-        color="part",
-        color_title="",
-        color_domain=domain,
-        color_range=[_GA_COLORS[p] for p in _GA_PARTS],
-        stacked=True,
-        tooltip=[
-            ("period", p_title, "nominal"),
-            ("part", "", "nominal"),
-            ("value", y_title, "money"),
-        ],
+    p_title = ctx.period_title()
+    spec = movement_chart(
+        ctx,
+        df,
+        parts=_GA_PARTS,
+        names=names,
+        colors=_GA_COLORS,
+        negative=("contraction", "churned"),
+        title=t._("Where revenue was gained and lost"),
+        y_title=t._("Revenue change, {currency}").format(currency=t.currency),
     )
     section.charts.append(Chart("growth-accounting", t._("Growth accounting"), spec, wide=True))
     qr = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from regulars.report._charts import OKABE_ITO, bar_chart, records
 from regulars.report._context import ReportContext, to_float
 from regulars.report._model import Chart, Figure, MissingDataError, Section, TableView
-from regulars.report._sections_customers import period_title
+from regulars.report._parts import frame_rows
 
 __all__ = ["guarantee_packages_section", "referrals_section"]
 
@@ -49,15 +49,13 @@ def referrals_section(ctx: ReportContext) -> Section:
     )
     if not top.empty:
         money = t._("Revenue of referred customers, {currency}").format(currency=t.currency)
-        rows = [
-            {
-                "referrer": str(r["customer_id"]),
-                "direct": int(r["direct_referrals"]),
-                "descendants": int(r["descendants"]),
-                "revenue": to_float(r["referred_revenue"]),
-            }
-            for r in top.to_dict("records")
-        ]
+        rows = frame_rows(
+            top,
+            referrer=("customer_id", str),
+            direct=("direct_referrals", int),
+            descendants=("descendants", int),
+            revenue=("referred_revenue", to_float),
+        )
         spec = bar_chart(
             t._("Top referrers: customers they brought"),
             records(rows),
@@ -199,20 +197,17 @@ def _guarantee(ctx: ReportContext, section: Section) -> str:
     t = ctx.t
     g = ctx.data.frame("guarantee")
     types = {"new": t._("New"), "returning": t._("Returning")}
-    p_title = period_title(ctx)
+    p_title = ctx.period_title()
     rate = t._("Orders refunded under the guarantee")
-    rows = [
-        {
-            "period": ctx.label(r["period"]),
-            "group": types.get(str(r["customer_type"]), str(r["customer_type"])),
-            "rate": to_float(r["refund_rate"]),
-            "orders": int(r["orders"]),
-            "refunded": int(r["refunded_orders"]),
-            "refunds": to_float(r["refunds"]),
-        }
-        for r in g.to_dict("records")
-        if int(r["orders"]) > 0
-    ]
+    rows = frame_rows(
+        g.loc[g["orders"].map(int) > 0],
+        period=("period", ctx.label),
+        group=("customer_type", lambda v: types.get(str(v), str(v))),
+        rate=("refund_rate", to_float),
+        orders=("orders", int),
+        refunded=("refunded_orders", int),
+        refunds=("refunds", to_float),
+    )
     spec = bar_chart(
         t._("Refund rate inside the guarantee window"),
         records(rows),
@@ -220,7 +215,7 @@ def _guarantee(ctx: ReportContext, section: Section) -> str:
         y="rate",
         x_title=p_title,
         y_title=rate,
-        x_order=ctx.labels(sorted(g["period"].unique().tolist())),
+        x_order=ctx.period_order(g),
         y_format=".1%",
         color="group",
         color_title=t._("Customers"),
@@ -263,19 +258,17 @@ def _packages(ctx: ReportContext, section: Section) -> str:
     p = ctx.data.frame("packages")
     if p.empty:
         return ""
-    p_title = period_title(ctx)
+    p_title = ctx.period_title()
     share_title = t._("Share of revenue from packages")
-    rows = [
-        {
-            "period": ctx.label(r["period"]),
-            "share": to_float(r.get("package_revenue_share")),
-            "orders": int(r.get("package_orders") or 0),
-            "customers": int(r.get("package_customers") or 0),
-            "discount": to_float(r.get("package_discount")),
-            "rate": to_float(r.get("package_discount_rate")),
-        }
-        for r in p.to_dict("records")
-    ]
+    rows = frame_rows(
+        p,
+        period=("period", ctx.label),
+        share=("package_revenue_share", to_float),
+        orders=("package_orders", lambda v: int(v or 0)),
+        customers=("package_customers", lambda v: int(v or 0)),
+        discount=("package_discount", to_float),
+        rate=("package_discount_rate", to_float),
+    )
     spec = bar_chart(
         t._("Packages: share of revenue, and the discount they cost"),
         records(rows),
@@ -283,7 +276,7 @@ def _packages(ctx: ReportContext, section: Section) -> str:
         y="share",
         x_title=p_title,
         y_title=share_title,
-        x_order=ctx.labels(sorted(p["period"].unique().tolist())),
+        x_order=ctx.period_order(p),
         y_format="percent",
         color_range=[OKABE_ITO["purple"]],
         tooltip=[

@@ -17,6 +17,7 @@ from regulars.report._charts import (
 )
 from regulars.report._context import ReportContext, to_float
 from regulars.report._model import Chart, MissingDataError, Section, TableView
+from regulars.report._parts import frame_rows
 from regulars.report._reasons import reason_text
 from regulars.report._sections_customers import kind_names
 
@@ -283,14 +284,9 @@ def customer_value_section(ctx: ReportContext) -> Section:
     clv_title = t._("CLV, {currency}").format(currency=cur)
     n_title = t._("Customers")
     if not hist.empty:
-        rows = [
-            {
-                "bin": str(r["label"]),
-                "customers": int(r["customers"]),
-                "clv": to_float(r["clv"]),
-            }
-            for r in hist.to_dict("records")
-        ]
+        rows = frame_rows(
+            hist, bin=("label", str), customers=("customers", int), clv=("clv", to_float)
+        )
         section.charts.append(
             Chart(
                 "clv-distribution",
@@ -320,15 +316,13 @@ def customer_value_section(ctx: ReportContext) -> Section:
         orders_title = t._("Repeat orders")
         gap_title = t._("Months since the last order")
         p_title = t._("P(alive)")
-        rows = [
-            {
-                "orders": str(r["frequency_bin"]),
-                "gap": str(r["gap_bin"]),
-                "p_alive": to_float(r["p_alive"]),
-                "customers": int(r["customers"]),
-            }
-            for r in matrix.to_dict("records")
-        ]
+        rows = frame_rows(
+            matrix,
+            orders=("frequency_bin", str),
+            gap=("gap_bin", str),
+            p_alive=("p_alive", to_float),
+            customers=("customers", int),
+        )
         section.charts.append(
             Chart(
                 "p-alive-matrix",
@@ -500,14 +494,12 @@ def actions_section(ctx: ReportContext) -> Section:
         .reset_index()
         .sort_values(["value", "playbook"], ascending=[False, True])
     )
-    rows = [
-        {
-            "playbook": names.get(str(r["playbook"]), str(r["playbook"])),
-            "actions": int(r["actions"]),
-            "value": to_float(r["value"]),
-        }
-        for r in by_pb.to_dict("records")
-    ]
+    rows = frame_rows(
+        by_pb,
+        playbook=("playbook", lambda v: names.get(str(v), str(v))),
+        actions=("actions", int),
+        value=("value", to_float),
+    )
     order = [str(r["playbook"]) for r in rows]
     spec = bar_chart(
         t._("Open actions by playbook: money at stake"),
@@ -583,17 +575,15 @@ def _effectiveness(ctx: ReportContext, section: Section) -> None:
         )
         return
     lift = t._("Repurchase lift (treated − held out)")
-    rows = [
-        {
-            "playbook": names.get(str(r["playbook"]), str(r["playbook"])),
-            "lift": to_float(r["repurchase_lift"]),
-            "low": to_float(r["repurchase_lift_low"]),
-            "high": to_float(r["repurchase_lift_high"]),
-            "treated": int(r["treated"]),
-            "held_out": int(r["held_out"]),
-        }
-        for r in ready.to_dict("records")
-    ]
+    rows = frame_rows(
+        ready,
+        playbook=("playbook", lambda v: names.get(str(v), str(v))),
+        lift=("repurchase_lift", to_float),
+        low=("repurchase_lift_low", to_float),
+        high=("repurchase_lift_high", to_float),
+        treated=("treated", int),
+        held_out=("held_out", int),
+    )
     spec = interval_chart(
         t._("Does it work? Repurchase lift against the holdout, with 95% interval"),
         records(rows),
