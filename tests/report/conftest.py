@@ -7,6 +7,7 @@ import decimal
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,38 +18,37 @@ from regulars.report._model import MissingDataError
 YEARS = [dt.date(y, 1, 1) for y in (2022, 2023, 2024, 2025)]
 
 
+def _per_year(periods: list[dt.date] = YEARS, **columns: list[Any]) -> pd.DataFrame:
+    """One row per period of ``periods`` with the given columns."""
+    return pd.DataFrame({"period": periods, **columns})
+
+
 def _nvr() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "period": YEARS,
-            "new_customers": [100, 90, 80, 85],
-            "returning_customers": [0, 60, 95, 120],
-            "new_orders": [120, 100, 95, 100],
-            "returning_orders": [0, 140, 180, 230],
-            "new_revenue": [50000.0, 45000.0, 41000.0, 43000.0],
-            "returning_revenue": [0.0, 52000.0, 70000.0, 91000.0],
-            "new_profit": [15000.0, 13500.0, 12300.0, 12900.0],
-            "returning_profit": [0.0, 15600.0, 21000.0, 27300.0],
-            "new_efficiency": [1.5, 1.4, 1.2, 1.3],
-            "returning_efficiency": [None, 6.0, 7.0, 8.1],
-        }
+    return _per_year(
+        new_customers=[100, 90, 80, 85],
+        returning_customers=[0, 60, 95, 120],
+        new_orders=[120, 100, 95, 100],
+        returning_orders=[0, 140, 180, 230],
+        new_revenue=[50000.0, 45000.0, 41000.0, 43000.0],
+        returning_revenue=[0.0, 52000.0, 70000.0, 91000.0],
+        new_profit=[15000.0, 13500.0, 12300.0, 12900.0],
+        returning_profit=[0.0, 15600.0, 21000.0, 27300.0],
+        new_efficiency=[1.5, 1.4, 1.2, 1.3],
+        returning_efficiency=[None, 6.0, 7.0, 8.1],
     )
 
 
 def _ga() -> pd.DataFrame:
     revenue = [50000.0, 97000.0, 111000.0, 134000.0]
-    return pd.DataFrame(
-        {
-            "period": YEARS,
-            "revenue": revenue,
-            "new": [50000.0, 45000.0, 41000.0, 43000.0],
-            "expansion": [0.0, 12000.0, 15000.0, 20000.0],
-            "contraction": [0.0, 4000.0, 6000.0, 5000.0],
-            "churned": [0.0, 10000.0, 40000.0, 40000.0],
-            "resurrected": [0.0, 4000.0, 4000.0, 5000.0],
-            "retained": [0.0, 36000.0, 51000.0, 66000.0],
-            "quick_ratio": [None, 4.36, 1.3, 1.51],
-        }
+    return _per_year(
+        revenue=revenue,
+        new=[50000.0, 45000.0, 41000.0, 43000.0],
+        expansion=[0.0, 12000.0, 15000.0, 20000.0],
+        contraction=[0.0, 4000.0, 6000.0, 5000.0],
+        churned=[0.0, 10000.0, 40000.0, 40000.0],
+        resurrected=[0.0, 4000.0, 4000.0, 5000.0],
+        retained=[0.0, 36000.0, 51000.0, 66000.0],
+        quick_ratio=[None, 4.36, 1.3, 1.51],
     )
 
 
@@ -136,33 +136,28 @@ def _cohorts(by_kind: bool = False) -> pd.DataFrame:
 
 
 def _rr() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "period": YEARS[1:],
-            "base_customers": [100, 150, 175],
-            "base_revenue": [50000.0, 97000.0, 111000.0],
-            "revenue": [48000.0, 80000.0, 96000.0],
-            "retained_revenue": [36000.0, 51000.0, 66000.0],
-            "retained_customers": [60, 95, 120],
-            "nrr": [0.96, 0.82, 0.86],
-            "grr": [0.72, 0.53, 0.59],
-            "customer_retention": [0.6, 0.63, 0.69],
-        }
+    return _per_year(
+        periods=YEARS[1:],
+        base_customers=[100, 150, 175],
+        base_revenue=[50000.0, 97000.0, 111000.0],
+        revenue=[48000.0, 80000.0, 96000.0],
+        retained_revenue=[36000.0, 51000.0, 66000.0],
+        retained_customers=[60, 95, 120],
+        nrr=[0.96, 0.82, 0.86],
+        grr=[0.72, 0.53, 0.59],
+        customer_retention=[0.6, 0.63, 0.69],
     )
 
 
 def _mrr() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "period": YEARS,
-            "mrr": [14297.52, 31646.69, 58147.5, 91469.16],
-            "new": [18717.52, 27588.34, 47008.32, 63063.33],
-            "expansion": [0.0, 686.67, 923.33, 1528.33],
-            "contraction": [0.0, 340.0, 1240.0, 2636.67],
-            "churned": [4420.0, 10975.84, 20259.17, 29342.5],
-            "reactivation": [0.0, 390.0, 68.33, 709.17],
-            "mrr_churn_rate": [1.0, 0.57, 0.49, 0.41],
-        }
+    return _per_year(
+        mrr=[14297.52, 31646.69, 58147.5, 91469.16],
+        new=[18717.52, 27588.34, 47008.32, 63063.33],
+        expansion=[0.0, 686.67, 923.33, 1528.33],
+        contraction=[0.0, 340.0, 1240.0, 2636.67],
+        churned=[4420.0, 10975.84, 20259.17, 29342.5],
+        reactivation=[0.0, 390.0, 68.33, 709.17],
+        mrr_churn_rate=[1.0, 0.57, 0.49, 0.41],
     )
 
 
@@ -280,17 +275,14 @@ def _channels() -> pd.DataFrame:
 
 
 def _funding() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "period": YEARS,
-            "cold_spend": [60000.0] * 4,
-            "cold_profit": [40000.0, 50000.0, 70000.0, 90000.0],
-            "cold_net": [-20000.0, -10000.0, 10000.0, 30000.0],
-            "other_profit": [80000.0] * 4,
-            "other_spend": [10000.0] * 4,
-            "other_net": [70000.0] * 4,
-            "funded": [True] * 4,
-        }
+    return _per_year(
+        cold_spend=[60000.0] * 4,
+        cold_profit=[40000.0, 50000.0, 70000.0, 90000.0],
+        cold_net=[-20000.0, -10000.0, 10000.0, 30000.0],
+        other_profit=[80000.0] * 4,
+        other_spend=[10000.0] * 4,
+        other_net=[70000.0] * 4,
+        funded=[True] * 4,
     )
 
 
@@ -319,33 +311,27 @@ def _guarantee() -> pd.DataFrame:
 
 
 def _packages() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "period": YEARS,
-            "package_orders": [10, 20, 30, 40],
-            "package_customers": [8, 15, 22, 30],
-            "package_revenue": [5000.0, 11000.0, 16000.0, 24000.0],
-            "package_discount": [1000.0, 2200.0, 3100.0, 4500.0],
-            "package_discount_rate": [0.17, 0.17, 0.16, 0.16],
-            "package_revenue_share": [0.1, 0.11, 0.14, 0.18],
-        }
+    return _per_year(
+        package_orders=[10, 20, 30, 40],
+        package_customers=[8, 15, 22, 30],
+        package_revenue=[5000.0, 11000.0, 16000.0, 24000.0],
+        package_discount=[1000.0, 2200.0, 3100.0, 4500.0],
+        package_discount_rate=[0.17, 0.17, 0.16, 0.16],
+        package_revenue_share=[0.1, 0.11, 0.14, 0.18],
     )
 
 
 def _referrals() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "period": YEARS,
-            "new_customers": [352, 401, 510, 659],
-            "new_referred_customers": [88, 191, 254, 355],
-            "referred_share_of_new": [0.25, 0.48, 0.5, 0.54],
-            "revenue": [1e6, 2.7e6, 5.9e6, 13.8e6],
-            "referred_revenue": [3e5, 1.1e6, 2.9e6, 7.9e6],
-            "referred_share_of_revenue": [0.29, 0.43, 0.49, 0.57],
-            "referrers": [47, 120, 159, 225],
-            "rewards": [0.0, 500.0, 900.0, 1200.0],
-            "rewards_earned": [0.0, 400.0, 800.0, 1000.0],
-        }
+    return _per_year(
+        new_customers=[352, 401, 510, 659],
+        new_referred_customers=[88, 191, 254, 355],
+        referred_share_of_new=[0.25, 0.48, 0.5, 0.54],
+        revenue=[1e6, 2.7e6, 5.9e6, 13.8e6],
+        referred_revenue=[3e5, 1.1e6, 2.9e6, 7.9e6],
+        referred_share_of_revenue=[0.29, 0.43, 0.49, 0.57],
+        referrers=[47, 120, 159, 225],
+        rewards=[0.0, 500.0, 900.0, 1200.0],
+        rewards_earned=[0.0, 400.0, 800.0, 1000.0],
     )
 
 
