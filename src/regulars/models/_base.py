@@ -192,14 +192,24 @@ def _check_finite(cols: Columns, caller: str) -> None:
 def compress(cols: Columns) -> Columns:
     """Distinct rows with summed weights, sorted so that results do not depend on row order.
 
-    Rows with weight 0 are dropped.
+    Rows with weight 0 are dropped.  One lexicographic sort of the columns, then the
+    weights are summed over each run of equal rows.
     """
     names = list(cols.arrays)
-    frame = pd.DataFrame({**cols.arrays, "__w": cols.weight})
-    frame = frame[frame["__w"] > 0]
-    grouped = frame.groupby(names, sort=True)["__w"].sum().reset_index()
-    arrays = {n: grouped[n].to_numpy(dtype=float) for n in names}
-    return Columns(arrays, grouped["__w"].to_numpy(dtype=float), cols.source)
+    keep = cols.weight > 0
+    arrays = [cols.arrays[n][keep] for n in names]
+    weight = cols.weight[keep]
+    if weight.size == 0:
+        return Columns({n: a for n, a in zip(names, arrays, strict=True)}, weight, cols.source)
+    order = np.lexsort(arrays[::-1])  # the first column is the primary key
+    arrays = [a[order] for a in arrays]
+    new = np.zeros(weight.size, dtype=bool)
+    new[0] = True
+    for a in arrays:
+        new[1:] |= a[1:] != a[:-1]
+    starts = np.flatnonzero(new)
+    summed = np.add.reduceat(weight[order], starts)
+    return Columns({n: a[starts] for n, a in zip(names, arrays, strict=True)}, summed, cols.source)
 
 
 def distinct(*arrays: FloatArray) -> tuple[NDArray[np.intp], list[FloatArray]]:
@@ -384,19 +394,43 @@ class BaseModel:
                     f"of {', '.join(self._param_names)}. Got {dict(self.initial_params)!r} instead."
                 )
 
-    def _fit_stats(self, stats: Any, n_customers: float, n_distinct: int) -> Self:
-        """Maximise the likelihood of ``stats`` and set the learned attributes."""
-        self._check_hyper_parameters()
+    def _objective(
+        self, stats: Any, n_customers: float
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+        """The mean negative log-likelihood per customer (plus the penalty), and its gradient."""
         pen = float(self.penalizer)
 
         def objective(z: FloatArray) -> tuple[float, FloatArray]:
             ll, grad = self._log_likelihood(z, stats)
             return -ll / n_customers + pen * float(z @ z), -grad / n_customers + 2.0 * pen * z
 
+        return objective
+
+    def _fit_stats(
+        self,
+        stats: Any,
+        n_customers: float,
+        n_distinct: int,
+        *,
+        warm: tuple[FloatArray, FloatArray] | None = None,
+    ) -> Self:
+        """Maximise the likelihood of ``stats`` and set the learned attributes.
+
+        ``warm`` is a starting point and the Hessian of the objective there (from a fit
+        on a sample of the data, see ``TransactionModel``): BFGS starts from it with
+        that curvature and needs a handful of evaluations instead of dozens.  The other
+        starting points remain as fallbacks.
+        """
+        self._check_hyper_parameters()
+        objective = self._objective(stats, n_customers)
         starts = self._starting_points(stats)
         if self.initial_params is not None:
             starts.insert(0, np.log([float(self.initial_params[k]) for k in self._param_names]))
-        best, failures = self._minimize(objective, starts)
+        hess_inv0 = None
+        if warm is not None:
+            starts.insert(0, warm[0])
+            hess_inv0 = _positive_inverse(warm[1])
+        best, failures = self._minimize(objective, starts, hess_inv0=hess_inv0)
         if best is None:
             raise self._convergence_error(failures)
         z, hess = best
@@ -424,13 +458,19 @@ class BaseModel:
         return self
 
     def _minimize(
-        self, objective: Callable[[FloatArray], tuple[float, FloatArray]], starts: list[FloatArray]
+        self,
+        objective: Callable[[FloatArray], tuple[float, FloatArray]],
+        starts: list[FloatArray],
+        *,
+        hess_inv0: FloatArray | None = None,
     ) -> tuple[tuple[FloatArray, FloatArray] | None, list[str]]:
         """BFGS from each start in turn (the first that converges wins), then Newton polish.
 
-        BFGS runs on the unbounded log-parameters; outside ``+-LOG_BOUND`` the objective
-        is evaluated at the bound plus a quadratic wall, and non-finite values are
-        replaced by a large finite one so that the line search backs off.
+        ``hess_inv0``, if given, is BFGS's initial inverse Hessian for the first start
+        (the identity otherwise).  BFGS runs on the unbounded log-parameters; outside
+        ``+-LOG_BOUND`` the objective is evaluated at the bound plus a quadratic wall,
+        and non-finite values are replaced by a large finite one so that the line
+        search backs off.
         """
         failures: list[str] = []
 
@@ -443,16 +483,13 @@ class BaseModel:
                 return 1e10 + float(excess @ excess), 2.0 * excess
             return f + float(excess @ excess), np.where(excess != 0, 2.0 * excess, g)
 
-        for start in starts:
+        for i, start in enumerate(starts):
             z0 = np.clip(np.asarray(start, dtype=float), -LOG_BOUND + 1, LOG_BOUND - 1)
+            options: dict[str, Any] = {"maxiter": self.max_iter, "gtol": 1e-9}
+            if i == 0 and hess_inv0 is not None:
+                options["hess_inv0"] = hess_inv0
             try:
-                res = minimize(
-                    guarded,
-                    z0,
-                    jac=True,
-                    method="BFGS",
-                    options={"maxiter": self.max_iter, "gtol": 1e-9},
-                )
+                res = minimize(guarded, z0, jac=True, method="BFGS", options=options)
             except (FloatingPointError, ValueError, ArithmeticError) as exc:
                 failures.append(f"start {self._fmt(z0)}: {exc}")
                 continue
@@ -576,6 +613,16 @@ class BaseModel:
             f"({self.n_distinct_:,} distinct), {params}, "
             f"log-likelihood={self.log_likelihood_:,.2f}>"
         )
+
+
+def _positive_inverse(hess: FloatArray) -> FloatArray | None:
+    """The inverse of a symmetric positive definite ``hess``, or None if it is not one."""
+    sym = (hess + hess.T) / 2.0
+    eigen, vectors = np.linalg.eigh(sym)
+    if not (np.all(np.isfinite(eigen)) and eigen.min() > 1e-8 * max(eigen.max(), 1e-300)):
+        return None
+    inv = (vectors / eigen) @ vectors.T
+    return np.asarray((inv + inv.T) / 2.0)
 
 
 def _hessian(

@@ -36,6 +36,10 @@ from regulars.models._base import (
 __all__ = ["RFM_COLUMNS", "TransactionModel"]
 
 RFM_COLUMNS = ("frequency", "recency", "T")
+#: Fits on at least this many distinct tuples start from a fit on a sample of them.
+WARM_START_MIN = 100_000
+WARM_SAMPLE = 40_000
+WARM_SEED = 20_050_301
 
 
 class TransactionModel(BaseModel):
@@ -119,7 +123,33 @@ class TransactionModel(BaseModel):
         caller = f"{type(self).__name__}.fit"
         cols = compress(self._read(data, caller, weighted=True))
         stats = self._make_stats(cols)
-        return self._fit_stats(stats, float(cols.weight.sum()), cols.size)
+        warm = self._warm_start(cols) if self.initial_params is None else None
+        return self._fit_stats(stats, float(cols.weight.sum()), cols.size, warm=warm)
+
+    def _warm_start(self, cols: Columns) -> tuple[FloatArray, FloatArray] | None:
+        """A starting point and its Hessian from a fit on a random sample of the tuples.
+
+        On a large book most of the optimizer's likelihood evaluations only walk from
+        the generic starting points to the neighbourhood of the optimum.  A fit on a
+        sample of ``WARM_SAMPLE`` distinct tuples (with their weights) does that walk at
+        a fraction of the cost; BFGS on all the tuples then starts there, with the
+        sample's Hessian as its curvature, and converges in a few evaluations to the
+        maximum of the full likelihood (the sample only chooses where to start).  The
+        sample is drawn with a fixed seed from the sorted tuples, so fits are
+        reproducible.  Returns None for small data or if the sample fit fails.
+        """
+        if cols.size < WARM_START_MIN:
+            return None
+        rng = np.random.default_rng(WARM_SEED)
+        keep = rng.random(cols.size) < WARM_SAMPLE / cols.size
+        sample = Columns({k: v[keep] for k, v in cols.arrays.items()}, cols.weight[keep], "sample")
+        if not sample.weight.sum() > 0:
+            return None
+        stats = self._make_stats(sample)
+        best, _ = self._minimize(
+            self._objective(stats, float(sample.weight.sum())), self._starting_points(stats)
+        )
+        return best
 
     def _make_stats(self, cols: Columns) -> Any:
         raise NotImplementedError
