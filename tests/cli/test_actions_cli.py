@@ -86,6 +86,9 @@ def test_actions_json_records(ws_path: Path) -> None:
     assert first["name"] == "Bea Ltd"
     assert first["due"] == "2023-05-31"  # lapsed since 3 usual gaps after the last order
     assert rows[2]["playbook"] == "guarantee_check_in"
+    # The reason as data: a list of clauses, the first one's code as reason_code.
+    assert isinstance(first["reason_params"], list)
+    assert first["reason_params"][0]["code"] == first["reason_code"]
     # Stable ids across runs.
     assert [r["action_id"] for r in json_actions(ws_path)] == [r["action_id"] for r in rows]
 

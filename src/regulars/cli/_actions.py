@@ -33,6 +33,8 @@ ACTION_FIELDS = (
     "due",
     "message",
     "created_on",
+    "reason_code",
+    "reason_params",
 )
 
 
@@ -134,6 +136,10 @@ def actions_command(
             expr = expr.limit(limit)
         rows = expr.to_pyarrow().to_pylist()
         if fmt != "table":
+            if fmt == "json":  # the clauses as JSON, not as a string holding JSON
+                for r in rows:
+                    if r.get("reason_params"):
+                        r["reason_params"] = json.loads(r["reason_params"])
             _emit(rows, fmt, ACTION_FIELDS)
             return
         _print_actions(rows, ws.config.workspace.currency, run.today)
