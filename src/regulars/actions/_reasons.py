@@ -23,7 +23,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["REASONS", "REASON_KINDS", "Reason", "ReasonSpec", "clause", "english_clause", "reason"]
+__all__ = [
+    "REASONS",
+    "REASON_KINDS",
+    "Reason",
+    "ReasonSpec",
+    "clause",
+    "clauses_of",
+    "english_clause",
+    "reason",
+]
 
 #: Every kind of parameter, and what its value is.
 REASON_KINDS: dict[str, str] = {
@@ -303,6 +312,18 @@ class Reason:
     def params_json(self) -> str:
         """The clauses as compact JSON, in reading order."""
         return json.dumps(list(self.clauses), ensure_ascii=False, separators=(",", ":"))
+
+
+def clauses_of(params: Any) -> list[dict[str, Any]] | None:
+    """The clauses stored in ``actions.reason_params`` (JSON text or already parsed)."""
+    if isinstance(params, str | bytes):
+        try:
+            params = json.loads(params)
+        except ValueError:
+            return None
+    if isinstance(params, list) and all(isinstance(c, dict) for c in params):
+        return params
+    return None
 
 
 def english_clause(c: Mapping[str, Any], currency: str) -> str:

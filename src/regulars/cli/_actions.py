@@ -127,6 +127,7 @@ def actions_command(
         regulars action done A-1f3c0e9d2b7a --outcome accepted
     """
     from regulars.actions import compute_actions, open_actions
+    from regulars.actions._reasons import clauses_of
 
     ws = open_workspace(workspace)
     try:
@@ -139,7 +140,7 @@ def actions_command(
             if fmt == "json":  # the clauses as JSON, not as a string holding JSON
                 for r in rows:
                     if r.get("reason_params"):
-                        r["reason_params"] = json.loads(r["reason_params"])
+                        r["reason_params"] = clauses_of(r["reason_params"])
             _emit(rows, fmt, ACTION_FIELDS)
             return
         _print_actions(rows, ws.config.workspace.currency, run.today)

@@ -445,8 +445,7 @@ class BaseModel:
                 "penalizer=0.01 (or larger), check that the data have repeat buyers and enough "
                 "history, or use a simpler model."
             )
-        eigen = np.linalg.eigvalsh(hess)
-        if not (np.all(np.isfinite(eigen)) and eigen.min() > 1e-10 * max(eigen.max(), 1e-300)):
+        if not _positive_definite(np.linalg.eigvalsh(hess), 1e-10):
             raise ConvergenceError(
                 f"{type(self).__name__}.fit: the likelihood is flat in some direction at "
                 f"{self._fmt(z)}, so the data do not identify all the parameters (typically: "
@@ -615,11 +614,16 @@ class BaseModel:
         )
 
 
+def _positive_definite(eigen: NDArray[np.floating[Any]], rtol: float) -> bool:
+    """Whether eigenvalues ``eigen`` are finite and all above ``rtol`` times the largest."""
+    return bool(np.all(np.isfinite(eigen)) and eigen.min() > rtol * max(eigen.max(), 1e-300))
+
+
 def _positive_inverse(hess: FloatArray) -> FloatArray | None:
     """The inverse of a symmetric positive definite ``hess``, or None if it is not one."""
     sym = (hess + hess.T) / 2.0
     eigen, vectors = np.linalg.eigh(sym)
-    if not (np.all(np.isfinite(eigen)) and eigen.min() > 1e-8 * max(eigen.max(), 1e-300)):
+    if not _positive_definite(eigen, 1e-8):
         return None
     inv = (vectors / eigen) @ vectors.T
     return np.asarray((inv + inv.T) / 2.0)

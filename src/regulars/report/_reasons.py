@@ -11,7 +11,6 @@ regulars) or unknown keeps its English ``reason``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,10 +19,11 @@ from babel.numbers import format_decimal
 from babel.units import format_unit
 
 from regulars.actions import REASONS
+from regulars.actions._reasons import clauses_of
 from regulars.report._data import N_
 from regulars.report._i18n import Translator
 
-__all__ = ["MESSAGES", "clauses_of", "format_param", "reason_text", "render_clauses"]
+__all__ = ["MESSAGES", "format_param", "reason_text", "render_clauses"]
 
 #: The catalogue message of every reason code (the English text of ``REASONS``).
 MESSAGES: dict[str, str] = {
@@ -133,18 +133,6 @@ def render_clauses(t: Translator, clauses: Sequence[Mapping[str, Any]]) -> str |
         return None
     text = "; ".join(parts)
     return text if text.endswith(".") else text + "."  # "... до 8 сент. 2024 г."
-
-
-def clauses_of(params: Any) -> list[dict[str, Any]] | None:
-    """The clauses stored in ``actions.reason_params`` (JSON text or already parsed)."""
-    if isinstance(params, str | bytes):
-        try:
-            params = json.loads(params)
-        except ValueError:
-            return None
-    if isinstance(params, list) and all(isinstance(c, dict) for c in params):
-        return params
-    return None
 
 
 def reason_text(t: Translator, row: Mapping[Any, Any]) -> str:
