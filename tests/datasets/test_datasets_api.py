@@ -14,6 +14,7 @@ PUBLIC = [
     "Package",
     "Plan",
     "Service",
+    "ShopExport",
     "SimulatedBook",
     "SimulationParams",
     "load_cdnow",
@@ -21,6 +22,7 @@ PUBLIC = [
     "load_retention",
     "simulate",
     "simulate_orders_to_parquet",
+    "simulate_shop_export",
 ]
 
 
@@ -35,6 +37,7 @@ def test_public_names_are_pinned_and_sorted() -> None:
     "module",
     [
         "regulars.datasets._loaders",
+        "regulars.datasets._shop",
         "regulars.datasets._simulate",
         "regulars.datasets._stream",
     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from regulars.datasets._book import SimulatedBook
 from regulars.datasets._loaders import load_cdnow, load_donations, load_retention
 from regulars.datasets._params import Channel, Package, Plan, Service, SimulationParams
+from regulars.datasets._shop import ShopExport, simulate_shop_export
 from regulars.datasets._simulate import simulate
 from regulars.datasets._stream import simulate_orders_to_parquet
 
@@ -19,6 +20,7 @@ __all__ = [
     "Package",
     "Plan",
     "Service",
+    "ShopExport",
     "SimulatedBook",
     "SimulationParams",
     "load_cdnow",
@@ -26,4 +28,5 @@ __all__ = [
     "load_retention",
     "simulate",
     "simulate_orders_to_parquet",
+    "simulate_shop_export",
 ]
