@@ -1,0 +1,176 @@
+"""Benchmark: every command of a new user, at scale, on DuckDB, Parquet or Spark.
+
+Generates ``--lines`` simulated orders (``simulate_orders_to_parquet``, fixed seed) into
+``benchmarks/_data/``, then runs the commands a user would run, each in its own process,
+and prints each step's wall time and peak resident memory (``wait4``'s ``ru_maxrss`` of
+that process and its children):
+
+1. ``regulars import orders FILE`` (DuckDB engine only: Parquet and Spark read the file
+   in place);
+2. ``regulars metrics NAME`` for every metric the orders can answer;
+3. ``regulars fit`` (default model choice and holdout check);
+4. ``regulars score``;
+5. ``regulars actions``;
+6. ``regulars report``.
+
+With several engines (``--engines duckdb,parquet``) the same book runs on each, and the
+outputs (metrics as CSV, this week's actions as CSV) are compared with the first engine's:
+the script says for each step whether they are identical.
+
+    python benchmarks/bench_scale.py --lines 1000000
+    python benchmarks/bench_scale.py --lines 10000000 --engines duckdb,parquet,spark
+    python benchmarks/bench_scale.py --lines 100000000 --skip report --json out.json
+
+A step that fails is reported with the end of its error output, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DATA = HERE / "_data" / "scale"
+METRICS = (
+    "new-vs-returning",
+    "growth-accounting",
+    "growth-sources",
+    "cohort-retention",
+    "lifecycle",
+    "guarantee",
+    "packages",
+)
+# The console script of the interpreter running this benchmark.
+REGULARS = str(Path(sys.executable).with_name("regulars"))
+STEPS = ("import", "metrics", "fit", "score", "actions", "report")
+
+
+def generate(lines: int, seed: int) -> Path:
+    """The orders file for ``lines`` orders (cached in ``_data/scale``)."""
+    path = DATA / f"orders_{lines}_{seed}" / "orders.parquet"
+    if path.exists():
+        return path
+    from regulars.datasets import simulate_orders_to_parquet
+
+    t0 = time.perf_counter()
+    tmp = path.with_name("orders.tmp.parquet")
+    simulate_orders_to_parquet(tmp, n_lines=lines, seed=seed)
+    tmp.rename(path)
+    print(f"generated {lines:,} orders in {time.perf_counter() - t0:.0f} s: {path}")
+    return path
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], stdout: Path | None) -> dict[str, object]:
+    """Run one command; its wall time, peak RSS (MiB), exit code and error tail."""
+    t0 = time.perf_counter()
+    with open(stdout or os.devnull, "w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE, text=True
+        )
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    rc = os.waitstatus_to_exitcode(status)
+    return {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "rss_mib": round(usage.ru_maxrss / 1024),
+        "rc": rc,
+        "error": err.strip().splitlines()[-3:] if rc else [],
+    }
+
+
+def workspace(engine: str, data: Path, lines: int) -> Path:
+    """A fresh workspace for ``engine`` whose orders are ``data``."""
+    ws = DATA / f"ws_{engine}_{lines}"
+    shutil.rmtree(ws, ignore_errors=True)
+    subprocess.run(
+        [REGULARS, "init", str(ws), "--currency", "EUR"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    if engine != "duckdb":
+        toml = ws / "regulars.toml"
+        settings = f'backend = "{engine}"\nparquet_dir = "{data.parent}"\n'
+        if engine == "spark":
+            settings += 'spark_master = "local[2]"\n'
+        text = toml.read_text()
+        start = text.index("[engine]\n") + len("[engine]\n")
+        end = text.index("\n[", start) + 1
+        toml.write_text(text[:start] + settings + text[end:])
+    return ws
+
+
+def steps(engine: str, data: Path, out: Path, skip: set[str]) -> list[tuple[str, list[str]]]:
+    base = [REGULARS]
+    todo: list[tuple[str, list[str]]] = []
+    if engine == "duckdb" and "import" not in skip:
+        todo.append(("import", [*base, "import", "orders", str(data)]))
+    if "metrics" not in skip:
+        for name in METRICS:
+            todo.append(
+                (
+                    f"metrics {name}",
+                    [*base, "metrics", name, "--format", "csv", "--out", str(out / f"{name}.csv")],
+                )
+            )
+    if "fit" not in skip:
+        todo.append(("fit", [*base, "fit"]))
+    if "score" not in skip:
+        todo.append(("score", [*base, "score"]))
+    if "actions" not in skip:
+        todo.append(("actions", [*base, "actions", "--format", "csv"]))
+    if "report" not in skip:
+        todo.append(("report", [*base, "report", "--out", str(out / "report.html")]))
+    return todo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engines", default="duckdb", help="comma-separated: duckdb,parquet,spark")
+    parser.add_argument("--skip", default="", help=f"comma-separated steps of {', '.join(STEPS)}")
+    parser.add_argument("--json", type=Path, help="write all results to this JSON file")
+    args = parser.parse_args()
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    data = generate(args.lines, args.seed)
+    results: dict[str, dict[str, dict[str, object]]] = {}
+    for engine in engines:
+        ws = workspace(engine, data, args.lines)
+        out = ws / "_out"
+        out.mkdir()
+        env = {**os.environ, "REGULARS_WORKSPACE": str(ws), "COLUMNS": "200"}
+        results[engine] = {}
+        print(f"\n== {engine}: {args.lines:,} orders")
+        for name, cmd in steps(engine, data, out, skip):
+            r = run(cmd, ws, env, out / "actions.csv" if name == "actions" else None)
+            results[engine][name] = r
+            mark = "ok" if r["rc"] == 0 else f"FAILED: {' | '.join(r['error'])}"  # type: ignore[arg-type]
+            print(f"{name:32} {r['seconds']:>9.1f} s {r['rss_mib']:>7,} MiB  {mark}", flush=True)
+        if engine != engines[0]:
+            compare(DATA / f"ws_{engines[0]}_{args.lines}" / "_out", out, results[engine])
+    if args.json:
+        args.json.write_text(json.dumps({"lines": args.lines, "results": results}, indent=2))
+
+
+def compare(first: Path, other: Path, results: dict[str, dict[str, object]]) -> None:
+    """Say whether each CSV output is identical to the first engine's."""
+    for path in sorted(first.glob("*.csv")):
+        theirs = other / path.name
+        same = theirs.exists() and theirs.read_bytes() == path.read_bytes()
+        key = "actions" if path.stem == "actions" else f"metrics {path.stem}"
+        if key in results:
+            results[key]["same_as_first_engine"] = same
+        print(f"  {path.name:30} {'identical' if same else 'DIFFERENT'}")
+
+
+if __name__ == "__main__":
+    main()
