@@ -11,14 +11,16 @@ Periods
     day in a ``period`` column.
 
 Orders
-    Cancelled orders are ignored.  The refund of an order is ``refund_amount``; an
-    order whose status is ``refunded`` but has no ``refund_amount`` is refunded in
-    full.  Net revenue is ``revenue - refund`` and is counted in the period of the
-    *order* (not of the refund), so a refund never makes a later period negative.
+    Orders, refunds, credit notes and paid orders are those of
+    :func:`regulars.ledger.order_ledger` (the one definition every stage uses):
+    cancelled orders are ignored, a credit note is netted against the invoice it
+    reverses, and net revenue is ``revenue - refund``.  Net revenue is counted in the
+    period of the *order* (not of the refund), so a refund never makes a later period
+    negative; only an unlinked credit note counts, negative, on its own date.
     Profit is ``net revenue - cost`` when the order has a cost, otherwise ``net
     revenue × default_margin`` rounded half-up to the cent.  A *paid order* is a
-    non-cancelled order whose net revenue is positive: fully refunded, cancelled and
-    free orders do not make anyone a customer.
+    non-cancelled order, not a credit note, whose net revenue is positive: fully
+    refunded, cancelled and free orders and credit notes do not make anyone a customer.
 
 Customers and channels
     A customer is acquired by their first paid order; the period of that order is
@@ -54,6 +56,7 @@ import pyarrow as pa
 
 from regulars.config import Config, Period
 from regulars.errors import ConfigError, SchemaError
+from regulars.ledger import credit_window_days, order_ledger
 
 if TYPE_CHECKING:
     from regulars.store import Workspace
@@ -393,7 +396,11 @@ def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
 
 
 def order_facts(ctx: MetricContext, period: Period, extra: tuple[str, ...] = ()) -> ir.Table:
-    """One row per non-cancelled order, with net revenue and profit.
+    """One row per non-cancelled order of the ledger, with net revenue and profit.
+
+    The orders, refunds, credit notes and paid orders are those of
+    :func:`regulars.ledger.order_ledger`; a credit note netted against its invoice is
+    left out (its amount is in the invoice's refund).
 
     ``extra`` names further ``orders`` columns to carry as they are (``discount``,
     ``refund_date``...), so a metric that needs them reads ``orders`` once instead of
@@ -408,27 +415,23 @@ def order_facts(ctx: MetricContext, period: Period, extra: tuple[str, ...] = ())
     kind : string
         ``one-off``, ``subscription`` or ``package`` (null read as ``one-off``).
     revenue : decimal
-        Gross revenue as imported.
+        Gross revenue as imported (0 for a credit note, null without an amount).
     refund : decimal
-        ``refund_amount``; the whole revenue for status ``refunded`` without an amount.
+        ``refund_amount`` (the whole revenue for status ``refunded`` without an
+        amount) plus the credit notes netted against the order.
     net_revenue : decimal
-        ``revenue - refund``, in the order's period.
+        ``revenue - refund``, in the order's period (negative for an unlinked credit
+        note or an over-refund).
     profit : decimal
         ``net_revenue - cost`` when cost is known, else ``net_revenue × default_margin``
         rounded half-up to the cent.
     is_paid : boolean
-        ``net_revenue > 0``: the order counts as a purchase (acquires, reactivates).
+        The ledger's ``is_purchase``: a paid order (acquires, reactivates).
     """
-    o = ctx.table("orders")
-    status = o.status.fill_null("paid")
-    o = o.filter(status != "cancelled")
-    status = o.status.fill_null("paid")
-    revenue = o.revenue.cast(MONEY)
-    refund = ibis.coalesce(
-        o.refund_amount.cast(MONEY),
-        ibis.cases((status == "refunded", revenue), else_=zero_money()),
-    )
-    net = (revenue - refund).cast(MONEY)
+    ledger = order_ledger(ctx.table("orders"), credit_window_days=credit_window_days(ctx.config))
+    # A credit note netted against its invoice carries no money of its own.
+    o = ledger.filter(~(ledger.is_credit_note & ledger.credit_for.notnull()))
+    revenue, refund, net = o.revenue, o.refund, o.net_revenue
     # The margin to six decimals, typed as narrow as it is: money x a narrow decimal
     # stays in 64/128-bit arithmetic, which is several times faster than a product of
     # two DECIMAL(38, 6), and exact all the same.
@@ -450,7 +453,7 @@ def order_facts(ctx: MetricContext, period: Period, extra: tuple[str, ...] = ())
         refund=refund.cast(MONEY),
         net_revenue=net,
         profit=profit.cast(MONEY),
-        is_paid=net > 0,
+        is_paid=o.is_purchase,
         **{name: o[name] for name in extra},
     )
 
