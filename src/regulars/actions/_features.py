@@ -1,10 +1,10 @@
 """Per-customer facts the playbooks read, computed in the engine as of "today".
 
-Orders follow the conventions of :mod:`regulars.metrics` (docs/metrics.md):
-cancelled orders are ignored, an order's refund is ``refund_amount`` (the whole
-revenue for status ``refunded`` without an amount), and a *paid order* is one whose
-net revenue is positive.  Only rows dated on or before "today" are read, so a
-queue can be recomputed for any past day.
+Paid orders are those of :func:`regulars.ledger.purchases`, the one definition every
+stage uses (docs/data.md): cancelled orders and credit notes are not purchases, a
+credit note is netted against the invoice it reverses, and a *paid order* is one
+whose net revenue is positive after that.  Only rows dated on or before "today" are
+read (credit notes too), so a queue can be recomputed for any past day.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from regulars.actions._store import SCORE_HISTORY, ensure_action_tables
+from regulars.ledger import credit_window_days, purchases
 
 if TYPE_CHECKING:
     from regulars.config import Config
@@ -36,25 +37,17 @@ def paid_orders(ws: Workspace, today: _dt.date) -> ir.Table:
     net_revenue (float64), kind, product, category, item (product, else category).
     """
     o = ws.table("orders")
-    status = o.status.fill_null("paid")
-    o = o.filter(status != "cancelled", o.order_date.cast("date") <= ibis.date(today))
-    status = o.status.fill_null("paid")
-    revenue = o.revenue.cast("float64")
-    refund = ibis.coalesce(
-        o.refund_amount.cast("float64"),
-        ibis.cases((status == "refunded", revenue), else_=ibis.literal(0.0)),
-    )
-    net = revenue - refund
-    out = o.select(
+    o = o.filter(o.order_date.cast("date") <= ibis.date(today))
+    o = purchases(o, credit_window_days=credit_window_days(ws.config))
+    return o.select(
         order_id=o.order_id,
         customer_id=o.customer_id,
         order_date=o.order_date.cast("date"),
-        net_revenue=net,
+        net_revenue=o.net_revenue.cast("float64"),
         kind=o.kind.fill_null("one-off"),
         product=o.product,
         category=o.category,
     )
-    return out.filter(out.net_revenue > 0)
 
 
 @dataclass

@@ -26,6 +26,7 @@ import ibis.expr.types as ir
 import numpy as np
 
 from regulars.errors import ConvergenceError, RegularsError, WorkspaceError
+from regulars.ledger import credit_window_days, purchases
 from regulars.models._holdout import HoldoutCheck, holdout_check
 from regulars.models._rfm import (
     TIME_UNIT_DAYS,
@@ -99,20 +100,15 @@ def _choice(kind: str, value: str, valid: dict[str, str], option: str) -> str:
 def model_transactions(ws: Workspace) -> ir.Table:
     """The orders the models learn from, on the workspace's engine.
 
-    Paid orders (``status`` paid or empty) with ``revenue > 0``; ``net_revenue`` is
-    ``revenue - refund_amount`` (a missing refund counts as 0).  Columns:
-    ``customer_id``, ``order_date``, ``net_revenue``.
+    The paid orders of :func:`regulars.ledger.purchases`: not cancelled, not a credit
+    note, net revenue above 0 after refunds and netted credit notes (or no amount).
+    ``net_revenue`` is that net revenue as float64 (null for an order without an
+    amount).  Columns: ``customer_id``, ``order_date``, ``net_revenue``.
     """
     from regulars.engine import tables
 
-    orders = tables(ws)["orders"]
-    status = orders["status"]
-    paid = orders.filter(
-        status.isnull() | (status == "paid"),
-        orders["revenue"] > 0,
-    )
-    net = (paid["revenue"] - paid["refund_amount"].fill_null(0)).cast("float64")
-    return paid.select("customer_id", "order_date", net_revenue=net)
+    paid = purchases(tables(ws)["orders"], credit_window_days=credit_window_days(ws.config))
+    return paid.select("customer_id", "order_date", net_revenue=paid.net_revenue.cast("float64"))
 
 
 def _date_bounds(tx: ir.Table) -> tuple[dt.date, dt.date] | None:

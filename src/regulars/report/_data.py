@@ -348,13 +348,18 @@ _GAP_BINS = ((0, "0–3"), (91, "3–6"), (182, "6–12"), (365, "12–24"), (73
 
 
 def _customer_activity(data: ReportData) -> Any:
-    """Per customer: repeat orders (distinct order days − 1) and days since the last."""
+    """Per customer: repeat orders (distinct paid-order days − 1) and days since the last.
+
+    Paid orders are those of :func:`regulars.ledger.purchases`, as in the models.
+    """
     import ibis
 
+    from regulars.ledger import credit_window_days, purchases
+
     o = data.context.tables["orders"]
-    o = o.filter((o.status.fill_null("paid") != "cancelled") & (o.revenue > 0))
     end = data.observation_end()
     o = o.filter(o.order_date.cast("date") <= end)
+    o = purchases(o, credit_window_days=credit_window_days(data.context.config))
     per = o.group_by("customer_id").aggregate(
         days=o.order_date.cast("date").nunique(), last=o.order_date.cast("date").max()
     )
