@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from regulars.cli import app
 from regulars.demo import build_demo
+from regulars.ledger import purchases
 from regulars.store import Workspace
 
 
@@ -28,11 +29,10 @@ def test_build_demo_runs_every_stage(tmp_path: Path) -> None:
             n_orders,
             revenue,
         )
-        # every customer with a paid order was scored (the models' input, see docs/models.md)
-        (paying,) = ws.con.execute(
-            "SELECT count(DISTINCT customer_id) FROM orders "
-            "WHERE coalesce(status, 'paid') = 'paid' AND revenue > 0"
-        ).fetchone()  # type: ignore[misc]
+        # every customer with a paid order was scored (the models' input: the paid
+        # orders of regulars.ledger, see docs/data.md)
+        paid = purchases(ws.table("orders"))
+        paying = int(paid.customer_id.nunique().execute())
         assert 0 < paying <= n_customers
         assert ws.count("scores") == paying
     assert summary.first_order.year == 2022

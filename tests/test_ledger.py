@@ -436,3 +436,21 @@ def test_report_counts_the_ledger(ws: Workspace) -> None:
     want = _rfm_oracle(_purchases(ws.rows, until=data.observation_end()))  # type: ignore[attr-defined]
     got = _customer_activity(data).to_pyarrow().to_pylist()
     assert {r["customer_id"]: r["frequency"] for r in got} == {k: f for k, (f, _) in want.items()}
+
+
+def test_a_cancelled_order_gets_no_score_and_no_action(ws: Workspace) -> None:
+    from regulars.actions import compute_actions
+    from regulars.models._workspace import score_workspace
+
+    score_workspace(ws)
+    scores = {r["customer_id"]: r for r in ws.table("scores").to_pyarrow().to_pylist()}
+    want = _rfm_oracle(_purchases(ws.rows))  # type: ignore[attr-defined]
+    assert set(scores) == set(want)
+    assert "only-cancelled" not in scores
+    assert scores["repeat-cancelled"]["frequency"] == 0
+    assert scores["repeat-cancelled"]["monetary_value"] == 0
+    run = compute_actions(ws)
+    acted = {r["customer_id"] for r in run.actions.to_pyarrow().to_pylist()}
+    assert acted
+    assert "only-cancelled" not in acted
+    assert acted <= set(want)

@@ -292,8 +292,9 @@ def fit_workspace(
     bounds = _date_bounds(tx)
     if bounds is None:
         raise WorkspaceError(
-            f"There are no paid orders in {ws.path} to fit the models on (orders with status "
-            "paid or empty and revenue > 0). Import orders first: regulars import orders FILE."
+            f"There are no paid orders in {ws.path} to fit the models on (orders that are "
+            "not cancelled, not credit notes, and keep revenue after refunds). "
+            "Import orders first: regulars import orders FILE."
         )
     first, last = bounds
     end = observation_end or last
