@@ -454,3 +454,19 @@ def test_a_cancelled_order_gets_no_score_and_no_action(ws: Workspace) -> None:
     assert acted
     assert "only-cancelled" not in acted
     assert acted <= set(want)
+
+
+def test_public_names_are_pinned() -> None:
+    import regulars.ledger
+
+    assert regulars.ledger.__all__ == sorted(regulars.ledger.__all__)
+    assert set(regulars.ledger.__all__) == {
+        "DEFAULT_CREDIT_WINDOW_DAYS",
+        "LEDGER_COLUMNS",
+        "credit_window_days",
+        "order_ledger",
+        "purchases",
+    }
+    got = order_ledger(duck_orders(hand_book()))
+    assert set(regulars.ledger.LEDGER_COLUMNS) <= set(got.columns)
+    assert "refund_amount" not in got.columns

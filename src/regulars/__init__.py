@@ -3,6 +3,7 @@
 The stages of the flow are subpackages, each importable on its own:
 :mod:`regulars.schema` (the data contract), :mod:`regulars.store` (the workspace),
 :mod:`regulars.io` (imports and exports), :mod:`regulars.engine` (Ibis backends),
+:mod:`regulars.ledger` (paid orders, refunds and credit notes),
 :mod:`regulars.metrics`, :mod:`regulars.models`, :mod:`regulars.actions`,
 :mod:`regulars.report` and :mod:`regulars.datasets`.
 """
