@@ -470,3 +470,89 @@ def test_public_names_are_pinned() -> None:
     got = order_ledger(duck_orders(hand_book()))
     assert set(regulars.ledger.LEDGER_COLUMNS) <= set(got.columns)
     assert "refund_amount" not in got.columns
+
+
+# -- a real shop's export ----------------------------------------------------------------
+
+
+def _shop_orders(lines: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Orders of a line-item export as docs/data.md sums them, and the whole
+    cancellations found from the lines themselves: credit note -> the invoice whose
+    lines it negates one by one (an oracle independent of the ledger's rule)."""
+    lines = lines[lines["CustomerID"].notna()].copy()
+    lines["cents"] = (lines["UnitPrice"] * 100).round().astype("int64") * lines["Quantity"]
+    lines["customer"] = lines["CustomerID"].astype("int64").astype(str)
+    lines["ts"] = lines["InvoiceDate"].map(dt.datetime.fromisoformat)
+    rows = []
+    keys: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    for inv, g in lines.groupby("InvoiceNo", sort=True):
+        sold = int(g["cents"].clip(lower=0).sum())
+        back = int(-g["cents"].clip(upper=0).sum())
+        rows.append(
+            {
+                "order_id": str(inv),
+                "customer_id": g["customer"].iloc[0],
+                "order_date": g["ts"].min(),
+                "revenue": Decimal(sold) / 100,
+                "status": "refunded" if sold == 0 and back > 0 else None,
+                "refund_amount": Decimal(back) / 100 if back else None,
+            }
+        )
+        sign = -1 if str(inv).startswith("C") else 1
+        key = tuple(sorted(zip(g["StockCode"], g["Quantity"] * sign, g["UnitPrice"], strict=True)))
+        keys[str(inv)] = (g["customer"].iloc[0], key)
+    originals: dict[tuple[str, tuple[Any, ...]], list[str]] = defaultdict(list)
+    for inv, (cust, key) in keys.items():
+        if not inv.startswith("C"):
+            originals[(cust, key)].append(inv)
+    whole = {}
+    for inv, (cust, key) in keys.items():
+        found = originals.get((cust, key), [])
+        if inv.startswith("C") and len(found) == 1:
+            whole[inv] = found[0]
+    return rows, whole
+
+
+@pytest.mark.slow
+def test_a_shop_export_nets_its_cancellations(tmp_path: Path) -> None:
+    from regulars.actions import compute_actions
+    from regulars.datasets import simulate_shop_export
+    from regulars.models._workspace import score_workspace
+
+    shop = simulate_shop_export(seed=3)
+    rows, whole = _shop_orders(shop.lines)
+    assert len(shop.lines) >= 300_000
+    assert len(whole) > 50
+    ws = Workspace.init(tmp_path / "shop")
+    try:
+        ws.con.register("_src", orders_table(rows))
+        cols = ", ".join(COLUMNS)
+        ws.con.execute(f"INSERT INTO orders ({cols}) SELECT {cols} FROM _src")
+        ws.con.unregister("_src")
+        ledger = {
+            r["order_id"]: r for r in order_ledger(ws.table("orders")).to_pyarrow().to_pylist()
+        }
+        for credit, invoice in whole.items():
+            assert ledger[credit]["credit_for"] == invoice, credit
+            assert not ledger[invoice]["is_purchase"], invoice
+        invoices: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            if not r["order_id"].startswith("C"):
+                invoices[r["customer_id"]].add(r["order_id"])
+        cancelled = set(whole.values())
+        gone = {c for c, invs in invoices.items() if invs <= cancelled}
+        touched = {ledger[i]["customer_id"] for i in cancelled} - gone
+        assert gone
+        score_workspace(ws)
+        scores = {r["customer_id"]: r for r in ws.table("scores").to_pyarrow().to_pylist()}
+        assert not gone & set(scores)
+        for cust in touched:  # a cancelled order is never a repeat purchase
+            days = {
+                ledger[i]["order_date"].date() for i in invoices[cust] if ledger[i]["is_purchase"]
+            }
+            assert scores[cust]["frequency"] == len(days) - 1, cust
+        acted = {r["customer_id"] for r in compute_actions(ws).actions.to_pyarrow().to_pylist()}
+        assert acted
+        assert not gone & acted
+    finally:
+        ws.close()
