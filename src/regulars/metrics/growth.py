@@ -55,7 +55,7 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
     status : string
         ``new``, ``retained`` (paid in both), ``resurrected``, ``churned``, or
         ``adjustment`` (no positive revenue in either period; only refunds larger than
-        their order produce these).
+        their order and credit notes without an invoice produce these).
     new, expansion, contraction, churned, resurrected, retained : decimal
         The customer's share of each part (contraction and churned as positive
         magnitudes); ``new + expansion + resurrected − contraction − churned`` equals

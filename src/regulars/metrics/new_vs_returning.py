@@ -93,10 +93,11 @@ def new_vs_returning(
 
     Notes
     -----
-    A customer is *new* in the period of their first paid order (a non-cancelled
-    order with positive net revenue) and *returning* in every later period in which
-    they place a paid order.  Customers and orders count paid orders only; revenue and
-    profit are net of refunds and cover every non-cancelled order of the group, so
+    A customer is *new* in the period of their first paid order (see
+    :mod:`regulars.ledger`: not cancelled, not a credit note, positive net revenue)
+    and *returning* in every later period in which they place a paid order.  Customers
+    and orders count paid orders only; revenue and profit are net of refunds and cover
+    every non-cancelled order of the group (and its credit notes), so
     ``new_revenue + returning_revenue`` is the period's whole net revenue (orders of
     people who have not paid yet, such as a refunded first order, fall in the new
     group, whose acquisition they cost).
