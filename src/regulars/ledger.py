@@ -100,12 +100,16 @@ def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
         _c_day=base._day,
         _c_amount=base._own_refund,
     )
-    invoices = base.filter(~base._credit & (base._rev > 0)).select(
-        _i_id=base.order_id,
-        _i_cust=base.customer_id,
-        _i_ts=base.order_date,
-        _i_day=base._day,
-        _i_net=(base._rev - base._own_refund).cast(_MONEY),
+    # Only customers with a credit note have invoices to net: keep the join inputs small.
+    who = credits.select(_k=credits._c_cust).distinct()
+    invoices = base.filter(~base._credit & (base._rev > 0))
+    invoices = invoices.semi_join(who, invoices.customer_id == who._k)
+    invoices = invoices.select(
+        _i_id=invoices.order_id,
+        _i_cust=invoices.customer_id,
+        _i_ts=invoices.order_date,
+        _i_day=invoices._day,
+        _i_net=(invoices._rev - invoices._own_refund).cast(_MONEY),
     )
     # (a) The export links them: "C" + the invoice's id, same customer.
     by_id = credits.join(
@@ -188,11 +192,23 @@ def order_ledger(
         _n_id=base.order_id, _n_day=base._day, _n_amount=base._own_refund
     )
     netted = credits.join(links, credits._n_id == links._c_id)
-    netted = netted.group_by(_inv="_i_id").aggregate(
-        _credit_sum=netted._n_amount.sum().cast(_MONEY), _credit_day=netted._n_day.max()
+    netted = netted.group_by(_key="_i_id").aggregate(
+        _credit_sum=netted._n_amount.sum().cast(_MONEY),
+        _credit_day=netted._n_day.max(),
+        _i_id=ibis.null("string"),
     )
-    j = base.left_join(netted, base.order_id == netted._inv)
-    j = j.left_join(links, j.order_id == links._c_id)
+    # One small table keyed by order id: the invoices' credits and the netted credit
+    # notes' invoices (an order is one or the other), so the orders are joined once.
+    adjust = netted.union(
+        links.select(
+            _key=links._c_id,
+            _credit_sum=ibis.null(_MONEY),
+            _credit_day=ibis.null("date"),
+            _i_id=links._i_id,
+        ),
+        distinct=False,
+    )
+    j = base.left_join(adjust, base.order_id == adjust._key)
     credited = j._credit_sum.notnull()
     refund = ibis.cases(
         (j._i_id.notnull(), _zero()),
