@@ -59,7 +59,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_fit_prints_parameters_holdout_and_verdict(shop: Path) -> None:
-    code, out, err = run("fit", "--holdout", "1997-09-30", "-w", str(shop))
+    code, out, err = run("fit", "--model", "bgnbd", "--holdout", "1997-09-30", "-w", str(shop))
     assert code == 0, err
     assert "BG/NBD fitted on 2,357 customers" in out
     for name in ("r", "alpha", "a", "b", "p", "q", "v"):
