@@ -19,19 +19,37 @@ from regulars.models._diagnostics import weighted_spearman
 
 
 @pytest.mark.parametrize("cls", [BetaGeoModel, ModifiedBetaGeoModel])
-def test_cdnow_fits_are_trustworthy(cls: type[BetaGeoModel], cdnow_rfm: pd.DataFrame) -> None:
+def test_cdnow_diagnostics(cls: type[BetaGeoModel], cdnow_rfm: pd.DataFrame) -> None:
     model = cls().fit(cdnow_rfm)
     diag = model.diagnostics_
-    assert diag.trustworthy, str(diag)
-    # The lapsed rule, by hand: repeat buyers silent for more than 3x their mean gap.
     x, t_x, big_t = (cdnow_rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
-    lapsed = (x >= 1) & (t_x > 0) & (big_t - t_x > 3 * t_x / np.maximum(x, 1))
+    # The lapsed rule, by hand: repeat buyers silent for more than 3x their mean gap.
+    gap = np.where(x >= 1, t_x / np.maximum(x, 1), np.inf)
+    lapsed = (x >= 1) & (t_x > 0) & (big_t - t_x > 3 * gap)
     assert diag.facts["lapsed_repeat_buyers"] == lapsed.sum()
     p = model.probability_alive(cdnow_rfm)
     assert diag.facts["share_p_alive_99"] == pytest.approx(np.mean(p >= 0.99))
     assert diag.facts["lapsed_share_alive"] == pytest.approx(np.mean(p[lapsed] >= 0.99))
-    assert "no problem" in str(diag)
-    assert "NOT TRUSTWORTHY" not in repr(model)
+    # One-time buyers, against the repeat buyers' median gap.
+    median_gap = np.median(gap[(x >= 1) & (t_x > 0)])
+    once = (x == 0) & (big_t > 3 * median_gap)
+    assert diag.facts["lapsed_one_time_buyers"] == once.sum()
+    codes = [problem.code for problem in diag.problems]
+    if cls is BetaGeoModel:
+        # The parameters are fine, but the BG/NBD gives P(alive) = 1 to every one of
+        # CDNOW's 1,411 one-time buyers (60% of the customers): it cannot rank them.
+        assert codes == ["p_alive_one_time"]
+        assert "1,411 customers who bought once" in str(diag)
+        assert "--model mbgnbd" in diag.problems[0].fix
+        assert "NOT TRUSTWORTHY (1 problem," in repr(model)
+    else:
+        assert diag.trustworthy, str(diag)
+        assert "no problem" in str(diag)
+        assert "NOT TRUSTWORTHY" not in repr(model)
+
+
+def test_pareto_on_cdnow_is_trustworthy(cdnow_rfm: pd.DataFrame) -> None:
+    assert ParetoNBDModel().fit(cdnow_rfm).diagnostics_.trustworthy
 
 
 def test_gamma_gamma_on_cdnow_is_trustworthy(cdnow_cbs: pd.DataFrame) -> None:

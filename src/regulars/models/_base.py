@@ -617,7 +617,8 @@ class BaseModel:
         diag = getattr(self, "diagnostics_", None)
         trust = ""
         if diag is not None and not diag.trustworthy:
-            trust = f", NOT TRUSTWORTHY ({len(diag.problems)} problems, see diagnostics_)"
+            n = len(diag.problems)
+            trust = f", NOT TRUSTWORTHY ({n} problem{'s' if n > 1 else ''}, see diagnostics_)"
         return (
             f"<{name}: fitted on {self.n_customers_:,.0f} customers "
             f"({self.n_distinct_:,} distinct), {params}, "

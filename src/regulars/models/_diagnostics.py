@@ -18,6 +18,10 @@ The rules (documented in docs/models.md, "Fit diagnostics"):
   between purchases ``recency / frequency``.  When at least 10 customers and 5% of the
   repeat buyers are lapsed, and more than half of the lapsed get P(alive) >= 0.99, the
   model does not see customers leave;
+* **P(alive) ignores one-time buyers**: a customer without a repeat purchase is
+  lapsed when their ``T`` exceeds 3 times the repeat buyers' median gap.  When they
+  are at least 10 customers and 20% of all customers, and more than 90% of them get
+  P(alive) >= 0.99 (the BG/NBD gives them exactly 1), P(alive) cannot rank them;
 * **spend does not vary** (Gamma-Gamma): the repeat buyers' mean spend has a
   coefficient of variation below 1%, or ``p > 1000`` (spend per purchase is the same
   within each customer);
@@ -53,6 +57,8 @@ HIGH_BOUND = 1e6
 WIDE_RATIO = 100.0
 #: Lapsed: silence longer than this many times the customer's own mean gap.
 LAPSED_GAP_FACTOR = 3.0
+#: Lapsed one-time buyers must be at least this share of the customers to matter.
+ONE_TIME_SHARE = 0.20
 #: P(alive) at or above this counts as "certainly alive".
 ALIVE = 0.99
 #: Gamma-Gamma: |Spearman rho| at or above this breaks the independence assumption.
@@ -102,7 +108,10 @@ class Diagnostics:
             head = f"{self.model}: no problem found."
         else:
             n = len(self.problems)
-            head = f"{self.model}: {n} problem{'s' if n > 1 else ''} make this fit untrustworthy."
+            head = (
+                f"{self.model}: {n} problem{'s make' if n > 1 else ' makes'} this fit "
+                "untrustworthy."
+            )
         lines = [head, *(f"- {p}" for p in self.problems), *(f"- note: {n}" for n in self.notes)]
         return "\n".join(lines)
 
@@ -227,6 +236,34 @@ def lapsed_check(
                 "customers get P(alive) >= 0.99), so the model does not see customers leave.",
                 "Use a model that lets them leave: `regulars fit --model auto` (or "
                 "`--model pnbd`).",
+            )
+        )
+    # One-time buyers have no gap of their own: compare their silence with the median
+    # gap of the repeat buyers.
+    if not repeat.any():
+        return
+    gaps, weights = gap[repeat], w[repeat]
+    order = np.argsort(gaps)
+    cum = np.cumsum(weights[order])
+    median_gap = float(gaps[order][np.searchsorted(cum, cum[-1] / 2.0)])
+    once = (x == 0) & (big_t > LAPSED_GAP_FACTOR * median_gap)
+    n_once = float(w[once].sum())
+    n_once_alive = float(w[once & alive].sum())
+    diag.facts.update(
+        lapsed_one_time_buyers=n_once,
+        lapsed_one_time_share_alive=n_once_alive / n_once if n_once > 0 else 0.0,
+    )
+    if n_once >= max(10.0, ONE_TIME_SHARE * total) and n_once_alive > 0.9 * n_once:
+        diag.problems.append(
+            FitProblem(
+                "p_alive_one_time",
+                f"{diag.model}: P(alive) >= {ALIVE} for {n_once_alive:,.0f} customers who "
+                f"bought once, longer ago than {LAPSED_GAP_FACTOR:g} times the repeat buyers' "
+                f"median gap ({n_once / total:.0%} of the customers): the model assumes that "
+                "a customer without a repeat purchase is still a customer, so its P(alive) "
+                "cannot rank them.",
+                "Use a model where a customer can leave after the first purchase: "
+                "`regulars fit --model auto` (or `--model mbgnbd` / `--model pnbd`).",
             )
         )
 

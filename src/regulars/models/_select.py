@@ -184,7 +184,12 @@ class Candidate:
 
     @property
     def passes(self) -> bool:
-        return self.failed is None and not self.problems
+        """Fitted by plain maximum likelihood (or the chosen penalizer), with no problem.
+
+        A candidate that needed the regularised fallback does not pass: its plain fit
+        failed, so its estimate is the penalty's as much as the data's.
+        """
+        return self.failed is None and not self.problems and not self.regularised
 
     def to_dict(self) -> dict[str, Any]:
         return {

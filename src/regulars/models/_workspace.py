@@ -294,8 +294,11 @@ def _choose(
             except RegularsError as exc:
                 c.failed = f"the fit on the whole history failed ({exc})"
                 continue
-        extra = [str(p) for p in full[c.model].diagnostics_.problems if str(p) not in c.problems]
-        c.problems.extend(f"(whole history) {p}" for p in extra)
+        whole = full[c.model]
+        if method == "holdout":  # the problems of the fit that would be stored, too
+            calibration = [f"(calibration fit) {p}" for p in c.problems]
+            c.problems = [str(p) for p in whole.diagnostics_.problems] + calibration
+        c.regularised = c.regularised or bool(getattr(whole, "regularised_", False))
         if c.passes:
             chosen = c
             break
