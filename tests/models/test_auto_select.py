@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from models._simulate import auc, bursty_book, churning_shop
+from models._simulate import rfm as sim_rfm
 from regulars.errors import ConfigError, ConvergenceError, RegularsError
 from regulars.models._select import (
     Candidate,
@@ -194,30 +195,30 @@ def test_no_information_fails_like_the_python_api(tmp_path: Path) -> None:
             ws.close()
 
 
-def test_customers_with_net_spend_below_zero_are_left_out_of_spend_only(tmp_path: Path) -> None:
+def test_customers_without_a_positive_spend_are_left_out_of_spend_only() -> None:
+    from regulars.models import GammaGammaModel, ModifiedBetaGeoModel, score_customers
+
     orders, _ = churning_shop(n=300, seed=5)
-    orders["refund_amount"] = 0.0
-    # Two repeat buyers got refunds above what they paid on their repeat orders.
-    repeaters = orders.groupby("customer_id").size()
-    losers = list(repeaters[repeaters >= 3].index[:2])
-    for cid in losers:
-        rows = orders.index[orders["customer_id"] == cid]
-        orders.loc[rows[1:], "refund_amount"] = orders.loc[rows[1:], "revenue"] * 1.5
-    ws = book_workspace(tmp_path / "refunds", orders)
-    try:
-        fit = fit_workspace(ws, model="mbgnbd", holdout="none")
-        assert any("net spend <= 0" in n for n in fit.notes)
-        result = score_workspace(ws)
-        scores = ws.table("scores").to_pyarrow().to_pandas().set_index("customer_id")
-        assert result.n_customers == orders["customer_id"].nunique()
-        assert scores.loc[losers, "expected_spend"].isna().all()
-        assert scores.loc[losers, "clv"].isna().all()
-        assert scores.loc[losers, "p_alive"].notna().all()
-        others = scores.drop(index=losers)
-        assert others["clv"].notna().all()
-        assert any("2 repeat buyers with net spend <= 0" in n for n in result.notes)
-    finally:
-        ws.close()
+    rfm = sim_rfm(orders)
+    rng = np.random.default_rng(5)
+    rfm["monetary_value"] = np.where(rfm["frequency"] > 0, rng.gamma(3.0, 20.0, len(rfm)), 0.0)
+    purchase = ModifiedBetaGeoModel().fit(rfm)
+    spend = GammaGammaModel().fit(rfm[rfm["frequency"] > 0])
+    # Two repeat buyers: refunds above their purchases, and an unknown amount.
+    repeat = rfm.index[rfm["frequency"] >= 2][:2]
+    rfm.loc[repeat[0], "monetary_value"] = -12.5
+    rfm.loc[repeat[1], "monetary_value"] = np.nan
+    scored = score_customers(rfm.reset_index(), purchase, spend).to_pyarrow().to_pandas()
+    scored = scored.set_index("customer_id").loc[rfm.index]
+    assert len(scored) == len(rfm)
+    assert scored.loc[repeat, "expected_spend"].isna().all()
+    assert scored.loc[repeat, "clv"].isna().all()
+    assert scored.loc[repeat, "p_alive"].notna().all()
+    others = scored.drop(index=repeat)
+    assert others["clv"].notna().all()
+    np.testing.assert_allclose(
+        others["expected_spend"], spend.expected_spend(rfm.drop(index=repeat)), rtol=1e-12
+    )
 
 
 def test_penalizer_is_used_stored_and_validated(shop: tuple[Workspace, pd.Series]) -> None:

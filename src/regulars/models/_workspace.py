@@ -132,8 +132,8 @@ def _fit_spend(
 ) -> Any | None:
     """The spend model on the repeat buyers with positive net spend (None if under two).
 
-    Repeat buyers whose net spend is not positive (refunds exceed purchases) are left
-    out, with a note; they are scored without expected spend and CLV.
+    Repeat buyers whose mean net spend is not positive or unknown (orders without an
+    amount) are left out, with a note; they are scored without expected spend and CLV.
     """
     repeat = rfm["frequency"] > 0
     positive = repeat & (rfm["monetary_value"] > 0)
@@ -148,9 +148,10 @@ def _fit_spend(
     left_out = int(counts["out"] or 0)
     if left_out:
         notes.append(
-            f"{left_out:,} repeat buyer{'s' if left_out > 1 else ''} with net spend <= 0 "
-            "(refunds at least equal to their purchases) are left out of the spend model: "
-            "they get P(alive) and expected orders but no expected spend or CLV."
+            f"{left_out:,} repeat buyer{'s' if left_out > 1 else ''} without a positive "
+            "net spend (orders without an amount, or refunds at least equal to their "
+            "purchases) are left out of the spend model: they get P(alive) and expected "
+            "orders but no expected spend or CLV."
         )
     if int(counts["n"] or 0) < 2:
         return None
@@ -586,9 +587,9 @@ def _score_notes(ws: Workspace, fit: FitResult) -> list[str]:
         k = int(left_out.count().to_pyarrow().as_py())
         if k:
             notes.append(
-                f"{k:,} repeat buyer{'s' if k > 1 else ''} with net spend <= 0 (refunds at "
-                "least equal to their purchases) have no expected spend or CLV; every other "
-                "customer is scored."
+                f"{k:,} repeat buyer{'s' if k > 1 else ''} without a positive net spend "
+                "(orders without an amount, or refunds at least equal to their purchases) "
+                "have no expected spend or CLV; every other customer is scored."
             )
     return notes
 
