@@ -199,9 +199,13 @@ class ReferralsConfig:
 class ModelsConfig:
     """``[models]``: the customer models behind ``regulars fit`` and ``regulars score``."""
 
-    # Repeat-purchase model: bgnbd (BG/NBD), mbgnbd (MBG/NBD), pnbd (Pareto/NBD) or
-    # bgbb (BG/BB, discrete opportunities: one per time_unit period).
-    purchase_model: Literal["bgnbd", "mbgnbd", "pnbd", "bgbb"] = "bgnbd"
+    # Repeat-purchase model: auto (fit the candidates on a calibration period and keep the
+    # one that predicts the holdout best and passes its diagnostics), bgnbd (BG/NBD),
+    # mbgnbd (MBG/NBD), pnbd (Pareto/NBD) or bgbb (BG/BB, discrete opportunities: one per
+    # time_unit period).
+    purchase_model: Literal["auto", "bgnbd", "mbgnbd", "pnbd", "bgbb"] = "auto"
+    # The models `auto` compares; add "bgbb" for discrete buying opportunities.
+    candidates: list[str] = field(default_factory=lambda: ["bgnbd", "mbgnbd", "pnbd"])
     # Spend model: gamma-gamma, or none (CLV is then left empty).
     spend_model: Literal["gamma-gamma", "none"] = "gamma-gamma"
     # Unit of recency and T in the fits: D (days), W (weeks) or M (months).
@@ -209,9 +213,13 @@ class ModelsConfig:
     # CLV horizon in months and the annual discount rate used to discount it.
     clv_horizon_months: int = 12
     discount_rate: float = 0.10
-    # Holdout check of `regulars fit`: "auto" (hold out the last quarter of the history,
-    # at most a year), "none", or a calibration end date such as "2024-06-30".
+    # Holdout check of `regulars fit`: "auto" (hold out the last 30% of the history, 4
+    # weeks to a year, from a month or week start), "none", or a calibration end date
+    # such as "2024-06-30".
     holdout: str = "auto"
+    # L2 penalty on the log-parameters of every fit (0 = plain maximum likelihood; a
+    # plain fit that fails is retried once with 0.01, and the fit says so).
+    penalizer: float = 0.0
 
     def __post_init__(self) -> None:
         if self.clv_horizon_months < 1:
@@ -223,6 +231,19 @@ class ModelsConfig:
             raise ConfigError(
                 f"[models] discount_rate = {self.discount_rate!r} is out of range "
                 "(expected an annual rate between 0 and 1, for example 0.10 for 10%)."
+            )
+        if not 0.0 <= self.penalizer <= 10.0:
+            raise ConfigError(
+                f"[models] penalizer = {self.penalizer!r} is out of range (expected a number "
+                "from 0 to 10; 0.01 is a small penalty, 0 means plain maximum likelihood)."
+            )
+        valid = ("bgnbd", "mbgnbd", "pnbd", "bgbb")
+        bad = [c for c in self.candidates if c not in valid]
+        if bad or not self.candidates or len(set(self.candidates)) != len(self.candidates):
+            raise ConfigError(
+                f"[models] candidates = {self.candidates!r} is not valid: expected a list of "
+                f"distinct models among {', '.join(repr(v) for v in valid)}, for example "
+                '["bgnbd", "mbgnbd", "pnbd"].'
             )
         if self.holdout not in ("auto", "none"):
             try:
@@ -415,11 +436,13 @@ retention_channels = ["retention"]
 
 # Customer models (regulars fit / regulars score).
 [models]
-purchase_model = "bgnbd"   # bgnbd, mbgnbd, pnbd or bgbb
+purchase_model = "auto"    # auto (best on the holdout), bgnbd, mbgnbd, pnbd or bgbb
+candidates = ["bgnbd", "mbgnbd", "pnbd"]  # what auto compares; add "bgbb" if buying is discrete
 spend_model = "gamma-gamma"  # gamma-gamma or none
 time_unit = "W"            # unit of recency and T: D, W or M
 clv_horizon_months = 12    # CLV horizon
 discount_rate = 0.10       # annual discount rate of CLV
-holdout = "auto"           # fit check: auto (last quarter, at most a year), none, or a date
+holdout = "auto"           # fit check: auto (last 30%, 4 weeks to a year), none, or a date
+penalizer = 0.0            # 0 = maximum likelihood; a failed fit is retried with 0.01
 
 """ + actions_config_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_fit_prints_parameters_holdout_and_verdict(shop: Path) -> None:
-    code, out, err = run("fit", "--holdout", "1997-09-30", "-w", str(shop))
+    code, out, err = run("fit", "--model", "bgnbd", "--holdout", "1997-09-30", "-w", str(shop))
     assert code == 0, err
     assert "BG/NBD fitted on 2,357 customers" in out
     for name in ("r", "alpha", "a", "b", "p", "q", "v"):
@@ -123,3 +124,101 @@ def test_help_has_examples() -> None:
         result = CliRunner().invoke(app, [cmd, "--help"])
         assert result.exit_code == 0
         assert "Examples:" in result.output
+
+
+@pytest.fixture(scope="module")
+def real_shaped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real-shaped book: bursts, cancellations, refunds, one-time buyers."""
+    # The simulators of tests/models (a package of its own; loaded by path).
+    spec = importlib.util.spec_from_file_location(
+        "_models_simulate", Path(__file__).parents[1] / "models" / "_simulate.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim)
+    bursty, _ = sim.bursty_book(n=400, seed=21)
+    steady, _ = sim.churning_shop(n=400, seed=22)
+    orders = pd.concat([bursty, steady], ignore_index=True)
+    orders["order_id"] = [f"o{i}" for i in range(len(orders))]
+    orders["status"] = None
+    orders["refund_amount"] = 0.0
+    orders.loc[orders.index % 37 == 0, "status"] = "cancelled"
+    orders.loc[orders.index % 53 == 0, "refund_amount"] = orders["revenue"] / 2
+    root = tmp_path_factory.mktemp("real") / "shop"
+    ws = Workspace.init(root)
+    ws.con.register("src", pa.Table.from_pandas(orders, preserve_index=False))
+    ws.con.execute(
+        "INSERT INTO orders (order_id, customer_id, order_date, revenue, status, refund_amount) "
+        "SELECT order_id, customer_id, order_date, CAST(revenue AS DECIMAL(18,2)), status, "
+        "CAST(refund_amount AS DECIMAL(18,2)) FROM src"
+    )
+    ws.close()
+    return root
+
+
+@pytest.mark.parametrize("model", ["auto", "bgnbd", "mbgnbd", "pnbd", "bgbb"])
+def test_holdout_runs_on_every_model(real_shaped: Path, model: str) -> None:
+    code, out, err = run("fit", "--model", model, "--holdout", "2024-06-30", "-w", str(real_shaped))
+    assert code == 0, err
+    assert "Holdout check skipped" not in out
+    assert "Holdout check: fitted up to 2024-06-30" in out
+    assert "Traceback" not in out + err
+    if model == "auto":
+        assert "Model comparison (fitted on the orders up to 2024-06-30" in out
+        assert "Chosen:" in out
+    else:
+        assert "Model comparison" not in out
+    # Every problem comes with what to do.
+    assert out.count("Warning:") - out.count("Warning: Regularised") <= out.count("Fix:") + 1
+
+
+def test_auto_is_the_default_and_prints_the_comparison(real_shaped: Path) -> None:
+    code, out, err = run("fit", "--penalizer", "0.001", "-w", str(real_shaped))
+    assert code == 0, err
+    assert "Model comparison" in out
+    for name in ("BG/NBD", "MBG/NBD", "Pareto/NBD"):
+        assert name in out
+    assert "penalizer=0.001" in out
+    code, out, err = run("fit", "--json", "--holdout", "none", "-w", str(real_shaped))
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["selection"]["method"] == "log_likelihood"
+    assert data["model"] == data["selection"]["chosen"]
+    assert isinstance(data["trustworthy"], bool)
+    assert data["diagnostics"]["model"]
+    code, _, err = run("fit", "--penalizer", "-1", "-w", str(real_shaped))
+    assert code == 2
+    assert "--penalizer" in err
+
+
+def test_a_fit_without_information_fails_clearly(tmp_path: Path) -> None:
+    root = tmp_path / "oneday"
+    ws = Workspace.init(root)
+    ws.con.execute(
+        "INSERT INTO orders (order_id, customer_id, order_date, revenue) VALUES "
+        "('1', 'a', TIMESTAMP '2024-05-01', 10), ('2', 'b', TIMESTAMP '2024-05-01', 20), "
+        "('3', 'a', TIMESTAMP '2024-05-01 15:00', 5)"
+    )
+    ws.close()
+    for args in (["fit"], ["fit", "--model", "bgnbd", "--holdout", "none"], ["score"]):
+        code, out, err = run(*args, "-w", str(root))
+        assert code == 1, out
+        assert "do not identify all the parameters" in err
+        assert "Traceback" not in out + err
+        assert "r=1" not in out
+
+
+def test_score_prints_what_to_know(real_shaped: Path) -> None:
+    code, out, err = run(
+        "fit", "--json", "--model", "bgnbd", "--holdout", "none", "-w", str(real_shaped)
+    )
+    assert code == 0, err
+    problems = json.loads(out)["diagnostics"]["problems"]
+    assert problems  # the BG/NBD is not to be trusted on this book
+    code, out, err = run("score", "-w", str(real_shaped))
+    assert code == 0, err
+    flat = " ".join(out.split())
+    for problem in problems:
+        assert " ".join(problem["message"].split()) in flat
+        assert " ".join(problem["fix"].split()) in flat

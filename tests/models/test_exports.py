@@ -7,7 +7,9 @@ import regulars.models
 EXPECTED = [
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
+    "Diagnostics",
     "Evaluation",
+    "FitProblem",
     "FitResult",
     "GammaGammaModel",
     "HoldoutCheck",

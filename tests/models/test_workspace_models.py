@@ -96,7 +96,7 @@ def test_model_transactions_keep_paid_orders_net_of_refunds(ws: Workspace) -> No
 
 
 def test_fit_reproduces_cdnow_on_the_calibration_period(ws: Workspace) -> None:
-    fit = fit_workspace(ws, holdout=dt.date(1997, 9, 30))
+    fit = fit_workspace(ws, model="bgnbd", holdout=dt.date(1997, 9, 30))
     check = fit.holdout
     assert check is not None
     # The holdout check fits on the calibration period: the published BG/NBD.
@@ -140,7 +140,7 @@ def test_calibration_fit_matches_published_values(ws: Workspace) -> None:
 
 
 def test_fit_is_stored_and_restored(ws: Workspace) -> None:
-    fit = fit_workspace(ws, holdout="none")
+    fit = fit_workspace(ws, model="bgnbd", holdout="none")
     assert fit.holdout is None
     rows = ws.con.execute(
         f"SELECT model, kind, CAST(params AS VARCHAR), n_customers, time_unit, observation_end "
@@ -176,7 +176,10 @@ def test_score_writes_scores_and_fits_first(ws: Workspace, tmp_path: Path) -> No
     assert scores["p_alive"].between(0, 1).all()
     assert (scores["expected_orders_365d"] >= scores["expected_orders_90d"]).all()
     assert (scores["clv"] >= 0).all()
-    assert set(scores["model"]) == {"bgnbd+gamma-gamma"}
+    # No stored fit: auto chose among the candidates by log-likelihood (no holdout).
+    assert result.fit.selection is not None
+    assert result.fit.selection.method == "log_likelihood"
+    assert set(scores["model"]) == {f"{result.fit.model}+gamma-gamma"}
     assert scores["scored_at"].nunique() == 1
     # Scored on the whole history, in weeks: a 1 Jan 1997 first purchase has T = 77.86.
     first = scores.set_index("customer_id").loc["3"]
@@ -192,7 +195,7 @@ def test_score_writes_scores_and_fits_first(ws: Workspace, tmp_path: Path) -> No
 
 
 def test_score_matches_the_restored_models(ws: Workspace) -> None:
-    fit = fit_workspace(ws, holdout="none")
+    fit = fit_workspace(ws, model="bgnbd", holdout="none")
     score_workspace(ws)
     scores = ws.table("scores").to_pyarrow().to_pandas()
     np.testing.assert_allclose(

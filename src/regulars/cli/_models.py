@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from regulars.models._workspace import FitResult
 
 # The model library (Ibis, SciPy) is imported when a command runs, not at CLI start-up.
-PURCHASE_MODELS = ("bgnbd", "mbgnbd", "pnbd", "bgbb")
+PURCHASE_MODELS = ("auto", "bgnbd", "mbgnbd", "pnbd", "bgbb")
 SPEND_MODELS = ("gamma-gamma",)
 
 MODEL_NAMES = {
@@ -81,8 +82,60 @@ def _params_table(model: Any, title: str) -> Table:
     return table
 
 
+def _pct(value: float) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.1%}"
+
+
+def _render_selection(fit: FitResult) -> None:
+    sel = fit.selection
+    if sel is None:
+        return
+    how = (
+        f"fitted on the orders up to {sel.calibration_end}, compared on the holdout"
+        if sel.method == "holdout"
+        else "compared by log-likelihood on the whole history (no holdout)"
+    )
+    table = Table(title=f"Model comparison ({how})", title_justify="left")
+    for col in ("model", "total error", "per-customer error", "tracking error", "score"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    table.add_column("diagnostics")
+    for c in sel.candidates:
+        if c.failed is not None:
+            status = f"fit failed: {c.failed}"
+        elif c.problems:
+            status = f"{len(c.problems)} problem{'s' if len(c.problems) > 1 else ''}"
+        else:
+            status = "pass"
+        if c.regularised and c.failed is None:
+            status += " (regularised)"
+        table.add_row(
+            ("* " if c.chosen else "  ") + MODEL_NAMES.get(c.model, c.model),
+            _pct(c.aggregate_error),
+            _pct(c.customer_error),
+            _pct(c.tracking_error),
+            "-" if not math.isfinite(c.score) else f"{c.score:,.2f}",
+            escape(status),
+            style="bold" if c.chosen else None,
+        )
+    console.print(table)
+    console.print(f"Chosen: {escape(sel.reason)}")
+
+
+def _render_diagnostics(fit: FitResult) -> None:
+    """Each problem of the fit, with what to do, and the lasting notes (regularisation)."""
+    for diag in fit.diagnostics:
+        for problem in diag.problems:
+            console.print(f"[bold red]Warning:[/] {escape(problem.message)}")
+            console.print(f"  Fix: {escape(problem.fix)}")
+        for note in diag.notes:
+            console.print(f"[bold yellow]Warning:[/] {escape(note)}")
+    if fit.diagnostics and fit.trustworthy:
+        console.print("[green]Diagnostics: no problem found; the fit can be trusted.[/]")
+
+
 def _render_fit(fit: FitResult) -> None:
     unit = UNIT_NAMES.get(fit.time_unit, fit.time_unit)
+    _render_selection(fit)
     console.print(
         f"[bold]{MODEL_NAMES[fit.model]}[/] fitted on {fit.n_customers:,} customers "
         f"(history to {fit.observation_end}, time in {unit})."
@@ -127,8 +180,9 @@ def _render_fit(fit: FitResult) -> None:
         console.print(f"Tracking error of the total: {error}; mean error per bin: {mape}.")
         colour = {"good": "green", "fair": "yellow", "poor": "red"}[check.quality]
         console.print(f"[bold {colour}]{check.verdict}[/]")
+    _render_diagnostics(fit)
     for note in fit.notes:
-        console.print(f"[yellow]Note:[/] {note}")
+        console.print(f"[yellow]Note:[/] {escape(note)}")
     console.print(
         f"\nStored as fit {fit.fit_id} in the model_fits table. "
         "Next: [bold]regulars score[/] to score every customer."
@@ -157,8 +211,10 @@ def _clean(value: Any) -> Any:
 @click.option(
     "--model",
     type=click.Choice(PURCHASE_MODELS),
-    help="Purchase model (default: [models] purchase_model, bgnbd). bgbb counts one "
-    "buying opportunity per time unit (week by default).",
+    help="Purchase model (default: [models] purchase_model, auto). auto fits BG/NBD, "
+    "MBG/NBD and Pareto/NBD on a calibration period and keeps the one that predicts the "
+    "holdout best and passes its diagnostics. bgbb counts one buying opportunity per time "
+    "unit (week by default).",
 )
 @click.option(
     "--spend",
@@ -169,7 +225,13 @@ def _clean(value: Any) -> Any:
     "--holdout",
     metavar="DATE|auto|none",
     help="Check the model: fit up to DATE and compare its predictions with the orders "
-    "after it. auto (the default) holds out the last quarter of the history.",
+    "after it. auto (the default) holds out the last 30% of the history.",
+)
+@click.option(
+    "--penalizer",
+    type=click.FloatRange(0, 10),
+    help="L2 penalty of every fit, holdout fits included (default: [models] penalizer, 0). "
+    "Try 0.01 when a fit does not converge.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @workspace_option
@@ -177,18 +239,21 @@ def fit_command(
     model: str | None,
     spend: str | None,
     holdout: str | None,
+    penalizer: float | None,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
     """Fit the customer models on the workspace's paid orders.
 
-    Prints the parameters, the log-likelihood and, with a holdout, how well the model
-    predicted the held-out orders, then stores the fit for `regulars score`.
+    Prints the model comparison (with --model auto), the parameters, the
+    log-likelihood, how well the model predicted the held-out orders and any reason
+    not to trust the fit, then stores the fit for `regulars score`.
 
     \b
     Examples:
         regulars fit
         regulars fit --model pnbd --holdout 2024-06-30
+        regulars fit --penalizer 0.01
         regulars fit --json > fit.json
     """
     from regulars.models._workspace import fit_workspace
@@ -197,7 +262,12 @@ def fit_command(
     try:
         with _progress(not as_json) as progress:
             fit = fit_workspace(
-                ws, model=model, spend=spend, holdout=_holdout_value(holdout), progress=progress
+                ws,
+                model=model,
+                spend=spend,
+                holdout=_holdout_value(holdout),
+                penalizer=penalizer,
+                progress=progress,
             )
     finally:
         ws.close()
@@ -269,3 +339,5 @@ def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Pat
     console.print(table)
     if result.out is not None:
         console.print(f"Exported to {result.out}.")
+    for note in result.notes:
+        console.print(f"[bold yellow]Warning:[/] {escape(note)}")

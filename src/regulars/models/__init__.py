@@ -17,11 +17,14 @@ distinct sufficient statistics inside its engine before fitting.
 For scoring many customers, the predictions of the purchase models accept a pyarrow
 Table (or dict of numpy arrays) of distinct ``frequency, recency, T`` tuples and
 return numpy arrays aligned with its rows; ``score_arrays(frequency, recency, T, t=...)``
-is the same as one call.  See ``docs/models.md`` for the mathematics.
+is the same as one call.  Every fitted model carries ``diagnostics_``
+(:class:`Diagnostics`): whether the fit is trustworthy, and what to do when it is not.
+See ``docs/models.md`` for the mathematics.
 """
 
 from __future__ import annotations
 
+from regulars.models._diagnostics import Diagnostics, FitProblem
 from regulars.models._holdout import HoldoutCheck, holdout_check
 from regulars.models._rfm import calibration_holdout_summary, rfm_summary
 from regulars.models._scoring import score_customers
@@ -44,7 +47,9 @@ from regulars.models.shifted_beta_geo import ShiftedBetaGeoModel
 __all__ = [
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
+    "Diagnostics",
     "Evaluation",
+    "FitProblem",
     "FitResult",
     "GammaGammaModel",
     "HoldoutCheck",

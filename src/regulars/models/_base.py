@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 
 from regulars.errors import ConvergenceError, NotFittedError, SchemaError
+from regulars.models._diagnostics import Diagnostics, parameter_checks
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BaseModel",
     "Columns",
+    "NoInformationError",
     "TableLike",
     "as_time",
     "check_values",
@@ -51,6 +53,10 @@ FloatArray = NDArray[np.float64]
 #: Log-parameters are kept in [-LOG_BOUND, LOG_BOUND], i.e. parameters in [1e-9, 1e9].
 LOG_BOUND = float(np.log(1e9))
 _Z95 = 1.959963984540054
+
+
+class NoInformationError(ConvergenceError):
+    """The data carry no information about the parameters (no regularised retry helps)."""
 
 
 @dataclass
@@ -454,6 +460,7 @@ class BaseModel:
             )
         ll, _ = self._log_likelihood(z, stats)
         self._set_fitted(z, ll, hess * n_customers, n_customers, n_distinct)
+        self.diagnostics_: Diagnostics = parameter_checks(self)
         return self
 
     def _minimize(
@@ -607,10 +614,15 @@ class BaseModel:
         if not hasattr(self, "params_"):
             return f"<{name}: not fitted, penalizer={self.penalizer!r}>"
         params = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        diag = getattr(self, "diagnostics_", None)
+        trust = ""
+        if diag is not None and not diag.trustworthy:
+            n = len(diag.problems)
+            trust = f", NOT TRUSTWORTHY ({n} problem{'s' if n > 1 else ''}, see diagnostics_)"
         return (
             f"<{name}: fitted on {self.n_customers_:,.0f} customers "
             f"({self.n_distinct_:,} distinct), {params}, "
-            f"log-likelihood={self.log_likelihood_:,.2f}>"
+            f"log-likelihood={self.log_likelihood_:,.2f}{trust}>"
         )
 
 

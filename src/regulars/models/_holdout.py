@@ -58,6 +58,14 @@ class HoldoutCheck:
         ``good`` (total within 10%), ``fair`` (within 25%) or ``poor``.
     verdict
         One sentence for the business owner.
+    customer_mae
+        Mean absolute error of the per-customer holdout predictions (purchases).
+    customer_error
+        ``customer_mae`` divided by the mean actual holdout purchases per customer
+        (unit-free, so models with different purchase periods compare).
+    tracking_error
+        Mean absolute gap between the cumulative tracking curves, divided by the actual
+        total (NaN without a tracking curve).
     """
 
     calibration_end: dt.date
@@ -72,6 +80,9 @@ class HoldoutCheck:
     quality: str
     verdict: str
     tracking: pd.DataFrame
+    customer_mae: float = float("nan")
+    customer_error: float = float("nan")
+    tracking_error: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +105,9 @@ class HoldoutCheck:
             "bin_mape": self.bin_mape,
             "quality": self.quality,
             "verdict": self.verdict,
+            "customer_mae": self.customer_mae,
+            "customer_error": self.customer_error,
+            "tracking_error": self.tracking_error,
             "tracking": [
                 {
                     "t": float(r["t"]),
@@ -128,8 +142,8 @@ def _verdict(error: float, actual: float, predicted: float) -> tuple[str, str]:
     return "poor", (
         f"Poor fit: the model {direction}estimated holdout purchases by {size:.0%} "
         f"({predicted:,.0f} predicted, {actual:,.0f} actual). The buying pattern may have "
-        "changed (seasonality, a campaign), or another model may suit better: try "
-        "--model pnbd or --model mbgnbd, or a longer history."
+        "changed (seasonality, a campaign), or another model may suit better: compare "
+        "them with `regulars fit --model auto`, or use a longer history."
     )
 
 
@@ -189,13 +203,19 @@ def holdout_check(
     duration = float(duration_row.column("d")[0].as_py() or 0.0)
     quality, verdict = _verdict(error, actual, predicted)
     tracking = pd.DataFrame({"t": [], "actual": [], "predicted": []})
+    tracking_error = float("nan")
     if purchases is not None and duration > 0:
         tracking = _tracking(model, ch, purchases, duration, unit_days)
+        if actual > 0 and len(tracking):
+            gaps = np.abs(tracking["predicted"] - tracking["actual"])
+            tracking_error = float(gaps.mean()) / actual
+    customers = int(bins["customers"].sum())
+    mean_actual = actual / customers if customers else 0.0
     return HoldoutCheck(
         calibration_end=calibration_end,
         observation_end=observation_end,
         duration=duration,
-        customers=int(bins["customers"].sum()),
+        customers=customers,
         bins=bins,
         actual_total=actual,
         predicted_total=predicted,
@@ -204,6 +224,9 @@ def holdout_check(
         quality=quality,
         verdict=verdict,
         tracking=tracking,
+        customer_mae=ev.customer_mae,
+        customer_error=ev.customer_mae / mean_actual if mean_actual > 0 else float("nan"),
+        tracking_error=tracking_error,
     )
 
 

@@ -261,7 +261,10 @@ def score_customers(
         The columns of ``rfm`` plus ``p_alive``, ``expected_orders_<n>d`` for each
         horizon and, with a spend model, ``expected_spend`` (per order) and ``clv``
         (expected spend times the discounted expected orders over ``clv_horizon``
-        months).  Lazy; rows in no particular order.
+        months).  Repeat buyers whose ``monetary_value`` is not positive or NULL
+        (unknown amounts, refunds exceeding purchases) are left out of the spend
+        model: their ``expected_spend`` and ``clv`` are NULL, and the other customers
+        are scored as usual.  Lazy; rows in no particular order.
 
     Notes
     -----
@@ -336,13 +339,17 @@ def score_customers(
     if spend_model is None:
         return out
 
-    spend_keys = _distinct(rfm, SPEND_KEYS)
+    # Repeat buyers without a positive net spend (unknown amounts, refunds exceeding
+    # purchases) are outside the spend model: they keep their purchase scores, with no
+    # expected spend and no CLV.
+    spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
+    spend_keys = _distinct(spendable, SPEND_KEYS)
     spend: dict[str, NDArray[Any]] = {f"_s_{k}": v for k, v in spend_keys.items()}
     spend["expected_spend"] = _array(
         spend_model.expected_spend(spend_keys), len(spend_keys["frequency"]), "expected_spend"
     )
     spend_table = _upload(spend, backend)
-    out = out.inner_join(spend_table, [out[k] == spend_table[f"_s_{k}"] for k in SPEND_KEYS])
+    out = out.left_join(spend_table, [out[k] == spend_table[f"_s_{k}"] for k in SPEND_KEYS])
     return out.select(
         *rfm.columns,
         *pred,

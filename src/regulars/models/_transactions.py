@@ -25,6 +25,7 @@ from regulars.models._base import (
     BaseModel,
     Columns,
     FloatArray,
+    NoInformationError,
     TableLike,
     as_time,
     check_values,
@@ -32,6 +33,7 @@ from regulars.models._base import (
     read_columns,
     scalar_or_array,
 )
+from regulars.models._diagnostics import lapsed_check
 
 __all__ = ["RFM_COLUMNS", "TransactionModel"]
 
@@ -117,14 +119,49 @@ class TransactionModel(BaseModel):
         -------
         self
             With ``params_``, ``log_likelihood_`` (total over customers, in the
-            data's time unit), ``n_customers_``, ``n_distinct_`` and
-            ``variance_matrix_`` set.
+            data's time unit), ``n_customers_``, ``n_distinct_``,
+            ``variance_matrix_`` and ``diagnostics_`` (is the fit trustworthy? see
+            :class:`~regulars.models.Diagnostics`) set.
+
+        Raises
+        ------
+        ConvergenceError
+            When the optimizer fails, a parameter runs to the edge of the parameter
+            space, or the data carry no information (fewer than two customers, no
+            repeat purchase, or every customer observed for no time), whatever the
+            penalizer.
         """
         caller = f"{type(self).__name__}.fit"
         cols = compress(self._read(data, caller, weighted=True))
+        self._check_information(cols, caller)
         stats = self._make_stats(cols)
         warm = self._warm_start(cols) if self.initial_params is None else None
-        return self._fit_stats(stats, float(cols.weight.sum()), cols.size, warm=warm)
+        self._fit_stats(stats, float(cols.weight.sum()), cols.size, warm=warm)
+        self._diagnose(cols)
+        return self
+
+    def _check_information(self, cols: Columns, caller: str) -> None:
+        """Refuse data from which no parameter can be learnt (a penalizer would invent them)."""
+        n = float(cols.weight.sum())
+        repeats = float(cols.weight @ cols["frequency"])
+        longest = float(cols["T"].max())
+        if n >= 2 and repeats > 0 and longest > 0:
+            return
+        raise NoInformationError(
+            f"{caller}: the data do not identify all the parameters: {n:,.0f} "
+            f"customer{'s' if n != 1 else ''}, {repeats:,.0f} repeat purchases, longest "
+            f"observation T = {longest:g}. A fit needs at least two customers, some repeat "
+            "purchases and some time after the first purchase (a penalizer would only return "
+            "its own prior, 1 for every parameter). Import more history, or check the dates "
+            "(every order on one day?)."
+        )
+
+    def _diagnose(self, cols: Columns) -> None:
+        """Add to the parameter checks: P(alive) against the customers who look lapsed."""
+        x, t_x, big_t = cols["frequency"], cols["recency"], cols["T"]
+        with np.errstate(all="ignore"):
+            p_alive = np.clip(self._p_alive(self._theta(), x, t_x, big_t), 0.0, 1.0)
+        lapsed_check(self.diagnostics_, p_alive, x, t_x, big_t, cols.weight)
 
     def _warm_start(self, cols: Columns) -> tuple[FloatArray, FloatArray] | None:
         """A starting point and its Hessian from a fit on a random sample of the tuples.

@@ -14,28 +14,40 @@ The CLI is a thin shell around :func:`fit_workspace` and :func:`score_workspace`
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 
-from regulars.errors import ConvergenceError, RegularsError, WorkspaceError
+from regulars.errors import RegularsError, WorkspaceError
 from regulars.ledger import credit_window_days, purchases
-from regulars.models._holdout import HoldoutCheck, holdout_check
-from regulars.models._rfm import (
-    TIME_UNIT_DAYS,
-    TimeUnit,
-    calibration_holdout_summary,
-    purchase_periods,
-    rfm_summary,
+from regulars.models._fit_store import (
+    FIT_TABLE,
+    PURCHASE_MODELS,
+    SCORES_TABLE,
+    SPEND_MODELS,
+    FitResult,
+    ScoreResult,
+    latest_fit,
+    model_class,
+    store_fit,
 )
+from regulars.models._holdout import HoldoutCheck
+from regulars.models._rfm import TimeUnit, rfm_summary
 from regulars.models._scoring import score_customers
+from regulars.models._select import (
+    Candidate,
+    Selection,
+    candidate_from_check,
+    comparison_error,
+    default_calibration_end,
+    fit_or_regularise,
+    holdout_fit,
+    rank_candidates,
+)
 
 if TYPE_CHECKING:
     from regulars.store import Workspace
@@ -53,36 +65,13 @@ __all__ = [
     "score_workspace",
 ]
 
-FIT_TABLE = "model_fits"
-SCORES_TABLE = "scores"
-#: Names used by the CLI and regulars.toml -> model class names in regulars.models.
-PURCHASE_MODELS: dict[str, str] = {
-    "bgnbd": "BetaGeoModel",
-    "mbgnbd": "ModifiedBetaGeoModel",
-    "pnbd": "ParetoNBDModel",
-    "bgbb": "BetaGeoBetaBinomModel",
-}
-SPEND_MODELS: dict[str, str] = {"gamma-gamma": "GammaGammaModel"}
 SCORE_HORIZONS = (90, 365)
-
-_FIT_DDL = f"""CREATE TABLE IF NOT EXISTS "{FIT_TABLE}" (
-    fit_id VARCHAR NOT NULL, model VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-    params JSON NOT NULL, log_likelihood DOUBLE, n_customers BIGINT,
-    fitted_at TIMESTAMP NOT NULL, time_unit VARCHAR NOT NULL, observation_end DATE NOT NULL,
-    holdout JSON)"""
 
 Progress = Callable[[str], None]
 
 
 def _no_progress(_: str) -> None:
     return None
-
-
-def _model_class(name: str) -> type[Any]:
-    import regulars.models as models
-
-    cls: type[Any] = getattr(models, name)
-    return cls
 
 
 def _choice(kind: str, value: str, valid: dict[str, str], option: str) -> str:
@@ -129,113 +118,216 @@ def _merge_period(model: str, time_unit: TimeUnit) -> TimeUnit:
     return time_unit if model == "bgbb" else "D"
 
 
-def _auto_calibration_end(first: dt.date, last: dt.date) -> dt.date | None:
-    """The last quarter of the history, at most a year, is the holdout."""
-    span = (last - first).days
-    hold = min(span // 4, 365)
-    if hold < 7:
-        return None
-    return last - dt.timedelta(days=hold)
-
-
-# -- results ---------------------------------------------------------------------------
-
-
-@dataclass
-class FitResult:
-    """A fitted purchase model (and spend model) and how it did on the holdout."""
-
-    model: str
-    purchase: Any
-    spend: Any | None
-    spend_model: str | None
-    time_unit: TimeUnit
-    observation_end: dt.date
-    n_customers: int
-    fit_id: str
-    fitted_at: dt.datetime
-    holdout: HoldoutCheck | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description (what ``regulars fit --json`` prints)."""
-        out: dict[str, Any] = {
-            "fit_id": self.fit_id,
-            "model": self.model,
-            "params": self.purchase.params_,
-            "log_likelihood": self.purchase.log_likelihood_,
-            "n_customers": self.n_customers,
-            "time_unit": self.time_unit,
-            "observation_end": self.observation_end.isoformat(),
-            "fitted_at": self.fitted_at.isoformat(timespec="seconds"),
-            "spend": None,
-            "holdout": None if self.holdout is None else self.holdout.to_dict(),
-            "notes": list(self.notes),
-        }
-        if self.spend is not None:
-            out["spend"] = {
-                "model": self.spend_model,
-                "params": self.spend.params_,
-                "log_likelihood": self.spend.log_likelihood_,
-                "n_customers": int(self.spend.n_customers_),
-            }
-        return out
-
-
-@dataclass
-class ScoreResult:
-    """What :func:`score_workspace` wrote."""
-
-    n_customers: int
-    fit: FitResult
-    scored_at: dt.datetime
-    table: str = SCORES_TABLE
-    out: Path | None = None
-    refitted: bool = False
-
-
 # -- fitting ---------------------------------------------------------------------------
 
 
-def _fit_purchase(model: str, rfm: ir.Table, progress: Progress) -> Any:
-    progress(f"Fitting {model} on the distinct (frequency, recency, T) tuples")
-    cls = _model_class(PURCHASE_MODELS[model])
-    return _fit_or_regularise(cls, rfm.select("frequency", "recency", "T"), progress)
+def _fit_purchase(name: str, rfm: ir.Table, penalizer: float, progress: Progress) -> Any:
+    progress(f"Fitting {name} on the distinct (frequency, recency, T) tuples")
+    cls = model_class(PURCHASE_MODELS[name])
+    return fit_or_regularise(cls, rfm.select("frequency", "recency", "T"), penalizer, progress)
 
 
-def _fit_spend(name: str, rfm: ir.Table, progress: Progress) -> Any | None:
-    repeat = rfm.filter((rfm["frequency"] > 0) & (rfm["monetary_value"] > 0))
-    if int(repeat.count().to_pyarrow().as_py()) < 2:
+def _fit_spend(
+    name: str, rfm: ir.Table, penalizer: float, progress: Progress, notes: list[str]
+) -> Any | None:
+    """The spend model on the repeat buyers with positive net spend (None if under two).
+
+    Repeat buyers whose mean net spend is not positive or unknown (orders without an
+    amount) are left out, with a note; they are scored without expected spend and CLV.
+    """
+    repeat = rfm["frequency"] > 0
+    positive = repeat & (rfm["monetary_value"] > 0)
+    counts = (
+        rfm.aggregate(
+            n=positive.cast("int64").sum(),
+            out=(repeat & ~positive.fill_null(False)).cast("int64").sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    left_out = int(counts["out"] or 0)
+    if left_out:
+        notes.append(
+            f"{left_out:,} repeat buyer{'s' if left_out > 1 else ''} without a positive "
+            "net spend (orders without an amount, or refunds at least equal to their "
+            "purchases) are left out of the spend model: they get P(alive) and expected "
+            "orders but no expected spend or CLV."
+        )
+    if int(counts["n"] or 0) < 2:
         return None
     progress(f"Fitting {name} on the repeat buyers' spend")
-    cls = _model_class(SPEND_MODELS[name])
-    return _fit_or_regularise(cls, repeat.select("frequency", "monetary_value"), progress)
+    cls = model_class(SPEND_MODELS[name])
+    data = rfm.filter(positive).select("frequency", "monetary_value")
+    return fit_or_regularise(cls, data, penalizer, progress)
 
 
-#: Penalizer tried when the plain maximum-likelihood fit does not converge.
-FALLBACK_PENALIZER = 0.01
-
-
-def _fit_or_regularise(cls: type[Any], data: ir.Table, progress: Progress) -> Any:
-    """Fit by plain maximum likelihood; when that fails, once more with a small penalizer.
-
-    Real books often have a flat likelihood in one direction (for example spend that
-    barely varies within a customer, as with fixed-price retainers, sends Gamma-Gamma's
-    p to infinity).  A small penalizer keeps the estimate finite; the fit is then no
-    longer pure maximum likelihood, which the progress output says.  A second failure
-    raises the original, explanatory ConvergenceError.
-    """
-    try:
-        return cls().fit(data)
-    except ConvergenceError as first:
-        progress(
-            f"{cls.__name__} did not converge ({first}); "
-            f"refitting with penalizer={FALLBACK_PENALIZER}"
+def _calibration_end(
+    setting: str | dt.date, first: dt.date, end: dt.date, notes: list[str]
+) -> dt.date | None:
+    cal_end: dt.date | None = None
+    if isinstance(setting, dt.date):
+        cal_end = setting
+    elif setting == "auto":
+        cal_end = default_calibration_end(first, end)
+        if cal_end is None:
+            notes.append(
+                "The history is too short for a holdout check (the holdout needs 4 weeks "
+                "and a calibration period at least as long)."
+            )
+    elif setting != "none":
+        cal_end = dt.date.fromisoformat(str(setting))
+    if cal_end is not None and not first <= cal_end < end:
+        suggestion = default_calibration_end(first, end)
+        hint = (
+            f"--holdout {suggestion.isoformat()}, --holdout auto"
+            if suggestion is not None
+            else "--holdout none"
         )
-        try:
-            return cls(penalizer=FALLBACK_PENALIZER).fit(data)
-        except ConvergenceError:
-            raise first from None
+        raise RegularsError(
+            f"The holdout date {cal_end.isoformat()} is outside the order history "
+            f"({first.isoformat()} to {end.isoformat()}). Pass a date between them (e.g. "
+            f"{hint}), or --holdout none."
+        )
+    return cal_end
+
+
+class _RFMs:
+    """The whole-history RFM summary per merge period, built once each."""
+
+    def __init__(self, tx: ir.Table, end: dt.date, time_unit: TimeUnit) -> None:
+        self.tx, self.end, self.time_unit = tx, end, time_unit
+        self.built: dict[str, ir.Table] = {}
+
+    def __call__(self, model: str) -> ir.Table:
+        merge = _merge_period(model, self.time_unit)
+        if merge not in self.built:
+            self.built[merge] = rfm_summary(
+                self.tx,
+                datetime_col="order_date",
+                monetary_value_col="net_revenue",
+                observation_end=self.end,
+                time_unit=self.time_unit,
+                merge_period=merge,
+            ).cache()
+        return self.built[merge]
+
+    def release(self) -> None:
+        for table in self.built.values():
+            table.release()
+
+
+def _choose(
+    tx: ir.Table,
+    names: list[str],
+    cal_end: dt.date | None,
+    end: dt.date,
+    time_unit: TimeUnit,
+    penalizer: float,
+    rfms: _RFMs,
+    say: Progress,
+    notes: list[str],
+) -> tuple[str, Any, HoldoutCheck | None, Selection]:
+    """``--model auto``: compare the candidates, return the chosen model's full fit.
+
+    With a holdout, each candidate is fitted on the calibration period and scored on
+    its holdout errors; without one, by the log-likelihood of its fit on the whole
+    history.  The best candidate that passes its diagnostics is refitted on the whole
+    history, which must pass them too; if none passes, the best one is kept and its
+    problems are reported.
+    """
+    candidates: list[Candidate] = []
+    checks: dict[str, HoldoutCheck] = {}
+    full: dict[str, Any] = {}
+    method = "holdout"
+    if cal_end is not None:
+        for name in names:
+            say(f"auto: fitting {name} on the orders up to {cal_end} and checking the holdout")
+            try:
+                check, fitted = holdout_fit(
+                    tx,
+                    model_class(PURCHASE_MODELS[name]),
+                    cal_end=cal_end,
+                    end=end,
+                    time_unit=time_unit,
+                    merge=_merge_period(name, time_unit),
+                    penalizer=penalizer,
+                    progress=say,
+                )
+            except RegularsError as exc:
+                candidates.append(Candidate(name, failed=str(exc)))
+                continue
+            checks[name] = check
+            candidates.append(candidate_from_check(name, check, fitted))
+    if not checks:
+        if cal_end is not None:
+            notes.append("No candidate could be fitted on the calibration period.")
+        method = "log_likelihood"
+        candidates = []
+        comparable = [n for n in names if n != "bgbb"] or names
+        if len(comparable) < len(names):
+            notes.append(
+                "Without a holdout, bgbb is left out of the auto comparison: its "
+                "likelihood counts purchase periods, not purchases."
+            )
+        for name in comparable:
+            try:
+                fitted = _fit_purchase(name, rfms(name), penalizer, say)
+            except RegularsError as exc:
+                candidates.append(Candidate(name, failed=str(exc)))
+                continue
+            full[name] = fitted
+            candidates.append(
+                Candidate(
+                    name,
+                    log_likelihood=float(fitted.log_likelihood_),
+                    problems=[str(p) for p in fitted.diagnostics_.problems],
+                    regularised=bool(getattr(fitted, "regularised_", False)),
+                )
+            )
+    ranked = rank_candidates(candidates, method)
+    chosen: Candidate | None = None
+    for c in ranked:
+        if c.failed is not None:
+            continue
+        if c.model not in full:
+            try:
+                full[c.model] = _fit_purchase(c.model, rfms(c.model), penalizer, say)
+            except RegularsError as exc:
+                c.failed = f"the fit on the whole history failed ({exc})"
+                continue
+        whole = full[c.model]
+        if method == "holdout":  # the problems of the fit that would be stored, too
+            calibration = [f"(calibration fit) {p}" for p in c.problems]
+            c.problems = [str(p) for p in whole.diagnostics_.problems] + calibration
+        c.regularised = c.regularised or bool(getattr(whole, "regularised_", False))
+        if c.passes:
+            chosen = c
+            break
+    if chosen is None:
+        usable = [c for c in ranked if c.model in full and c.failed is None]
+        if not usable:
+            raise comparison_error(candidates)
+        chosen = usable[0]
+        notes.append(
+            f"No candidate model passes its diagnostics; kept {chosen.model}, the best "
+            f"{'on the holdout' if method == 'holdout' else 'by log-likelihood'}. Read its "
+            "problems before trusting the scores."
+        )
+    chosen.chosen = True
+    if method == "holdout":
+        reason = (
+            f"{chosen.model} predicted the holdout best among the models that pass their "
+            f"diagnostics (score {chosen.score:.2f}; 3.00 is the best on every error)."
+            if chosen.passes
+            else f"{chosen.model} predicted the holdout best; no model passes its diagnostics."
+        )
+    else:
+        reason = (
+            f"{chosen.model} has the highest log-likelihood on the whole history among the "
+            "models that pass their diagnostics (no holdout to compare predictions)."
+        )
+    selection = Selection(method, candidates, chosen.model, reason, cal_end)
+    return chosen.model, full[chosen.model], checks.get(chosen.model), selection
 
 
 def fit_workspace(
@@ -244,6 +336,7 @@ def fit_workspace(
     model: str | None = None,
     spend: str | None = None,
     holdout: str | dt.date | None = None,
+    penalizer: float | None = None,
     observation_end: dt.date | None = None,
     store: bool = True,
     progress: Progress | None = None,
@@ -255,22 +348,31 @@ def fit_workspace(
     ws
         The workspace.
     model
-        ``bgnbd``, ``mbgnbd``, ``pnbd`` or ``bgbb`` (default: ``[models]
-        purchase_model``).  ``bgbb`` counts one transaction opportunity per
+        ``auto``, ``bgnbd``, ``mbgnbd``, ``pnbd`` or ``bgbb`` (default: ``[models]
+        purchase_model``, ``auto``).  ``auto`` fits each of ``[models] candidates`` on
+        the calibration period, compares their holdout predictions, and keeps the best
+        one that passes its diagnostics, refitted on the whole history (see
+        ``FitResult.selection``).  ``bgbb`` counts one transaction opportunity per
         ``time_unit`` period (a week by default): purchases merge per period, and
         ``recency`` and ``T`` are whole periods.
     spend
         ``gamma-gamma`` or ``none`` (default: ``[models] spend_model``).
     holdout
         ``"auto"``, ``"none"`` or the last day of the calibration period (default:
-        ``[models] holdout``).  With a holdout, a copy of the model is fitted on the
-        calibration period and its predictions for the holdout are compared with what
-        the customers did (see :class:`HoldoutCheck`); the stored fit always uses the
-        whole history.
+        ``[models] holdout``).  ``auto`` holds out the last 30% of the history (4
+        weeks to a year, from a month or week start).  With a holdout, a copy of the
+        model is fitted on the calibration period and its predictions for the holdout
+        are compared with what the customers did (see :class:`HoldoutCheck`); the
+        stored fit always uses the whole history.
+    penalizer
+        L2 penalty of every fit, including the holdout fits (default: ``[models]
+        penalizer``, 0).  With 0, a fit that fails is retried once with 0.01 and
+        marked as regularised.
     observation_end
         The end of the history (default: the last order date).
     store
-        Append the fitted parameters to the ``model_fits`` table.
+        Append the fit, its diagnostics and the ``auto`` comparison to the
+        ``model_fits`` table.
     progress
         Called with a short description before each step.
 
@@ -280,12 +382,20 @@ def fit_workspace(
     """
     cfg = ws.config.models
     say = progress or _no_progress
-    model = _choice("purchase model", model or cfg.purchase_model, PURCHASE_MODELS, "--model")
+    name = model or cfg.purchase_model
+    if name != "auto":
+        _choice("purchase model", name, {"auto": "", **PURCHASE_MODELS}, "--model")
     spend_name = spend or cfg.spend_model
     if spend_name != "none":
         _choice("spend model", spend_name, SPEND_MODELS, "--spend")
+    pen = cfg.penalizer if penalizer is None else penalizer
+    if isinstance(pen, bool) or not isinstance(pen, int | float) or not 0 <= pen <= 10:
+        raise RegularsError(
+            f"--penalizer {pen!r} is out of range: expected a number from 0 to 10 (0.01 is a "
+            "small penalty; 0 means plain maximum likelihood)."
+        )
+    pen = float(pen)
     time_unit = cfg.time_unit
-    merge = _merge_period(model, time_unit)
     holdout_setting = holdout if holdout is not None else cfg.holdout
 
     tx = model_transactions(ws)
@@ -299,51 +409,48 @@ def fit_workspace(
     first, last = bounds
     end = observation_end or last
     notes: list[str] = []
+    cal_end = _calibration_end(holdout_setting, first, end, notes)
 
+    rfms = _RFMs(tx, end, time_unit)
     check: HoldoutCheck | None = None
-    cal_end: dt.date | None = None
-    if isinstance(holdout_setting, dt.date):
-        cal_end = holdout_setting
-    elif holdout_setting == "auto":
-        cal_end = _auto_calibration_end(first, end)
-        if cal_end is None:
-            notes.append("The history is too short for a holdout check (under four weeks).")
-    elif holdout_setting != "none":
-        cal_end = dt.date.fromisoformat(str(holdout_setting))
-    if cal_end is not None:
-        if not first <= cal_end < end:
-            raise RegularsError(
-                f"The holdout date {cal_end.isoformat()} is outside the order history "
-                f"({first.isoformat()} to {end.isoformat()}). Pass --holdout with a date "
-                "between them, or --holdout none."
-            )
-        say(f"Checking {model} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
-        check = _holdout(tx, model, cal_end, end, time_unit, merge, notes)
-
-    say("Building the RFM summary in the engine")
-    rfm = rfm_summary(
-        tx,
-        datetime_col="order_date",
-        monetary_value_col="net_revenue",
-        observation_end=end,
-        time_unit=time_unit,
-        merge_period=merge,
-    ).cache()
+    selection: Selection | None = None
     try:
+        if name == "auto":
+            name, purchase, check, selection = _choose(
+                tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
+            )
+        else:
+            if cal_end is not None:
+                say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
+                try:
+                    check, _ = holdout_fit(
+                        tx,
+                        model_class(PURCHASE_MODELS[name]),
+                        cal_end=cal_end,
+                        end=end,
+                        time_unit=time_unit,
+                        merge=_merge_period(name, time_unit),
+                        penalizer=pen,
+                        progress=say,
+                    )
+                except RegularsError as exc:
+                    notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
+            say("Building the RFM summary in the engine")
+            purchase = _fit_purchase(name, rfms(name), pen, say)
+        rfm = rfms(name)
         n_customers = int(rfm.count().to_pyarrow().as_py())
-        purchase = _fit_purchase(model, rfm, say)
         spend_model = None
         if spend_name != "none":
-            spend_model = _fit_spend(spend_name, rfm, say)
+            spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
             if spend_model is None:
                 notes.append(
                     "No spend model: fewer than two customers have a repeat purchase "
                     "with positive spend, so CLV is left empty."
                 )
     finally:
-        rfm.release()
+        rfms.release()
     result = FitResult(
-        model=model,
+        model=name,
         purchase=purchase,
         spend=spend_model,
         spend_model=spend_name if spend_model is not None else None,
@@ -354,149 +461,12 @@ def fit_workspace(
         fitted_at=dt.datetime.now().replace(microsecond=0),
         holdout=check,
         notes=notes,
+        selection=selection,
+        penalizer=pen,
     )
     if store:
-        _store_fit(ws, result)
+        store_fit(ws, result)
     return result
-
-
-def _holdout(
-    tx: ir.Table,
-    model: str,
-    cal_end: dt.date,
-    end: dt.date,
-    time_unit: TimeUnit,
-    merge: TimeUnit,
-    notes: list[str],
-) -> HoldoutCheck | None:
-    ch = calibration_holdout_summary(
-        tx,
-        calibration_end=cal_end,
-        observation_end=end,
-        datetime_col="order_date",
-        time_unit=time_unit,
-        merge_period=merge,
-    ).cache()
-    try:
-        cal = ch.select(frequency=ch["frequency_cal"], recency=ch["recency_cal"], T=ch["T_cal"])
-        try:
-            fitted = _model_class(PURCHASE_MODELS[model])().fit(cal)
-        except RegularsError as exc:
-            notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
-            return None
-        return holdout_check(
-            fitted,
-            ch,
-            calibration_end=cal_end,
-            observation_end=end,
-            purchases=_holdout_purchases(tx, ch, cal_end, end, merge),
-            unit_days=TIME_UNIT_DAYS[time_unit],
-        )
-    finally:
-        ch.release()
-
-
-def _holdout_purchases(
-    tx: ir.Table, ch: ir.Table, cal_end: dt.date, end: dt.date, merge: TimeUnit
-) -> ir.Table:
-    """The holdout purchase periods of the calibration customers, with ``days``.
-
-    ``days`` counts from the end of calibration to the purchase (the start of its
-    merge period, but never before the holdout's first day).
-    """
-    periods = purchase_periods(tx, after=cal_end, until=end, merge_period=merge)
-    cal_ids = ch.select(_cid=ch["customer_id"])
-    periods = periods.semi_join(cal_ids, periods["customer_id"] == cal_ids["_cid"])
-    days = periods["period"].delta(ibis.literal(cal_end), unit="day")
-    return periods.select(days=ibis.greatest(days, 1))
-
-
-def _store_fit(ws: Workspace, fit: FitResult) -> None:
-    rows = [
-        (
-            fit.fit_id,
-            fit.model,
-            "purchase",
-            json.dumps(fit.purchase.params_),
-            fit.purchase.log_likelihood_,
-            fit.n_customers,
-            fit.fitted_at,
-            fit.time_unit,
-            fit.observation_end,
-            None if fit.holdout is None else json.dumps(fit.holdout.to_dict()),
-        )
-    ]
-    if fit.spend is not None:
-        rows.append(
-            (
-                fit.fit_id,
-                str(fit.spend_model),
-                "spend",
-                json.dumps(fit.spend.params_),
-                fit.spend.log_likelihood_,
-                int(fit.spend.n_customers_),
-                fit.fitted_at,
-                fit.time_unit,
-                fit.observation_end,
-                None,
-            )
-        )
-    with ws.transaction() as con:
-        con.execute(_FIT_DDL)
-        con.executemany(f'INSERT INTO "{FIT_TABLE}" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)
-
-
-def _restore(name: str, params: dict[str, float], ll: float | None, n: int | None) -> Any:
-    """A fitted model object from stored parameters (no refit)."""
-    model = _model_class(name)()
-    model.params_ = {k: float(v) for k, v in params.items()}
-    model.log_likelihood_ = float("nan") if ll is None else float(ll)
-    model.n_customers_ = float(n or 0)
-    model.n_distinct_ = 0
-    k = len(params)
-    model._cov_log = np.full((k, k), np.nan)
-    model.variance_matrix_ = np.full((k, k), np.nan)
-    return model
-
-
-def latest_fit(ws: Workspace) -> FitResult | None:
-    """The most recent fit stored in the workspace, with its models ready to predict."""
-    if not ws.has_table(FIT_TABLE):
-        return None
-    row = ws.con.execute(
-        f"SELECT fit_id FROM \"{FIT_TABLE}\" WHERE kind = 'purchase' "
-        "ORDER BY fitted_at DESC, fit_id DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return None
-    rows = ws.con.execute(
-        "SELECT model, kind, CAST(params AS VARCHAR), log_likelihood, n_customers, fitted_at, "
-        f'time_unit, observation_end FROM "{FIT_TABLE}" WHERE fit_id = ?',
-        [row[0]],
-    ).fetchall()
-    by_kind = {r[1]: r for r in rows}
-    p = by_kind["purchase"]
-    if p[0] not in PURCHASE_MODELS:
-        raise WorkspaceError(
-            f"The stored fit {row[0]} uses an unknown model {p[0]!r}. Refit with `regulars fit`."
-        )
-    purchase = _restore(PURCHASE_MODELS[p[0]], json.loads(p[2]), p[3], p[4])
-    spend = spend_name = None
-    if "spend" in by_kind and by_kind["spend"][0] in SPEND_MODELS:
-        s = by_kind["spend"]
-        spend_name = s[0]
-        spend = _restore(SPEND_MODELS[s[0]], json.loads(s[2]), s[3], s[4])
-    return FitResult(
-        model=p[0],
-        purchase=purchase,
-        spend=spend,
-        spend_model=spend_name,
-        time_unit=cast("TimeUnit", p[6]),
-        observation_end=p[7],
-        n_customers=int(p[4] or 0),
-        fit_id=str(row[0]),
-        fitted_at=p[5],
-    )
 
 
 # -- scoring ---------------------------------------------------------------------------
@@ -594,6 +564,7 @@ def score_workspace(
     finally:
         rfm.release()
     n = ws.count(SCORES_TABLE)
+    notes = _score_notes(ws, fit)
     path = None
     if out is not None and fmt is not None:
         from regulars.io import export_table
@@ -601,7 +572,26 @@ def score_workspace(
         path = Path(out)
         say(f"Exporting to {path}")
         export_table(ws, SCORES_TABLE, format=fmt, out=path)
-    return ScoreResult(n_customers=n, fit=fit, scored_at=scored_at, out=path, refitted=refitted)
+    return ScoreResult(
+        n_customers=n, fit=fit, scored_at=scored_at, out=path, refitted=refitted, notes=notes
+    )
+
+
+def _score_notes(ws: Workspace, fit: FitResult) -> list[str]:
+    """What the user must know about the scores: the fit's problems, customers left out."""
+    notes = [f"{p.message} {p.fix}" for d in fit.diagnostics for p in d.problems]
+    notes += [n for d in fit.diagnostics for n in d.notes]
+    if fit.spend is not None:
+        scores = ws.table(SCORES_TABLE)
+        left_out = scores.filter((scores["frequency"] > 0) & scores["expected_spend"].isnull())
+        k = int(left_out.count().to_pyarrow().as_py())
+        if k:
+            notes.append(
+                f"{k:,} repeat buyer{'s' if k > 1 else ''} without a positive net spend "
+                "(orders without an amount, or refunds at least equal to their purchases) "
+                "have no expected spend or CLV; every other customer is scored."
+            )
+    return notes
 
 
 _EXTENSIONS = {

@@ -33,6 +33,7 @@ from regulars.models._base import (
     compress,
     read_columns,
 )
+from regulars.models._diagnostics import spend_checks
 from regulars.models._numerics import dot
 
 __all__ = ["GammaGammaModel"]
@@ -117,7 +118,10 @@ class GammaGammaModel(BaseModel):
 
         Rows with ``frequency == 0`` are ignored.  Returns self with ``params_``,
         ``log_likelihood_`` (total over the repeat buyers), ``n_customers_`` (repeat
-        buyers) and ``n_distinct_``.
+        buyers), ``n_distinct_`` and ``diagnostics_``: the parameter checks and the
+        model's own assumptions (spend varies; spend per purchase does not follow the
+        number of purchases, Spearman ``|rho| < 0.3``), see
+        :class:`~regulars.models.Diagnostics`.
         """
         caller = f"{type(self).__name__}.fit"
         cols = self._read(data, caller, weighted=True)
@@ -144,7 +148,10 @@ class GammaGammaModel(BaseModel):
             sum_log_m=float(dot(w, np.log(m))),
             mean_m=float(np.average(m, weights=w)),
         )
-        return self._fit_stats(stats, stats.total, cols.size)
+        self._fit_stats(stats, stats.total, cols.size)
+        if hasattr(self, "diagnostics_"):  # set by _fit_stats with the parameter checks
+            spend_checks(self.diagnostics_, self.params_["p"], x, m, w)
+        return self
 
     def _starting_points(self, stats: _Stats) -> list[FloatArray]:
         mean = stats.mean_m
