@@ -99,7 +99,7 @@ def test_actions_table_filters_and_limits(ws_path: Path) -> None:
     assert "Bea Ltd" in out
     assert "2,700 EUR" in out
     assert "C1" not in out
-    assert "3 open, 0 held out" in err
+    assert "3 open of this week's 25, 0 held out" in err
     code, out, _ = run("actions", "-w", str(ws_path), "--format", "csv", "--today", "2024-06-10")
     lines = out.splitlines()
     assert lines[0].startswith("action_id,customer_id,name,playbook,reason,value_at_stake")

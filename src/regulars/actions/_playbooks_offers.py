@@ -45,9 +45,10 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
 
 def _last_offers(ctx: PlaybookContext) -> ir.Table:
     """customer_id, product, last_offered_on."""
-    of = ctx.table(OFFERS.name)
+    of = ctx.ws.table(OFFERS.name)
     of = of.filter(of.offered_on <= ibis.date(ctx.today))
-    return of.group_by("customer_id", "product").agg(last_offered_on=of.offered_on.max())
+    last = of.group_by("customer_id", "product").agg(last_offered_on=of.offered_on.max())
+    return ctx.state(OFFERS.name, last)
 
 
 def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:

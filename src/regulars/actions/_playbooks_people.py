@@ -119,9 +119,9 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
 
 def _last_closed(ctx: PlaybookContext, playbook: str) -> ir.Table:
     """Per customer, the last day an action of ``playbook`` was done or dismissed."""
-    a = ctx.table(ACTIONS.name)
+    a = ctx.ws.table(ACTIONS.name)
     a = a.filter(a.playbook == playbook, a.status.isin(("done", "dismissed")))
-    return a.group_by("customer_id").agg(last_asked=a.closed_on.max())
+    return ctx.state(ACTIONS.name, a.group_by("customer_id").agg(last_asked=a.closed_on.max()))
 
 
 def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Candidate]:
@@ -292,7 +292,7 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
         since_first < days,
         c.last_touch.isnull() | (c.last_touch < c.first_order),
     )
-    o = ctx.ws.table("orders")
+    o = ctx.table("orders")
     refunded = o.filter(
         (o.status.fill_null("paid") == "refunded") | (o.refund_amount.fill_null(0) > 0)
     ).select("customer_id")
