@@ -444,7 +444,7 @@ def _what_if_actions(
         for aid, c in shown
     ]
     t = ibis.memtable(pa.Table.from_pylist(rows, schema=_OPEN_SCHEMA))
-    return t.order_by([t.value_at_stake.desc(), t.priority, t.due, t.action_id])
+    return t.order_by([t.value_at_stake.desc(), t.priority, t.due, t.customer_id, t.action_id])
 
 
 def _write(
@@ -613,7 +613,8 @@ _OPEN_SCHEMA = pa.schema(
 
 
 def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
-    """The open actions, ranked by value at stake (then priority, due date, id).
+    """The open actions, ranked by value at stake (then priority, due date, customer
+    id and action id).
 
     Columns: action_id, customer_id, name, playbook, reason, reason_code,
     reason_params, value_at_stake, priority, due, message, created_on, detail.
@@ -656,4 +657,6 @@ def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
         created_on="created_on",
         detail="detail",
     )
-    return out.order_by([out.value_at_stake.desc(), out.priority, out.due, out.action_id])
+    return out.order_by(
+        [out.value_at_stake.desc(), out.priority, out.due, out.customer_id, out.action_id]
+    )
