@@ -7,16 +7,20 @@ dataclasses are re-exported there.  ``regulars.actions`` reads them, and
 
 from __future__ import annotations
 
+import copy
+import re
 import string
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 from regulars.errors import ConfigError
 from regulars.schema import TOUCH_KINDS
 
 __all__ = [
+    "BUSINESS_KINDS",
     "PLAYBOOK_NAMES",
     "PLAYBOOK_PLACEHOLDERS",
+    "SHOP_EXCLUDES",
     "ActionsConfig",
     "AskForReferralPlaybook",
     "GuaranteeCheckInPlaybook",
@@ -26,9 +30,12 @@ __all__ = [
     "PayReferralRewardPlaybook",
     "PlaybookSettings",
     "PlaybooksConfig",
+    "ProductsConfig",
     "RenewalDuePlaybook",
     "WinBackPlaybook",
     "actions_config_text",
+    "apply_profile",
+    "compile_pattern",
 ]
 
 # Placeholders every message template may use.
@@ -103,6 +110,12 @@ class ActionsConfig:
     effect_window_days: int = 90
     # Default length of `regulars action snooze` without --until.
     snooze_days: int = 14
+    # Most actions the list holds per week (0 = no limit): the open list is cut to the
+    # most valuable ones, and actions closed in the last 7 days use up the week's room.
+    weekly_capacity: int = 25
+    # Orders within this many days of the previous order are one visit: a burst of
+    # orders in one week does not make a "usual gap" of a few days.
+    visit_days: int = 7
 
     def __post_init__(self) -> None:
         if self.frequency_cap_days < 0:
@@ -115,11 +128,130 @@ class ActionsConfig:
                 f"[actions] holdout_share = {self.holdout_share!r} is out of range "
                 "(expected a share from 0 to below 1, for example 0.1 for 10%)."
             )
+        if self.weekly_capacity < 0:
+            raise ConfigError(
+                f"[actions] weekly_capacity = {self.weekly_capacity!r} must not be negative "
+                "(actions the list holds per week, for example 25; 0 = no limit)."
+            )
+        if self.visit_days < 0:
+            raise ConfigError(
+                f"[actions] visit_days = {self.visit_days!r} must not be negative (days within "
+                "which orders count as one visit, for example 7; 0 = every order day)."
+            )
         for key in ("effect_window_days", "snooze_days"):
             if getattr(self, key) < 1:
                 raise ConfigError(
                     f"[actions] {key} = {getattr(self, key)!r} must be at least 1 day."
                 )
+
+
+#: The kinds of business ``[workspace] kind`` accepts (see :func:`apply_profile`).
+BUSINESS_KINDS: tuple[str, ...] = ("studio", "shop", "subscription")
+
+#: ``[products] exclude`` of a shop: lines that are not products (a regex, see
+#: :func:`compile_pattern`).
+SHOP_EXCLUDES: tuple[str, ...] = (
+    r"re:\b(postage|carriage|shipping|delivery|fees?|manual|adjust(ment)?s?|"
+    r"bank charges?)\b",
+)
+
+
+def compile_pattern(pattern: str, where: str = "[products] exclude") -> str:
+    """The case-insensitive regular expression of one ``[products] exclude`` pattern.
+
+    ``re:...`` is a regular expression searched anywhere in the name; anything else
+    is a glob matched against the whole name (``*`` any text, ``?`` one character),
+    so ``"*postage*"`` excludes "DOTCOM POSTAGE".  Both ignore case.  The result is
+    anchored for globs and uses only syntax that DuckDB (RE2) and Spark (Java) share.
+    """
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise ConfigError(
+            f"{where} contains {pattern!r}: each pattern must be a non-empty text, a glob "
+            'such as "*postage*" or a regular expression such as "re:\\bfees?\\b".'
+        )
+    if pattern.startswith("re:"):
+        regex = pattern[3:]
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise ConfigError(
+                f"{where} contains {pattern!r}, which is not a valid regular expression "
+                f'({exc}). Fix the pattern, or write a glob such as "*postage*".'
+            ) from None
+        return "(?i)" + regex
+    parts = []
+    for ch in pattern.lower():
+        if ch == "*":
+            parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        elif ch.isalnum() or ch in " _":
+            parts.append(ch)
+        else:
+            parts.append("\\" + ch if not ch.isspace() else ch)
+    return "(?i)^" + "".join(parts) + "$"
+
+
+@dataclass
+class ProductsConfig:
+    """``[products]``: which line items are products a customer can be offered."""
+
+    # Names (product, or category with item = "category") that are not products:
+    # globs ("*postage*") or regular expressions ("re:\\bfees?\\b"), ignoring case.
+    # They never appear in reasons, next-step suggestions or package offers.
+    exclude: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for p in self.exclude:
+            compile_pattern(p)
+
+    @property
+    def patterns(self) -> list[str]:
+        """The regular expressions of :attr:`exclude`."""
+        return [compile_pattern(p) for p in self.exclude]
+
+
+# What each business kind changes, as keys of regulars.toml that the file does not set.
+_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "studio": {},
+    "shop": {
+        "guarantee": {"days": 0},
+        "products": {"exclude": list(SHOP_EXCLUDES)},
+        "playbooks.package_offer": {"enable": False},
+        "playbooks.guarantee_check_in": {"enable": False},
+    },
+    "subscription": {
+        "guarantee": {"days": 0},
+        "playbooks.package_offer": {"enable": False},
+        "playbooks.guarantee_check_in": {"enable": False},
+    },
+}
+
+
+def apply_profile(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a parsed regulars.toml) with the defaults of its business kind added.
+
+    ``[workspace] kind`` picks the profile; keys the file sets always win.  A file
+    without ``kind`` is a ``studio`` (the behaviour of workspaces made before the key
+    existed).  An unknown kind is left for the validator to report.
+    """
+    workspace = data.get("workspace")
+    kind = workspace.get("kind", "studio") if isinstance(workspace, dict) else "studio"
+    profile = _PROFILES.get(kind) if isinstance(kind, str) else None
+    if not profile:
+        return data
+    out = copy.deepcopy(data)
+    for section, keys in profile.items():
+        node = out
+        for part in section.split("."):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a wrong type: the validator reports it
+                break
+            node = child
+        else:
+            for key, value in keys.items():
+                node.setdefault(key, copy.deepcopy(value))
+    return out
 
 
 @dataclass
@@ -388,9 +520,19 @@ def _toml_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def actions_config_text() -> str:
-    """The commented ``[actions]`` and ``[playbooks.*]`` part of ``regulars.toml``."""
+def actions_config_text(kind: str = "studio") -> str:
+    """The commented ``[actions]``, ``[products]`` and ``[playbooks.*]`` part of
+    ``regulars.toml``, with the defaults of business ``kind``."""
     pb = PlaybooksConfig()
+    off = kind in ("shop", "subscription")
+    package_enable = (
+        "enable = false             # a shop sells products, not packages\n" if off else ""
+    )
+    guarantee_enable = (
+        "enable = false             # no money-back guarantee by default\n" if off else ""
+    )
+    excludes = list(_PROFILES.get(kind, {}).get("products", {}).get("exclude", []))
+    exclude_text = ", ".join(_toml_str(p) for p in excludes)
     return f"""\
 [actions]
 frequency_cap_days = 14    # at most one action per customer per this many days (0 = no cap)
@@ -399,6 +541,13 @@ holdout_salt = ""          # change to draw new holdout groups
 clock = "data"             # "today" is the latest order date (data) or the computer's date (clock)
 effect_window_days = 90    # days after an action in which a repurchase counts
 snooze_days = 14           # default snooze length
+weekly_capacity = 25       # most actions on the list per week, the most valuable first (0 = all)
+visit_days = 7             # orders this close to the previous one are one visit (rhythm)
+
+# Names that are not products (postage, fees...): globs such as "*postage*" or regular
+# expressions written "re:...", ignoring case. Kept out of reasons and offers.
+[products]
+exclude = [{exclude_text}]
 
 # Every playbook also takes: enable = true, cooldown_days, holdout_share (-1 = use
 # [actions]), respect_cap = true, touch_kind, and message (placeholders in docs/actions.md).
@@ -423,7 +572,7 @@ cooldown_days = 180        # an offer is not repeated for this long
 message = {_toml_str(pb.next_step.message)}
 
 [playbooks.package_offer]
-item = "product"
+{package_enable}item = "product"
 min_services = 2           # distinct services bought separately in the lookback
 min_orders = 3
 lookback_days = 365
@@ -456,7 +605,7 @@ cooldown_days = 90
 message = {_toml_str(pb.win_back.message)}
 
 [playbooks.guarantee_check_in]
-after_days = 7             # days after the first order
+{guarantee_enable}after_days = 7             # days after the first order
 cooldown_days = 30
 message = {_toml_str(pb.guarantee_check_in.message)}
 

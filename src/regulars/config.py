@@ -21,7 +21,9 @@ from regulars._config_actions import (
     ActionsConfig,
     PlaybooksConfig,
     PlaybookSettings,
+    ProductsConfig,
     actions_config_text,
+    apply_profile,
 )
 from regulars.errors import ConfigError
 from regulars.schema import CHANNEL_KINDS
@@ -37,6 +39,7 @@ __all__ = [
     "Period",
     "PlaybookSettings",
     "PlaybooksConfig",
+    "ProductsConfig",
     "ReferralRule",
     "ReferralsConfig",
     "SubscriptionsConfig",
@@ -65,6 +68,11 @@ class WorkspaceSettings:
     activity_window: int = 3
     # Language and number format of reports: "en" or "ru".
     locale: str = "en"
+    # The kind of business: "studio" (services and packages, the default), "shop"
+    # (products: no package offers, no money-back guarantee, non-product lines such as
+    # postage excluded) or "subscription" (renewals, no packages).  It sets the
+    # defaults of [guarantee], [products] and [playbooks.*]; keys in the file win.
+    kind: Literal["studio", "shop", "subscription"] = "studio"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.default_margin <= 1.0:
@@ -272,6 +280,7 @@ class Config:
     referrals: ReferralsConfig = field(default_factory=ReferralsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
+    products: ProductsConfig = field(default_factory=ProductsConfig)
     playbooks: PlaybooksConfig = field(default_factory=PlaybooksConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
 
@@ -367,7 +376,7 @@ def parse_config(text: str, *, source: str = CONFIG_FILE) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}.") from None
-    return _build(Config, data, "")
+    return _build(Config, apply_profile(data), "")
 
 
 def load_config(path: str | Path) -> Config:
@@ -381,12 +390,25 @@ def load_config(path: str | Path) -> Config:
 
 
 def default_config_text(
-    *, name: str = "My business", currency: str = "EUR", channels: dict[str, str] | None = None
+    *,
+    name: str = "My business",
+    currency: str = "EUR",
+    channels: dict[str, str] | None = None,
+    kind: str = "studio",
 ) -> str:
     """The commented ``regulars.toml`` that ``regulars init`` writes.
 
     ``channels`` maps channel names to kinds; the default maps each kind's own name.
+    ``kind`` is the business profile (studio, shop or subscription): the file shows
+    that profile's defaults.
     """
+    from regulars._config_actions import BUSINESS_KINDS
+
+    if kind not in BUSINESS_KINDS:
+        raise ConfigError(
+            f"Business kind {kind!r} is not valid. Valid kinds: {', '.join(BUSINESS_KINDS)}."
+        )
+    guarantee_line = f"days = {90 if kind == 'studio' else 0}".ljust(27)
     channel_lines = "\n".join(
         f'"{k}" = "{v}"' for k, v in (channels or _default_channels()).items()
     )
@@ -400,6 +422,7 @@ period = "month"           # month, quarter or year: the default reporting perio
 default_margin = 0.3       # profit share of revenue for orders without a cost
 activity_window = 3        # periods without an order before a customer is lapsed
 locale = "en"              # report language and number format: en or ru
+{f'kind = "{kind}"'.ljust(27)}# studio, shop or subscription: sets the defaults below
 
 # Channel name (as written in customers.channel) -> channel kind.
 # Kinds: referral, cold, organic, partner, other. Unknown names count as other.
@@ -410,7 +433,7 @@ locale = "en"              # report language and number format: en or ru
 backend = "duckdb"         # duckdb (this folder's regulars.duckdb), parquet or spark
 
 [guarantee]
-days = 90                  # money-back window in days; 0 = no guarantee
+{guarantee_line}# money-back window in days; 0 = no guarantee
 
 [subscriptions]
 churn_at = "period_end"    # period_end (after the paid period) or cancellation (on cancel_date)
@@ -445,4 +468,4 @@ discount_rate = 0.10       # annual discount rate of CLV
 holdout = "auto"           # fit check: auto (last 30%, 4 weeks to a year), none, or a date
 penalizer = 0.0            # 0 = maximum likelihood; a failed fit is retried with 0.01
 
-""" + actions_config_text()
+""" + actions_config_text(kind)

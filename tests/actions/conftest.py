@@ -144,9 +144,10 @@ class Book:
 
 @pytest.fixture
 def book(tmp_path: Path) -> Iterator[Book]:
-    """An empty workspace without a holdout (tests that need one set it)."""
+    """An empty workspace without a holdout or a weekly capacity (tests that need one
+    set it)."""
     ws = Workspace.init(tmp_path / "ws")
     b = Book(ws)
-    b.set("actions", holdout_share=0.0)
+    b.set("actions", holdout_share=0.0, weekly_capacity=0)
     yield b
     ws.close()

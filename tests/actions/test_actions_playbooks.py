@@ -59,7 +59,9 @@ def test_keep_in_touch_quotes_the_earlier_p_alive(book: Book) -> None:
     book.score("K", 0.82, 4000.0, scored_at="2024-06-29")
     k = queue(book, "keep_in_touch")["K"]
     assert "P(alive) 0.82, was 0.95 in March" in k["reason"]
-    assert float(k["value_at_stake"]) == 4000.0  # the CLV
+    # What a touch can keep: (1 - P(alive)) x a year of the customer (1,500 EUR over a
+    # 120-day span plus one 60-day gap, counted as at least a year).
+    assert float(k["value_at_stake"]) == pytest.approx((1 - 0.82) * 1500.0)
 
 
 def test_keep_in_touch_skips_customers_the_model_thinks_are_gone(book: Book) -> None:
@@ -148,7 +150,9 @@ def test_package_offer_finds_customers_buying_services_separately(book: Book) ->
     got = queue(book, "package_offer")
     assert set(got) == {"P"}
     p = got["P"]
-    assert float(p["value_at_stake"]) == pytest.approx(1000.0)
+    # The package's margin: 1,000 EUR a year on the services, less the 15% discount,
+    # times the default 30% margin.
+    assert float(p["value_at_stake"]) == pytest.approx(1000.0 * 0.85 * 0.3)
     assert (
         "Bought 3 services separately in the last 12 months: seo, hosting, content" in p["reason"]
     )
@@ -242,11 +246,15 @@ def test_next_renewal_of_open_ended_subscriptions(book: Book) -> None:
 def test_win_back_finds_lapsed_valuable_customers(book: Book) -> None:
     book.orders("W1", ["2023-01-01", "2023-01-31", "2023-03-02"], 300, product="seo")
     book.orders("W5", ["2023-01-01", "2023-01-31", "2023-03-02"], 900, product="seo")
-    book.orders("W2", ["2024-05-01", "2024-05-31"], 300)
-    book.orders("W3", ["2020-01-01", "2020-02-01"], 300)
-    book.orders("W4", ["2023-01-01", "2023-01-31"], 300)
+    book.orders("W2", ["2024-05-01", "2024-05-31"], 300, product="hosting")
+    book.orders("W3", ["2020-01-01", "2020-02-01"], 300, product="hosting")
+    book.orders("W4", ["2023-01-01", "2023-01-31"], 300, product="hosting")
     book.subscription("s4", "W4", "2023-01-01", billing_period="month")
-    book.order("OTHER", "2024-06-01", 100, product="brand-workshop")
+    # Three seo buyers took brand-workshop later, first sold after W1's last order: a
+    # rule seo -> brand-workshop (confidence 3/5, lift 1.6) that W1 has not seen yet.
+    for x in ("X1", "X2", "X3"):
+        book.order(x, "2023-06-01", 100, product="seo")
+        book.order(x, "2024-06-01", 100, product="brand-workshop")
     got = queue(book, "win_back")
     assert set(got) == {"W1", "W5"}
     w1 = got["W1"]

@@ -99,7 +99,7 @@ def test_actions_table_filters_and_limits(ws_path: Path) -> None:
     assert "Bea Ltd" in out
     assert "2,700 EUR" in out
     assert "C1" not in out
-    assert "3 open, 0 held out" in err
+    assert "3 open of this week's 25, 0 held out" in err
     code, out, _ = run("actions", "-w", str(ws_path), "--format", "csv", "--today", "2024-06-10")
     lines = out.splitlines()
     assert lines[0].startswith("action_id,customer_id,name,playbook,reason,value_at_stake")
@@ -218,3 +218,71 @@ def test_a_missing_workspace_says_how_to_create_one(tmp_path: Path) -> None:
     code, _, err = run("actions", "-w", str(tmp_path / "nowhere"))
     assert code == 1
     assert "regulars init" in err
+
+
+def test_an_80_column_terminal_shows_every_id_and_reason(tmp_path: Path) -> None:
+    path = tmp_path / "wide"
+    ws = Workspace.init(path, name="Shop")
+    (path / "regulars.toml").write_text("[actions]\nholdout_share = 0.0\n", encoding="utf-8")
+    rows = [
+        {
+            "order_id": f"{i}-{j}",
+            "customer_id": f"C{i:02d}",
+            "order_date": dt.datetime.fromisoformat(day),
+            "revenue": 100.0 + i,
+        }
+        for i in range(12)
+        for j, day in enumerate(LAPSED)
+    ]
+    _insert(ws, "orders", rows)
+    long_name = "Studio [berlin] GmbH, a customer with a very long name indeed"
+    _insert(ws, "customers", [{"customer_id": "C11", "name": long_name}])
+    ws.close()
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(
+        app, ["actions", "-w", str(path), "--today", "2024-06-30"]
+    )
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    with Workspace.open(path) as w:
+        ids = [r[0] for r in w.con.execute("SELECT action_id FROM actions").fetchall()]
+    assert len(ids) == 12
+    for aid in ids:  # every id whole, at the start of its row, with its reason below
+        (i,) = [n for n, line in enumerate(lines) if line.startswith(aid)]
+        assert lines[i + 1].startswith("    No order for")
+    assert "Studio [berlin]" in result.stdout  # user text is not markup
+    # A short start of an id is enough for `action done`.
+    code, out, _ = run("action", "done", ids[0][:8], "--no-touch", "-w", str(path))
+    assert code == 0
+    assert f"{ids[0]} (win_back" in out
+    code, _, err = run("action", "done", "A-", "-w", str(path))
+    assert code == 1
+    assert "No action with id 'A-'" in err
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(
+        app, ["effectiveness", "-w", str(path), "--today", "2024-12-31"]
+    )
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "lift:" in result.stdout
+    assert "marked done: 1" in result.stdout
+
+
+def test_init_kind_shop_sets_the_shop_profile(tmp_path: Path) -> None:
+    code, _, _ = run("init", str(tmp_path / "shop"), "--kind", "shop")
+    assert code == 0
+    with Workspace.open(tmp_path / "shop") as ws:
+        cfg = ws.config
+    assert cfg.workspace.kind == "shop"
+    assert cfg.guarantee.days == 0
+    assert not cfg.playbooks.package_offer.enable
+    assert cfg.products.exclude
+    code, _, err = run("init", str(tmp_path / "bakery"), "--kind", "bakery")
+    assert code == 2
+    assert "'bakery' is not one of 'studio', 'shop', 'subscription'" in err
+
+
+def test_a_past_today_prints_a_what_if_note(ws_path: Path) -> None:
+    run("actions", "-w", str(ws_path))
+    code, _, err = run("actions", "-w", str(ws_path), "--today", "2024-01-01")
+    assert code == 0
+    assert "What-if view for 2024-01-01" in err

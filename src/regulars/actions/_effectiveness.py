@@ -19,6 +19,7 @@ import pyarrow as pa
 from scipy import stats
 
 from regulars._config_actions import PLAYBOOK_NAMES
+from regulars.actions._engine import state_table
 from regulars.actions._features import paid_orders
 from regulars.actions._store import ACTIONS, ensure_action_tables, resolve_today
 from regulars.errors import ActionError
@@ -143,7 +144,7 @@ def action_outcomes(
     ensure_action_tables(ws)
     days = _window(ws, window_days)
     day = resolve_today(ws, today)
-    a = ws.table(ACTIONS.name)
+    a = state_table(ws, ACTIONS.name)
     a = a.mutate(window_end=a.created_on + ibis.interval(days=days))
     o = paid_orders(ws, day)
     j = a.left_join(
@@ -204,8 +205,12 @@ def playbook_effectiveness(
     - ``treated_revenue``, ``held_out_revenue``: mean revenue per customer in the
       window; ``revenue_lift`` with Welch's interval ``revenue_lift_low`` /
       ``revenue_lift_high``;
-    - ``incremental_revenue``: revenue_lift × treated, the money the playbook made;
-    - ``done``, ``accepted``: treated actions marked done, and those accepted;
+    - ``incremental_revenue``: revenue_lift × treated, the money the playbook made,
+      given only when the repurchase lift is positive and significant (its interval
+      lies above 0), the revenue lift is positive, and at least one action was marked
+      done; otherwise null;
+    - ``done``, ``accepted``: treated actions marked done (whether or not their
+      window has closed), and of those the ones accepted;
     - ``pending``: first actions whose window has not closed yet (not counted).
 
     An interval that excludes 0 means the difference is unlikely to be chance at
@@ -227,24 +232,28 @@ def playbook_effectiveness(
     )
     first = first.filter(first._rn == 0)
     m = first.filter(first.matured)
-    done = m.status == "done"
     agg = m.group_by("playbook", "holdout").agg(
         n=m.count(),
         repurchased=m.repurchased.cast("int64").sum(),
         revenue_mean=m.revenue_in_window.mean(),
         revenue_var=m.revenue_in_window.var(how="sample"),
-        done=done.cast("int64").sum(),
-        accepted=(done & (m.outcome == "accepted")).cast("int64").sum(),
     )
     w = first.filter(~first.matured)
     pending = w.group_by("playbook").agg(pending=w.count())
+    # What the team recorded: every treated action marked done, matured or not.
+    treated = out.filter(~out.holdout, out.status == "done")
+    recorded = treated.group_by("playbook").agg(
+        done=treated.count(),
+        accepted=(treated.outcome == "accepted").cast("int64").sum(),
+    )
     groups: dict[str, dict[bool, dict[str, Any]]] = {}
     for r in agg.to_pyarrow().to_pylist():
         groups.setdefault(r["playbook"], {})[bool(r["holdout"])] = r
     waiting = {r["playbook"]: r["pending"] for r in pending.to_pyarrow().to_pylist()}
+    marked = {r["playbook"]: r for r in recorded.to_pyarrow().to_pylist()}
     rows = []
     for name in PLAYBOOK_NAMES:
-        if name not in groups and name not in waiting:
+        if name not in groups and name not in waiting and name not in marked:
             continue
         empty = {"n": 0, "repurchased": 0, "revenue_mean": None, "revenue_var": None}
         t = groups.get(name, {}).get(False, empty)
@@ -260,6 +269,12 @@ def playbook_effectiveness(
         vt = float(t["revenue_var"]) if t["revenue_var"] is not None else math.nan
         vh = float(h["revenue_var"]) if h["revenue_var"] is not None else math.nan
         rlo, rhi = welch_interval(mt, vt, nt, mh, vh, nh, confidence=confidence)
+        done = int((marked.get(name) or {}).get("done") or 0)
+        accepted = int((marked.get(name) or {}).get("accepted") or 0)
+        # Money is claimed only for a lift that is positive and significant (its
+        # interval above 0), with a positive revenue difference, on a playbook whose
+        # actions the team actually recorded as done.
+        proven = lo == lo and lo > 0 and mt - mh > 0 and done > 0
         rows.append(
             {
                 "playbook": name,
@@ -275,9 +290,9 @@ def playbook_effectiveness(
                 "revenue_lift": mt - mh,
                 "revenue_lift_low": rlo,
                 "revenue_lift_high": rhi,
-                "incremental_revenue": (mt - mh) * nt,
-                "done": int(t.get("done") or 0),
-                "accepted": int(t.get("accepted") or 0),
+                "incremental_revenue": (mt - mh) * nt if proven else math.nan,
+                "done": done,
+                "accepted": accepted,
                 "pending": int(waiting.get(name, 0)),
             }
         )

@@ -5,6 +5,7 @@ stage uses (docs/data.md): cancelled orders and credit notes are not purchases, 
 credit note is netted against the invoice it reverses, and a *paid order* is one
 whose net revenue is positive after that.  Only rows dated on or before "today" are
 read (credit notes too), so a queue can be recomputed for any past day.
+Every input is read through the engine (see :mod:`regulars.actions._engine`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from regulars.actions._engine import input_tables, latest_order_date, scalar, state_table
 from regulars.actions._store import SCORE_HISTORY, ensure_action_tables
 from regulars.ledger import credit_window_days, purchases
 
@@ -23,7 +25,15 @@ if TYPE_CHECKING:
     from regulars.config import Config
     from regulars.store import Workspace
 
-__all__ = ["PlaybookContext", "active", "build_context", "paid_orders", "snapshot_scores"]
+__all__ = [
+    "PlaybookContext",
+    "active",
+    "build_context",
+    "not_excluded",
+    "paid_orders",
+    "purchased_items",
+    "snapshot_scores",
+]
 
 # A score history snapshot must be this much older than the current scores to be
 # quoted as "was 0.95 in March".
@@ -33,15 +43,16 @@ _DEFAULT_GAP_DAYS = 365.0
 
 
 def paid_orders(ws: Workspace, today: _dt.date) -> ir.Table:
-    """Paid orders up to ``today``: order_id, customer_id, order_date (date),
-    net_revenue (float64), kind, product, category, item (product, else category).
+    """Paid orders up to ``today`` (:func:`regulars.ledger.purchases` of the engine's
+    orders): order_id, customer_id, order_date (date), net_revenue (float64), kind,
+    product, category.
     """
-    o = ws.table("orders")
+    o = input_tables(ws)["orders"]
     o = o.filter(o.order_date.cast("date") <= ibis.date(today))
     o = purchases(o, credit_window_days=credit_window_days(ws.config))
     return o.select(
-        order_id=o.order_id,
-        customer_id=o.customer_id,
+        order_id=o.order_id.cast("string"),
+        customer_id=o.customer_id.cast("string"),
         order_date=o.order_date.cast("date"),
         net_revenue=o.net_revenue.cast("float64"),
         kind=o.kind.fill_null("one-off"),
@@ -50,18 +61,74 @@ def paid_orders(ws: Workspace, today: _dt.date) -> ir.Table:
     )
 
 
+def not_excluded(name: ir.StringValue, patterns: list[str]) -> ir.BooleanValue:
+    """True where ``name`` matches none of the ``[products] exclude`` patterns."""
+    keep: ir.BooleanValue = name.notnull()
+    for p in patterns:
+        keep = keep & ~name.re_search(p)
+    return keep
+
+
+def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> ir.Table:
+    """What each paid order bought, one row per (order, item): customer_id, order_id,
+    order_date, item, amount.
+
+    Items come from the order's lines (``order_lines``) when it has any, else from
+    the order itself (its ``product`` or ``category`` and its net revenue).  The
+    amount is the sum of the item's lines in the order, so statistics of a product
+    are about that product, not about whole orders.  Names matching ``[products]
+    exclude`` (postage, fees...) are left out, as are items returned in full.
+    """
+    lines = input_tables(ws)["order_lines"]
+    lines = lines.select(
+        order_id=lines.order_id.cast("string"),
+        item=lines[item].cast("string"),
+        amount=lines.revenue.cast("float64"),
+    )
+    heads = orders.select("order_id", "customer_id", "order_date")
+    from_lines = heads.join(lines, "order_id")
+    with_lines = lines.select("order_id").distinct()
+    bare = orders.anti_join(with_lines, "order_id")
+    from_orders = bare.select(
+        "order_id",
+        "customer_id",
+        "order_date",
+        item=bare[item].cast("string"),
+        amount=bare.net_revenue,
+    )
+    both = from_lines.select("order_id", "customer_id", "order_date", "item", "amount").union(
+        from_orders
+    )
+    both = both.filter(not_excluded(both.item, ws.config.products.patterns))
+    per = both.group_by("customer_id", "order_id", "order_date", "item").agg(
+        amount=both.amount.sum()
+    )
+    return per.filter(per.amount.isnull() | (per.amount > 0))
+
+
 @dataclass
 class PlaybookContext:
     """Everything a playbook needs: the workspace, its settings, "today" and the facts.
 
     ``customers`` has one row per customer with a paid order up to ``today``:
-    customer_id, name, orders, order_days, first_order, last_order, revenue,
+    customer_id, name, orders, order_days, visits, first_order, last_order, revenue,
     last_product, mean_gap_days, days_since_order, last_touch, days_since_touch,
     last_contact, days_since_contact, feedback, referrals_made, p_alive, clv,
-    expected_orders_365d, p_alive_before, value, usual_gap_days, gap_lapsed.
-    ``value`` is the CLV from the scores, or, without scores, the yearly revenue
-    since the first order.  ``usual_gap_days`` is the customer's mean gap between
-    order days, or the median of those gaps over all customers for one-time buyers.
+    expected_orders_365d, p_alive_before, value, yearly_value, usual_gap_days,
+    gap_lapsed, p_active.
+
+    A *visit* is a run of orders each within ``[actions] visit_days`` of the one
+    before, so a burst of orders in one week is one visit.  ``mean_gap_days`` is the
+    mean gap between the starts of a customer's visits (null with a single visit);
+    ``usual_gap_days`` is that, or the median of it over all customers.  ``value`` is
+    the CLV from the scores, or, without scores, the yearly revenue since the first
+    order.  ``yearly_value`` is what a year of the customer is worth while they buy:
+    revenue over their active span plus one usual gap, counting at least a year.
+    ``p_active`` is P(alive) from the scores, or without scores the share of the
+    lapse threshold (``gap_multiple`` usual gaps) not yet used up.
+
+    The inputs come from the engine (:func:`regulars.engine.tables`); ``tables``
+    holds them, and :meth:`state` hands the workspace file's action state over.
     """
 
     ws: Workspace
@@ -70,6 +137,7 @@ class PlaybookContext:
     orders: ir.Table
     customers: ir.Table
     scored: bool
+    tables: dict[str, ir.Table] = field(default_factory=dict)
     previous_scored_at: _dt.datetime | None = None
     typical_gap_days: float = 365.0
     cache: dict[str, Any] = field(default_factory=dict)
@@ -78,15 +146,27 @@ class PlaybookContext:
     def currency(self) -> str:
         return self.config.workspace.currency
 
-    def money(self, amount: float) -> str:
+    def money(self, amount: float | None) -> str:
         """``12,400 EUR``: whole units with thousands separators and the currency."""
+        if amount is None:
+            return "no amount"
         return f"{amount:,.0f} {self.currency}"
 
     def table(self, name: str) -> ir.Table:
-        return self.ws.table(name)
+        """Input table ``name`` (orders, customers, subscriptions...) on the engine."""
+        return self.tables[name]
 
-    def has_table(self, name: str) -> bool:
-        return self.ws.has_table(name)
+    def state(self, name: str, expr: ir.Table | None = None) -> ir.Table:
+        """Action state table ``name`` (or ``expr`` over it) joinable with the inputs."""
+        return state_table(self.ws, name, expr)
+
+    def items(self, item: str) -> ir.Table:
+        """:func:`purchased_items` of the paid orders (computed once per item column)."""
+        key = f"items:{item}"
+        if key not in self.cache:
+            self.cache[key] = purchased_items(self.ws, self.orders, item)
+        out: ir.Table = self.cache[key]
+        return out
 
 
 def snapshot_scores(ws: Workspace) -> int:
@@ -94,6 +174,7 @@ def snapshot_scores(ws: Workspace) -> int:
 
     ``as_of`` records the latest order date at the time of the copy: the data the
     scores describe, so the health-signal view never uses scores from the future.
+    The scores are the workspace file's (``regulars score`` writes them there).
 
     Returns the number of rows copied (0 when this run is already kept or there are
     no scores).
@@ -109,27 +190,32 @@ def snapshot_scores(ws: Workspace) -> int:
     }
     if not {"customer_id", "scored_at", "p_alive"} <= cols:
         return 0
+    new = ws.con.execute(
+        "SELECT count(*) FROM scores WHERE scored_at IS NOT NULL AND CAST(scored_at AS "
+        f"TIMESTAMP) NOT IN (SELECT DISTINCT scored_at FROM {SCORE_HISTORY.name})"
+    ).fetchone()
+    if not new or not new[0]:
+        return 0
     clv = "CAST(clv AS DOUBLE)" if "clv" in cols else "NULL"
     before = ws.count(SCORE_HISTORY.name)
     ws.con.execute(
         f"""INSERT INTO {SCORE_HISTORY.name} (customer_id, scored_at, p_alive, clv, as_of)
         SELECT CAST(customer_id AS VARCHAR), CAST(scored_at AS TIMESTAMP),
-               CAST(p_alive AS DOUBLE), {clv},
-               (SELECT max(CAST(order_date AS DATE)) FROM orders
-                WHERE coalesce(status, 'paid') <> 'cancelled')
+               CAST(p_alive AS DOUBLE), {clv}, ?
         FROM scores
         WHERE scored_at IS NOT NULL AND CAST(scored_at AS TIMESTAMP) NOT IN
-              (SELECT DISTINCT scored_at FROM {SCORE_HISTORY.name})"""
+              (SELECT DISTINCT scored_at FROM {SCORE_HISTORY.name})""",
+        [latest_order_date(ws)],
     )
     return ws.count(SCORE_HISTORY.name) - before
 
 
-def _scores(ws: Workspace) -> tuple[ir.Table | None, _dt.datetime | None]:
+def _scores(
+    tables: dict[str, ir.Table],
+) -> tuple[ir.Table | None, _dt.datetime | None]:
     """The scores table (customer_id, p_alive, clv, expected_orders_365d) and its time."""
-    if not ws.has_table("scores"):
-        return None, None
-    s = ws.table("scores")
-    if "p_alive" not in s.columns:
+    s = tables.get("scores")
+    if s is None or "p_alive" not in s.columns:
         return None, None
 
     def col(name: str) -> ir.Value:
@@ -145,8 +231,7 @@ def _scores(ws: Workspace) -> tuple[ir.Table | None, _dt.datetime | None]:
     )
     scored_at = None
     if "scored_at" in s.columns:
-        row = ws.con.execute("SELECT max(CAST(scored_at AS TIMESTAMP)) FROM scores").fetchone()
-        value = row[0] if row else None
+        value = scalar(s.scored_at.cast("timestamp").max())
         scored_at = value if isinstance(value, _dt.datetime) else None
     return out, scored_at
 
@@ -166,7 +251,23 @@ def _previous_scores(
         return None, None
     h = ws.table(SCORE_HISTORY.name)
     h = h.filter(h.scored_at == ibis.timestamp(previous))
-    return h.select(customer_id=h.customer_id, p_alive_before=h.p_alive), previous
+    snap = h.select(customer_id=h.customer_id, p_alive_before=h.p_alive)
+    return state_table(ws, SCORE_HISTORY.name, snap), previous
+
+
+def _visits(orders: ir.Table, visit_days: int) -> ir.Table:
+    """Per customer: visits and the start of the last one (see PlaybookContext)."""
+    days = orders.select("customer_id", "order_date").distinct()
+    prev = days.order_date.lag().over(
+        group_by=days.customer_id, order_by=[days.order_date, days.customer_id]
+    )
+    starts = days.mutate(
+        _new=prev.isnull() | (days.order_date.delta(prev, unit="day") > visit_days)
+    )
+    starts = starts.filter(starts._new)
+    return starts.group_by("customer_id").agg(
+        visits=starts.count(), last_visit=starts.order_date.max()
+    )
 
 
 def build_context(
@@ -176,11 +277,14 @@ def build_context(
     use_scores: bool = True,
     temp_name: str = "_regulars_action_facts",
 ) -> PlaybookContext:
-    """Compute the per-customer facts as of ``today`` (materialized in temp table
-    ``temp_name``).  ``use_scores=False`` leaves the score columns null (for
-    back-tests, where today's scores would leak the future)."""
+    """Compute the per-customer facts as of ``today`` in the engine (kept cached
+    there while the playbooks run).  ``use_scores=False`` leaves the score columns
+    null (for back-tests, where today's scores would leak the future).
+    ``temp_name`` is kept for compatibility and not used."""
+    del temp_name
     ensure_action_tables(ws)
     cfg = ws.config
+    tables = input_tables(ws)
     t = ibis.date(today)
     orders = paid_orders(ws, today)
 
@@ -191,45 +295,57 @@ def build_context(
         last_order=orders.order_date.max(),
         revenue=orders.net_revenue.sum(),
     )
-    ranked = orders.mutate(
+    c = per_customer.left_join(_visits(orders, cfg.actions.visit_days), "customer_id").drop(
+        "customer_id_right"
+    )
+    items = purchased_items(ws, orders, "product")
+    ranked = items.mutate(
         _rn=ibis.row_number().over(
-            group_by=orders.customer_id,
-            order_by=[orders.order_date.desc(), orders.order_id.desc()],
+            group_by=items.customer_id,
+            order_by=[
+                items.order_date.desc(),
+                items.amount.desc(),
+                items.order_id.desc(),
+                items.item,
+            ],
         )
     )
     latest = ranked.filter(ranked._rn == 0).select(
-        customer_id="customer_id",
-        last_product=ibis.coalesce(ranked.product, ranked.category),
+        customer_id="customer_id", last_product=ranked.item
     )
-    c = per_customer.left_join(latest, "customer_id").drop("customer_id_right")
+    c = c.left_join(latest, "customer_id").drop("customer_id_right")
 
-    tc = ws.table("touches")
+    tc = tables["touches"]
     tc = tc.filter(tc.touched_at.cast("date") <= t)
-    touches = tc.group_by("customer_id").agg(last_touch=tc.touched_at.cast("date").max())
+    touches = tc.group_by(customer_id=tc.customer_id.cast("string")).agg(
+        last_touch=tc.touched_at.cast("date").max()
+    )
     c = c.left_join(touches, "customer_id").drop("customer_id_right")
 
-    fb = ws.table("feedback")
+    fb = tables["feedback"]
     fb = fb.filter(fb.feedback_date.cast("date") <= t)
     fb_ranked = fb.mutate(
         _rn=ibis.row_number().over(
-            group_by=fb.customer_id, order_by=[fb.feedback_date.desc(), fb.score.desc()]
+            group_by=fb.customer_id,
+            order_by=[fb.feedback_date.desc(), fb.score.desc(), fb.comment],
         )
     )
     feedback = fb_ranked.filter(fb_ranked._rn == 0).select(
-        customer_id="customer_id", feedback=fb_ranked.score.cast("float64")
+        customer_id=fb_ranked.customer_id.cast("string"),
+        feedback=fb_ranked.score.cast("float64"),
     )
     c = c.left_join(feedback, "customer_id").drop("customer_id_right")
 
-    cu = ws.table("customers")
+    cu = tables["customers"]
     referred = cu.filter(cu.referred_by.notnull())
-    referrals = referred.group_by(customer_id=referred.referred_by).agg(
+    referrals = referred.group_by(customer_id=referred.referred_by.cast("string")).agg(
         referrals_made=referred.customer_id.nunique()
     )
     c = c.left_join(referrals, "customer_id").drop("customer_id_right")
-    names = cu.select(customer_id="customer_id", customer_name="name")
+    names = cu.select(customer_id=cu.customer_id.cast("string"), customer_name=cu.name)
     c = c.left_join(names, "customer_id").drop("customer_id_right")
 
-    scores, scored_at = _scores(ws) if use_scores else (None, None)
+    scores, scored_at = _scores(tables) if use_scores else (None, None)
     if scores is not None:
         c = c.left_join(scores, "customer_id").drop("customer_id_right")
     else:
@@ -247,16 +363,18 @@ def build_context(
     days_since_first = t.delta(c.first_order, unit="day")
     yearly = c.revenue * 365.0 / ibis.greatest(days_since_first + 1, 365).cast("float64")
     last_contact = ibis.coalesce(ibis.greatest(c.last_order, c.last_touch), c.last_order)
+    visits = c.visits.fill_null(1).cast("int64")
     c = c.mutate(
         name=ibis.coalesce(c.customer_name, c.customer_id),
         orders=c.orders.cast("int64"),
         order_days=c.order_days.cast("int64"),
+        visits=visits,
         referrals_made=c.referrals_made.fill_null(0).cast("int64"),
         mean_gap_days=ibis.cases(
             (
-                c.order_days > 1,
-                c.last_order.delta(c.first_order, unit="day").cast("float64")
-                / (c.order_days - 1).cast("float64"),
+                visits > 1,
+                c.last_visit.delta(c.first_order, unit="day").cast("float64")
+                / (visits - 1).cast("float64"),
             ),
             else_=ibis.null("float64"),
         ),
@@ -265,20 +383,25 @@ def build_context(
         last_contact=last_contact,
         days_since_contact=t.delta(last_contact, unit="day"),
         value=ibis.coalesce(c.clv, yearly),
-    ).drop("customer_name")
+    ).drop("customer_name", "last_visit")
 
-    facts = ws.ibis.create_table(temp_name, c, temp=True, overwrite=True)
-    row = ws.con.execute(f'SELECT median(mean_gap_days) FROM "{temp_name}"').fetchone()
-    median_gap = row[0] if row else None
+    facts = c.cache()
+    median_gap = scalar(facts.mean_gap_days.median())
     typical_gap = float(median_gap) if median_gap is not None and median_gap == median_gap else 0.0
     if typical_gap <= 0:
         typical_gap = _DEFAULT_GAP_DAYS
+    typical_gap = round(typical_gap, 6)  # the same on every engine
     usual_gap = ibis.coalesce(facts.mean_gap_days, ibis.literal(typical_gap))
     usual_gap = ibis.greatest(usual_gap, 1.0)
     multiple = cfg.playbooks.win_back.gap_multiple
+    since = facts.days_since_order.cast("float64")
+    span = facts.last_order.delta(facts.first_order, unit="day").cast("float64") + usual_gap
+    rhythm = ibis.greatest(ibis.least(1.0 - since / (usual_gap * multiple), 1.0), 0.0)
     customers = facts.mutate(
         usual_gap_days=usual_gap,
-        gap_lapsed=facts.days_since_order.cast("float64") > usual_gap * multiple,
+        gap_lapsed=since > usual_gap * multiple,
+        yearly_value=facts.revenue * 365.0 / ibis.greatest(span, 365.0),
+        p_active=ibis.coalesce(facts.p_alive, rhythm),
     )
     return PlaybookContext(
         ws=ws,
@@ -287,6 +410,7 @@ def build_context(
         orders=orders,
         customers=customers,
         scored=scores is not None,
+        tables=tables,
         previous_scored_at=previous_at,
         typical_gap_days=typical_gap,
     )

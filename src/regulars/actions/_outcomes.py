@@ -58,20 +58,16 @@ def _moment(ws: Workspace, at: _dt.datetime | _dt.date | str | None) -> _dt.date
 
 
 def _check_customer(ws: Workspace, customer_id: str) -> None:
-    row = ws.con.execute(
-        "SELECT count(*) FROM (SELECT customer_id FROM customers WHERE customer_id = ? "
-        "UNION ALL SELECT customer_id FROM orders WHERE customer_id = ?)",
-        [customer_id, customer_id],
-    ).fetchone()
-    if row and row[0]:
+    from regulars.actions._engine import input_tables
+
+    t = input_tables(ws)
+    ids = t["customers"].select(customer_id=t["customers"].customer_id.cast("string"))
+    ids = ids.union(t["orders"].select(customer_id=t["orders"].customer_id.cast("string")))
+    found = ids.filter(ids.customer_id == customer_id).count().to_pyarrow().as_py()
+    if found:
         return
-    ids = [
-        r[0]
-        for r in ws.con.execute(
-            "SELECT customer_id FROM customers UNION SELECT customer_id FROM orders"
-        ).fetchall()
-    ]
-    close = difflib.get_close_matches(customer_id, ids, n=3)
+    known = [str(v) for v in ids.distinct().to_pyarrow().column(0)]
+    close = difflib.get_close_matches(customer_id, known, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     raise ActionError(
         f"Unknown customer {customer_id!r}: no customer or order has this customer_id.{hint} "
@@ -204,7 +200,37 @@ def record_offer(
         )
 
 
+def _resolve_id(ws: Workspace, aid: str) -> str:
+    """The full id of action ``aid``, which may be a unique start of an id (with or
+    without ``A-``), as narrow terminals or hand-typed commands give it."""
+    text = aid.strip()
+    if ws.con.execute(f"SELECT 1 FROM {ACTIONS.name} WHERE action_id = ?", [text]).fetchone():
+        return text
+    start = text if text.upper().startswith("A-") else "A-" + text
+    start = "A-" + start[2:].lower()
+    if len(start) < 6:  # "A-" and at least four characters
+        return text
+    matches = [
+        r[0]
+        for r in ws.con.execute(
+            f"SELECT action_id FROM {ACTIONS.name} WHERE starts_with(action_id, ?) "
+            "ORDER BY action_id LIMIT 6",
+            [start],
+        ).fetchall()
+    ]
+    if len(matches) == 1:
+        return str(matches[0])
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        raise ActionError(
+            f"{aid!r} is the start of several action ids ({shown}). "
+            "Type more of the id, or the whole id."
+        )
+    return text
+
+
 def _get_action(ws: Workspace, aid: str) -> dict[str, Any]:
+    aid = _resolve_id(ws, aid)
     cur = ws.con.execute(f"SELECT * FROM {ACTIONS.name} WHERE action_id = ?", [aid])
     row = cur.fetchone()
     if row is None:
@@ -292,6 +318,7 @@ def record_outcome(
             f"Outcome {outcome!r} is not valid. Valid outcomes: {', '.join(OUTCOMES)}."
         )
     a = _get_action(ws, action_id)
+    action_id = a["action_id"]
     # By default the day the action was last computed for, or later (actions clock).
     day = _as_date(on, "on") or max(resolve_today(ws), a["updated_on"])
     until_day = _as_date(until, "until")

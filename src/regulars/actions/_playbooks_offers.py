@@ -29,6 +29,7 @@ __all__ = [
     "PACKAGE",
     "co_purchase_rules",
     "next_step",
+    "next_step_rules",
     "package_offer",
     "pay_referral_reward",
     "renewal_due",
@@ -45,20 +46,24 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
 
 def _last_offers(ctx: PlaybookContext) -> ir.Table:
     """customer_id, product, last_offered_on."""
-    of = ctx.table(OFFERS.name)
+    of = ctx.ws.table(OFFERS.name)
     of = of.filter(of.offered_on <= ibis.date(ctx.today))
-    return of.group_by("customer_id", "product").agg(last_offered_on=of.offered_on.max())
+    last = of.group_by("customer_id", "product").agg(last_offered_on=of.offered_on.max())
+    return ctx.state(OFFERS.name, last)
 
 
-def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
+def co_purchase_rules(
+    orders: ir.Table, item_col: str = "product", amount_col: str = "net_revenue"
+) -> ir.Table:
     """ "Customers who bought A later bought B", computed in the engine.
 
     One row per ordered pair of items (A, B) that at least one customer bought in
     that order: ``support`` (customers whose first B came on a later day than their
     first A), ``buyers_a``, ``buyers_b``, ``confidence`` = support / buyers_a (the
     share of A's buyers who later bought B), ``base_rate`` = buyers_b / all buyers,
-    ``lift`` = confidence / base_rate, and ``mean_revenue_b`` (the mean net revenue
-    of an order of B).
+    ``lift`` = confidence / base_rate, and ``mean_revenue_b`` (the mean of
+    ``amount_col`` over the rows of B: with line items, the mean amount of B in an
+    order, not the whole order's total).
 
     Parameters
     ----------
@@ -67,6 +72,8 @@ def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
         column.
     item_col : str
         The column that names a service (``product`` or ``category``).
+    amount_col : str
+        The money column averaged for ``mean_revenue_b``.
 
     References
     ----------
@@ -82,7 +89,7 @@ def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
     pairs = a.join(b, [a.a_customer == b.b_customer, a.a_item != b.b_item, a.a_on < b.b_on])
     support = pairs.group_by("a_item", "b_item").agg(support=pairs.a_customer.nunique())
     buyers = items.group_by("item").agg(buyers=items.customer_id.nunique())
-    mean_rev = o.group_by("item").agg(mean_revenue=o.net_revenue.mean())
+    mean_rev = o.group_by("item").agg(mean_revenue=o[amount_col].cast("float64").mean())
     rules = support.join(buyers.rename(a_item="item", buyers_a="buyers"), "a_item")
     rules = rules.join(buyers.rename(b_item="item", buyers_b="buyers"), "b_item")
     rules = rules.join(mean_rev.rename(b_item="item", mean_revenue_b="mean_revenue"), "b_item")
@@ -92,22 +99,34 @@ def co_purchase_rules(orders: ir.Table, item_col: str = "product") -> ir.Table:
     return rules.mutate(confidence=confidence, base_rate=base, lift=confidence / base).drop("n_all")
 
 
+def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
+    """The co-purchase rules of the paid orders' items that pass ``s``'s thresholds
+    (computed once per run)."""
+    key = f"rules:{s.item}:{s.min_support}:{s.min_lift}:{s.min_confidence}"
+    if key not in ctx.cache:
+        rules = co_purchase_rules(ctx.items(s.item), "item", "amount")
+        ctx.cache[key] = rules.filter(
+            rules.support >= s.min_support,
+            rules.lift >= s.min_lift,
+            rules.confidence >= s.min_confidence,
+        )
+    out: ir.Table = ctx.cache[key]
+    return out
+
+
 def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
     """The service a customer is most likely to take next, by expected value.
 
     For each customer who bought A and not yet B, rules A → B with at least
     ``min_support`` customers, ``min_lift`` and ``min_confidence`` give an expected
-    offer value of confidence × the mean order of B; the best B is proposed.  A
-    product offered within ``cooldown_days`` is not proposed again.
+    offer value of confidence × the mean amount of B in an order (its own lines, not
+    the whole order); the best B is proposed.  Names matching ``[products] exclude``
+    are never A or B.  A product offered within ``cooldown_days`` is not proposed
+    again.
     """
-    o = ctx.orders
-    rules = co_purchase_rules(o, s.item)
-    rules = rules.filter(
-        rules.support >= s.min_support,
-        rules.lift >= s.min_lift,
-        rules.confidence >= s.min_confidence,
-    )
-    owned = o.filter(o[s.item].notnull()).select("customer_id", item=o[s.item]).distinct()
+    items = ctx.items(s.item)
+    rules = next_step_rules(ctx, s)
+    owned = items.select("customer_id", "item").distinct()
     cand = owned.join(rules, owned.item == rules.a_item).mutate(
         expected_value=rules.confidence * rules.mean_revenue_b
     )
@@ -129,7 +148,7 @@ def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
     best = cand.filter(cand._rn == 0)
     out = []
     for r in _rows(best):
-        value = float(r["expected_value"])
+        value = float(r["expected_value"] or 0.0)
         a, b = r["a_item"], r["b_item"]
         last = r["last_offered_on"]
         why = reason(
@@ -173,20 +192,24 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
     """Customers who bought ``min_services`` services in ``min_orders`` separate
     orders within ``lookback_days`` and hold no package.
 
-    The value at stake is their yearly spend on those services, which a package
-    would secure.  A package offered within ``cooldown_days`` is not repeated.
+    Services are the items of the orders' lines (``[products] exclude`` left out).
+    The value at stake is the package's margin: the yearly spend on those services,
+    less the package ``discount``, times ``[workspace] default_margin``.  A package
+    offered within ``cooldown_days`` is not repeated.
     """
     start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
     o = ctx.orders.filter(ctx.orders.order_date > start)
     packaged = o.filter(o.kind == "package").select("customer_id").distinct()
-    o = o.filter(o.kind != "package", o[s.item].notnull()).mutate(item=o[s.item])
-    per_item = o.group_by("customer_id", "item").agg(
-        item_orders=o.order_id.nunique(), item_revenue=o.net_revenue.sum()
+    separate = o.filter(o.kind != "package").select("order_id")
+    it = ctx.items(s.item)
+    it = it.filter(it.order_date > start).semi_join(separate, "order_id")
+    per_item = it.group_by("customer_id", "item").agg(
+        item_orders=it.order_id.nunique(), item_revenue=it.amount.sum()
     )
-    per_customer = per_item.group_by("customer_id").agg(
-        services=per_item.item.nunique(),
-        separate_orders=per_item.item_orders.sum(),
-        lookback_revenue=per_item.item_revenue.sum(),
+    per_customer = it.group_by("customer_id").agg(
+        services=it.item.nunique(),
+        separate_orders=it.order_id.nunique(),
+        lookback_revenue=it.amount.sum(),
     )
     found = per_customer.filter(
         per_customer.services >= s.min_services,
@@ -203,11 +226,12 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
     services: dict[str, list[tuple[float, str]]] = defaultdict(list)
     if wanted:
         for r in _rows(per_item.filter(per_item.customer_id.isin(sorted(wanted)))):
-            services[r["customer_id"]].append((-float(r["item_revenue"]), r["item"]))
+            services[r["customer_id"]].append((-float(r["item_revenue"] or 0.0), r["item"]))
     out = []
     for r in rows:
         names = [name for _, name in sorted(services[r["customer_id"]])]
-        value = float(r["lookback_revenue"]) * 365.0 / s.lookback_days
+        yearly = float(r["lookback_revenue"] or 0.0) * 365.0 / s.lookback_days
+        value = yearly * (1.0 - s.discount) * ctx.config.workspace.default_margin
         last = r["last_offered_on"]
         months = round(s.lookback_days / 30.44)
         why = reason(

@@ -42,14 +42,22 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return list(expr.to_pyarrow().to_pylist())
 
 
+def at_stake(c: ir.Table) -> ir.FloatingValue:
+    """(1 − P(active)) × a year of the customer: the value a contact can keep or win
+    back (0 when the customer's money is unknown)."""
+    value = (1.0 - c.p_active.fill_null(0.0)) * c.yearly_value
+    return value.fill_null(0.0)
+
+
 def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidate]:
     """Active, valuable customers without contact for longer than their cadence.
 
     The cadence is ``cycle_share`` of the customer's own purchase cycle (mean days
-    between order days; 365 / expected orders per year from the scores when they
-    have a single order day), shortened for valuable customers by
+    between visits; 365 / expected orders per year from the scores when they have a
+    single visit), shortened for valuable customers by
     ``(median value / value) ** value_weight`` and kept between ``min_days`` and
-    ``max_days``.  A contact is a touch or an order.
+    ``max_days``.  A contact is a touch or an order.  The value at stake is what the
+    touch can keep: (1 − P(active)) × a year of the customer.
     """
     c = ctx.customers
     cycle = ibis.coalesce(
@@ -60,7 +68,7 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
         ),
     )
     eligible = c.filter(
-        c.order_days >= s.min_orders,
+        c.visits >= s.min_orders,
         c.value >= s.min_value,
         active(c, s.min_p_alive),
         cycle.notnull(),
@@ -74,7 +82,9 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
     cadence = ibis.least(ibis.greatest(cadence, float(s.min_days)), float(s.max_days))
     due_in = cadence.ceil().cast("int64")
     found = eligible.mutate(
-        cadence_days=cadence, due=eligible.last_contact + due_in.as_interval("D")
+        cadence_days=cadence,
+        due=eligible.last_contact + due_in.as_interval("D"),
+        at_stake=at_stake(eligible),
     )
     found = found.filter(found.days_since_contact.cast("float64") > found.cadence_days)
 
@@ -94,7 +104,7 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
             orders_worth(r),
             p_alive_clause(ctx, r["p_alive"], r["p_alive_before"]),
         )
-        value = float(r["value"])
+        value = float(r["at_stake"] or 0.0)
         values = common_values(ctx, r, value_at_stake=value, due=r["due"])
         values |= {
             "cycle_days": round(float(r["cycle_days"])),
@@ -119,9 +129,9 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
 
 def _last_closed(ctx: PlaybookContext, playbook: str) -> ir.Table:
     """Per customer, the last day an action of ``playbook`` was done or dismissed."""
-    a = ctx.table(ACTIONS.name)
+    a = ctx.ws.table(ACTIONS.name)
     a = a.filter(a.playbook == playbook, a.status.isin(("done", "dismissed")))
-    return a.group_by("customer_id").agg(last_asked=a.closed_on.max())
+    return ctx.state(ACTIONS.name, a.group_by("customer_id").agg(last_asked=a.closed_on.max()))
 
 
 def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Candidate]:
@@ -189,24 +199,30 @@ def _active_subscribers(ctx: PlaybookContext) -> ir.Table:
 
 
 def _something_new(ctx: PlaybookContext, found: ir.Table) -> dict[str, str]:
-    """Per customer, the newest service first sold after their last order."""
-    o = ctx.orders
-    item = ibis.coalesce(o.product, o.category)
-    launched = (
-        o.filter(item.notnull())
-        .group_by(item=item)
-        .agg(launched=o.order_date.min(), buyers=o.customer_id.nunique())
-    )
-    pairs = found.select("customer_id", "last_order").join(
-        launched, found.last_order < launched.launched
-    )
-    pairs = pairs.mutate(
+    """Per customer, something first sold after their last order that buyers of what
+    they bought went on to buy: the best next_step rule A → B (by lift, then
+    confidence) with A one of their items and B first sold after their last order.
+    Customers without such a rule get nothing (no made-up novelty)."""
+    from regulars.actions._playbooks_offers import next_step_rules
+
+    s = ctx.config.playbooks.next_step
+    items = ctx.items(s.item)
+    rules = next_step_rules(ctx, s)
+    launched = items.group_by(b_item=items.item).agg(launched=items.order_date.min())
+    mine = found.select("customer_id", "last_order")
+    owned = items.select("customer_id", "item").distinct()
+    cand = owned.join(mine, "customer_id")
+    cand = cand.join(rules, cand.item == rules.a_item)
+    cand = cand.join(launched, "b_item")
+    cand = cand.filter(cand.launched > cand.last_order)
+    cand = cand.anti_join(owned.rename(b_item="item"), ["customer_id", "b_item"])
+    cand = cand.mutate(
         _rn=ibis.row_number().over(
-            group_by=pairs.customer_id,
-            order_by=[pairs.launched.desc(), pairs.buyers.desc(), pairs.item],
+            group_by=cand.customer_id,
+            order_by=[cand.lift.desc(), cand.confidence.desc(), cand.b_item, cand.a_item],
         )
     )
-    best = pairs.filter(pairs._rn == 0).select("customer_id", "item")
+    best = cand.filter(cand._rn == 0).select("customer_id", item="b_item")
     return {r["customer_id"]: r["item"] for r in _rows(best)}
 
 
@@ -214,10 +230,11 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
     """Customers who stopped buying: P(alive) below ``max_p_alive`` (when scored) or
     no order for ``gap_multiple`` times their usual gap, within ``max_days_lapsed``.
 
-    Customers with a running subscription are left out.  The value at stake is the
-    customer's yearly revenue while they were active (revenue / their active span
-    plus one usual gap, at least a year), so a long valuable history ranks first.
-    The message suggests the newest service sold since their last order.
+    Customers with a running subscription are left out.  The value at stake is what
+    winning them back is worth: (1 − P(active)) × their yearly revenue while they
+    were active (revenue / their active span plus one usual gap, at least a year).
+    The message suggests something new since their last order that customers like
+    them bought (see :func:`_something_new`).
     """
     c = ctx.customers
     by_model = c.p_alive.notnull() & (c.p_alive < s.max_p_alive)
@@ -228,10 +245,7 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
         c.days_since_order <= s.max_days_lapsed,
     )
     found = found.anti_join(_active_subscribers(ctx), "customer_id")
-    span = (
-        found.last_order.delta(found.first_order, unit="day").cast("float64") + found.usual_gap_days
-    )
-    found = found.mutate(yearly_value=found.revenue * 365.0 / ibis.greatest(span, 365.0))
+    found = found.mutate(at_stake=at_stake(found))
     rows = _rows(found)
     news = _something_new(ctx, found) if rows else {}
     out = []
@@ -240,7 +254,7 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
         since = int(r["days_since_order"])
         lapsed_on = r["last_order"] + _dt.timedelta(days=math.ceil(s.gap_multiple * gap))
         due = min(lapsed_on, ctx.today)
-        value = float(r["yearly_value"])
+        value = float(r["at_stake"])
         new = news.get(r["customer_id"])
         own_gap = r["mean_gap_days"] is not None
         why = reason(
@@ -292,7 +306,7 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
         since_first < days,
         c.last_touch.isnull() | (c.last_touch < c.first_order),
     )
-    o = ctx.ws.table("orders")
+    o = ctx.table("orders")
     refunded = o.filter(
         (o.status.fill_null("paid") == "refunded") | (o.refund_amount.fill_null(0) > 0)
     ).select("customer_id")

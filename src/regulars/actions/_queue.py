@@ -37,6 +37,7 @@ from regulars._config_actions import PLAYBOOK_NAMES
 from regulars.actions import _playbooks_offers as offers
 from regulars.actions import _playbooks_people as people
 from regulars.actions._candidates import Candidate
+from regulars.actions._engine import on_workspace_file, scalar
 from regulars.actions._features import build_context, snapshot_scores
 from regulars.actions._store import (
     ACTION_EVENTS,
@@ -54,7 +55,14 @@ if TYPE_CHECKING:
     from regulars.config import Config
     from regulars.store import Workspace
 
-__all__ = ["PLAYBOOKS", "ActionRun", "check_playbooks", "compute_actions", "open_actions"]
+__all__ = [
+    "PLAYBOOKS",
+    "ActionRun",
+    "check_playbooks",
+    "compute_actions",
+    "open_actions",
+    "rank_key",
+]
 
 #: Playbook name -> the function that finds its candidates.
 PLAYBOOKS: dict[str, Callable[[PlaybookContext, Any], list[Candidate]]] = {
@@ -81,13 +89,28 @@ class ActionRun:
     today : datetime.date
         The day the queue was computed for.
     actions : ibis.Table
-        The open actions, ranked (see :func:`open_actions`).
+        The open actions, ranked (see :func:`open_actions`).  For a what-if run, the
+        actions the list would show on ``today``.
     candidates : dict[str, int]
         Candidates found per playbook, before quiet periods, the cap and the holdout.
-    shown, held_out, quiet, capped, expired : int
-        Actions open after the run; chosen but held out; skipped for a snooze,
-        dismissal or cooldown; skipped by the one-action-per-customer cap (or a
-        recent contact); and earlier actions that no longer qualify.
+    customers : int
+        Customers with at least one candidate.
+    shown, held_out : int
+        Actions open after the run, and actions chosen but held out.
+    quiet, capped, over_capacity : int
+        Customers left without an action because every candidate was quiet (snoozed,
+        dismissed or cooling down); because they were contacted within
+        ``frequency_cap_days`` or already hold an action of a playbook that did not
+        run; and because the week's list was full (``weekly_capacity``).  Each
+        customer is counted once, so these never exceed ``customers``.
+    expired : int
+        Earlier actions that no longer qualify.
+    capacity : int
+        Room on this week's list (``weekly_capacity`` less the actions closed in the
+        last 7 days); 0 = no limit.
+    what_if : bool
+        True when ``today`` lies before the day the stored queue was computed for: the
+        list was computed as of that day and nothing was written.
     """
 
     today: _dt.date
@@ -98,6 +121,10 @@ class ActionRun:
     quiet: int = 0
     capped: int = 0
     expired: int = 0
+    customers: int = 0
+    over_capacity: int = 0
+    capacity: int = 0
+    what_if: bool = False
 
 
 def check_playbooks(names: Iterable[str] | None) -> tuple[str, ...]:
@@ -125,12 +152,13 @@ class _Existing:
     created_on: _dt.date
     closed_on: _dt.date | None
     until: _dt.date | None
+    updated_on: _dt.date | None = None
 
 
 def _existing(ws: Workspace) -> dict[str, _Existing]:
     rows = ws.con.execute(
-        "SELECT action_id, customer_id, playbook, status, created_on, closed_on, until "
-        f"FROM {ACTIONS.name}"
+        "SELECT action_id, customer_id, playbook, status, created_on, closed_on, until, "
+        f"updated_on FROM {ACTIONS.name}"
     ).fetchall()
     return {r[0]: _Existing(*r) for r in rows}
 
@@ -147,35 +175,49 @@ def _quiet_until(config: Config, e: _Existing) -> _dt.date | None:
     return None
 
 
-def _recent_contacts(ws: Workspace, config: Config, today: _dt.date) -> set[str]:
+def _capped_playbooks(config: Config) -> list[str]:
+    return [n for n in PLAYBOOK_NAMES if config.playbooks.get(n).respect_cap]
+
+
+def _recent_contacts(ctx: PlaybookContext, today: _dt.date) -> set[str]:
     """Customers touched, or with a capped action done, within the frequency cap."""
-    days = config.actions.frequency_cap_days
+    days = ctx.config.actions.frequency_cap_days
     if days <= 0:
         return set()
     start = today - _dt.timedelta(days=days)
-    capped = [n for n in PLAYBOOK_NAMES if config.playbooks.get(n).respect_cap]
-    rows = ws.con.execute(
-        "SELECT customer_id FROM touches WHERE CAST(touched_at AS DATE) > ? "
-        "AND CAST(touched_at AS DATE) <= ? "
-        f"UNION SELECT customer_id FROM {ACTIONS.name} WHERE status = 'done' "
+    tc = ctx.table("touches")
+    when = tc.touched_at.cast("date")
+    touched = tc.filter(when > ibis.date(start), when <= ibis.date(today))
+    out = {str(v) for v in touched.select("customer_id").distinct().to_pyarrow().column(0)}
+    rows = ctx.ws.con.execute(
+        f"SELECT customer_id FROM {ACTIONS.name} WHERE status = 'done' "
         "AND closed_on > ? AND closed_on <= ? AND list_contains(?, playbook)",
-        [start, today, start, today, capped],
+        [start, today, _capped_playbooks(ctx.config)],
     ).fetchall()
-    return {r[0] for r in rows}
+    return out | {r[0] for r in rows}
 
 
-def _has_inputs(ws: Workspace, playbook: str) -> bool:
+def _closed_this_week(ws: Workspace, config: Config, today: _dt.date) -> int:
+    """Actions of capped playbooks done, snoozed or dismissed in the last 7 days."""
+    row = ws.con.execute(
+        f"SELECT count(*) FROM {ACTIONS.name} WHERE status IN ('done', 'snoozed', "
+        "'dismissed') AND closed_on > ? AND closed_on <= ? AND list_contains(?, playbook)",
+        [today - _dt.timedelta(days=7), today, _capped_playbooks(config)],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _has_inputs(ctx: PlaybookContext, playbook: str) -> bool:
     """Cheap checks that let a playbook without any input data be skipped."""
     if playbook == "renewal_due":
-        row = ws.con.execute(
-            "SELECT (SELECT count(*) FROM subscriptions) + "
-            "(SELECT count(*) FROM orders WHERE kind = 'package')"
-        ).fetchone()
-        return bool(row and row[0])
+        subs = scalar(ctx.table("subscriptions").count())
+        o = ctx.table("orders")
+        packages = scalar(o.filter(o.kind == "package").count())
+        return bool(subs or packages)
     if playbook == "guarantee_check_in":
-        return ws.config.guarantee.days > 0
+        return ctx.config.guarantee.days > 0
     if playbook == "pay_referral_reward":
-        return bool(ws.config.referrals.rules)  # no rules, no rewards
+        return bool(ctx.config.referrals.rules)  # no rules, no rewards
     return True
 
 
@@ -203,12 +245,24 @@ def _priorities(chosen: Sequence[Candidate]) -> dict[tuple[str, str], int]:
     return out
 
 
+def rank_key(aid: str, c: Candidate, sticky: bool) -> tuple[Any, ...]:
+    """The order in which candidates take customers and places on the list.
+
+    Actions already on the list (open or held out) first, so an unchanged book gives
+    an unchanged list; then the value at stake, to the cent, largest first; then the
+    playbook's place in :data:`PLAYBOOKS`, the customer id and the action id, so ties
+    always break the same way.
+    """
+    return (not sticky, -round(c.value_at_stake, 2), _ORDER[c.playbook], c.customer_id, aid)
+
+
 def compute_actions(
     ws: Workspace,
     /,
     *,
     today: _dt.date | str | None = None,
     playbooks: Iterable[str] | None = None,
+    write: bool | None = None,
 ) -> ActionRun:
     """Run the playbooks and store this week's action queue in the workspace.
 
@@ -223,6 +277,10 @@ def compute_actions(
     playbooks : iterable of str, optional
         Run only these playbooks (default: every enabled one).  Open actions of the
         other playbooks are left as they are and still count for the cap.
+    write : bool, optional
+        Store the result (default: yes, unless ``today`` is before the day the stored
+        queue was last computed for).  ``write=False`` is a what-if view: the list is
+        computed and returned, and nothing in the workspace changes.
 
     Returns
     -------
@@ -238,20 +296,25 @@ def compute_actions(
     ensure_action_tables(ws)
     day = resolve_today(ws, today)
     config = ws.config
-    snapshot_scores(ws)
+    existing = _existing(ws)
+    last_day = max((e.updated_on for e in existing.values() if e.updated_on), default=None)
+    if write is None:
+        write = last_day is None or day >= last_day
+    if write:
+        snapshot_scores(ws)
     ctx = build_context(ws, day)
 
     found: list[Candidate] = []
     counts: dict[str, int] = {}
     for name in names:
         settings = config.playbooks.get(name)
-        if not settings.enable or not _has_inputs(ws, name):
+        if not settings.enable or not _has_inputs(ctx, name):
             continue
         got = PLAYBOOKS[name](ctx, settings)
         counts[name] = len(got)
         found.extend(got)
+    everyone = {c.customer_id for c in found}
 
-    existing = _existing(ws)
     quiet_map: dict[tuple[str, str], _dt.date] = {}
     for e in existing.values():
         until = _quiet_until(config, e)
@@ -261,7 +324,6 @@ def compute_actions(
 
     # 1. quiet periods
     live: list[tuple[str, Candidate]] = []
-    quiet = 0
     for c in found:
         aid = action_id(c.playbook, c.customer_id, c.episode)
         prev = existing.get(aid)
@@ -270,18 +332,16 @@ def compute_actions(
             or (prev.status == "dismissed" and (prev.until is None or prev.until > day))
         )
         if same_closed or quiet_map.get((c.customer_id, c.playbook), day) > day:
-            quiet += 1
             continue
         live.append((aid, c))
+    not_quiet = {c.customer_id for _, c in live}
 
     # 2. one candidate per customer and playbook; 3. the cap
-    def rank_key(item: tuple[str, Candidate]) -> tuple[Any, ...]:
-        aid, c = item
-        was_open = aid in existing and existing[aid].status == "open"
-        return (not was_open, -c.value_at_stake, _ORDER[c.playbook], aid)
+    def sticky(aid: str) -> bool:
+        return aid in existing and existing[aid].status in ("open", "held_out")
 
-    live.sort(key=rank_key)
-    recent = _recent_contacts(ws, config, day)
+    live.sort(key=lambda item: rank_key(item[0], item[1], sticky(item[0])))
+    recent = _recent_contacts(ctx, day)
     names_set = set(names)
     slot_taken = {
         e.customer_id
@@ -292,43 +352,99 @@ def compute_actions(
     }
     seen: set[tuple[str, str]] = set()
     chosen: list[tuple[str, Candidate]] = []
-    capped = 0
     for aid, c in live:
         if (c.customer_id, c.playbook) in seen:
             continue
         seen.add((c.customer_id, c.playbook))
         if config.playbooks.get(c.playbook).respect_cap:
             if c.customer_id in recent or c.customer_id in slot_taken:
-                capped += 1
                 continue
             slot_taken.add(c.customer_id)
         chosen.append((aid, c))
 
-    # 4. the holdout
+    # 4. the holdout; 5. this week's capacity (held-out actions take the places they
+    # would have had, so the holdout stays comparable with the list)
     salt = config.actions.holdout_salt
-    shown: list[Candidate] = []
+    capacity = config.actions.weekly_capacity
+    room = max(capacity - _closed_this_week(ws, config, day), 0) if capacity else 0
+    kept: list[tuple[str, Candidate]] = []
     held: dict[str, bool] = {}
+    on_list = 0
     for aid, c in chosen:
-        share = config.playbooks.get(c.playbook).holdout_share
+        settings = config.playbooks.get(c.playbook)
+        share = settings.holdout_share
         if share < 0:
             share = config.actions.holdout_share
         held[aid] = is_held_out(c.playbook, c.customer_id, share, salt)
-        if not held[aid]:
-            shown.append(c)
+        if capacity and settings.respect_cap and on_list >= room:
+            continue
+        if not held[aid] and settings.respect_cap:
+            on_list += 1
+        kept.append((aid, c))
+    shown = [c for aid, c in kept if not held[aid]]
+    with_action = {c.customer_id for _, c in kept}
+    chosen_customers = {c.customer_id for _, c in chosen}
 
-    # 5. priorities, then write
+    # 6. priorities, then write
     priority = _priorities(shown)
-    expired = _write(ws, day, existing, chosen, held, priority, names_set)
+    if write:
+        expired = _write(ws, day, existing, kept, held, priority, names_set)
+        actions = open_actions(ws)
+    else:
+        expired = 0
+        actions = _what_if_actions(ctx, kept, held, priority)
     return ActionRun(
         today=day,
-        actions=open_actions(ws),
+        actions=actions,
         candidates=counts,
         shown=len(shown),
-        held_out=len(chosen) - len(shown),
-        quiet=quiet,
-        capped=capped,
+        held_out=len(kept) - len(shown),
+        quiet=len(everyone - not_quiet),
+        capped=len(not_quiet - chosen_customers),
         expired=expired,
+        customers=len(everyone),
+        over_capacity=len(chosen_customers - with_action),
+        capacity=room if capacity else 0,
+        what_if=not write,
     )
+
+
+def _what_if_actions(
+    ctx: PlaybookContext,
+    kept: list[tuple[str, Candidate]],
+    held: dict[str, bool],
+    priority: dict[tuple[str, str], int],
+) -> ir.Table:
+    """The list :func:`open_actions` would give, from candidates (nothing stored)."""
+    shown = [(aid, c) for aid, c in kept if not held[aid]]
+    ids = sorted({c.customer_id for _, c in shown})
+    names: dict[str, str] = {}
+    if ids:
+        cu = ctx.table("customers")
+        cu = cu.filter(cu.customer_id.cast("string").isin(ids))
+        for r in cu.select("customer_id", "name").to_pyarrow().to_pylist():
+            if r["name"] is not None:
+                names[str(r["customer_id"])] = r["name"]
+    rows = [
+        {
+            "action_id": aid,
+            "customer_id": c.customer_id,
+            "name": names.get(c.customer_id, c.customer_id),
+            "playbook": c.playbook,
+            "reason": c.reason.text,
+            "reason_code": c.reason.code,
+            "reason_params": c.reason.params_json(),
+            "value_at_stake": round(c.value_at_stake, 2),
+            "priority": priority[(c.customer_id, c.playbook)],
+            "due": c.due,
+            "message": c.message,
+            "created_on": ctx.today,
+            "detail": to_json(c.detail),
+        }
+        for aid, c in shown
+    ]
+    t = ibis.memtable(pa.Table.from_pylist(rows, schema=_OPEN_SCHEMA))
+    return t.order_by([t.value_at_stake.desc(), t.priority, t.due, t.customer_id, t.action_id])
 
 
 def _write(
@@ -340,6 +456,7 @@ def _write(
     priority: dict[tuple[str, str], int],
     names: set[str],
 ) -> int:
+    """Upsert the kept actions, expire the stale ones, append the events."""
     now = _dt.datetime.now().replace(microsecond=0)
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -476,14 +593,35 @@ def insert_events(con: Any, events: list[dict[str, Any]]) -> None:
         con.unregister("_regulars_events_src")
 
 
+_OPEN_SCHEMA = pa.schema(
+    [
+        ("action_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("name", pa.string()),
+        ("playbook", pa.string()),
+        ("reason", pa.string()),
+        ("reason_code", pa.string()),
+        ("reason_params", pa.string()),
+        ("value_at_stake", pa.float64()),
+        ("priority", pa.int32()),
+        ("due", pa.date32()),
+        ("message", pa.string()),
+        ("created_on", pa.date32()),
+        ("detail", pa.string()),
+    ]
+)
+
+
 def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
-    """The open actions, ranked by value at stake (then priority, due date, id).
+    """The open actions, ranked by value at stake (then priority, due date, customer
+    id and action id).
 
     Columns: action_id, customer_id, name, playbook, reason, reason_code,
     reason_params, value_at_stake, priority, due, message, created_on, detail.
     ``reason`` is in English; ``reason_code`` and ``reason_params`` (JSON) hold the
     same reason as data (see ``docs/actions.md``, "Reasons as data").  Held-out,
-    done, snoozed, dismissed and expired actions are not included.
+    done, snoozed, dismissed and expired actions are not included.  Names come from
+    the engine's ``customers``.
     """
     ensure_action_tables(ws)
     a = ws.table(ACTIONS.name)
@@ -491,7 +629,18 @@ def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
     if playbook is not None:
         check_playbooks([playbook])
         a = a.filter(a.playbook == playbook)
-    cu = ws.table("customers").select(customer_id="customer_id", _name="name")
+    if on_workspace_file(ws):
+        cu = ws.table("customers").select(customer_id="customer_id", _name="name")
+    else:
+        from regulars.actions._engine import input_tables
+
+        ids = sorted({str(v) for v in a.select("customer_id").to_pyarrow().column(0)})
+        engine_cu = input_tables(ws)["customers"]
+        engine_cu = engine_cu.filter(engine_cu.customer_id.cast("string").isin(ids or [""]))
+        names = engine_cu.select(
+            customer_id=engine_cu.customer_id.cast("string"), _name=engine_cu.name
+        ).to_pyarrow()
+        cu = ibis.memtable(names)
     a = a.left_join(cu, "customer_id").drop("customer_id_right")
     out = a.select(
         "action_id",
@@ -508,4 +657,6 @@ def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
         created_on="created_on",
         detail="detail",
     )
-    return out.order_by([out.value_at_stake.desc(), out.priority, out.due, out.action_id])
+    return out.order_by(
+        [out.value_at_stake.desc(), out.priority, out.due, out.customer_id, out.action_id]
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
+from regulars.actions._engine import state_table
 from regulars.actions._features import build_context, paid_orders, snapshot_scores
 from regulars.actions._store import SCORE_HISTORY, ensure_action_tables, resolve_today
 from regulars.errors import ActionError
@@ -77,6 +78,7 @@ def signal_frame(
         h = h.filter(h.scored_at == ibis.timestamp(snap)).select(
             customer_id="customer_id", snap_p_alive="p_alive", snap_clv="clv"
         )
+        h = state_table(ws, SCORE_HISTORY.name, h)
         c = c.left_join(h, "customer_id").drop("customer_id_right")
     else:
         c = c.mutate(snap_p_alive=ibis.null("float64"), snap_clv=ibis.null("float64"))

@@ -163,15 +163,6 @@ def ensure_action_tables(ws: Workspace) -> None:
                 ws.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
 
 
-def _latest_order_date(ws: Workspace) -> _dt.date | None:
-    row = ws.con.execute(
-        "SELECT max(CAST(order_date AS DATE)) FROM orders "
-        "WHERE coalesce(status, 'paid') <> 'cancelled'"
-    ).fetchone()
-    value = row[0] if row else None
-    return value if isinstance(value, _dt.date) else None
-
-
 def resolve_today(ws: Workspace, today: _dt.date | str | None = None) -> _dt.date:
     """The day the actions are computed for.
 
@@ -194,7 +185,9 @@ def resolve_today(ws: Workspace, today: _dt.date | str | None = None) -> _dt.dat
                 f"today = {today!r} is not a date (expected YYYY-MM-DD, for example 2024-06-30)."
             ) from None
     if ws.config.actions.clock == "data":
-        latest = _latest_order_date(ws)
+        from regulars.actions._engine import latest_order_date
+
+        latest = latest_order_date(ws)
         if latest is not None:
             return latest
     return _dt.date.today()

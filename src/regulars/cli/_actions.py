@@ -132,7 +132,12 @@ def actions_command(
     ws = open_workspace(workspace)
     try:
         run = compute_actions(ws, today=_day(today))
-        expr = open_actions(ws, playbook=playbook)
+        if run.what_if:
+            expr = run.actions
+            if playbook is not None:
+                expr = expr.filter(expr.playbook == playbook)
+        else:
+            expr = open_actions(ws, playbook=playbook)
         if limit is not None:
             expr = expr.limit(limit)
         rows = expr.to_pyarrow().to_pylist()
@@ -144,50 +149,74 @@ def actions_command(
             _emit(rows, fmt, ACTION_FIELDS)
             return
         _print_actions(rows, ws.config.workspace.currency, run.today)
-        err_console.print(
-            f"{run.shown} open, {run.held_out} held out (not shown), {run.quiet} quiet "
-            f"(snoozed, dismissed or cooling down), {run.capped} over the frequency cap, "
-            f"{run.expired} expired."
-        )
-        if rows:
+        _print_summary(run)
+        if rows and not run.what_if:
             err_console.print(
                 "Record what happened: [bold]regulars action done ID --outcome accepted[/] "
-                "(or snooze / dismiss)."
+                "(or snooze / dismiss; the first characters of an id are enough)."
             )
     finally:
         ws.close()
 
 
-def _print_actions(rows: list[dict[str, Any]], currency: str, today: dt.date) -> None:
-    from rich.table import Table
+def _print_summary(run: Any) -> None:
+    from rich.text import Text
 
-    table = Table(
-        title=f"Actions for {today.isoformat()}", title_justify="left", header_style="bold"
-    )
-    for name, justify in (
-        ("id", "left"),
-        ("customer", "left"),
-        ("playbook", "left"),
-        ("at stake", "right"),
-        ("priority", "right"),
-        ("due", "left"),
-        ("reason", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name != "reason")  # type: ignore[arg-type]
-    for r in rows:
-        table.add_row(
-            r["action_id"],
-            r["name"],
-            r["playbook"],
-            _money(r["value_at_stake"], currency),
-            str(r["priority"]),
-            r["due"].isoformat() if r["due"] else "",
-            r["reason"],
+    room = f" of this week's {run.capacity}" if run.capacity else ""
+    parts = [
+        f"{run.shown} open{room}",
+        f"{run.held_out} held out (not shown)",
+    ]
+    left = [
+        (run.over_capacity, "over this week's capacity"),
+        (run.capped, "contacted recently or holding another action"),
+        (run.quiet, "snoozed, dismissed or cooling down"),
+    ]
+    waiting = [f"{n:,} {what}" for n, what in left if n]
+    text = ", ".join(parts)
+    if run.customers:
+        text += f". {run.customers:,} customers qualified"
+        if waiting:
+            text += "; left for later: " + ", ".join(waiting)
+    if run.expired:
+        text += f". {run.expired} earlier actions expired"
+    err_console.print(Text(text + "."))
+    if run.what_if:
+        err_console.print(
+            Text(
+                f"What-if view for {run.today.isoformat()}: the stored list was computed for a "
+                "later day, so nothing was written. Run without --today to update it."
+            )
         )
-    if rows:
-        console.print(table)
-    else:
-        console.print(f"No open actions for {today.isoformat()}.")
+
+
+def _print_actions(rows: list[dict[str, Any]], currency: str, today: dt.date) -> None:
+    """One line per action (full id, playbook, value, priority, due, customer), with
+    the reason wrapped under it: readable at 80 columns, and every id is whole."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    if not rows:
+        console.print(Text(f"No open actions for {today.isoformat()}."))
+        return
+    money = [_money(r["value_at_stake"], currency) for r in rows]
+    id_w = max(len("id"), *(len(r["action_id"]) for r in rows))
+    pb_w = max(len("playbook"), *(len(r["playbook"]) for r in rows))
+    money_w = max(len("at stake"), *(len(m) for m in money))
+    console.print(Text(f"Actions for {today.isoformat()}", style="bold"))
+    header = (
+        f"{'id':<{id_w}}  {'playbook':<{pb_w}}  {'at stake':>{money_w}}  P  {'due':<10}  customer"
+    )
+    console.print(Text(header, style="bold"), no_wrap=True, overflow="ellipsis")
+    for r, m in zip(rows, money, strict=True):
+        due = r["due"].isoformat() if r["due"] else ""
+        line = Text(
+            f"{r['action_id']:<{id_w}}  {r['playbook']:<{pb_w}}  {m:>{money_w}}  "
+            f"{r['priority'] or '-'}  {due:<10}  "
+        )
+        line.append(str(r["name"]))
+        console.print(line, no_wrap=True, overflow="ellipsis")
+        console.print(Padding(Text(r["reason"] or "", style="dim"), (0, 0, 0, 4)))
 
 
 # -- regulars action done|snooze|dismiss ----------------------------------------------
@@ -464,16 +493,18 @@ def _pct(value: Any) -> str:
 
 
 def _points(value: Any, low: Any, high: Any) -> str:
+    """A lift in percentage points: ``+6.0 pp [-3.1, +15.2]``."""
     if value is None:
         return "—"
-    text = f"{100 * value:+.1f} pts"
+    text = f"{100 * value:+.1f} pp"
     if low is not None and high is not None:
         text += f" [{100 * low:+.1f}, {100 * high:+.1f}]"
     return text
 
 
 def _print_effectiveness(rows: list[dict[str, Any]], currency: str) -> None:
-    from rich.table import Table
+    """One block per playbook, each fact on its own short line: readable at 80 columns."""
+    from rich.text import Text
 
     if not rows:
         console.print(
@@ -481,51 +512,37 @@ def _print_effectiveness(rows: list[dict[str, Any]], currency: str) -> None:
             "once the effect window of the first actions has passed."
         )
         return
-    table = Table(
-        title="Playbook effectiveness (treated vs held out)",
-        title_justify="left",
-        header_style="bold",
-    )
-    for name in (
-        "playbook",
-        "treated",
-        "held out",
-        "bought again",
-        "held out bought",
-        "lift [95% CI]",
-        "revenue lift [95% CI]",
-        "incremental revenue",
-        "done",
-        "accepted",
-        "pending",
-    ):
-        table.add_column(name, justify="left" if name == "playbook" else "right", no_wrap=True)
+    console.print(Text("Playbook effectiveness (treated vs held out, 95% intervals)", "bold"))
     for r in rows:
         rev = "—"
         if r["revenue_lift"] is not None:
-            rev = _money(r["revenue_lift"], currency)
+            rev = _money(r["revenue_lift"], currency) + " per customer"
             if r["revenue_lift_low"] is not None:
                 rev += (
                     f" [{_money(r['revenue_lift_low'], '').strip()}, "
                     f"{_money(r['revenue_lift_high'], '').strip()}]"
                 )
-        table.add_row(
-            r["playbook"],
-            f"{r['treated']:,}",
-            f"{r['held_out']:,}",
-            _pct(r["treated_repurchase"]),
-            _pct(r["held_out_repurchase"]),
-            _points(r["repurchase_lift"], r["repurchase_lift_low"], r["repurchase_lift_high"]),
-            rev,
-            _money(r["incremental_revenue"], currency),
-            f"{r['done']:,}",
-            f"{r['accepted']:,}",
-            f"{r['pending']:,}",
-        )
-    console.print(table)
+        if r["incremental_revenue"] is not None:
+            incremental = _money(r["incremental_revenue"], currency)
+        else:
+            incremental = "— (needs a lift above 0 and actions marked done)"
+        lines = [
+            f"customers: {r['treated']:,} treated, {r['held_out']:,} held out, "
+            f"{r['pending']:,} still in their window",
+            f"bought again: {_pct(r['treated_repurchase'])} treated, "
+            f"{_pct(r['held_out_repurchase'])} held out",
+            "lift: "
+            + _points(r["repurchase_lift"], r["repurchase_lift_low"], r["repurchase_lift_high"]),
+            f"revenue lift: {rev}",
+            f"incremental revenue: {incremental}",
+            f"marked done: {r['done']:,}, accepted: {r['accepted']:,}",
+        ]
+        console.print(Text(r["playbook"], style="bold"))
+        for line in lines:
+            console.print(Text("  " + line))
     err_console.print(
-        "A lift whose interval stays above 0 is unlikely to be chance. "
-        "'pending' actions are still inside their window."
+        "Lifts are in percentage points (pp). A lift whose interval stays above 0 is "
+        "unlikely to be chance."
     )
 
 

@@ -68,10 +68,13 @@ class Workspace:
         currency: str = "EUR",
         channels: dict[str, str] | None = None,
         exist_ok: bool = True,
+        kind: str = "studio",
     ) -> Workspace:
         """Create a workspace at ``path`` (the folder is created if needed).
 
         An existing ``regulars.toml`` is kept; the database gets any missing tables.
+        ``kind`` (studio, shop or subscription) is written as ``[workspace] kind`` and
+        sets the defaults of the playbooks (see docs/actions.md, "Business profiles").
         """
         root = resolve_workspace_path(path)
         root.mkdir(parents=True, exist_ok=True)
@@ -84,6 +87,7 @@ class Workspace:
                     name=name or root.resolve().name,
                     currency=currency.upper(),
                     channels=channels,
+                    kind=kind,
                 ),
                 encoding="utf-8",
             )
