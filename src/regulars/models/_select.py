@@ -30,8 +30,10 @@ from regulars.models._rfm import (
 )
 
 __all__ = [
+    "AUTO_SAMPLE",
     "FALLBACK_PENALIZER",
     "Candidate",
+    "HoldoutData",
     "Selection",
     "default_calibration_end",
     "fit_or_regularise",
@@ -46,6 +48,8 @@ FALLBACK_PENALIZER = 0.01
 #: The default holdout: about this share of the history (between 25% and 35%) ...
 HOLDOUT_SHARE = 0.30
 HOLDOUT_MIN_SHARE, HOLDOUT_MAX_SHARE = 0.25, 0.35
+#: ``auto`` compares the candidates on at most about this many customers.
+AUTO_SAMPLE = 10_000
 #: ... of at least this many days, and at most a year.
 HOLDOUT_MIN_DAYS = 28
 HOLDOUT_MAX_DAYS = 365
@@ -109,43 +113,64 @@ def fit_or_regularise(cls: type[Any], data: Any, penalizer: float, progress: Pro
         return model
 
 
+class HoldoutData:
+    """The calibration/holdout summary and the holdout purchases, built once per setup.
+
+    With ``sample``, a book of more customers is cut to about that many, chosen by a
+    hash of ``customer_id`` (the same customers for every model and every run).
+    Call :meth:`release` when done.
+    """
+
+    def __init__(
+        self,
+        tx: ir.Table,
+        *,
+        cal_end: dt.date,
+        end: dt.date,
+        time_unit: TimeUnit,
+        merge: TimeUnit,
+        sample: int | None = None,
+    ) -> None:
+        full = calibration_holdout_summary(
+            tx,
+            calibration_end=cal_end,
+            observation_end=end,
+            datetime_col="order_date",
+            time_unit=time_unit,
+            merge_period=merge,
+        )
+        if sample is not None:
+            n = int(full.count().to_pyarrow().as_py())
+            if n > sample:
+                full = full.filter(full["customer_id"].hash() % math.ceil(n / sample) == 0)
+        self.cal_end, self.end, self.time_unit = cal_end, end, time_unit
+        self.ch = full.cache()
+        self.purchases = _holdout_purchases(tx, self.ch, cal_end, end, merge).cache()
+
+    def release(self) -> None:
+        self.purchases.release()
+        self.ch.release()
+
+
 def holdout_fit(
-    tx: ir.Table,
-    model_cls: type[Any],
-    *,
-    cal_end: dt.date,
-    end: dt.date,
-    time_unit: TimeUnit,
-    merge: TimeUnit,
-    penalizer: float,
-    progress: Progress,
+    data: HoldoutData, model_cls: type[Any], *, penalizer: float, progress: Progress
 ) -> tuple[HoldoutCheck, Any]:
     """Fit ``model_cls`` on the calibration period and check it on the holdout.
 
     Raises the calibration fit's RegularsError when it fails.
     """
-    ch = calibration_holdout_summary(
-        tx,
-        calibration_end=cal_end,
-        observation_end=end,
-        datetime_col="order_date",
-        time_unit=time_unit,
-        merge_period=merge,
-    ).cache()
-    try:
-        cal = ch.select(frequency=ch["frequency_cal"], recency=ch["recency_cal"], T=ch["T_cal"])
-        fitted = fit_or_regularise(model_cls, cal, penalizer, progress)
-        check = holdout_check(
-            fitted,
-            ch,
-            calibration_end=cal_end,
-            observation_end=end,
-            purchases=_holdout_purchases(tx, ch, cal_end, end, merge),
-            unit_days=TIME_UNIT_DAYS[time_unit],
-        )
-        return check, fitted
-    finally:
-        ch.release()
+    ch = data.ch
+    cal = ch.select(frequency=ch["frequency_cal"], recency=ch["recency_cal"], T=ch["T_cal"])
+    fitted = fit_or_regularise(model_cls, cal, penalizer, progress)
+    check = holdout_check(
+        fitted,
+        ch,
+        calibration_end=data.cal_end,
+        observation_end=data.end,
+        purchases=data.purchases,
+        unit_days=TIME_UNIT_DAYS[data.time_unit],
+    )
+    return check, fitted
 
 
 def _holdout_purchases(

@@ -14,6 +14,7 @@ The CLI is a thin shell around :func:`fit_workspace` and :func:`score_workspace`
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,9 @@ from regulars.models._holdout import HoldoutCheck
 from regulars.models._rfm import TimeUnit, rfm_summary
 from regulars.models._scoring import score_customers
 from regulars.models._select import (
+    AUTO_SAMPLE,
     Candidate,
+    HoldoutData,
     Selection,
     candidate_from_check,
     comparison_error,
@@ -216,6 +219,14 @@ class _RFMs:
             table.release()
 
 
+def _sample(rfm: ir.Table) -> tuple[ir.Table, bool]:
+    """About ``AUTO_SAMPLE`` customers of ``rfm`` by a hash of their id (all if fewer)."""
+    n = int(rfm.count().to_pyarrow().as_py())
+    if n <= AUTO_SAMPLE:
+        return rfm, False
+    return rfm.filter(rfm["customer_id"].hash() % math.ceil(n / AUTO_SAMPLE) == 0), True
+
+
 def _choose(
     tx: ir.Table,
     names: list[str],
@@ -230,34 +241,46 @@ def _choose(
     """``--model auto``: compare the candidates, return the chosen model's full fit.
 
     With a holdout, each candidate is fitted on the calibration period and scored on
-    its holdout errors; without one, by the log-likelihood of its fit on the whole
-    history.  The best candidate that passes its diagnostics is refitted on the whole
-    history, which must pass them too; if none passes, the best one is kept and its
-    problems are reported.
+    its holdout errors (on a hash sample of ``AUTO_SAMPLE`` customers when the book
+    is larger); without one, by the log-likelihood of its fit on the whole history
+    (on the same kind of sample).  The best candidate that passes its diagnostics is
+    refitted on the whole history, which must pass them too; if none passes, the best
+    one is kept and its problems are reported.
     """
     candidates: list[Candidate] = []
     checks: dict[str, HoldoutCheck] = {}
     full: dict[str, Any] = {}
     method = "holdout"
     if cal_end is not None:
-        for name in names:
-            say(f"auto: fitting {name} on the orders up to {cal_end} and checking the holdout")
-            try:
-                check, fitted = holdout_fit(
-                    tx,
-                    model_class(PURCHASE_MODELS[name]),
-                    cal_end=cal_end,
-                    end=end,
-                    time_unit=time_unit,
-                    merge=_merge_period(name, time_unit),
-                    penalizer=penalizer,
-                    progress=say,
-                )
-            except RegularsError as exc:
-                candidates.append(Candidate(name, failed=str(exc)))
-                continue
-            checks[name] = check
-            candidates.append(candidate_from_check(name, check, fitted))
+        prepared: dict[str, HoldoutData] = {}
+        try:
+            for name in names:
+                merge = _merge_period(name, time_unit)
+                say(f"auto: fitting {name} on the orders up to {cal_end}, checking the holdout")
+                try:
+                    if merge not in prepared:
+                        prepared[merge] = HoldoutData(
+                            tx,
+                            cal_end=cal_end,
+                            end=end,
+                            time_unit=time_unit,
+                            merge=merge,
+                            sample=AUTO_SAMPLE,
+                        )
+                    check, fitted = holdout_fit(
+                        prepared[merge],
+                        model_class(PURCHASE_MODELS[name]),
+                        penalizer=penalizer,
+                        progress=say,
+                    )
+                except RegularsError as exc:
+                    candidates.append(Candidate(name, failed=str(exc)))
+                    continue
+                checks[name] = check
+                candidates.append(candidate_from_check(name, check, fitted))
+        finally:
+            for data in prepared.values():
+                data.release()
     if not checks:
         if cal_end is not None:
             notes.append("No candidate could be fitted on the calibration period.")
@@ -270,12 +293,14 @@ def _choose(
                 "likelihood counts purchase periods, not purchases."
             )
         for name in comparable:
+            rfm, sampled = _sample(rfms(name))
             try:
-                fitted = _fit_purchase(name, rfms(name), penalizer, say)
+                fitted = _fit_purchase(name, rfm, penalizer, say)
             except RegularsError as exc:
                 candidates.append(Candidate(name, failed=str(exc)))
                 continue
-            full[name] = fitted
+            if not sampled:
+                full[name] = fitted
             candidates.append(
                 Candidate(
                     name,
@@ -423,16 +448,22 @@ def fit_workspace(
             if cal_end is not None:
                 say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
                 try:
-                    check, _ = holdout_fit(
+                    data = HoldoutData(
                         tx,
-                        model_class(PURCHASE_MODELS[name]),
                         cal_end=cal_end,
                         end=end,
                         time_unit=time_unit,
                         merge=_merge_period(name, time_unit),
-                        penalizer=pen,
-                        progress=say,
                     )
+                    try:
+                        check, _ = holdout_fit(
+                            data,
+                            model_class(PURCHASE_MODELS[name]),
+                            penalizer=pen,
+                            progress=say,
+                        )
+                    finally:
+                        data.release()
                 except RegularsError as exc:
                     notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
             say("Building the RFM summary in the engine")

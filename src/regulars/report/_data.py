@@ -110,7 +110,7 @@ _NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "A holdout check of the purchase model (fit on a calibration period, compare with "
             "the orders that followed)."
         ),
-        ("regulars fit --holdout 2025-01-01",),
+        ("regulars fit --holdout auto",),
     ),
     "actions": (
         N_("This week's actions, computed from the scores and the playbooks in regulars.toml."),
