@@ -142,6 +142,15 @@ def parameter_checks(model: Any) -> Diagnostics:
     """Bounds, interval widths and the Hessian of a fitted model's parameters."""
     name = type(model).__name__
     diag = Diagnostics(name)
+    if hasattr(model, "expected_spend"):  # a spend model: no other model to compare with
+        refit = (
+            "Refit with `--penalizer 0.01`, or use `--spend none` if spend per order "
+            "hardly differs between customers."
+        )
+    else:
+        refit = (
+            "Compare the models with `regulars fit --model auto`, or refit with `--penalizer 0.01`."
+        )
     summary = model.summary()
     est = summary["estimate"].to_numpy(dtype=float)
     lower = summary["lower_95"].to_numpy(dtype=float)
@@ -158,8 +167,7 @@ def parameter_checks(model: Any) -> Diagnostics:
                 "at_bound",
                 f"{name}: {', '.join(edge)} is at the edge of the parameter space "
                 f"(outside {LOW_BOUND:g} to {HIGH_BOUND:g}), so the data do not pin it down.",
-                "Compare the models with `regulars fit --model auto`, or refit with "
-                "`--penalizer 0.01`.",
+                refit,
             )
         )
     if not np.all(np.isfinite(lower) & np.isfinite(upper)):
@@ -186,8 +194,7 @@ def parameter_checks(model: Any) -> Diagnostics:
                     "wide_interval",
                     f"{name}: the 95% interval of {'; '.join(wide)} spans more than two "
                     "orders of magnitude, so the estimate is a guess.",
-                    "Compare the models with `regulars fit --model auto`, or refit with "
-                    "`--penalizer 0.01`.",
+                    refit,
                 )
             )
     penalizer = float(getattr(model, "penalizer", 0.0) or 0.0)
