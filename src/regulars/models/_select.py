@@ -131,7 +131,11 @@ class HoldoutData:
         merge: TimeUnit,
         sample: int | None = None,
     ) -> None:
-        full = calibration_holdout_summary(
+        if sample is not None:  # sample the customers before summarising their orders
+            n = int(tx["customer_id"].nunique().to_pyarrow().as_py())
+            if n > sample:
+                tx = tx.filter(tx["customer_id"].hash() % math.ceil(n / sample) == 0)
+        summary = calibration_holdout_summary(
             tx,
             calibration_end=cal_end,
             observation_end=end,
@@ -139,12 +143,8 @@ class HoldoutData:
             time_unit=time_unit,
             merge_period=merge,
         )
-        if sample is not None:
-            n = int(full.count().to_pyarrow().as_py())
-            if n > sample:
-                full = full.filter(full["customer_id"].hash() % math.ceil(n / sample) == 0)
         self.cal_end, self.end, self.time_unit = cal_end, end, time_unit
-        self.ch = full.cache()
+        self.ch = summary.cache()
         self.purchases = _holdout_purchases(tx, self.ch, cal_end, end, merge).cache()
 
     def release(self) -> None:
