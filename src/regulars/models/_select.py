@@ -304,11 +304,13 @@ def rank_candidates(candidates: list[Candidate], method: str) -> list[Candidate]
     fitted = [c for c in candidates if c.failed is None]
     if method == "holdout":
         kinds = ("aggregate_error", "customer_error", "tracking_error")
+        for c in fitted:
+            c.score = 0.0
         for kind in kinds:
             values = [getattr(c, kind) for c in fitted if math.isfinite(getattr(c, kind))]
             best = max(min(values), 1e-12) if values else math.nan
             for c in fitted:
-                c.score = (0.0 if math.isnan(c.score) else c.score) + (
+                c.score += (
                     getattr(c, kind) / best
                     if math.isfinite(getattr(c, kind)) and math.isfinite(best)
                     else (len(fitted) * 10.0 if values else 0.0)

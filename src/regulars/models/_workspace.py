@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 
 from regulars.errors import RegularsError, WorkspaceError
 from regulars.ledger import credit_window_days, purchases
+from regulars.models._base import NoInformationError
 from regulars.models._fit_store import (
     FIT_TABLE,
     PURCHASE_MODELS,
@@ -250,6 +251,7 @@ def _choose(
     candidates: list[Candidate] = []
     checks: dict[str, HoldoutCheck] = {}
     full: dict[str, Any] = {}
+    errors: list[RegularsError] = []
     method = "holdout"
     if cal_end is not None:
         prepared: dict[str, HoldoutData] = {}
@@ -274,6 +276,7 @@ def _choose(
                         progress=say,
                     )
                 except RegularsError as exc:
+                    errors.append(exc)
                     candidates.append(Candidate(name, failed=str(exc)))
                     continue
                 checks[name] = check
@@ -297,6 +300,7 @@ def _choose(
             try:
                 fitted = _fit_purchase(name, rfm, penalizer, say)
             except RegularsError as exc:
+                errors.append(exc)
                 candidates.append(Candidate(name, failed=str(exc)))
                 continue
             if not sampled:
@@ -310,29 +314,39 @@ def _choose(
                 )
             )
     ranked = rank_candidates(candidates, method)
-    chosen: Candidate | None = None
-    for c in ranked:
-        if c.failed is not None:
-            continue
+
+    def whole_fit(c: Candidate) -> bool:
+        """Fit ``c`` on the whole history (once); False if that fails."""
         if c.model not in full:
             try:
                 full[c.model] = _fit_purchase(c.model, rfms(c.model), penalizer, say)
             except RegularsError as exc:
+                errors.append(exc)
                 c.failed = f"the fit on the whole history failed ({exc})"
-                continue
+                return False
         whole = full[c.model]
         if method == "holdout":  # the problems of the fit that would be stored, too
             calibration = [f"(calibration fit) {p}" for p in c.problems]
             c.problems = [str(p) for p in whole.diagnostics_.problems] + calibration
         c.regularised = c.regularised or bool(getattr(whole, "regularised_", False))
-        if c.passes:
+        return True
+
+    chosen: Candidate | None = None
+    for c in [c for c in ranked if c.passes]:
+        if whole_fit(c) and c.passes:
             chosen = c
             break
     if chosen is None:
-        usable = [c for c in ranked if c.model in full and c.failed is None]
-        if not usable:
-            raise comparison_error(candidates)
-        chosen = usable[0]
+        usable = [c for c in ranked if c.failed is None]
+        for c in usable:  # none passes: keep the best that can be fitted at all
+            if whole_fit(c):
+                chosen = c
+                break
+    if chosen is None:
+        if errors and all(isinstance(e, NoInformationError) for e in errors):
+            raise errors[0]
+        raise comparison_error(candidates)
+    if not chosen.passes:
         notes.append(
             f"No candidate model passes its diagnostics; kept {chosen.model}, the best "
             f"{'on the holdout' if method == 'holdout' else 'by log-likelihood'}. Read its "
