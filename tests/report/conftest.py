@@ -492,6 +492,9 @@ class FakeData:
     def observation_end(self) -> dt.date:
         return dt.date(2025, 12, 31)
 
+    def coverage(self) -> tuple[dt.date, dt.date]:
+        return dt.date(2022, 1, 1), dt.date(2025, 12, 31)
+
 
 @pytest.fixture
 def fake_data() -> FakeData:

@@ -18,11 +18,11 @@ from regulars.report._render import ReportDocument, embed_options, render_html
 from regulars.report._sections_customers import cohorts_section, subscriptions_section
 from regulars.report._sections_growth import (
     growth_accounting_section,
-    growth_sources_section,
     headline_section,
     new_vs_returning_section,
 )
 from regulars.report._sections_programs import guarantee_packages_section, referrals_section
+from regulars.report._sections_sources import growth_sources_section
 from regulars.report._sections_value import (
     actions_section,
     channels_section,

@@ -255,7 +255,7 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
     except MissingDataError:
         return _sentence(text)
     if not funding.empty:
-        cur, _prev = ctx.focus(funding["period"].tolist())
+        cur, _prev = ctx.focus(funding["period"].tolist(), strict=False)
         row = ctx.row(funding, cur)
         net = to_float(row.get("cold_net"))
         if math.isfinite(net) and net < 0:
