@@ -588,4 +588,4 @@ def orders_only_report(
     from regulars.report import write_report
 
     out = tmp_path_factory.mktemp("out-orders") / "report.html"
-    return write_report(orders_only_workspace, out, period="quarter")
+    return write_report(orders_only_workspace, out, period="quarter", fit=False)

@@ -188,6 +188,8 @@ class ReportData:
         self._context: Any = None
         self._end: dt.date | None = None
         self._coverage: tuple[dt.date | None, dt.date | None] | None = None
+        #: What the report did before it was built (fit, score, actions), if anything.
+        self.preparation: Any = None
 
     # -- checks ---------------------------------------------------------------------
     def _any(self, table: str, where: Callable[[Any], Any] | None = None) -> bool:
