@@ -25,7 +25,7 @@ def test_empty_file_gives_defaults() -> None:
         (
             "[workspace]\nfoo = 1",
             r"Unknown key 'workspace\.foo'.*Valid keys in \[workspace\]: "
-            r"activity_window, currency",
+            r"activity_window, business_start, currency",
         ),
         ("[workspac]\n", r"Unknown key 'workspac'.*Valid keys: .*workspace"),
         ('[workspace]\nperiod = "week"', r"'week' is not valid\. Valid values: 'month'"),

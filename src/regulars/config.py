@@ -73,8 +73,30 @@ class WorkspaceSettings:
     # postage excluded) or "subscription" (renewals, no packages).  It sets the
     # defaults of [guarantee], [products] and [playbooks.*]; keys in the file win.
     kind: Literal["studio", "shop", "subscription"] = "studio"
+    # The days the data cover (YYYY-MM-DD); empty: the first and last order date.  A
+    # period is complete when the data cover it from its first to its last day.
+    data_start: str = ""
+    data_end: str = ""
+    # The day the business started (YYYY-MM-DD).  Empty: detect from the data whether
+    # the first customers were already customers when the data start (left-censored).
+    business_start: str = ""
 
     def __post_init__(self) -> None:
+        for key in ("data_start", "data_end", "business_start"):
+            value = getattr(self, key)
+            if value:
+                try:
+                    datetime.date.fromisoformat(value)
+                except ValueError:
+                    raise ConfigError(
+                        f"[workspace] {key} = {value!r} is not a date (expected YYYY-MM-DD, "
+                        'for example "2010-12-01"; leave it out to use the order dates).'
+                    ) from None
+        if self.data_start and self.data_end and self.data_start > self.data_end:
+            raise ConfigError(
+                f"[workspace] data_start = {self.data_start!r} is after data_end = "
+                f"{self.data_end!r}. Swap them, or leave either out to use the order dates."
+            )
         if not 0.0 <= self.default_margin <= 1.0:
             raise ConfigError(
                 f"[workspace] default_margin = {self.default_margin!r} is out of range "
@@ -423,6 +445,10 @@ default_margin = 0.3       # profit share of revenue for orders without a cost
 activity_window = 3        # periods without an order before a customer is lapsed
 locale = "en"              # report language and number format: en or ru
 {f'kind = "{kind}"'.ljust(27)}# studio, shop or subscription: sets the defaults below
+# data_start = "2010-12-01"  # first/last day the data cover (default: first/last order);
+# data_end = "2011-12-09"    # periods not covered from their first to last day are partial
+# business_start = "2010-12-01"  # the day the business opened; default: detect whether the
+#                               # first customers were already customers before the data
 
 # Channel name (as written in customers.channel) -> channel kind.
 # Kinds: referral, cold, organic, partner, other. Unknown names count as other.

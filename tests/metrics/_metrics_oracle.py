@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
+import oracles_periods as periods
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -149,6 +150,21 @@ def spend_rows(inputs: dict[str, pa.Table], period: str, retention: list[str]) -
 # -- growth accounting ---------------------------------------------------------------
 
 
+def _coverage(inputs: dict[str, pa.Table]) -> tuple[dt.date, dt.date]:
+    """First and last order date of every order row (cancelled ones too)."""
+    return periods.coverage(r["order_date"] for r in inputs["orders"].to_pylist())
+
+
+def _flags(inputs: dict[str, pa.Table], p: dt.date, period: str) -> dict[str, bool]:
+    """``complete`` and ``comparable`` of period ``p`` (docs/metrics.md)."""
+    lo, hi = _coverage(inputs)
+    now = periods.complete(p, period, lo, hi)
+    return {
+        "complete": now,
+        "comparable": now and periods.complete(pprev(p, period), period, lo, hi),
+    }
+
+
 def growth(inputs: dict[str, pa.Table], period: str, measure: str = "revenue") -> pd.DataFrame:
     rows = order_rows(inputs, period)
     if not rows:
@@ -197,7 +213,9 @@ def growth(inputs: dict[str, pa.Table], period: str, measure: str = "revenue") -
             up = acc["new"] + acc["resurrected"]
             down = acc["churned"]
         qr = float(up) / float(down) if down else None
-        out.append({"period": p, measure: total, **acc, "quick_ratio": qr})
+        out.append(
+            {"period": p, measure: total, **acc, "quick_ratio": qr, **_flags(inputs, p, period)}
+        )
     return pd.DataFrame(out)
 
 
@@ -211,10 +229,14 @@ def new_vs_returning(
     rows = order_rows(inputs, period)
     spend = spend_rows(inputs, period, retention)
     first: dict[str, dt.date] = {}
+    first_day: dict[str, dt.date] = {}
     for r in rows:
         if r["paid"]:
             c = r["customer_id"]
             first[c] = min(first.get(c, r["period"]), r["period"])
+            first_day[c] = min(first_day.get(c, r["day"]), r["day"])
+    lo, hi = _coverage(inputs) if rows else (None, None)
+    censored = periods.left_censored(first_day, lo, hi) if rows else set()
     allp = [r["period"] for r in rows] + [s["period"] for s in spend]
     if not allp:
         return pd.DataFrame()
@@ -231,25 +253,29 @@ def new_vs_returning(
             if r["period"] != p:
                 continue
             f = first.get(r["customer_id"])
-            g = "returning" if f is not None and f < p else "new"
+            known = r["customer_id"] in censored
+            g = "returning" if f is not None and (f < p or known) else "new"
             rec[f"{g}_revenue"] += r["net"]
             rec[f"{g}_profit"] += r["profit"]
             if r["paid"]:
                 rec[f"{g}_orders"] += 1
                 seen[g].add(r["customer_id"])
-        rec["new_customers"] = len(seen["new"])
+        rec["new_customers"] = len({c for c, f in first.items() if f == p} - censored)
         rec["returning_customers"] = len(seen["returning"])
+        rec["left_censored_customers"] = len({c for c in censored if first[c] == p})
         acq = sum((s["amount"] for s in spend if s["period"] == p and not s["retention"]), ZERO)
         ret = sum((s["amount"] for s in spend if s["period"] == p and s["retention"]), ZERO)
         rec["acquisition_spend"] = acq
         rec["retention_spend"] = ret
         rec["new_efficiency"] = float(rec["new_profit"]) / float(acq) if acq else None
         rec["returning_efficiency"] = float(rec["returning_profit"]) / float(ret) if ret else None
+        rec |= _flags(inputs, p, period) if rows else {"complete": False, "comparable": False}
         out.append(rec)
     cols = ["period"]
     for what in ("customers", "orders", "revenue", "profit"):
         cols += [f"new_{what}", f"returning_{what}"]
     cols += ["acquisition_spend", "retention_spend", "new_efficiency", "returning_efficiency"]
+    cols += ["left_censored_customers", "complete", "comparable"]
     return pd.DataFrame(out)[cols]
 
 
@@ -350,6 +376,7 @@ def sources(
                     "customers": count[n],
                     "spend": sp[n],
                     "cost_per_revenue_unit": cpu,
+                    **_flags(inputs, p, period),
                 }
             )
     return pd.DataFrame(out)

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
+import oracles_periods as periods
 import pandas as pd
 
 from regulars.config import Config
@@ -127,6 +128,12 @@ def facts(orders: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
     return out
 
 
+def _coverage(orders: pd.DataFrame, config: Config) -> tuple[dt.date, dt.date]:
+    ws = config.workspace
+    days = [to_date(r["order_date"]) for r in rows(orders)]
+    return periods.coverage([d for d in days if d is not None], ws.data_start, ws.data_end)
+
+
 def first_paid(fs: list[dict[str, Any]]) -> dict[str, dt.date]:
     first: dict[str, dt.date] = {}
     for f in fs:
@@ -164,6 +171,8 @@ def cohort_retention(
     first = first_paid(fs)
     ch = channels(customers, config)
     last = max(pindex(f["day"], period) for f in fs)
+    lo, hi = _coverage(orders, config)
+    censored = periods.left_censored(first, lo, hi, config.workspace.business_start)
 
     def group(c: str) -> Any:
         if by is None:
@@ -207,6 +216,9 @@ def cohort_retention(
                 "revenue_retention": ratio(rev, rev0),
                 "cumulative_revenue": cum,
                 "cumulative_revenue_per_customer": float(cum) / len(ms),
+                "complete": periods.complete(pdate(p, period), period, lo, hi),
+                # A cohort (all its channel groups) holds left-censored customers.
+                "left_censored": any(pindex(first[c], period) == ci for c in censored),
             }
             out.append(row)
     return pd.DataFrame(out)
@@ -227,6 +239,7 @@ def revenue_retention(
         rev[(f["customer_id"], pindex(f["day"], period))] += f["net"]
     idx = [pindex(f["day"], period) for f in fs]
     lo, hi = min(idx) + lag, max(idx)
+    c_lo, c_hi = _coverage(orders, config)
     ch = channels(customers, config)
 
     def group(c: str) -> Any:
@@ -261,6 +274,9 @@ def revenue_retention(
                 "nrr": ratio(now, base),
                 "grr": ratio(kept, base),
                 "customer_retention": ratio(kept_n, len(pairs)),
+                "complete": periods.complete(pdate(p, period), period, c_lo, c_hi),
+                "comparable": periods.complete(pdate(p, period), period, c_lo, c_hi)
+                and periods.complete(pdate(p - lag, period), period, c_lo, c_hi),
             }
             out.append(row)
     return pd.DataFrame(out)

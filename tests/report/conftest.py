@@ -492,6 +492,9 @@ class FakeData:
     def observation_end(self) -> dt.date:
         return dt.date(2025, 12, 31)
 
+    def coverage(self) -> tuple[dt.date, dt.date]:
+        return dt.date(2022, 1, 1), dt.date(2025, 12, 31)
+
 
 @pytest.fixture
 def fake_data() -> FakeData:
@@ -585,4 +588,18 @@ def orders_only_report(
     from regulars.report import write_report
 
     out = tmp_path_factory.mktemp("out-orders") / "report.html"
-    return write_report(orders_only_workspace, out, period="quarter")
+    return write_report(orders_only_workspace, out, period="quarter", fit=False)
+
+
+@pytest.fixture(scope="session")
+def shop_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shop like a real online-shop export: orders only, 1 Dec 2010 to 9 Dec 2011,
+    one large early cohort of customers who were buying before the data start; fitted,
+    scored and planned by its first report."""
+    from regulars.report import write_report
+
+    from ._shop import write_shop
+
+    root = write_shop(tmp_path_factory.mktemp("shop") / "gift-shop")
+    write_report(root, root / "report.html")
+    return root

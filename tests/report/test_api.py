@@ -11,6 +11,7 @@ def test_public_api() -> None:
         "Figure",
         "Missing",
         "MissingDataError",
+        "Preparation",
         "Section",
         "TableView",
         "Translator",
@@ -19,6 +20,7 @@ def test_public_api() -> None:
         "chart_names",
         "chart_spec",
         "export_chart",
+        "prepare_workspace",
         "translator",
         "write_report",
     ]

@@ -22,13 +22,21 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _copy(workspace: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(workspace, tmp_path / "ws"))
+
+
 def test_report_from_orders_only_says_what_is_missing(
     orders_only_workspace: Path, tmp_path: Path
 ) -> None:
+    ws = _copy(orders_only_workspace, tmp_path)
     out = tmp_path / "r.html"
-    code, output = run("report", "-w", str(orders_only_workspace), "--out", str(out))
+    code, output = run("report", "-w", str(ws), "--out", str(out), "--no-fit")
     assert code == 0, output
     assert "Report written to" in output
+    assert "Fitted" not in output
     html = out.read_text(encoding="utf-8")
     assert out.stat().st_size < 5_000_000
     for needed in (
@@ -40,6 +48,26 @@ def test_report_from_orders_only_says_what_is_missing(
     ):
         assert needed in html
     assert 'data-chart="orders-new-vs-returning"' in html
+
+
+def test_report_on_orders_only_fits_and_shows_value_and_actions(
+    orders_only_workspace: Path, tmp_path: Path
+) -> None:
+    ws = _copy(orders_only_workspace, tmp_path)
+    out = tmp_path / "r.html"
+    code, output = run("report", "-w", str(ws), "--out", str(out))
+    assert code == 0, output
+    said = " ".join(output.split())  # the console wraps long lines
+    assert "Fitted bgnbd" in said
+    assert "computed this week's actions" in said
+    html = out.read_text(encoding="utf-8")
+    assert 'data-chart="clv-distribution"' in html
+    assert 'data-chart="actions-by-playbook"' in html
+    assert "The models were fitted for this report" in html
+    # A second report finds the fit up to date and does not fit again.
+    code, output = run("report", "-w", str(ws), "--out", str(out))
+    assert code == 0, output
+    assert "Fitted" not in output
 
 
 @pytest.mark.slow

@@ -94,6 +94,10 @@ def test_catalogue_translates_every_message(lang: str) -> None:
     assert stale == [], "catalogue has messages the code no longer uses"
 
 
+def _text(string: object) -> str:
+    return " ".join(string) if isinstance(string, tuple) else str(string)
+
+
 def test_translations_keep_placeholders() -> None:
     import string
 
@@ -105,5 +109,44 @@ def test_translations_keep_placeholders() -> None:
         if not m.id or not isinstance(m.id, str):
             continue
         want = {f for _, f, _, _ in fmt.parse(m.id) if f}
-        got = {f for _, f, _, _ in fmt.parse(str(m.string)) if f}
+        # A translation may use a period's forms: {period.in_} is {period}.
+        got = {f.split(".")[0] for _, f, _, _ in fmt.parse(_text(m.string)) if f}
         assert want == got, m.id
+
+
+@pytest.mark.parametrize(
+    ("start", "period", "form", "want"),
+    [
+        (dt.date(2025, 7, 1), "quarter", "in_", "в 3-м кв. 2025 г."),
+        (dt.date(2025, 4, 1), "quarter", "in_", "во 2-м кв. 2025 г."),
+        (dt.date(2025, 4, 1), "quarter", "to", "ко 2-му кв. 2025 г."),
+        (dt.date(2025, 1, 1), "quarter", "to", "к 1-му кв. 2025 г."),
+        (dt.date(2025, 4, 1), "quarter", "from_", "со 2-го кв. 2025 г."),
+        (dt.date(2025, 3, 1), "month", "in_", "в марте 2025 г."),
+        (dt.date(2025, 3, 1), "month", "of", "марта 2025 г."),
+        (dt.date(2025, 1, 1), "year", "In", "В 2025 г."),
+    ],
+)
+def test_russian_period_forms_agree_in_case(
+    start: dt.date, period: str, form: str, want: str
+) -> None:
+    name = translator("ru").period_name(start, period)
+    assert getattr(name, form) == want
+    assert name == translator("ru").period_label(start, period)
+
+
+def test_russian_sentences_decline_the_period() -> None:
+    t = translator("ru")
+    q3, q2 = (
+        t.period_name(dt.date(2025, 7, 1), "quarter"),
+        t.period_name(dt.date(2025, 4, 1), "quarter"),
+    )
+    text = t._("vs {period}").format(period=q2)
+    assert text == "ко 2-му кв. 2025 г."
+    text = t._("Revenue in {period} was {revenue}; returning customers brought {share} of it.")
+    assert text.format(period=q3, revenue="1", share="2").startswith("Выручка в 3-м кв. 2025 г.")
+    # English keeps its own words around the plain label.
+    en = translator("en")
+    assert en._("vs {period}").format(period=en.period_name(dt.date(2025, 4, 1), "quarter")) == (
+        "vs Q2 2025"
+    )

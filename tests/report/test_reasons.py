@@ -237,7 +237,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, 
         simulate(n_customers=400, years=3, seed=1).write(ws)
         compute_actions(ws)
         rows = open_actions(ws).to_pyarrow().to_pylist()
-        html = build_report(ws, lang="ru")
+        html = build_report(ws, lang="ru", fit=False)
     return rows, html
 
 

@@ -41,6 +41,12 @@ def _size(n: int) -> str:
 @click.option("--from", "start", metavar="DATE", help="Show periods from this date (YYYY-MM-DD).")
 @click.option("--to", "end", metavar="DATE", help="Show periods up to this date (YYYY-MM-DD).")
 @click.option("--lang", help="Report language: en or ru (default: [workspace] locale).")
+@click.option(
+    "--no-fit",
+    is_flag=True,
+    help="Do not fit, score or compute actions first (by default the report does when the "
+    "fit is missing or older than the orders).",
+)
 @workspace_option
 def report_command(
     out: Path,
@@ -48,6 +54,7 @@ def report_command(
     start: str | None,
     end: str | None,
     lang: str | None,
+    no_fit: bool,
     workspace: Path | None,
 ) -> None:
     """Write the HTML report: one self-contained file that opens offline.
@@ -57,14 +64,24 @@ def report_command(
         regulars report
         regulars report --period quarter --from 2024-01-01 --lang ru --out report-ru.html
     """
-    from regulars.report import write_report
+    from rich.markup import escape
+
+    from regulars.report import prepare_workspace, write_report
 
     start_d, end_d = _date(start, "--from"), _date(end, "--to")
     with (
         open_workspace(workspace) as ws,
-        console.status("Building the report..."),
+        console.status("Building the report...") as status,
     ):
-        path = write_report(ws, out, period=period, start=start_d, end=end_d, lang=lang)
+        prep = None if no_fit else prepare_workspace(ws, progress=lambda m: status.update(m))
+        status.update("Building the report...")
+        path = write_report(
+            ws, out, period=period, start=start_d, end=end_d, lang=lang, fit=False, prepared=prep
+        )
+    if prep is not None and prep.summary():
+        console.print(escape(prep.summary().capitalize() + "."))
+    for problem in [] if prep is None else prep.problems:
+        console.print(escape(f"The models could not be fitted: {problem}"))
     size = path.stat().st_size
     console.print(f"Report written to [bold]{path}[/] ({_size(size)}).")
     console.print("Open it in any browser; it needs no internet connection.")

@@ -25,9 +25,11 @@ from regulars.metrics._common import (
     metric_context,
     money_sum,
     order_facts,
+    period_index,
     resolve_period,
     safe_ratio,
 )
+from regulars.metrics._periods import left_censored_customers, mark_comparable, mark_complete
 
 __all__ = ["cohort_retention", "revenue_retention"]
 
@@ -88,7 +90,11 @@ def cohort_retention(
         ``retention`` (active / cohort customers), ``revenue`` and ``profit`` (net of
         refunds, of all cohort members' orders in the period), ``revenue_retention``
         (revenue / the cohort's revenue in period 0), ``cumulative_revenue`` and
-        ``cumulative_revenue_per_customer`` (revenue from period 0 to this one).
+        ``cumulative_revenue_per_customer`` (revenue from period 0 to this one),
+        ``complete`` (the data cover the calendar period from its first to its last
+        day) and ``left_censored`` (the cohort holds customers who were already
+        customers when the data start, so its "first order" is not theirs; see
+        ``docs/metrics.md``, "History that starts in the middle").
 
     Notes
     -----
@@ -162,6 +168,11 @@ def cohort_retention(
     t = t.mutate(
         cumulative_revenue_per_customer=safe_ratio(t.cumulative_revenue, t.cohort_customers)
     )
+    t = mark_complete(t, ctx, per)
+    censored = left_censored_customers(ctx)
+    censored = censored.select(_ci=period_index(censored.first_date, per)).distinct()
+    t = t.left_join(censored, t.cohort_index == censored._ci)
+    t = t.mutate(left_censored=t._ci.notnull()).drop("_ci")
     t = filter_periods(t, per, start, end, index_col="cohort_index")
     out = t.select(
         index_to_start(t.cohort_index, per).name("cohort"),
@@ -176,6 +187,8 @@ def cohort_retention(
         revenue_retention=t.revenue_retention,
         cumulative_revenue=t.cumulative_revenue,
         cumulative_revenue_per_customer=t.cumulative_revenue_per_customer,
+        complete=t.complete,
+        left_censored=t.left_censored,
     )
     return out.order_by(["cohort", *group, "periods_since"])
 
@@ -230,9 +243,10 @@ def revenue_retention(
         ``period``, ``by`` column when given, ``base_period`` (P − L),
         ``base_customers``, ``base_revenue``, ``revenue`` (the base's revenue in P),
         ``retained_revenue`` (capped), ``retained_customers``, ``nrr``, ``grr``,
-        ``customer_retention``.  Every period from the first one that has a base
-        period to the last period with an order appears (a period whose base is empty
-        has null ratios).
+        ``customer_retention``, ``complete`` (P is complete) and ``comparable`` (P and
+        P − L are both complete: only then do NRR and GRR compare like with like).
+        Every period from the first one that has a base period to the last period
+        with an order appears (a period whose base is empty has null ratios).
 
     References
     ----------
@@ -290,6 +304,7 @@ def revenue_retention(
         retained_revenue=money_sum_fill(t.retained_revenue),
         retained_customers=t.retained_customers.fill_null(zero).cast("int64"),
     )
+    t = mark_comparable(t, ctx, per, lag=lag)
     t = filter_periods(t, per, start, end)
     out = t.select(
         index_to_start(t.period_index, per).name("period"),
@@ -303,5 +318,7 @@ def revenue_retention(
         nrr=safe_ratio(t.revenue, t.base_revenue),
         grr=safe_ratio(t.retained_revenue, t.base_revenue),
         customer_retention=safe_ratio(t.retained_customers, t.base_customers),
+        complete=t.complete,
+        comparable=t.comparable,
     )
     return out.order_by(["period", *group])

@@ -22,6 +22,7 @@ from regulars.metrics._common import (
     safe_ratio,
     union_all,
 )
+from regulars.metrics._periods import mark_comparable
 
 __all__ = [
     "customer_transitions",
@@ -208,7 +209,10 @@ def growth_accounting(
         including periods without orders.  Columns: ``period`` (date of the period's
         first day); ``revenue`` (or ``customers``: customers with positive revenue);
         ``new``, ``expansion``, ``contraction``, ``churned``, ``resurrected``,
-        ``retained`` (contraction and churned are positive magnitudes); ``quick_ratio``.
+        ``retained`` (contraction and churned are positive magnitudes); ``quick_ratio``;
+        ``complete`` (the data cover the period from its first to its last day) and
+        ``comparable`` (this period and the one before are both complete: only then
+        is the change a fair comparison; see ``docs/metrics.md``, "Complete periods").
 
     Notes
     -----
@@ -288,5 +292,6 @@ def growth_accounting(
         *[out[c].fill_null(0).cast(agg[c].type()).name(c) for c in cols],
         quick_ratio=out.quick_ratio,
     )
+    out = mark_comparable(out, ctx, per)
     out = filter_periods(out, per, start, end)
     return out.order_by("period_index").drop("period_index")

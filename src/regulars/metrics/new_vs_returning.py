@@ -23,6 +23,7 @@ from regulars.metrics._common import (
     spend_by_period,
     union_all,
 )
+from regulars.metrics._periods import left_censored_customers, mark_comparable
 
 __all__ = ["new_vs_returning", "period_spend"]
 
@@ -89,7 +90,10 @@ def new_vs_returning(
         ``returning_customers``, ``new_orders``, ``returning_orders``,
         ``new_revenue``, ``returning_revenue``, ``new_profit``, ``returning_profit``,
         ``acquisition_spend``, ``retention_spend``, ``new_efficiency``,
-        ``returning_efficiency``.
+        ``returning_efficiency``, ``left_censored_customers`` (of the returning
+        customers, those seen for the first time in the data: already customers when
+        the data start), ``complete`` (the data cover the period from its first to its
+        last day) and ``comparable`` (this period and the one before are complete).
 
     Notes
     -----
@@ -102,6 +106,10 @@ def new_vs_returning(
     people who have not paid yet, such as a refunded first order, fall in the new
     group, whose acquisition they cost).
 
+    When the data start inside a running business, the customers of the first weeks
+    were customers before the data start (*left-censored*, see ``docs/metrics.md``):
+    they are returning customers from their first order in the data on, never new.
+
     ``new_efficiency = new_profit / acquisition_spend`` and ``returning_efficiency =
     returning_profit / retention_spend``; each is null when its spend is zero.
     """
@@ -109,11 +117,18 @@ def new_vs_returning(
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
     first = first_paid_orders(facts).select("customer_id", "cohort_index")
+    # Customers who were customers before the data start count as returning from
+    # their first order in the data on.
+    censored = left_censored_customers(ctx).select(_lc="customer_id")
+    first = first.left_join(censored, first.customer_id == censored._lc)
+    first = first.mutate(_censored=first._lc.notnull()).drop("_lc")
     # Orders are classified one by one (a customer is new or returning for a whole
     # period, so this is the same split as per customer-period) and summed per
     # period: no per-customer-period table with sums.
     f = facts.left_join(first, "customer_id")
-    returning = f.cohort_index.notnull() & (f.cohort_index < f.period_index)
+    returning = f.cohort_index.notnull() & (
+        (f.cohort_index < f.period_index) | f._censored.fill_null(False)
+    )
     new = ~returning
     sums = f.group_by("period_index").aggregate(
         new_orders=f.count(where=new & f.is_paid),
@@ -125,7 +140,10 @@ def new_vs_returning(
     )
     # New customers: those whose first paid order is in the period.  Returning
     # customers: distinct customers with a paid order in the period after it.
-    arrivals = first.group_by(_ai="cohort_index").aggregate(new_customers=first.count())
+    arrivals = first.group_by(_ai="cohort_index").aggregate(
+        new_customers=first.count(where=~first._censored),
+        left_censored_customers=first.count(where=first._censored),
+    )
     back = f.filter(f.is_paid & returning).select("customer_id", "period_index").distinct()
     back = back.group_by(_bi="period_index").aggregate(returning_customers=back.count())
     spend = period_spend(ctx, per)
@@ -143,10 +161,13 @@ def new_vs_returning(
     filled = {c: out[c].fill_null(0).cast("int64") for c in counts}
     filled |= {c: out[c].fill_null(0).cast(sums[c].type()) for c in money}
     filled |= {c: out[c].fill_null(0).cast(spend[c].type()) for c in spends}
-    out = out.select("period_index", "period", **filled)
+    censored_n = out.left_censored_customers.fill_null(0).cast("int64")
+    out = out.select("period_index", "period", **filled, _lcn=censored_n)
     out = out.mutate(
         new_efficiency=safe_ratio(out.new_profit, out.acquisition_spend),
         returning_efficiency=safe_ratio(out.returning_profit, out.retention_spend),
-    )
+        left_censored_customers=out._lcn,
+    ).drop("_lcn")
+    out = mark_comparable(out, ctx, per)
     out = filter_periods(out, per, start, end)
     return out.order_by("period_index").drop("period_index")

@@ -24,6 +24,7 @@ from regulars.metrics._common import (
     spend_by_period,
     union_all,
 )
+from regulars.metrics._periods import mark_comparable
 from regulars.metrics.growth import customer_windows, new_customer_rows, transitions_from_windows
 from regulars.schema import CHANNEL_KINDS
 
@@ -89,8 +90,9 @@ def growth_sources(
         from the first to the last period with an order).  Columns: ``period``,
         ``source`` (``upsell``, ``new_referral``, ``new_cold``, ``new_organic``,
         ``new_partner``, ``new_other``, ``win_back``), ``change`` (decimal),
-        ``customers``, ``spend`` (decimal) and ``cost_per_revenue_unit`` (spend per
-        unit of added revenue; null unless the change is positive).
+        ``customers``, ``spend`` (decimal), ``cost_per_revenue_unit`` (spend per
+        unit of added revenue; null unless the change is positive), ``complete`` and
+        ``comparable`` (this period and the one before are both complete).
 
     Notes
     -----
@@ -183,5 +185,6 @@ def growth_sources(
             (out.change > 0, safe_ratio(out.spend, out.change)), else_=ibis.null("float64")
         )
     )
+    out = mark_comparable(out, ctx, per)
     out = filter_periods(out, per, start, end)
     return out.order_by("period_index", "_order").drop("period_index", "_order")

@@ -14,15 +14,16 @@ from regulars.report._context import ReportContext
 from regulars.report._data import DataSource, ReportData
 from regulars.report._i18n import Translator, translator
 from regulars.report._model import Chart, Section
+from regulars.report._prepare import Preparation, prepare_workspace
 from regulars.report._render import ReportDocument, embed_options, render_html
 from regulars.report._sections_customers import cohorts_section, subscriptions_section
 from regulars.report._sections_growth import (
     growth_accounting_section,
-    growth_sources_section,
     headline_section,
     new_vs_returning_section,
 )
 from regulars.report._sections_programs import guarantee_packages_section, referrals_section
+from regulars.report._sections_sources import growth_sources_section
 from regulars.report._sections_value import (
     actions_section,
     channels_section,
@@ -197,6 +198,9 @@ def build_report(
     start: dt.date | None = None,
     end: dt.date | None = None,
     lang: str | None = None,
+    fit: bool = True,
+    progress: Callable[[str], None] | None = None,
+    prepared: Preparation | None = None,
 ) -> str:
     """The whole report as one self-contained HTML page.
 
@@ -212,6 +216,16 @@ def build_report(
     lang : str, optional
         Language of labels, takeaways and number formats (default: ``[workspace]
         locale``); see :func:`regulars.report.available_languages`.
+    fit : bool
+        Fit the customer models, score the customers and compute this week's actions
+        first when there is no fit or the fit is older than the orders (default), so
+        customer value and actions are filled on orders-only data too.  False
+        (``--no-fit``) reports what the workspace already holds.
+    progress : callable, optional
+        Called with a short description before each preparation step.
+    prepared : Preparation, optional
+        What :func:`~regulars.report.prepare_workspace` already did (the CLI prepares
+        with its own progress display); the report states it.
 
     Returns
     -------
@@ -224,6 +238,9 @@ def build_report(
     workspace, owned = _open(ws)
     try:
         data, t = _setup(workspace, period, start, end, lang)
+        data.preparation = prepared
+        if fit and prepared is None:
+            data.preparation = prepare_workspace(workspace, progress=progress)
         doc = build_document(data, t, business=workspace.config.workspace.name, version=__version__)
         return render_html(doc, t)
     finally:
@@ -239,9 +256,21 @@ def write_report(
     start: dt.date | None = None,
     end: dt.date | None = None,
     lang: str | None = None,
+    fit: bool = True,
+    progress: Callable[[str], None] | None = None,
+    prepared: Preparation | None = None,
 ) -> Path:
     """Build the report (see :func:`build_report`) and write it to ``out``; returns the path."""
-    html = build_report(ws, period=period, start=start, end=end, lang=lang)
+    html = build_report(
+        ws,
+        period=period,
+        start=start,
+        end=end,
+        lang=lang,
+        fit=fit,
+        progress=progress,
+        prepared=prepared,
+    )
     path = Path(out)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")

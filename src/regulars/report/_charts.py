@@ -103,7 +103,7 @@ def base_config() -> dict[str, Any]:
     }
 
 
-def _title_lines(title: str, width: int = 56) -> str | list[str]:
+def _title_lines(title: str, width: int = 40) -> str | list[str]:
     """A long title as several lines (Vega clips a title wider than the chart)."""
     if len(title) <= width:
         return title
@@ -377,7 +377,9 @@ def heatmap(
             "type": "quantitative",
             "title": value_title,
             "scale": scale,
-            "legend": {"format": _fmt(value_format), "orient": "right"},
+            # Below the grid, not beside it: on a phone a legend on the right leaves
+            # the grid a few pixels wide.
+            "legend": {"format": _fmt(value_format), "orient": "bottom", "gradientLength": 180},
         },
         "tooltip": _tooltip(
             tooltip,
@@ -419,6 +421,9 @@ def waterfall(
             running += amount
         rows.append(row)
     order = [str(s["label"]) for s in steps]
+    # Narrow: a bar is thinner than the widest label (about 7 px per character).
+    longest = max((len(label) for label in order), default=1)
+    narrow = f"width / {max(len(order), 1)} < {min(110, 7 * longest) + 8}"
     spec = _spec(title, records(rows))
     spec["mark"] = {"type": "bar", "tooltip": True}
     spec["encoding"] = {
@@ -427,7 +432,15 @@ def waterfall(
             "type": "ordinal",
             "sort": order,
             "title": x_title,
-            "axis": {"labelAngle": 0, "labelLimit": 110, "labelOverlap": False},
+            # Every label is kept (each names a source); when the bars get narrower
+            # than a label, the labels turn upright so they never overlap.
+            "axis": {
+                "labelLimit": 110,
+                "labelOverlap": False,
+                "labelAngle": {"expr": f"{narrow} ? -90 : 0"},
+                "labelAlign": {"expr": f"{narrow} ? 'right' : 'center'"},
+                "labelBaseline": {"expr": f"{narrow} ? 'middle' : 'top'"},
+            },
         },
         "y": _value_axis("start", y_title, "money"),
         "y2": {"field": "end"},

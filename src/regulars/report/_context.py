@@ -10,13 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from regulars.report._data import DataSource, period_end
-from regulars.report._i18n import Translator
+from regulars.metrics._periods import period_is_complete
+from regulars.report._data import DataSource
+from regulars.report._i18n import PeriodName, Translator
 
 __all__ = ["ReportContext", "share", "to_float"]
-
-# A period counts as complete when the data reach its last day, give or take this.
-_COMPLETE_SLACK = {"month": 2, "quarter": 7, "year": 14}
 
 
 def to_float(value: Any) -> float:
@@ -45,11 +43,12 @@ class ReportContext:
     period: str
 
     # -- periods ----------------------------------------------------------------------
-    def label(self, start: Any) -> str:
-        """The period starting on ``start`` as the reader sees it (``Q1 2025``)."""
+    def label(self, start: Any) -> PeriodName:
+        """The period starting on ``start`` as the reader sees it (``Q1 2025``), with the
+        forms sentences use (``{period.in_}``, see :class:`PeriodName`)."""
         if start is None:
-            return ""
-        return self.t.period_label(start, self.period)
+            return PeriodName("")
+        return self.t.period_name(start, self.period)
 
     def labels(self, periods: Sequence[dt.date]) -> list[str]:
         return [self.label(p) for p in periods]
@@ -63,37 +62,64 @@ class ReportContext:
         """The labels of the distinct periods of ``df``, oldest first (a chart's x order)."""
         return self.labels(sorted(df["period"].unique().tolist())) if not df.empty else []
 
-    def focus(self, periods: Sequence[dt.date]) -> tuple[dt.date | None, dt.date | None]:
-        """The period the headline is about and the one before it.
+    def coverage(self) -> tuple[dt.date | None, dt.date | None]:
+        """The first and the last day the data cover (see docs/metrics.md)."""
+        return self.data.coverage()
 
-        The focus is the latest *complete* period: the latest whose last day the
-        data reach (within a few days).  When none is complete, the latest one.
+    def is_complete(self, start: dt.date) -> bool:
+        """Whether the data cover the period starting on ``start`` from end to end."""
+        lo, hi = self.coverage()
+        return period_is_complete(start, self.period, lo, hi)
+
+    def focus(
+        self, periods: Sequence[dt.date], *, strict: bool = True
+    ) -> tuple[dt.date | None, dt.date | None]:
+        """The period a section's figures are about, and the one it is compared with.
+
+        The focus is the latest *complete* period (the data cover it from its first to
+        its last day).  The period before it is returned only when it is complete too,
+        so a comparison never sets nine days against a whole month.  With no complete
+        period the focus is None, or the latest period when ``strict`` is False (for
+        states at a date, such as MRR at the end of a period).
         """
         ordered = sorted(set(periods))
         if not ordered:
             return None, None
-        end = self.data.observation_end()
-        slack = dt.timedelta(days=_COMPLETE_SLACK[self.period])
-        complete = [p for p in ordered if period_end(p, self.period) <= end + slack]
-        cur = complete[-1] if complete else ordered[-1]
+        complete = [p for p in ordered if self.is_complete(p)]
+        if not complete:
+            return (None, None) if strict else (ordered[-1], None)
+        cur = complete[-1]
         before = [p for p in ordered if p < cur]
-        return cur, (before[-1] if before else None)
+        prev = before[-1] if before and self.is_complete(before[-1]) else None
+        return cur, prev
 
-    def partial_note(self, periods: Sequence[dt.date], cur: dt.date | None) -> list[str]:
-        """A note when the latest period is still running and is left out of the focus."""
-        if cur is None or not periods or max(periods) <= cur:
+    def left_out(self, periods: Sequence[dt.date]) -> list[str]:
+        """Notes naming the periods left out of the comparisons because they are partial."""
+        t = self.t
+        lo, hi = self.coverage()
+        partial = [p for p in sorted(set(periods)) if not self.is_complete(p)]
+        if not partial or lo is None or hi is None:
             return []
-        latest = max(periods)
+        names = ", ".join(self.label(p) for p in partial)
+        if len(partial) == len(set(periods)):
+            return [
+                t._(
+                    "No period is complete: the data run from {start} to {end}, so no "
+                    "{grain} is covered from its first to its last day. Choose a shorter "
+                    "period (--period month) to compare complete periods."
+                ).format(start=t.date(lo), end=t.date(hi), grain=self.grain_name())
+            ]
         return [
-            self.t._(
-                "{latest} is not complete yet (the data end on {end}); it is shown in the "
-                "charts but the figures compare {cur} with the period before."
-            ).format(
-                latest=self.label(latest),
-                end=self.t.date(self.data.observation_end()),
-                cur=self.label(cur),
-            )
+            t._(
+                "Left out of the comparisons: {periods}, not covered from the first to the "
+                "last day (the data run from {start} to {end}). The charts show them."
+            ).format(periods=names, start=t.date(lo), end=t.date(hi))
         ]
+
+    def grain_name(self) -> str:
+        """``month``, ``quarter`` or ``year`` in the reader's language, lower case."""
+        t = self.t
+        return {"month": t._("month"), "quarter": t._("quarter"), "year": t._("year")}[self.period]
 
     # -- rows -------------------------------------------------------------------------
     @staticmethod

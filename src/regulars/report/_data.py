@@ -146,6 +146,10 @@ class DataSource(Protocol):
         """The last day the report covers."""
         ...
 
+    def coverage(self) -> tuple[dt.date | None, dt.date | None]:
+        """The first and last day the data cover (decides which periods are complete)."""
+        ...
+
 
 class ReportData:
     """Metric frames of one workspace for one period grain and date range.
@@ -183,6 +187,9 @@ class ReportData:
         self._checks: dict[str, bool] = {}
         self._context: Any = None
         self._end: dt.date | None = None
+        self._coverage: tuple[dt.date | None, dt.date | None] | None = None
+        #: What the report did before it was built (fit, score, actions), if anything.
+        self.preparation: Any = None
 
     # -- checks ---------------------------------------------------------------------
     def _any(self, table: str, where: Callable[[Any], Any] | None = None) -> bool:
@@ -232,10 +239,23 @@ class ReportData:
             return self.end
         if self._end is None:
             self.require("orders")
-            orders = self.context.tables["orders"]
-            value = orders.order_date.max().execute()
-            self._end = pd.Timestamp(value).date()
+            _start, end = self.coverage()
+            if end is None:  # pragma: no cover - orders exist here
+                raise MissingDataError("No orders.", missing=missing_note("orders", self.translate))
+            self._end = end
         return self._end
+
+    def coverage(self) -> tuple[dt.date | None, dt.date | None]:
+        """``[workspace] data_start``/``data_end`` or the first and last order date;
+        ``--to`` ends the coverage earlier (see :mod:`regulars.metrics._periods`)."""
+        if self._coverage is None:
+            from regulars.metrics._periods import coverage
+
+            lo, hi = coverage(self.context) if self.has("orders") else (None, None)
+            if self.end is not None:
+                hi = self.end if hi is None else min(hi, self.end)
+            self._coverage = (lo, hi)
+        return self._coverage
 
     # -- frames ---------------------------------------------------------------------
     @property

@@ -35,10 +35,141 @@ from babel.numbers import (
 
 from regulars.errors import ConfigError
 
-__all__ = ["DOMAIN", "Translator", "available_languages", "translator"]
+__all__ = ["DOMAIN", "PeriodName", "Translator", "available_languages", "translator"]
 
 DOMAIN = "regulars"
 SOURCE_LANGUAGE = "en"
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue; it is translated where it is used."""
+    return message
+
+
+# Period names inside sentences, one message per form so that every language can
+# decline them (Russian: "в 3-м кв.", "ко 2-му кв.", "с января", "на конец марта").
+_FORMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "in": {
+        "month": (
+            N_("in January {year}"),
+            N_("in February {year}"),
+            N_("in March {year}"),
+            N_("in April {year}"),
+            N_("in May {year}"),
+            N_("in June {year}"),
+            N_("in July {year}"),
+            N_("in August {year}"),
+            N_("in September {year}"),
+            N_("in October {year}"),
+            N_("in November {year}"),
+            N_("in December {year}"),
+        ),
+        "quarter": (
+            N_("in Q1 {year}"),
+            N_("in Q2 {year}"),
+            N_("in Q3 {year}"),
+            N_("in Q4 {year}"),
+        ),
+        "year": (N_("in {year}"),),
+    },
+    "to": {
+        "month": (
+            N_("to January {year}"),
+            N_("to February {year}"),
+            N_("to March {year}"),
+            N_("to April {year}"),
+            N_("to May {year}"),
+            N_("to June {year}"),
+            N_("to July {year}"),
+            N_("to August {year}"),
+            N_("to September {year}"),
+            N_("to October {year}"),
+            N_("to November {year}"),
+            N_("to December {year}"),
+        ),
+        "quarter": (
+            N_("to Q1 {year}"),
+            N_("to Q2 {year}"),
+            N_("to Q3 {year}"),
+            N_("to Q4 {year}"),
+        ),
+        "year": (N_("to {year}"),),
+    },
+    "from": {
+        "month": (
+            N_("from January {year}"),
+            N_("from February {year}"),
+            N_("from March {year}"),
+            N_("from April {year}"),
+            N_("from May {year}"),
+            N_("from June {year}"),
+            N_("from July {year}"),
+            N_("from August {year}"),
+            N_("from September {year}"),
+            N_("from October {year}"),
+            N_("from November {year}"),
+            N_("from December {year}"),
+        ),
+        "quarter": (
+            N_("from Q1 {year}"),
+            N_("from Q2 {year}"),
+            N_("from Q3 {year}"),
+            N_("from Q4 {year}"),
+        ),
+        "year": (N_("from {year}"),),
+    },
+    "of": {
+        "month": (
+            N_("of January {year}"),
+            N_("of February {year}"),
+            N_("of March {year}"),
+            N_("of April {year}"),
+            N_("of May {year}"),
+            N_("of June {year}"),
+            N_("of July {year}"),
+            N_("of August {year}"),
+            N_("of September {year}"),
+            N_("of October {year}"),
+            N_("of November {year}"),
+            N_("of December {year}"),
+        ),
+        "quarter": (
+            N_("of Q1 {year}"),
+            N_("of Q2 {year}"),
+            N_("of Q3 {year}"),
+            N_("of Q4 {year}"),
+        ),
+        "year": (N_("of {year}"),),
+    },
+}
+
+
+class PeriodName(str):
+    """A period's label (``Q3 2025``) that also carries the forms a sentence needs.
+
+    A catalogue message writes ``{period}`` for the label, or one of the forms, each
+    with its preposition: ``{period.in_}`` ("in Q3 2025"; Russian "в 3-м кв. 2025 г."),
+    ``{period.In}`` (the same, capitalised, to start a sentence), ``{period.to}``
+    ("to Q2 2025"; "ко 2-му кв. 2025 г."), ``{period.from_}`` and ``{period.of}``
+    ("of March 2025"; "марта 2025 г.").  The forms come from the catalogue, so each
+    language declines ordinals and month names as its grammar asks.
+    """
+
+    in_: str
+    In: str
+    to: str
+    from_: str
+    of: str
+
+    def __new__(cls, label: str, forms: dict[str, str] | None = None) -> PeriodName:
+        obj = super().__new__(cls, label)
+        forms = forms or {}
+        obj.in_ = forms.get("in", label)
+        obj.In = obj.in_[:1].upper() + obj.in_[1:]
+        obj.to = forms.get("to", label)
+        obj.from_ = forms.get("from", label)
+        obj.of = forms.get("of", label)
+        return obj
 
 
 def _locale_dir() -> Any:
@@ -158,6 +289,15 @@ class Translator:
         if period == "quarter":
             return format_date(start, format="QQQ y", locale=self.locale)
         return format_date(start, format="LLL y", locale=self.locale)
+
+    def period_name(self, start: dt.date, period: str) -> PeriodName:
+        """The label of :meth:`period_label` with its sentence forms (:class:`PeriodName`)."""
+        which = {"month": start.month - 1, "quarter": (start.month - 1) // 3, "year": 0}[period]
+        forms = {
+            form: self._(messages[period][which]).format(year=start.year)
+            for form, messages in _FORMS.items()
+        }
+        return PeriodName(self.period_label(start, period), forms)
 
     # -- charts -----------------------------------------------------------------------
     @property

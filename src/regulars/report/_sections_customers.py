@@ -58,19 +58,59 @@ def _since_title(ctx: ReportContext) -> str:
 # -- 6. cohorts -----------------------------------------------------------------------
 
 
-def _weighted_retention(df: pd.DataFrame, k: int, ctx: ReportContext) -> tuple[float, int]:
-    """Retention ``k`` periods after acquisition, weighted by cohort size, over the
-    cohorts whose period ``k`` is complete."""
-    end = ctx.data.observation_end()
-    from regulars.report._data import period_end
+#: An age is drawn only when at least this many cohorts reached it...
+MIN_COHORTS = 3
+#: ... holding at least this share of the customers of the curve.
+MIN_CUSTOMER_SHARE = 0.05
 
-    rows = df.loc[df["periods_since"] == k]
-    rows = rows.loc[[period_end(p, ctx.period) <= end for p in rows["period"]]]
-    if rows.empty:
+
+def _acquisition_cohorts(df: pd.DataFrame) -> pd.DataFrame:
+    """Cohorts whose first order is their real first order (not left-censored)."""
+    if "left_censored" in df.columns:
+        return df.loc[~df["left_censored"].astype(bool)]
+    return df
+
+
+def survival_by_age(df: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
+    """Share still ordering at each age, over the cohorts that reached that age.
+
+    One row per ``periods_since``: ``cohorts`` (how many reached the age, its calendar
+    period complete), ``customers`` (their size together), ``retention`` (their active
+    customers ÷ their size: the size-weighted average) and ``reliable`` (at least
+    :data:`MIN_COHORTS` cohorts and :data:`MIN_CUSTOMER_SHARE` of the customers).
+    Left-censored cohorts are left out: their age is not known.
+    """
+    cols = ["periods_since", "cohorts", "customers", "retention", "reliable"]
+    df = _acquisition_cohorts(df)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    everyone = float(df.loc[df["periods_since"] == 0, "cohort_customers"].sum())
+    reached = df.loc[[ctx.is_complete(p) for p in df["period"]]]
+    out = []
+    for k, g in reached.groupby("periods_since"):
+        customers = float(g["cohort_customers"].sum())
+        out.append(
+            {
+                "periods_since": int(str(k)),
+                "cohorts": int(g["cohort"].nunique()),
+                "customers": customers,
+                "retention": share(float(g["active_customers"].sum()), customers),
+                "reliable": g["cohort"].nunique() >= MIN_COHORTS
+                and everyone > 0
+                and customers >= MIN_CUSTOMER_SHARE * everyone,
+            }
+        )
+    return pd.DataFrame(out, columns=cols)
+
+
+def _weighted_retention(df: pd.DataFrame, k: int, ctx: ReportContext) -> tuple[float, int]:
+    """Retention ``k`` periods after acquisition, size-weighted over the cohorts that
+    reached it; NaN unless enough cohorts did (see :func:`survival_by_age`)."""
+    ages = survival_by_age(df, ctx)
+    row = ages.loc[ages["periods_since"] == k]
+    if row.empty or not bool(row.iloc[0]["reliable"]):
         return math.nan, 0
-    return share(float(rows["active_customers"].sum()), float(rows["cohort_customers"].sum())), len(
-        rows
-    )
+    return float(row.iloc[0]["retention"]), int(row.iloc[0]["cohorts"])
 
 
 def cohorts_section(ctx: ReportContext) -> Section:
@@ -151,24 +191,31 @@ def cohorts_section(ctx: ReportContext) -> Section:
     colors: list[str] = []
     label_all = t._("All customers")
 
+    hidden: list[int] = []
+
     def add_curve(frame: pd.DataFrame, label: str, color: str) -> None:
-        agg = frame.groupby("periods_since")[["active_customers", "cohort_customers"]].sum()
-        agg = agg.loc[agg["cohort_customers"] >= 10] if len(frame) > 0 else agg
-        for k, r in agg.iterrows():
+        ages = survival_by_age(frame, ctx)
+        for r in ages.to_dict("records"):
+            if not r["reliable"]:
+                if label == label_all:
+                    hidden.append(int(r["periods_since"]))
+                continue
             curves.append(
                 {
-                    "since": int(str(k)),
+                    "since": int(r["periods_since"]),
                     "group": label,
-                    "retention": share(float(r["active_customers"]), float(r["cohort_customers"])),
+                    "retention": r["retention"],
+                    "cohorts": int(r["cohorts"]),
+                    "customers": int(r["customers"]),
                 }
             )
         groups.append(label)
         colors.append(color)
 
-    add_curve(_complete(df, ctx), label_all, OKABE_ITO["black"])
+    add_curve(df, label_all, OKABE_ITO["black"])
     kind_note = ""
     if ctx.data.has("channels") or ctx.data.has("referrals"):
-        by_kind = _complete(ctx.data.frame("cohort_retention_by_kind"), ctx)
+        by_kind = ctx.data.frame("cohort_retention_by_kind")
         names = kind_names(ctx)
         for kind in _KIND_COLORS:
             sub = by_kind.loc[by_kind["channel_kind"] == kind]
@@ -196,30 +243,36 @@ def cohorts_section(ctx: ReportContext) -> Section:
                     ("group", "", "nominal"),
                     ("since", since, "number"),
                     ("retention", t._("Customers ordering"), "percent"),
+                    ("cohorts", t._("Cohorts that reached this age"), "number"),
+                    ("customers", t._("Their customers"), "number"),
                 ],
             ),
             wide=True,
         )
     )
+    if hidden:
+        section.notes.append(
+            t._(
+                "The curves average the cohorts that reached each age, weighted by size. Ages "
+                "reached by fewer than {n} cohorts or {share} of the customers are not drawn "
+                "({ages}): one old cohort's survivors would read as everyone's."
+            ).format(
+                n=t.number(MIN_COHORTS),
+                share=t.percent(MIN_CUSTOMER_SHARE),
+                ages=", ".join(t.number(a) for a in sorted(hidden)),
+            )
+        )
+    censored = _censored_cohorts(df)
+    if censored:
+        section.notes.append(
+            t._(
+                "{cohorts}: customers who were already customers when the data start, not an "
+                "acquisition cohort; left out of the curves."
+            ).format(cohorts=", ".join(ctx.label(c) for c in censored))
+        )
     k = _PER_YEAR[ctx.period]
     ret, n = _weighted_retention(df, k, ctx)
-    nrr_text = ""
-    try:
-        rr = ctx.data.frame("revenue_retention")
-        rr = rr.dropna(subset=["nrr"])
-        if not rr.empty:
-            cur, _prev = ctx.focus(rr["period"].tolist())
-            last = ctx.row(rr, cur)
-            nrr_text = " " + t._(
-                "Net revenue retention over the year to {period} was {nrr} and gross revenue "
-                "retention {grr}."
-            ).format(
-                period=ctx.label(cur),
-                nrr=t.percent(to_float(last.get("nrr"))),
-                grr=t.percent(to_float(last.get("grr"))),
-            )
-    except MissingDataError as exc:  # pragma: no cover - orders exist here
-        section.missing.append(exc.missing)
+    nrr_text = _nrr_text(ctx, section)
     if math.isfinite(ret):
         section.takeaway = (
             t._(
@@ -234,12 +287,41 @@ def cohorts_section(ctx: ReportContext) -> Section:
     return section
 
 
-def _complete(df: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
-    """Rows of periods that are over (the running period would bend every curve down)."""
-    from regulars.report._data import period_end
+def _censored_cohorts(df: pd.DataFrame) -> list[Any]:
+    if "left_censored" not in df.columns:
+        return []
+    return sorted(df.loc[df["left_censored"].astype(bool), "cohort"].unique().tolist())
 
-    end = ctx.data.observation_end()
-    return df.loc[[period_end(p, ctx.period) <= end for p in df["period"]]]
+
+def _nrr_text(ctx: ReportContext, section: Section) -> str:
+    """NRR and GRR of the latest period that, like its base a year before, is complete."""
+    t = ctx.t
+    try:
+        rr = ctx.data.frame("revenue_retention")
+    except MissingDataError as exc:  # pragma: no cover - orders exist here
+        section.missing.append(exc.missing)
+        return ""
+    rr = rr.dropna(subset=["nrr"])
+    bases = rr["base_period"] if "base_period" in rr.columns else [None] * len(rr)
+    keep = [
+        ctx.is_complete(p) and (b is None or ctx.is_complete(pd.Timestamp(b).date()))
+        for p, b in zip(rr["period"], bases, strict=True)
+    ]
+    rr = rr.loc[keep]
+    if rr.empty:
+        return " " + t._(
+            "Net revenue retention needs a complete period and the complete period a year "
+            "before it; the data do not have both yet."
+        )
+    last = rr.sort_values("period").iloc[-1]
+    return " " + t._(
+        "Net revenue retention over the year to {period} was {nrr} and gross revenue "
+        "retention {grr}."
+    ).format(
+        period=ctx.label(last["period"]),
+        nrr=t.percent(to_float(last.get("nrr"))),
+        grr=t.percent(to_float(last.get("grr"))),
+    )
 
 
 def _kind_takeaway(ctx: ReportContext, by_kind: pd.DataFrame) -> str:
@@ -428,7 +510,7 @@ def _subscriptions_takeaway(ctx: ReportContext, mov: pd.DataFrame, ren: pd.DataF
     t = ctx.t
     if mov.empty:
         return ""
-    cur, prev = ctx.focus(mov["period"].tolist())
+    cur, prev = ctx.focus(mov["period"].tolist(), strict=False)
     now, before = ctx.row(mov, cur), ctx.row(mov, prev)
     mrr = to_float(now.get("mrr"))
     text = t._("MRR was {mrr} at the end of {period}").format(

@@ -8,14 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from regulars.report._charts import OKABE_ITO, bar_chart, line_chart, records, waterfall
+from regulars.report._charts import OKABE_ITO, bar_chart, line_chart, records
 from regulars.report._context import ReportContext, share, to_float
-from regulars.report._model import Chart, Figure, MissingDataError, Section, TableView
+from regulars.report._model import Chart, Figure, MissingDataError, Section
 from regulars.report._parts import movement_chart
 
 __all__ = [
     "growth_accounting_section",
-    "growth_sources_section",
     "headline_section",
     "new_vs_returning_section",
 ]
@@ -48,9 +47,15 @@ def headline_section(ctx: ReportContext) -> Section:
     periods = _periods(nvr)
     cur, prev = ctx.focus(periods)
     now, before = ctx.row(nvr, cur), ctx.row(nvr, prev)
-    if not now:
+    left_out = ctx.left_out(periods)
+    if not periods:
         section.takeaway = t._("There are no orders in the chosen dates.")
         return section
+    if not now:
+        # No complete period: say so rather than call a few weeks a whole period.
+        section.takeaway = left_out[0] if left_out else ""
+        return section
+    section.notes.extend(left_out)
 
     def pair(*cols: str) -> tuple[float, float]:
         return _total(now, *cols), _total(before, *cols) if before else math.nan
@@ -114,7 +119,6 @@ def headline_section(ctx: ReportContext) -> Section:
         section.takeaway = t._(
             "Revenue in {period} was {revenue}; returning customers brought {share} of it."
         ).format(period=ctx.label(cur), revenue=t.money(revenue), share=t.percent(ret_share))
-    section.notes.extend(ctx.partial_note(periods, cur))
     if not ctx.data.has("costs"):
         section.notes.append(
             t._(
@@ -243,7 +247,9 @@ def new_vs_returning_section(ctx: ReportContext) -> Section:
             if before
             else math.nan
         )
-        orders_ratio = share(_total(now, "returning_orders"), _total(now, "new_orders"))
+        new_orders, ret_orders = _total(now, "new_orders"), _total(now, "returning_orders")
+        # No comparison when one side is empty ("0.0× as many orders").
+        orders_ratio = share(ret_orders, new_orders) if new_orders > 0 < ret_orders else math.nan
         if math.isfinite(s_prev):
             msg = (
                 t._(
@@ -270,7 +276,46 @@ def new_vs_returning_section(ctx: ReportContext) -> Section:
                     ratio=t.ratio(orders_ratio)
                 )
             )
+    section.notes.extend(_censored_note(ctx, df))
     return section
+
+
+def _censored_note(ctx: ReportContext, df: pd.DataFrame) -> list[str]:
+    """Say that the first customers in the data were already customers before it."""
+    t = ctx.t
+    if "left_censored_customers" not in df.columns:
+        return []
+    counts = df.loc[df["left_censored_customers"] > 0]
+    if counts.empty:
+        return []
+    n = int(counts["left_censored_customers"].sum())
+    lo, _hi = ctx.coverage()
+    return [
+        t.ngettext(
+            "{n} customer who ordered in the first weeks of the data ({periods}) was already "
+            "a customer when the data start on {start}: they count as returning, not new. "
+            "If the business opened then, set [workspace] business_start in regulars.toml.",
+            "{n} customers who ordered in the first weeks of the data ({periods}) were already "
+            "customers when the data start on {start}: they count as returning, not new. "
+            "If the business opened then, set [workspace] business_start in regulars.toml.",
+            n,
+        ).format(
+            n=t.number(n),
+            periods=", ".join(ctx.label(p) for p in counts["period"]),
+            start=t.date(lo) if lo is not None else "–",
+        )
+    ]
+
+
+def _comparable(ctx: ReportContext, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of periods that are complete and follow a complete period."""
+    ordered = _periods(df)
+    keep = {
+        p
+        for i, p in enumerate(ordered)
+        if i > 0 and ctx.is_complete(p) and ctx.is_complete(ordered[i - 1])
+    }
+    return df.loc[df["period"].isin(keep)].sort_values("period")
 
 
 # -- 3. growth accounting -------------------------------------------------------------
@@ -306,7 +351,16 @@ def growth_accounting_section(ctx: ReportContext) -> Section:
     except MissingDataError as exc:
         section.missing.append(exc.missing)
         return section
-    df = df.sort_values("period").iloc[1:] if len(df) > 1 else df  # first period has no P-1
+    all_periods = _periods(df)
+    df = _comparable(ctx, df)
+    if df.empty:
+        section.takeaway = t._(
+            "Growth accounting compares each period with the one before; it needs two "
+            "complete periods in a row."
+        )
+        section.notes.extend(ctx.left_out(all_periods))
+        return section
+    section.notes.extend(ctx.left_out(all_periods))
     periods = _periods(df)
     order = ctx.labels(periods)
     names = _ga_names(ctx)
@@ -371,217 +425,3 @@ def growth_accounting_section(ctx: ReportContext) -> Section:
             qr=t.ratio(to_float(now.get("quick_ratio"))),
         )
     return section
-
-
-# -- 4. growth sources ----------------------------------------------------------------
-
-_SOURCE_ORDER = (
-    "upsell",
-    "new_referral",
-    "new_cold",
-    "new_organic",
-    "new_partner",
-    "new_other",
-    "win_back",
-)
-
-
-def _source_names(ctx: ReportContext) -> dict[str, str]:
-    t = ctx.t
-    return {
-        "upsell": t._("Upsell"),
-        "new_referral": t._("Referrals"),
-        "new_cold": t._("Cold"),
-        "new_organic": t._("Organic"),
-        "new_partner": t._("Partners"),
-        "new_other": t._("Other channels"),
-        "win_back": t._("Win-backs"),
-    }
-
-
-def _source_phrases(ctx: ReportContext) -> dict[str, str]:
-    """Sources as they read inside a sentence."""
-    t = ctx.t
-    return {
-        "upsell": t._("upsell"),
-        "new_referral": t._("referrals"),
-        "new_cold": t._("cold acquisition"),
-        "new_organic": t._("organic channels"),
-        "new_partner": t._("partners"),
-        "new_other": t._("other channels"),
-        "win_back": t._("win-backs"),
-    }
-
-
-def growth_sources_section(ctx: ReportContext) -> Section:
-    """The change in revenue as a waterfall by source, with what each source cost."""
-    t = ctx.t
-    section = Section("growth-sources", t._("Where growth came from"))
-    try:
-        ctx.data.require("orders")
-        df = ctx.data.frame("growth_sources")
-        ga = ctx.data.frame("growth_accounting")
-    except MissingDataError as exc:
-        section.missing.append(exc.missing)
-        return section
-    periods = _periods(df)
-    cur, prev = ctx.focus(periods)
-    if cur is None or prev is None:
-        section.takeaway = t._("Growth sources need at least two periods of orders.")
-        return section
-    rows = df.loc[df["period"] == cur]
-    by_source = {
-        str(r["source"]): {str(k): v for k, v in r.items()} for r in rows.to_dict("records")
-    }
-    names = _source_names(ctx)
-    rev_prev = to_float(ctx.row(ga, prev).get("revenue"))
-    rev_now = to_float(ctx.row(ga, cur).get("revenue"))
-    money_title = t._("Revenue, {currency}").format(currency=t.currency)
-    steps: list[dict[str, object]] = [
-        {
-            "label": t._("Revenue {period}").format(period=ctx.label(prev)),
-            "amount": rev_prev,
-            "kind": "total",
-            "customers": None,
-            "spend": None,
-        },
-    ]
-    table_rows = []
-    total_change = rev_now - rev_prev
-    known = [s for s in _SOURCE_ORDER if s in by_source] + sorted(
-        set(by_source) - set(_SOURCE_ORDER)
-    )
-    for src in known:
-        rec = by_source[src]
-        change = to_float(rec.get("change"))
-        spend = to_float(rec.get("spend"))
-        customers = to_float(rec.get("customers"))
-        label = names.get(src, src)
-        steps.append(
-            {
-                "label": label,
-                "amount": change,
-                "kind": "step",
-                "customers": customers,
-                "spend": spend,
-            }
-        )
-        per_unit = spend / change if change > 0 and math.isfinite(spend) and spend > 0 else math.nan
-        table_rows.append(
-            (
-                label,
-                t.money(change),
-                t.percent(share(change, total_change)) if total_change > 0 else "–",
-                t.number(customers),
-                t.money(spend) if math.isfinite(spend) and spend > 0 else "–",
-                t.number(per_unit, 2) if math.isfinite(per_unit) else "–",
-            )
-        )
-    steps.append(
-        {
-            "label": t._("Revenue {period}").format(period=ctx.label(cur)),
-            "amount": rev_now,
-            "kind": "total",
-            "customers": None,
-            "spend": None,
-        }
-    )
-    spec = waterfall(
-        t._("Change in revenue from {prev} to {cur}, by source").format(
-            prev=ctx.label(prev), cur=ctx.label(cur)
-        ),
-        steps,
-        y_title=money_title,
-        tooltip=[
-            ("label", t._("Source"), "nominal"),
-            ("amount", money_title, "money"),
-            ("customers", t._("Customers"), "number"),
-            ("spend", t._("Spend, {currency}").format(currency=t.currency), "money"),
-        ],
-    )
-    section.charts.append(Chart("growth-sources", t._("Growth sources"), spec, wide=True))
-    section.tables.append(
-        TableView(
-            "growth-sources",
-            t._("Growth sources in {period}").format(period=ctx.label(cur)),
-            (
-                t._("Source"),
-                t._("Change, {currency}").format(currency=t.currency),
-                t._("Share of growth"),
-                t._("Customers"),
-                t._("Spend, {currency}").format(currency=t.currency),
-                t._("Spend per 1 {currency} of growth").format(currency=t.currency),
-            ),
-            tuple(table_rows),
-            (False, True, True, True, True, True),
-        )
-    )
-    if not ctx.data.has("spend"):
-        try:
-            ctx.data.require("spend")
-        except MissingDataError as exc:
-            section.missing.append(exc.missing)
-    section.takeaway = _sources_takeaway(ctx, by_source, total_change, cur)
-    return section
-
-
-def _sources_takeaway(
-    ctx: ReportContext, by_source: dict[str, dict[str, Any]], total: float, cur: dt.date
-) -> str:
-    """Seed 002's sentence: which sources brought the growth, and what the dearest cost."""
-    t = ctx.t
-    names = _source_phrases(ctx)
-    changes = {s: to_float(r.get("change")) for s, r in by_source.items()}
-    gains = {s: c for s, c in changes.items() if math.isfinite(c) and c > 0}
-    losses = {s: c for s, c in changes.items() if math.isfinite(c) and c < 0}
-    gross = sum(gains.values())
-    if not gains or not math.isfinite(total):
-        return ""
-    top = sorted(gains.items(), key=lambda kv: -kv[1])[:3]
-    listed = ", ".join(
-        t._("{source} {share}").format(source=names.get(s, s), share=t.percent(c / gross))
-        for s, c in top
-    )
-    if not losses and total >= 0:
-        text = t._("Revenue grew by {total} in {period}: {parts}.").format(
-            total=t.money(total), period=ctx.label(cur), parts=listed
-        )
-    elif total >= 0:
-        text = t._("Revenue grew by {total} in {period}; of the {gross} gained: {parts}.").format(
-            total=t.money(total), period=ctx.label(cur), gross=t.money(gross), parts=listed
-        )
-    else:
-        text = t._("Revenue fell by {total} in {period}; of the {gross} gained: {parts}.").format(
-            total=t.money(-total), period=ctx.label(cur), gross=t.money(gross), parts=listed
-        )
-    if "upsell" in losses:
-        text += (
-            " "
-            + t._("Existing customers spent {amount} less than the year before.").format(
-                amount=t.money(-losses["upsell"])
-            )
-            if ctx.period == "year"
-            else " "
-            + t._("Existing customers spent {amount} less than the period before.").format(
-                amount=t.money(-losses["upsell"])
-            )
-        )
-    costs = {
-        s: to_float(by_source[s].get("spend")) / c
-        for s, c in gains.items()
-        if to_float(by_source[s].get("spend")) > 0
-    }
-    if len(costs) >= 2:
-        dear = max(costs, key=lambda s: costs[s])
-        cheap = min(costs, key=lambda s: costs[s])
-        text += " " + t._(
-            "Growth from {dear} cost {dear_cost} {currency} per 1 {currency} of revenue, "
-            "{times} as much as from {cheap}."
-        ).format(
-            dear=names.get(dear, dear),
-            dear_cost=t.number(costs[dear], 2),
-            currency=t.currency,
-            times=t.ratio(costs[dear] / costs[cheap]),
-            cheap=names.get(cheap, cheap),
-        )
-    return text

@@ -85,7 +85,7 @@ def referrals_section(ctx: ReportContext) -> Section:
             ).format(n=t.number(len(problems)))
         )
     if not per.empty:
-        cur, prev = ctx.focus(per["period"].tolist())
+        cur, prev = ctx.focus(per["period"].tolist(), strict=False)
         now, before = ctx.row(per, cur), ctx.row(per, prev)
         text = t._("Referrals brought {share} of new customers in {period}").format(
             share=t.percent(to_float(now.get("referred_share_of_new"))), period=ctx.label(cur)
@@ -232,7 +232,7 @@ def _guarantee(ctx: ReportContext, section: Section) -> str:
         ],
     )
     section.charts.append(Chart("guarantee", t._("Guarantee refunds"), spec))
-    cur, _prev = ctx.focus(g["period"].tolist())
+    cur, _prev = ctx.focus(g["period"].tolist(), strict=False)
     now = g.loc[g["period"] == cur]
     by = {str(r["customer_type"]): r for r in now.to_dict("records")}
     new, ret = by.get("new", {}), by.get("returning", {})
@@ -289,7 +289,7 @@ def _packages(ctx: ReportContext, section: Section) -> str:
         ],
     )
     section.charts.append(Chart("packages", t._("Packages"), spec))
-    cur, _prev = ctx.focus(p["period"].tolist())
+    cur, _prev = ctx.focus(p["period"].tolist(), strict=False)
     now = ctx.row(p, cur)
     return t._(
         "Packages brought {share} of revenue in {period}, bought by {customers} customers, "

@@ -35,7 +35,8 @@ def channels_section(ctx: ReportContext) -> Section:
     except MissingDataError as exc:
         section.missing.append(exc.missing)
         return section
-    if not ctx.data.has("spend"):
+    has_spend = ctx.data.has("spend")
+    if not has_spend:
         try:
             ctx.data.require("spend")
         except MissingDataError as exc:
@@ -48,14 +49,20 @@ def channels_section(ctx: ReportContext) -> Section:
     per_customer = t._("Per customer, {currency}").format(currency=cur)
     cac_rows: list[dict[str, Any]] = []
     for r in summary.to_dict("records"):
-        cac_rows.append(
-            {"channel": r["channel"], "measure": t._("Cost to acquire (CAC)"), "value": r["cac"]}
-        )
+        if has_spend:  # unknown is not zero: no CAC bar without spend data
+            cac_rows.append(
+                {
+                    "channel": r["channel"],
+                    "measure": t._("Cost to acquire (CAC)"),
+                    "value": r["cac"],
+                }
+            )
         cac_rows.append(
             {"channel": r["channel"], "measure": t._("First-year profit"), "value": r["fy_profit"]}
         )
     order = summary["channel"].tolist()
-    measures = [t._("Cost to acquire (CAC)"), t._("First-year profit")]
+    measures = [t._("Cost to acquire (CAC)"), t._("First-year profit")][0 if has_spend else 1 :]
+    bar_colors = [OKABE_ITO["vermillion"], OKABE_ITO["blue"]][0 if has_spend else 1 :]
     section.charts.append(
         Chart(
             "channel-cac",
@@ -71,7 +78,7 @@ def channels_section(ctx: ReportContext) -> Section:
                 y_format="money",
                 color="measure",
                 color_domain=measures,
-                color_range=[OKABE_ITO["vermillion"], OKABE_ITO["blue"]],
+                color_range=bar_colors,
                 stacked=False,
                 tooltip=[
                     ("channel", t._("Channel"), "nominal"),
@@ -84,7 +91,7 @@ def channels_section(ctx: ReportContext) -> Section:
     ratio_rows = [
         {"channel": r["channel"], "ratio": r["clv_to_cac"], "kind": kinds.get(r["kind"], r["kind"])}
         for r in summary.to_dict("records")
-        if math.isfinite(r["clv_to_cac"])
+        if has_spend and math.isfinite(r["clv_to_cac"])
     ]
     if ratio_rows:
         section.charts.append(
@@ -108,6 +115,7 @@ def channels_section(ctx: ReportContext) -> Section:
                 ),
             )
         )
+    no_data = t._("no data")
     section.tables.append(
         TableView(
             "channels",
@@ -128,12 +136,12 @@ def channels_section(ctx: ReportContext) -> Section:
                     str(r["channel"]),
                     kinds.get(r["kind"], r["kind"]),
                     t.number(r["customers"]),
-                    t.money(r["spend"]),
-                    t.money(r["cac"]),
+                    t.money(r["spend"]) if has_spend else no_data,
+                    t.money(r["cac"]) if has_spend else no_data,
                     t.money(r["fy_profit"]),
                     t.money(r["clv"]),
-                    t.ratio(r["clv_to_cac"]),
-                    _payback_text(ctx, r["payback"]),
+                    t.ratio(r["clv_to_cac"]) if has_spend else no_data,
+                    _payback_text(ctx, r["payback"]) if has_spend else no_data,
                 )
                 for r in summary.to_dict("records")
             ),
@@ -145,7 +153,7 @@ def channels_section(ctx: ReportContext) -> Section:
             ),
         )
     )
-    section.takeaway = _channels_takeaway(ctx, summary)
+    section.takeaway = _channels_takeaway(ctx, summary) if has_spend else ""
     return section
 
 
@@ -255,7 +263,7 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
     except MissingDataError:
         return _sentence(text)
     if not funding.empty:
-        cur, _prev = ctx.focus(funding["period"].tolist())
+        cur, _prev = ctx.focus(funding["period"].tolist(), strict=False)
         row = ctx.row(funding, cur)
         net = to_float(row.get("cold_net"))
         if math.isfinite(net) and net < 0:
@@ -273,6 +281,7 @@ def customer_value_section(ctx: ReportContext) -> Section:
     """CLV distribution, P(alive) by orders and time since the last one, the holdout fit."""
     t = ctx.t
     section = Section("customer-value", t._("Customer value"))
+    section.notes.extend(_preparation_notes(ctx))
     try:
         ctx.data.require("scores")
         hist = ctx.data.frame("clv_histogram")
@@ -377,6 +386,27 @@ def customer_value_section(ctx: ReportContext) -> Section:
             "{at_risk} customers who used to buy are now more likely gone than active."
         ).format(at_risk=t.number(int(summary.iloc[0]["likely_gone_repeaters"])))
     return section
+
+
+def _preparation_notes(ctx: ReportContext) -> list[str]:
+    """What the report fitted before it was written, or why it could not."""
+    t = ctx.t
+    prep = getattr(ctx.data, "preparation", None)
+    if prep is None:
+        return []
+    notes = []
+    if prep.fitted:
+        notes.append(
+            t._(
+                "The models were fitted for this report on the orders up to {date}: {model} "
+                "(regulars report --no-fit skips this)."
+            ).format(date=t.date(ctx.data.observation_end()), model=prep.model)
+        )
+    notes.extend(prep.notes)  # the fit's own notes (a skipped holdout check, say)
+    notes.extend(
+        t._("The models could not be fitted: {problem}").format(problem=p) for p in prep.problems
+    )
+    return notes
 
 
 def _holdout(ctx: ReportContext, section: Section) -> None:
