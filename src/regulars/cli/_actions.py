@@ -14,7 +14,16 @@ from typing import Any
 import click
 
 from regulars._config_actions import PLAYBOOK_NAMES
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars._text import visible
+from regulars.cli._common import (
+    app,
+    cell,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 from regulars.schema import TOUCH_KINDS
 
 FORMATS = ("table", "csv", "json")
@@ -211,12 +220,14 @@ def _print_actions(rows: list[dict[str, Any]], currency: str, today: dt.date) ->
     for r, m in zip(rows, money, strict=True):
         due = r["due"].isoformat() if r["due"] else ""
         line = Text(
-            f"{r['action_id']:<{id_w}}  {r['playbook']:<{pb_w}}  {m:>{money_w}}  "
-            f"{r['priority'] or '-'}  {due:<10}  "
+            visible(
+                f"{r['action_id']:<{id_w}}  {r['playbook']:<{pb_w}}  {m:>{money_w}}  "
+                f"{r['priority'] or '-'}  {due:<10}  "
+            )
         )
-        line.append(str(r["name"]))
+        line.append(visible(r["name"]))
         console.print(line, no_wrap=True, overflow="ellipsis")
-        console.print(Padding(Text(r["reason"] or "", style="dim"), (0, 0, 0, 4)))
+        console.print(Padding(Text(visible(r["reason"] or ""), style="dim"), (0, 0, 0, 4)))
 
 
 # -- regulars action done|snooze|dismiss ----------------------------------------------
@@ -267,7 +278,7 @@ def _record(
         text += f"; outcome: {a['outcome']}"
     if a["touch_id"] and status == "done":
         text += f"; touch {a['touch_id']} logged"
-    console.print(text + ".")
+    console.print(esc(text + "."))
 
 
 @action_group.command("done")
@@ -401,7 +412,7 @@ def touch_command(
         )
     finally:
         ws.close()
-    console.print(f"Logged {kind} with {customer} ({touch_id}).")
+    console.print(f"Logged {esc(kind)} with {esc(customer)} ({esc(touch_id)}).")
 
 
 # -- regulars effectiveness -----------------------------------------------------------
@@ -537,7 +548,7 @@ def _print_effectiveness(rows: list[dict[str, Any]], currency: str) -> None:
             f"incremental revenue: {incremental}",
             f"marked done: {r['done']:,}, accepted: {r['accepted']:,}",
         ]
-        console.print(Text(r["playbook"], style="bold"))
+        console.print(Text(visible(r["playbook"]), style="bold"))
         for line in lines:
             console.print(Text("  " + line))
     err_console.print(
@@ -558,12 +569,12 @@ def _print_signals(strength: list[dict[str, Any]], deciles: list[dict[str, Any]]
         top.add_column(name, justify="left" if name in ("signal", "direction") else "right")
     for r in strength:
         top.add_row(
-            r["signal"],
+            cell(r["signal"]),
             f"{r['customers']:,}",
             _pct(r["repurchase_rate"]),
             "—" if r["auc"] is None else f"{r['auc']:.3f}",
             "—" if r["strength"] is None else f"{r['strength']:.3f}",
-            r["direction"],
+            cell(r["direction"]),
         )
     console.print(top)
     table = Table(title="Repurchase rate by decile", title_justify="left", header_style="bold")
@@ -571,7 +582,7 @@ def _print_signals(strength: list[dict[str, Any]], deciles: list[dict[str, Any]]
         table.add_column(name, justify="left" if name == "signal" else "right")
     for r in deciles:
         table.add_row(
-            r["signal"],
+            cell(r["signal"]),
             "missing" if r["decile"] is None else str(r["decile"]),
             f"{r['customers']:,}",
             "" if r["low"] is None else f"{r['low']:,.2f}",

@@ -1,4 +1,10 @@
-"""Shared pieces of the CLI: the root group, the --workspace option, errors, output."""
+"""Shared pieces of the CLI: the root group, the --workspace option, errors, output.
+
+Everything the CLI prints goes through :data:`console` or :data:`err_console`.  Data
+and messages are never markup: a value interpolated into a markup template goes
+through :func:`esc` (a table cell through :func:`cell`), and both consoles make every
+control character visible before it reaches the terminal.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +15,60 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
+from regulars._text import visible
 from regulars.errors import RegularsError
 from regulars.store import ENV_VAR, Workspace
 
 __all__ = [
+    "SafeConsole",
     "UserError",
     "app",
+    "cell",
     "console",
     "err_console",
+    "esc",
     "open_workspace",
     "workspace_option",
 ]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+def esc(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text that Rich shows as it is: no markup, no control characters.
+
+    Use it for every piece of data or message put into a markup template:
+    ``console.print(f"Logged a call with [bold]{esc(name)}[/]")``.  Newlines and tabs
+    stay only with ``multiline=True`` (messages); elsewhere they are made visible.
+    """
+    return escape(visible(value, keep="\n\t" if multiline else ""))
+
+
+def cell(value: object) -> str:
+    """A table cell of data: :func:`esc` on one line (``None`` is an empty cell)."""
+    return "" if value is None else esc(value)
+
+
+class SafeConsole(Console):
+    """A Rich console that makes every control character visible and shows no emoji.
+
+    The safety net under :func:`esc`: whatever string reaches it (a template, a table
+    cell, a progress description) loses its control characters before Rich renders
+    it, so data can never move the cursor, clear the screen or rename the window.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("highlight", False)
+        kwargs.setdefault("emoji", False)
+        super().__init__(**kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(visible(text, keep="\n\t"), **kwargs)
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,7 +79,9 @@ class UserError(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        err_console.print(f"[bold red]Error:[/] {self.message}", soft_wrap=True, markup=True)
+        err_console.print(
+            f"[bold red]Error:[/] {esc(self.message, multiline=True)}", soft_wrap=True
+        )
 
 
 class _Group(click.Group):
@@ -42,12 +89,52 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or closed pipe fails here, not at exit
+            return result
         except RegularsError as exc:
             raise UserError(str(exc)) from None
         except KeyboardInterrupt:
             err_console.print("Interrupted. Nothing was written by the unfinished step.")
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`regulars export orders | head`): stop quietly.
+            _silence_stdout()
+            sys.exit(141)
+        except OSError as exc:
+            raise UserError(os_error_message(exc)) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def os_error_message(exc: OSError) -> str:
+    """One clear sentence for a file-system error: what failed, why, how to fix it."""
+    import errno
+
+    target = exc.filename
+    what = f"Cannot use {target}" if target else "Cannot write the output"
+    reason = exc.strerror or str(exc)
+    fix = "Fix: choose another path, or check the folder."
+    if exc.errno == errno.ENOSPC:
+        fix = "Fix: free some disk space, or write to another disk."
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "Fix: use a folder you may write to, or change its permissions."
+    elif exc.errno == errno.ENOENT:
+        fix = "Fix: create the folder first, or choose an existing one."
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        fix = "Fix: part of the path is a file, not a folder; choose another path."
+    if target is None:
+        _silence_stdout()  # the failing stream is stdout: don't fail again at exit
+    return f"{what}: {reason}.\n{fix}"
 
 
 @click.group(

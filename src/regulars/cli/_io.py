@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars.cli._common import (
+    app,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 from regulars.io import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
@@ -156,4 +163,4 @@ def export_command(table: str, fmt: str, out: Path | None, workspace: Path | Non
     finally:
         ws.close()
     if out is not None:
-        err_console.print(f"Wrote {n:,} rows of {table} to {out}.")
+        err_console.print(f"Wrote {n:,} rows of {esc(table)} to {esc(out)}.")

@@ -15,7 +15,16 @@ from typing import Any
 
 import click
 
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars.cli._common import (
+    SafeConsole,
+    app,
+    cell,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 from regulars.errors import RegularsError
 
 #: CLI name -> function in regulars.metrics.
@@ -127,7 +136,8 @@ def render_table(table: Any, *, title: str, currency: str, locale: str) -> Any:
 
     out = Table(title=title, title_justify="left", header_style="bold")
     rows = [
-        [_cell(r[c], c, currency, locale) for c in table.column_names] for r in table.to_pylist()
+        [cell(_cell(r[c], c, currency, locale)) for c in table.column_names]
+        for r in table.to_pylist()
     ]
     width = 1
     for i, field in enumerate(table.schema):
@@ -136,7 +146,7 @@ def render_table(table: Any, *, title: str, currency: str, locale: str) -> Any:
         longest = max([len(field.name), *(len(r[i]) for r in rows)])
         width += longest + 3
         out.add_column(
-            field.name, justify="right" if numeric else "left", overflow="fold", min_width=1
+            esc(field.name), justify="right" if numeric else "left", overflow="fold", min_width=1
         )
     for r in rows:
         out.add_row(*r)
@@ -279,27 +289,25 @@ def metrics_command(
 
             assert out is not None
             pq.write_table(result, out)
-            err_console.print(f"Wrote {result.num_rows:,} rows to {out}.")
+            err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
         elif fmt == "table":
             grain = period or cfg.period
-            title = f"{name} by {grain} ({cfg.currency})"
+            title = esc(f"{name} by {grain} ({cfg.currency})")
             table = render_table(result, title=title, currency=cfg.currency, locale=cfg.locale)
-            from rich.console import Console
-
             if out is not None:
                 with out.open("w", encoding="utf-8") as fh:
-                    Console(file=fh, width=table.min_width, highlight=False).print(table)
-                err_console.print(f"Wrote {result.num_rows:,} rows to {out}.")
+                    SafeConsole(file=fh, width=table.min_width).print(table)
+                err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
             elif not console.is_terminal:
                 # Piped: print every cell on one line, whatever the width.
-                Console(width=table.min_width, highlight=False).print(table)
+                SafeConsole(width=table.min_width).print(table)
             else:
                 console.print(table)
         else:
             text = to_json(result) if fmt == "json" else to_csv(result)
             if out is not None:
                 out.write_text(text, encoding="utf-8")
-                err_console.print(f"Wrote {result.num_rows:,} rows to {out}.")
+                err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
             else:
                 sys.stdout.write(text)
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, open_workspace, workspace_option
+from regulars.cli._common import app, console, esc, open_workspace, workspace_option
 
 PERIOD_CHOICE = click.Choice(["month", "quarter", "year"])
 
@@ -66,7 +66,7 @@ def report_command(
     ):
         path = write_report(ws, out, period=period, start=start_d, end=end_d, lang=lang)
     size = path.stat().st_size
-    console.print(f"Report written to [bold]{path}[/] ({_size(size)}).")
+    console.print(f"Report written to [bold]{esc(path)}[/] ({_size(size)}).")
     console.print("Open it in any browser; it needs no internet connection.")
 
 
@@ -108,7 +108,7 @@ def chart_command(
 
     if list_charts or name is None:
         for chart in chart_names():
-            console.print(chart)
+            console.print(esc(chart))
         if name is None and not list_charts:
             console.print("Pick one: regulars chart NAME --out FILE.png")
         return
@@ -127,4 +127,6 @@ def chart_command(
             lang=lang,
             scale=scale,
         )
-    console.print(f"Chart {name} written to [bold]{path}[/] ({_size(path.stat().st_size)}).")
+    console.print(
+        f"Chart {esc(name)} written to [bold]{esc(path)}[/] ({_size(path.stat().st_size)})."
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, err_console
+from regulars.cli._common import app, console, err_console, esc
 from regulars.store import Workspace
 
 
@@ -33,7 +33,7 @@ def init_command(path: Path | None, name: str | None, currency: str, kind: str) 
         cd my-shop && regulars import orders ~/invoices.xlsx
     """
     ws = Workspace.init(path, name=name, currency=currency, kind=kind)
-    console.print(f"Workspace ready at [bold]{ws.path}[/] ({ws.db_path.name}, regulars.toml).")
+    console.print(f"Workspace ready at [bold]{esc(ws.path)}[/] ({ws.db_path.name}, regulars.toml).")
     console.print("Next: [bold]regulars import orders FILE[/] (CSV, TSV, Excel, Parquet, JSONL).")
     ws.close()
 
@@ -81,12 +81,12 @@ def demo_command(path: Path, customers: int, years: int, seed: int) -> None:
         progress.advance(task)
     money = f"{summary.revenue:,.2f} {summary.currency}"
     console.print(
-        f"Demo workspace: [bold]{summary.workspace}[/]\n"
+        f"Demo workspace: [bold]{esc(summary.workspace)}[/]\n"
         f"  {summary.customers:,} customers, {summary.orders:,} orders, {money} revenue "
         f"({summary.first_order} to {summary.last_order})\n"
         f"  {summary.open_actions:,} actions waiting this week "
-        f"(see: regulars actions -w {path})\n"
-        f"Report: [bold]{summary.report}[/]\n"
-        f"  open it in a browser, for example: xdg-open {summary.report}\n"
+        f"(see: regulars actions -w {esc(path)})\n"
+        f"Report: [bold]{esc(summary.report)}[/]\n"
+        f"  open it in a browser, for example: xdg-open {esc(summary.report)}\n"
         f"Done in {summary.seconds:.1f} s."
     )
