@@ -8,25 +8,29 @@ control character visible before it reaches the terminal.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import duckdb
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
 from regulars._text import visible
 from regulars.errors import RegularsError
-from regulars.store import ENV_VAR, Workspace
+from regulars.store import DB_FILE, ENV_VAR, Workspace, resolve_workspace_path
+from regulars.store._workspace import damaged_message
 
 __all__ = [
     "SafeConsole",
     "UserError",
     "app",
     "cell",
+    "check_output_path",
     "console",
     "err_console",
     "esc",
@@ -103,6 +107,20 @@ class _Group(click.Group):
             sys.exit(141)
         except OSError as exc:
             raise UserError(os_error_message(exc)) from None
+        except duckdb.IOException as exc:  # the database file failed under a query
+            raise UserError(_database_io_message(str(exc))) from None
+
+
+def _database_io_message(text: str) -> str:
+    lowered = text.lower()
+    db = _opened.get("path", resolve_workspace_path()) / DB_FILE
+    if "corrupt" in lowered or "checksum" in lowered:
+        return damaged_message(db)
+    first = re.sub(r"\s*See also https?://\S+", "", text.splitlines()[0] if text else "")
+    return (
+        f"Reading or writing {db} failed: {first}\nFix: check the disk and the file "
+        "permissions; nothing was committed by the failed step."
+    )
 
 
 def _silence_stdout() -> None:
@@ -169,4 +187,42 @@ def workspace_option(f: F) -> F:
 
 def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
     """Open the workspace the user pointed at (or the current directory)."""
-    return Workspace.open(path, read_only=read_only)
+    ws = Workspace.open(path, read_only=read_only)
+    _opened["path"] = ws.path
+    return ws
+
+
+def check_output_path(out: Path, *, option: str = "--out") -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    import os
+
+    parent = out.parent
+    fix = f"Fix: choose another {option}, or create the folder first (mkdir -p {parent})."
+    if out.is_dir():
+        raise UserError(
+            f"Cannot write {option} {out}: it is a folder.\nFix: give a file name, "
+            f"e.g. {option} {out / 'report.html' if option == '--out' else out}."
+        )
+    if not parent.exists():
+        # The nearest existing ancestor tells whether a file is in the way.
+        blocker = next((p for p in parent.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise UserError(
+                f"Cannot write {option} {out}: {blocker} is a file, not a folder.\n"
+                f"Fix: choose another {option}."
+            )
+        raise UserError(f"Cannot write {option} {out}: the folder {parent} does not exist.\n{fix}")
+    if not parent.is_dir():
+        raise UserError(
+            f"Cannot write {option} {out}: {parent} is a file, not a folder.\n"
+            f"Fix: choose another {option}."
+        )
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UserError(
+            f"Cannot write {option} {out}: permission denied.\nFix: choose a folder you "
+            "may write to, or change its permissions."
+        )
+
+
+#: The workspace the running command opened (its errors name its database).
+_opened: dict[str, Path] = {}

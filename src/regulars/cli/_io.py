@@ -9,6 +9,7 @@ import click
 
 from regulars.cli._common import (
     app,
+    check_output_path,
     console,
     err_console,
     esc,
@@ -157,6 +158,8 @@ def export_command(table: str, fmt: str, out: Path | None, workspace: Path | Non
     """
     if out is None and fmt == "parquet" and sys.stdout.isatty():
         raise click.UsageError("Parquet is binary: pass --out FILE or redirect the output.")
+    if out is not None:
+        check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
         n = export_table(ws, table, format=fmt, out=out)

@@ -19,6 +19,7 @@ from regulars.cli._common import (
     SafeConsole,
     app,
     cell,
+    check_output_path,
     console,
     err_console,
     esc,
@@ -271,6 +272,8 @@ def metrics_command(
             f"--from {start.date()} is after --to {end.date()}. Swap the dates.",
             param_hint="--from/--to",
         )
+    if out is not None:
+        check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
         with err_console.status(f"Computing {name}…", spinner="dots"):

@@ -16,6 +16,7 @@ from rich.table import Table
 from regulars.cli._common import (
     app,
     cell,
+    check_output_path,
     console,
     err_console,
     esc,
@@ -313,6 +314,8 @@ def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Pat
         raise click.BadParameter("--format needs --out FILE.", param_hint="--format")
     from regulars.models._workspace import score_workspace
 
+    if out is not None:
+        check_output_path(out)
     ws = open_workspace(workspace)
     try:
         with _progress(True) as progress:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, esc, open_workspace, workspace_option
+from regulars.cli._common import (
+    app,
+    check_output_path,
+    console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 
 PERIOD_CHOICE = click.Choice(["month", "quarter", "year"])
 
@@ -60,8 +67,9 @@ def report_command(
     from regulars.report import write_report
 
     start_d, end_d = _date(start, "--from"), _date(end, "--to")
+    check_output_path(out)
     with (
-        open_workspace(workspace) as ws,
+        open_workspace(workspace, read_only=True) as ws,
         console.status("Building the report..."),
     ):
         path = write_report(ws, out, period=period, start=start_d, end=end_d, lang=lang)
@@ -116,7 +124,8 @@ def chart_command(
         raise click.UsageError(f"Unknown chart {name!r}. Valid charts: {', '.join(chart_names())}.")
     if out is None:
         raise click.UsageError("Missing --out FILE (.png or .svg).")
-    with open_workspace(workspace) as ws:
+    check_output_path(out)
+    with open_workspace(workspace, read_only=True) as ws:
         path = export_chart(
             ws,
             name,
