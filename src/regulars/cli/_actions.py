@@ -29,6 +29,10 @@ from regulars.schema import TOUCH_KINDS
 FORMATS = ("table", "csv", "json")
 _DATE = click.DateTime(["%Y-%m-%d"])
 _OUTCOMES = ("accepted", "declined", "no-reply")
+RAW_HELP = (
+    "CSV: write text cells exactly as stored. By default a cell that starts with "
+    "= + - @, a tab or a carriage return gets a leading ' so spreadsheets do not run it."
+)
 
 #: The columns of ``regulars actions --format json|csv``.
 ACTION_FIELDS = (
@@ -64,17 +68,26 @@ def _records(
     return [{k: _plain(r.get(k)) for k in keys} for r in rows]
 
 
-def _emit(rows: list[dict[str, Any]], fmt: str, fields: tuple[str, ...] | None = None) -> None:
+def _emit(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    fields: tuple[str, ...] | None = None,
+    *,
+    raw: bool = False,
+) -> None:
+    from regulars.io import safe_cell
+
     records = _records(rows, fields)
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; quotes a CR in a cell
     keys = fields or (tuple(records[0]) if records else ())
     writer.writerow(keys)
     for r in records:
-        writer.writerow(["" if r[k] is None else r[k] for k in keys])
+        cells = ["" if r[k] is None else r[k] for k in keys]
+        writer.writerow(cells if raw else [safe_cell(c) for c in cells])
     click.echo(buf.getvalue(), nl=False)
 
 
@@ -106,6 +119,7 @@ def _day(value: dt.datetime | None) -> dt.date | None:
     show_default=True,
     help="Output format (json and csv carry the suggested message too).",
 )
+@click.option("--raw", is_flag=True, help=RAW_HELP)
 @click.option(
     "--today",
     type=_DATE,
@@ -117,6 +131,7 @@ def actions_command(
     playbook: str | None,
     limit: int | None,
     fmt: str,
+    raw: bool,
     today: dt.datetime | None,
     workspace: Path | None,
 ) -> None:
@@ -155,7 +170,7 @@ def actions_command(
                 for r in rows:
                     if r.get("reason_params"):
                         r["reason_params"] = clauses_of(r["reason_params"])
-            _emit(rows, fmt, ACTION_FIELDS)
+            _emit(rows, fmt, ACTION_FIELDS, raw=raw)
             return
         _print_actions(rows, ws.config.workspace.currency, run.today)
         _print_summary(run)

@@ -145,9 +145,21 @@ def import_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text cells exactly as stored. By default a text cell that starts "
+    "with = + - @, a tab or a carriage return gets a leading ' so spreadsheets do not "
+    "run it as a formula.",
+)
 @workspace_option
-def export_command(table: str, fmt: str, out: Path | None, workspace: Path | None) -> None:
+def export_command(
+    table: str, fmt: str, out: Path | None, raw: bool, workspace: Path | None
+) -> None:
     """Write TABLE (any table of the workspace, also derived ones) to a file or stdout.
+
+    CSV is safe to open in a spreadsheet: text that starts like a formula gets a
+    leading ' (numbers stay numbers). --raw writes the cells as stored.
 
     \b
     Examples:
@@ -162,7 +174,7 @@ def export_command(table: str, fmt: str, out: Path | None, workspace: Path | Non
         check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
-        n = export_table(ws, table, format=fmt, out=out)
+        n = export_table(ws, table, format=fmt, out=out, raw=raw)
     finally:
         ws.close()
     if out is not None:

@@ -179,15 +179,21 @@ def _csv_value(value: Any) -> Any:
     return _json_value(value)
 
 
-def to_csv(table: Any) -> str:
-    """The rows as CSV with a header (money as plain decimals, dates ISO)."""
+def to_csv(table: Any, *, raw: bool = False) -> str:
+    """The rows as CSV with a header (money as plain decimals, dates ISO).
+
+    Text that starts like a spreadsheet formula gets a leading ' unless ``raw``.
+    """
     import csv
 
+    from regulars.io import safe_cell
+
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; quotes a CR in a cell
     writer.writerow(table.column_names)
     for r in table.to_pylist():
-        writer.writerow([_csv_value(v) for v in r.values()])
+        cells = [_csv_value(v) for v in r.values()]
+        writer.writerow(cells if raw else [safe_cell(c) for c in cells])
     return buf.getvalue()
 
 
@@ -231,6 +237,12 @@ def to_csv(table: Any) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of the terminal (required for parquet).",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text cells as they are (by default a cell starting with = + - @, "
+    "a tab or a carriage return gets a leading ').",
+)
 @workspace_option
 def metrics_command(
     name: str,
@@ -240,6 +252,7 @@ def metrics_command(
     measure: str | None,
     fmt: str,
     out: Path | None,
+    raw: bool,
     workspace: Path | None,
 ) -> None:
     """Compute a growth metric: where growth comes from, per period.
@@ -307,7 +320,7 @@ def metrics_command(
             else:
                 console.print(table)
         else:
-            text = to_json(result) if fmt == "json" else to_csv(result)
+            text = to_json(result) if fmt == "json" else to_csv(result, raw=raw)
             if out is not None:
                 out.write_text(text, encoding="utf-8")
                 err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
