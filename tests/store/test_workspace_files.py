@@ -93,7 +93,7 @@ def test_a_file_that_is_not_a_database(ws_path: Path, kind: str) -> None:
     assert "is not a regulars database" in err
     assert "Fix: restore regulars.duckdb from a backup" in err
     assert "IO Error" not in err
-    assert "Another regulars" not in err  # not the wrong advice of waiting
+    assert "another regulars" not in err.lower()  # not the wrong advice of waiting
 
 
 def test_damaged_blocks(ws_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_permission_denied_message(ws_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(duckdb, "connect", denied)
     with pytest.raises(WorkspaceError, match="permission denied") as info:
         _ = Workspace.open(ws_path, read_only=True).con
-    assert "Another regulars" not in str(info.value)
+    assert "another regulars" not in str(info.value).lower()
     ws = Workspace(ws_path, Workspace.open(ws_path, read_only=True).config)
     with pytest.raises(WorkspaceError, match="work on a read-only workspace"):
         _ = ws.con

@@ -194,7 +194,7 @@ class Workspace:
             pid = re.search(r"\(PID (\d+)\)", text)
             who = f" (PID {pid.group(1)})" if pid else ""
             return (
-                f"Another regulars command{who} is using this workspace ({self.path}); "
+                f"{self.path}: another regulars command{who} is using this workspace; "
                 "retry in a moment."
             )
         lowered = text.lower()
