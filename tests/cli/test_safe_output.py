@@ -161,3 +161,54 @@ def test_error_message_with_control_characters(tmp_path: Path) -> None:
     assert code == 1
     assert "\x1b" not in err
     assert "\x07" not in err
+
+
+def test_json_escapes_every_control_character(tmp_path: Path) -> None:
+    import json
+
+    path = _workspace(tmp_path / "shop", CONTROL_NAMES)
+    code, out, err = run("actions", "-w", str(path), "--format", "json")
+    assert code == 0, err
+    assert all(ch.isprintable() or ch in "\n " for ch in out)
+    names = {r["name"] for r in json.loads(out)}
+    assert names & set(CONTROL_NAMES)  # the data itself is exact
+
+
+def _on_a_terminal(args: list[str]) -> str:
+    """Run the console script with its stdout on a pseudo-terminal; return what it showed."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("regulars")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(exe), *args], stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=300)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["export", "customers"], ["actions", "--format", "csv"], ["export", "customers", "--raw"]],
+    ids=["export", "actions-csv", "export-raw"],
+)
+def test_machine_output_on_a_terminal_shows_no_control_character(
+    tmp_path: Path, command: list[str]
+) -> None:
+    path = _workspace(tmp_path / "shop", CONTROL_NAMES)
+    shown = _on_a_terminal([*command, "-w", str(path)])
+    assert "Clear\\x1b[2JCo" in shown
+    assert "\x1b" not in shown
+    assert "\x9b" not in shown

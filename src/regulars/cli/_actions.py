@@ -21,8 +21,10 @@ from regulars.cli._common import (
     console,
     err_console,
     esc,
+    json_text,
     open_workspace,
     workspace_option,
+    write_out,
 )
 from regulars.schema import TOUCH_KINDS
 
@@ -79,7 +81,7 @@ def _emit(
 
     records = _records(rows, fields)
     if fmt == "json":
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        write_out(json_text(json.dumps(records, ensure_ascii=False, indent=2)) + "\n")
         return
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; quotes a CR in a cell
@@ -88,7 +90,7 @@ def _emit(
     for r in records:
         cells = ["" if r[k] is None else r[k] for k in keys]
         writer.writerow(cells if raw else [safe_cell(c) for c in cells])
-    click.echo(buf.getvalue(), nl=False)
+    write_out(buf.getvalue())
 
 
 def _money(value: Any, currency: str) -> str:
@@ -489,13 +491,12 @@ def effectiveness_command(
             strength = signal_strength(ws, horizon_days=horizon).to_pyarrow().to_pylist()
             deciles = signal_deciles(ws, horizon_days=horizon).to_pyarrow().to_pylist()
             if fmt == "json":
-                click.echo(
-                    json.dumps(
-                        {"strength": _records(strength), "deciles": _records(deciles)},
-                        ensure_ascii=False,
-                        indent=2,
-                    )
+                text = json.dumps(
+                    {"strength": _records(strength), "deciles": _records(deciles)},
+                    ensure_ascii=False,
+                    indent=2,
                 )
+                write_out(json_text(text) + "\n")
             elif fmt == "csv":
                 _emit(deciles, "csv")
             else:

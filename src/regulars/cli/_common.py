@@ -34,8 +34,10 @@ __all__ = [
     "console",
     "err_console",
     "esc",
+    "json_text",
     "open_workspace",
     "workspace_option",
+    "write_out",
 ]
 
 
@@ -47,6 +49,44 @@ def esc(value: object, *, multiline: bool = False) -> str:
     stay only with ``multiline=True`` (messages); elsewhere they are made visible.
     """
     return escape(visible(value, keep="\n\t" if multiline else ""))
+
+
+#: Characters json.dumps(ensure_ascii=False) leaves raw that a terminal may obey.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def write_out(text: str) -> None:
+    """Write machine output (CSV, JSON) to standard output.
+
+    On a terminal, control characters are made visible (the data is for reading
+    there); into a pipe or a file the bytes are exactly the data.
+    """
+    if sys.stdout.isatty():
+        text = visible(text.replace("\r\n", "\n"), keep="\n\t")
+    sys.stdout.write(text)
+
+
+def json_text(text: str) -> str:
+    """JSON text whose strings escape DEL, C1 and bidi controls too (still valid JSON)."""
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class TerminalSafeStream:
+    """A binary stdout for streamed exports: on a terminal, controls are made visible."""
+
+    def __init__(self, stream: Any) -> None:
+        import codecs
+
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def write(self, data: bytes) -> int:
+        text = self._decoder.decode(data)
+        self._stream.write(visible(text.replace("\r\n", "\n"), keep="\n\t").encode())
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def cell(value: object) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import click
 
 from regulars.cli._common import (
+    TerminalSafeStream,
     app,
     check_output_path,
     console,
@@ -174,7 +176,10 @@ def export_command(
         check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
-        n = export_table(ws, table, format=fmt, out=out, raw=raw)
+        target: Path | BinaryIO | None = out
+        if out is None and fmt != "parquet" and sys.stdout.isatty():
+            target = cast("BinaryIO", TerminalSafeStream(sys.stdout.buffer))
+        n = export_table(ws, table, format=fmt, out=target, raw=raw)
     finally:
         ws.close()
     if out is not None:

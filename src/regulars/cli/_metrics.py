@@ -7,7 +7,6 @@ import inspect
 import io
 import json
 import math
-import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +22,10 @@ from regulars.cli._common import (
     console,
     err_console,
     esc,
+    json_text,
     open_workspace,
     workspace_option,
+    write_out,
 )
 from regulars.errors import RegularsError
 
@@ -168,7 +169,7 @@ def _json_value(value: Any) -> Any:
 def to_json(table: Any) -> str:
     """The rows as a JSON list of records (money as numbers, dates as ISO strings)."""
     rows = [{k: _json_value(v) for k, v in r.items()} for r in table.to_pylist()]
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    return json_text(json.dumps(rows, ensure_ascii=False, indent=2)) + "\n"
 
 
 def _csv_value(value: Any) -> Any:
@@ -325,6 +326,6 @@ def metrics_command(
                 out.write_text(text, encoding="utf-8")
                 err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
             else:
-                sys.stdout.write(text)
+                write_out(text)
     finally:
         ws.close()
