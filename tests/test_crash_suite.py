@@ -34,7 +34,8 @@ VOLATILE = {"scored_at", "fitted_at", "fit_id", "at", "recorded_at", "created_at
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
-    """Rows and a content hash of every table; reading every column checks every block."""
+    """Rows and a content hash of every non-empty table (reading every column checks
+    every block)."""
     con = duckdb.connect(str(path / DB_FILE), read_only=True)
     try:
         out = {}
@@ -46,7 +47,8 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
             ]
             rows = con.execute(f'SELECT {", ".join(cols)} FROM "{table}"').fetchall()
             digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()[:16]
-            out[table] = (len(rows), digest)
+            if rows:  # an empty table counts as absent: creating one changes no data
+                out[table] = (len(rows), digest)
         return out
     finally:
         con.close()
@@ -113,23 +115,38 @@ def reference(base: Path, work: Path, name: str) -> tuple[dict[str, tuple[int, s
     return tuple(states)
 
 
-def kill_and_classify(base: Path, work: Path, name: str, delays: list[float]) -> Counter[str]:
+def _wait_for_writes(proc: subprocess.Popen[str], ws_path: Path) -> None:
+    """Until the command starts writing (DuckDB's log file appears) or ends."""
+    wal = ws_path / f"{DB_FILE}.wal"
+    while proc.poll() is None and not wal.exists():
+        time.sleep(0.005)
+
+
+def kill_and_classify(
+    base: Path, work: Path, name: str, kills: list[tuple[str, float]]
+) -> Counter[str]:
+    """Kill ``name`` at each (mode, delay): ``clock`` counts from the start, ``write``
+    from the moment it starts writing.  Returns the states found."""
     states = reference(base, work, name)
     labels = ("before", "after", "fit stored, scores not yet")
     tally: Counter[str] = Counter()
-    for i, delay in enumerate(delays):
+    for i, (mode, delay) in enumerate(kills):
         ws_path = copy(base, work / f"{name}-{i}")
         proc = cli(*COMMANDS[name], "-w", str(ws_path))
+        if mode == "write":
+            _wait_for_writes(proc, ws_path)
         time.sleep(delay)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
+        else:
+            tally["finished before the kill"] += 1
         proc.communicate(timeout=600)
         # The next command opens it as usual (DuckDB replays or drops its log).
         Workspace.open(ws_path).close()
         assert not (ws_path / f"{DB_FILE}.tmp").exists()
         found = fingerprint(ws_path)
         label = next((lab for lab, s in zip(labels, states, strict=False) if s == found), None)
-        assert label is not None, f"kill {i} of {name} after {delay:.2f}s left a mixed state"
+        assert label is not None, f"kill {i} of {name} ({mode} +{delay:.2f}s): mixed state"
         tally[label] += 1
         shutil.rmtree(ws_path)
     # The workspace of the last kill still works: the command runs to the end.
@@ -150,10 +167,12 @@ def test_sigkill_at_random_points(
     reference(base, tmp_path / "probe", name)
     took = time.monotonic() - started
     rng = random.Random(f"kill-{name}")
-    delays = sorted(rng.uniform(0.2, took * 1.1) for _ in range(int(os.environ.get("KILLS", 10))))
-    tally = kill_and_classify(base, tmp_path, name, delays)
+    n = int(os.environ.get("KILLS", 10))
+    kills = [("clock", rng.uniform(0.2, took)) for _ in range(n)]
+    kills += [("write", rng.uniform(0.0, 0.5)) for _ in range(n)]
+    tally = kill_and_classify(base, tmp_path, name, kills)
     with capsys.disabled():
-        print(f"\nSIGKILL {name}: {sum(tally.values())} kills, states {dict(tally)}")
+        print(f"\nSIGKILL {name}: {len(kills)} kills, states {dict(tally)}")
 
 
 def test_sigkill_of_score_between_its_transactions(base: Path, tmp_path: Path) -> None:
