@@ -408,6 +408,23 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path} not found. Create a workspace with `regulars init`.") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path} is a folder, not a settings file.\nFix: move the folder away and run "
+            f"`regulars init {path.parent}` to write a fresh {path.name}."
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"Cannot read {path}: permission denied.\nFix: ask the owner of the workspace "
+            "for read access to the file."
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not UTF-8 text: line {line} has the byte "
+            f"0x{exc.object[exc.start]:02x}, which UTF-8 does not allow.\nFix: save the "
+            "file as UTF-8 in your editor (TOML files are always UTF-8)."
+        ) from None
     return parse_config(text, source=str(path))
 
 

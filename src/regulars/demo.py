@@ -2,6 +2,11 @@
 
 ``regulars demo PATH`` calls :func:`build_demo`.  It is the README's main job, and it
 runs every stage of the flow once, so it doubles as an end-to-end smoke test.
+
+The demo never writes into data that is already there: it builds into a new or empty
+folder only.  ``force=True`` replaces a folder that holds a regulars workspace with a
+fresh demo (its database, config and report are deleted first, other files are left
+alone); a folder with anything else in it is refused even then.
 """
 
 from __future__ import annotations
@@ -12,9 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from regulars.store import Workspace
+from regulars.config import CONFIG_FILE
+from regulars.errors import WorkspaceError
+from regulars.store import DB_FILE, Workspace
 
-__all__ = ["DemoSummary", "build_demo"]
+__all__ = ["DemoSummary", "build_demo", "demo_target"]
+
+#: The files of a workspace that ``force=True`` deletes before it rebuilds the demo.
+WORKSPACE_FILES = (DB_FILE, f"{DB_FILE}.wal", CONFIG_FILE, "report.html")
 
 #: The demo's steps, in order (the CLI shows them as a progress bar).
 STEPS = (
@@ -48,12 +58,20 @@ def build_demo(
     n_customers: int = 2000,
     years: int = 4,
     seed: int = 0,
+    force: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Build the demo workspace at ``path`` and write ``report.html`` inside it.
 
-    Running it again on the same folder rebuilds the same book (writes are keyed,
-    so nothing is duplicated) and refreshes the scores, actions and report.
+    ``path`` must be a new or empty folder, so simulated data never mixes with real
+    data.  With ``force=True`` a folder holding a regulars workspace is replaced by a
+    fresh demo (see :func:`demo_target`).  The same seed gives the same book.
+
+    Raises
+    ------
+    WorkspaceError
+        ``path`` is a file, or a folder that is not empty (without ``force``), or a
+        folder with files other than a workspace's (even with ``force``).
     """
     import time
 
@@ -68,6 +86,12 @@ def build_demo(
         if on_step is not None:
             on_step(STEPS[i])
 
+    root = Path(path)
+    if demo_target(root) == "workspace" and force:
+        for name in WORKSPACE_FILES:
+            (root / name).unlink(missing_ok=True)
+    elif demo_target(root) != "empty":
+        raise WorkspaceError(_refusal(root, force=force))
     step(0)
     params = SimulationParams()
     book = simulate(n_customers=n_customers, years=years, seed=seed, params=params)
@@ -101,3 +125,48 @@ def build_demo(
         )
     finally:
         ws.close()
+
+
+def demo_target(path: Path) -> str:
+    """What is at ``path``: ``"empty"`` (missing or empty folder), ``"workspace"``
+    (a folder with a regulars workspace in it), ``"other"`` (any other folder) or
+    ``"file"``."""
+    if not path.exists():
+        return "empty"
+    if not path.is_dir():
+        return "file"
+    if not any(path.iterdir()):
+        return "empty"
+    if (path / CONFIG_FILE).exists() or (path / DB_FILE).exists():
+        return "workspace"
+    return "other"
+
+
+def _refusal(path: Path, *, force: bool) -> str:
+    kind = demo_target(path)
+    if kind == "file":
+        return (
+            f"Cannot build the demo at {path}: it is a file, not a folder.\n"
+            "Fix: choose a new folder, e.g. `regulars demo demo-workspace`."
+        )
+    entries = sorted(p.name for p in path.iterdir())
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    if kind == "workspace":
+        return (
+            f"{path} already holds a regulars workspace ({shown}). The demo writes a "
+            "simulated business and never mixes it into existing data.\n"
+            f"Fix: choose a new folder, e.g. `regulars demo {path}-demo`, or replace this "
+            "workspace and all its data with a fresh demo: `regulars demo "
+            f"{path} --force`."
+        )
+    if force:
+        return (
+            f"{path} is not empty ({shown}) and is not a regulars workspace: --force "
+            "replaces only a workspace, never other files.\n"
+            "Fix: choose a new or empty folder, e.g. `regulars demo demo-workspace`."
+        )
+    return (
+        f"{path} is not empty ({shown}). The demo builds only into a new or empty "
+        "folder, so it never mixes simulated data with other files.\n"
+        "Fix: choose a new folder, e.g. `regulars demo demo-workspace`."
+    )

@@ -20,6 +20,7 @@ def test_public_api() -> None:
         "chart_names",
         "chart_spec",
         "export_chart",
+        "needs_preparation",
         "prepare_workspace",
         "translator",
         "write_report",

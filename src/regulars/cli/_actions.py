@@ -14,12 +14,27 @@ from typing import Any
 import click
 
 from regulars._config_actions import PLAYBOOK_NAMES
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars._text import visible
+from regulars.cli._common import (
+    app,
+    cell,
+    console,
+    err_console,
+    esc,
+    json_text,
+    open_workspace,
+    workspace_option,
+    write_out,
+)
 from regulars.schema import TOUCH_KINDS
 
 FORMATS = ("table", "csv", "json")
 _DATE = click.DateTime(["%Y-%m-%d"])
 _OUTCOMES = ("accepted", "declined", "no-reply")
+RAW_HELP = (
+    "CSV: write text cells exactly as stored. By default a cell that starts with "
+    "= + - @, a tab or a carriage return gets a leading ' so spreadsheets do not run it."
+)
 
 #: The columns of ``regulars actions --format json|csv``.
 ACTION_FIELDS = (
@@ -55,18 +70,27 @@ def _records(
     return [{k: _plain(r.get(k)) for k in keys} for r in rows]
 
 
-def _emit(rows: list[dict[str, Any]], fmt: str, fields: tuple[str, ...] | None = None) -> None:
+def _emit(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    fields: tuple[str, ...] | None = None,
+    *,
+    raw: bool = False,
+) -> None:
+    from regulars.io import safe_cell
+
     records = _records(rows, fields)
     if fmt == "json":
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        write_out(json_text(json.dumps(records, ensure_ascii=False, indent=2)) + "\n")
         return
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; quotes a CR in a cell
     keys = fields or (tuple(records[0]) if records else ())
     writer.writerow(keys)
     for r in records:
-        writer.writerow(["" if r[k] is None else r[k] for k in keys])
-    click.echo(buf.getvalue(), nl=False)
+        cells = ["" if r[k] is None else r[k] for k in keys]
+        writer.writerow(cells if raw else [safe_cell(c) for c in cells])
+    write_out(buf.getvalue())
 
 
 def _money(value: Any, currency: str) -> str:
@@ -97,6 +121,7 @@ def _day(value: dt.datetime | None) -> dt.date | None:
     show_default=True,
     help="Output format (json and csv carry the suggested message too).",
 )
+@click.option("--raw", is_flag=True, help=RAW_HELP)
 @click.option(
     "--today",
     type=_DATE,
@@ -108,6 +133,7 @@ def actions_command(
     playbook: str | None,
     limit: int | None,
     fmt: str,
+    raw: bool,
     today: dt.datetime | None,
     workspace: Path | None,
 ) -> None:
@@ -146,7 +172,7 @@ def actions_command(
                 for r in rows:
                     if r.get("reason_params"):
                         r["reason_params"] = clauses_of(r["reason_params"])
-            _emit(rows, fmt, ACTION_FIELDS)
+            _emit(rows, fmt, ACTION_FIELDS, raw=raw)
             return
         _print_actions(rows, ws.config.workspace.currency, run.today)
         _print_summary(run)
@@ -211,12 +237,14 @@ def _print_actions(rows: list[dict[str, Any]], currency: str, today: dt.date) ->
     for r, m in zip(rows, money, strict=True):
         due = r["due"].isoformat() if r["due"] else ""
         line = Text(
-            f"{r['action_id']:<{id_w}}  {r['playbook']:<{pb_w}}  {m:>{money_w}}  "
-            f"{r['priority'] or '-'}  {due:<10}  "
+            visible(
+                f"{r['action_id']:<{id_w}}  {r['playbook']:<{pb_w}}  {m:>{money_w}}  "
+                f"{r['priority'] or '-'}  {due:<10}  "
+            )
         )
-        line.append(str(r["name"]))
+        line.append(visible(r["name"]))
         console.print(line, no_wrap=True, overflow="ellipsis")
-        console.print(Padding(Text(r["reason"] or "", style="dim"), (0, 0, 0, 4)))
+        console.print(Padding(Text(visible(r["reason"] or ""), style="dim"), (0, 0, 0, 4)))
 
 
 # -- regulars action done|snooze|dismiss ----------------------------------------------
@@ -267,7 +295,7 @@ def _record(
         text += f"; outcome: {a['outcome']}"
     if a["touch_id"] and status == "done":
         text += f"; touch {a['touch_id']} logged"
-    console.print(text + ".")
+    console.print(esc(text + "."))
 
 
 @action_group.command("done")
@@ -401,7 +429,7 @@ def touch_command(
         )
     finally:
         ws.close()
-    console.print(f"Logged {kind} with {customer} ({touch_id}).")
+    console.print(f"Logged {esc(kind)} with {esc(customer)} ({esc(touch_id)}).")
 
 
 # -- regulars effectiveness -----------------------------------------------------------
@@ -463,13 +491,12 @@ def effectiveness_command(
             strength = signal_strength(ws, horizon_days=horizon).to_pyarrow().to_pylist()
             deciles = signal_deciles(ws, horizon_days=horizon).to_pyarrow().to_pylist()
             if fmt == "json":
-                click.echo(
-                    json.dumps(
-                        {"strength": _records(strength), "deciles": _records(deciles)},
-                        ensure_ascii=False,
-                        indent=2,
-                    )
+                text = json.dumps(
+                    {"strength": _records(strength), "deciles": _records(deciles)},
+                    ensure_ascii=False,
+                    indent=2,
                 )
+                write_out(json_text(text) + "\n")
             elif fmt == "csv":
                 _emit(deciles, "csv")
             else:
@@ -537,7 +564,7 @@ def _print_effectiveness(rows: list[dict[str, Any]], currency: str) -> None:
             f"incremental revenue: {incremental}",
             f"marked done: {r['done']:,}, accepted: {r['accepted']:,}",
         ]
-        console.print(Text(r["playbook"], style="bold"))
+        console.print(Text(visible(r["playbook"]), style="bold"))
         for line in lines:
             console.print(Text("  " + line))
     err_console.print(
@@ -558,12 +585,12 @@ def _print_signals(strength: list[dict[str, Any]], deciles: list[dict[str, Any]]
         top.add_column(name, justify="left" if name in ("signal", "direction") else "right")
     for r in strength:
         top.add_row(
-            r["signal"],
+            cell(r["signal"]),
             f"{r['customers']:,}",
             _pct(r["repurchase_rate"]),
             "—" if r["auc"] is None else f"{r['auc']:.3f}",
             "—" if r["strength"] is None else f"{r['strength']:.3f}",
-            r["direction"],
+            cell(r["direction"]),
         )
     console.print(top)
     table = Table(title="Repurchase rate by decile", title_justify="left", header_style="bold")
@@ -571,7 +598,7 @@ def _print_signals(strength: list[dict[str, Any]], deciles: list[dict[str, Any]]
         table.add_column(name, justify="left" if name == "signal" else "right")
     for r in deciles:
         table.add_row(
-            r["signal"],
+            cell(r["signal"]),
             "missing" if r["decile"] is None else str(r["decile"]),
             f"{r['customers']:,}",
             "" if r["low"] is None else f"{r['low']:,.2f}",

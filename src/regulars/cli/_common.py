@@ -1,29 +1,118 @@
-"""Shared pieces of the CLI: the root group, the --workspace option, errors, output."""
+"""Shared pieces of the CLI: the root group, the --workspace option, errors, output.
+
+Everything the CLI prints goes through :data:`console` or :data:`err_console`.  Data
+and messages are never markup: a value interpolated into a markup template goes
+through :func:`esc` (a table cell through :func:`cell`), and both consoles make every
+control character visible before it reaches the terminal.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import duckdb
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
+from regulars._text import visible
 from regulars.errors import RegularsError
-from regulars.store import ENV_VAR, Workspace
+from regulars.store import DB_FILE, ENV_VAR, Workspace, resolve_workspace_path
+from regulars.store._workspace import damaged_message
 
 __all__ = [
+    "SafeConsole",
     "UserError",
     "app",
+    "cell",
+    "check_output_path",
     "console",
     "err_console",
+    "esc",
+    "json_text",
     "open_workspace",
     "workspace_option",
+    "write_out",
 ]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+def esc(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text that Rich shows as it is: no markup, no control characters.
+
+    Use it for every piece of data or message put into a markup template:
+    ``console.print(f"Logged a call with [bold]{esc(name)}[/]")``.  Newlines and tabs
+    stay only with ``multiline=True`` (messages); elsewhere they are made visible.
+    """
+    return escape(visible(value, keep="\n\t" if multiline else ""))
+
+
+#: Characters json.dumps(ensure_ascii=False) leaves raw that a terminal may obey.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def write_out(text: str) -> None:
+    """Write machine output (CSV, JSON) to standard output.
+
+    On a terminal, control characters are made visible (the data is for reading
+    there); into a pipe or a file the bytes are exactly the data.
+    """
+    if sys.stdout.isatty():
+        text = visible(text.replace("\r\n", "\n"), keep="\n\t")
+    sys.stdout.write(text)
+
+
+def json_text(text: str) -> str:
+    """JSON text whose strings escape DEL, C1 and bidi controls too (still valid JSON)."""
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class TerminalSafeStream:
+    """A binary stdout for streamed exports: on a terminal, controls are made visible."""
+
+    def __init__(self, stream: Any) -> None:
+        import codecs
+
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def write(self, data: bytes) -> int:
+        text = self._decoder.decode(data)
+        self._stream.write(visible(text.replace("\r\n", "\n"), keep="\n\t").encode())
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def cell(value: object) -> str:
+    """A table cell of data: :func:`esc` on one line (``None`` is an empty cell)."""
+    return "" if value is None else esc(value)
+
+
+class SafeConsole(Console):
+    """A Rich console that makes every control character visible and shows no emoji.
+
+    The safety net under :func:`esc`: whatever string reaches it (a template, a table
+    cell, a progress description) loses its control characters before Rich renders
+    it, so data can never move the cursor, clear the screen or rename the window.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("highlight", False)
+        kwargs.setdefault("emoji", False)
+        super().__init__(**kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(visible(text, keep="\n\t"), **kwargs)
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,7 +123,9 @@ class UserError(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        err_console.print(f"[bold red]Error:[/] {self.message}", soft_wrap=True, markup=True)
+        err_console.print(
+            f"[bold red]Error:[/] {esc(self.message, multiline=True)}", soft_wrap=True
+        )
 
 
 class _Group(click.Group):
@@ -42,12 +133,66 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or closed pipe fails here, not at exit
+            return result
         except RegularsError as exc:
             raise UserError(str(exc)) from None
         except KeyboardInterrupt:
             err_console.print("Interrupted. Nothing was written by the unfinished step.")
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`regulars export orders | head`): stop quietly.
+            _silence_stdout()
+            sys.exit(141)
+        except OSError as exc:
+            raise UserError(os_error_message(exc)) from None
+        except duckdb.IOException as exc:  # the database file failed under a query
+            raise UserError(_database_io_message(str(exc))) from None
+
+
+def _database_io_message(text: str) -> str:
+    lowered = text.lower()
+    db = _opened.get("path", resolve_workspace_path()) / DB_FILE
+    if "corrupt" in lowered or "checksum" in lowered:
+        return damaged_message(db)
+    first = re.sub(r"\s*See also https?://\S+", "", text.splitlines()[0] if text else "")
+    return (
+        f"Reading or writing {db} failed: {first}\nFix: check the disk and the file "
+        "permissions; nothing was committed by the failed step."
+    )
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def os_error_message(exc: OSError) -> str:
+    """One clear sentence for a file-system error: what failed, why, how to fix it."""
+    import errno
+
+    target = exc.filename
+    what = f"Cannot use {target}" if target else "Cannot write the output"
+    reason = exc.strerror or str(exc)
+    fix = "Fix: choose another path, or check the folder."
+    if exc.errno == errno.ENOSPC:
+        fix = "Fix: free some disk space, or write to another disk."
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "Fix: use a folder you may write to, or change its permissions."
+    elif exc.errno == errno.ENOENT:
+        fix = "Fix: create the folder first, or choose an existing one."
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        fix = "Fix: part of the path is a file, not a folder; choose another path."
+    if target is None:
+        _silence_stdout()  # the failing stream is stdout: don't fail again at exit
+    return f"{what}: {reason}.\n{fix}"
 
 
 @click.group(
@@ -82,4 +227,42 @@ def workspace_option(f: F) -> F:
 
 def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
     """Open the workspace the user pointed at (or the current directory)."""
-    return Workspace.open(path, read_only=read_only)
+    ws = Workspace.open(path, read_only=read_only)
+    _opened["path"] = ws.path
+    return ws
+
+
+def check_output_path(out: Path, *, option: str = "--out") -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    import os
+
+    parent = out.parent
+    fix = f"Fix: choose another {option}, or create the folder first (mkdir -p {parent})."
+    if out.is_dir():
+        raise UserError(
+            f"Cannot write {option} {out}: it is a folder.\nFix: give a file name, "
+            f"e.g. {option} {out / 'report.html' if option == '--out' else out}."
+        )
+    if not parent.exists():
+        # The nearest existing ancestor tells whether a file is in the way.
+        blocker = next((p for p in parent.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise UserError(
+                f"Cannot write {option} {out}: {blocker} is a file, not a folder.\n"
+                f"Fix: choose another {option}."
+            )
+        raise UserError(f"Cannot write {option} {out}: the folder {parent} does not exist.\n{fix}")
+    if not parent.is_dir():
+        raise UserError(
+            f"Cannot write {option} {out}: {parent} is a file, not a folder.\n"
+            f"Fix: choose another {option}."
+        )
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UserError(
+            f"Cannot write {option} {out}: permission denied.\nFix: choose a folder you "
+            "may write to, or change its permissions."
+        )
+
+
+#: The workspace the running command opened (its errors name its database).
+_opened: dict[str, Path] = {}

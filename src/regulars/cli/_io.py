@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import click
 
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars.cli._common import (
+    TerminalSafeStream,
+    app,
+    check_output_path,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 from regulars.io import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
@@ -137,9 +147,21 @@ def import_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text cells exactly as stored. By default a text cell that starts "
+    "with = + - @, a tab or a carriage return gets a leading ' so spreadsheets do not "
+    "run it as a formula.",
+)
 @workspace_option
-def export_command(table: str, fmt: str, out: Path | None, workspace: Path | None) -> None:
+def export_command(
+    table: str, fmt: str, out: Path | None, raw: bool, workspace: Path | None
+) -> None:
     """Write TABLE (any table of the workspace, also derived ones) to a file or stdout.
+
+    CSV is safe to open in a spreadsheet: text that starts like a formula gets a
+    leading ' (numbers stay numbers). --raw writes the cells as stored.
 
     \b
     Examples:
@@ -150,10 +172,15 @@ def export_command(table: str, fmt: str, out: Path | None, workspace: Path | Non
     """
     if out is None and fmt == "parquet" and sys.stdout.isatty():
         raise click.UsageError("Parquet is binary: pass --out FILE or redirect the output.")
+    if out is not None:
+        check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
-        n = export_table(ws, table, format=fmt, out=out)
+        target: Path | BinaryIO | None = out
+        if out is None and fmt != "parquet" and sys.stdout.isatty():
+            target = cast("BinaryIO", TerminalSafeStream(sys.stdout.buffer))
+        n = export_table(ws, table, format=fmt, out=target, raw=raw)
     finally:
         ws.close()
     if out is not None:
-        err_console.print(f"Wrote {n:,} rows of {table} to {out}.")
+        err_console.print(f"Wrote {n:,} rows of {esc(table)} to {esc(out)}.")

@@ -7,7 +7,6 @@ import inspect
 import io
 import json
 import math
-import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,19 @@ from typing import Any
 
 import click
 
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars.cli._common import (
+    SafeConsole,
+    app,
+    cell,
+    check_output_path,
+    console,
+    err_console,
+    esc,
+    json_text,
+    open_workspace,
+    workspace_option,
+    write_out,
+)
 from regulars.errors import RegularsError
 
 #: CLI name -> function in regulars.metrics.
@@ -127,7 +138,8 @@ def render_table(table: Any, *, title: str, currency: str, locale: str) -> Any:
 
     out = Table(title=title, title_justify="left", header_style="bold")
     rows = [
-        [_cell(r[c], c, currency, locale) for c in table.column_names] for r in table.to_pylist()
+        [cell(_cell(r[c], c, currency, locale)) for c in table.column_names]
+        for r in table.to_pylist()
     ]
     width = 1
     for i, field in enumerate(table.schema):
@@ -136,7 +148,7 @@ def render_table(table: Any, *, title: str, currency: str, locale: str) -> Any:
         longest = max([len(field.name), *(len(r[i]) for r in rows)])
         width += longest + 3
         out.add_column(
-            field.name, justify="right" if numeric else "left", overflow="fold", min_width=1
+            esc(field.name), justify="right" if numeric else "left", overflow="fold", min_width=1
         )
     for r in rows:
         out.add_row(*r)
@@ -157,7 +169,7 @@ def _json_value(value: Any) -> Any:
 def to_json(table: Any) -> str:
     """The rows as a JSON list of records (money as numbers, dates as ISO strings)."""
     rows = [{k: _json_value(v) for k, v in r.items()} for r in table.to_pylist()]
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    return json_text(json.dumps(rows, ensure_ascii=False, indent=2)) + "\n"
 
 
 def _csv_value(value: Any) -> Any:
@@ -168,15 +180,21 @@ def _csv_value(value: Any) -> Any:
     return _json_value(value)
 
 
-def to_csv(table: Any) -> str:
-    """The rows as CSV with a header (money as plain decimals, dates ISO)."""
+def to_csv(table: Any, *, raw: bool = False) -> str:
+    """The rows as CSV with a header (money as plain decimals, dates ISO).
+
+    Text that starts like a spreadsheet formula gets a leading ' unless ``raw``.
+    """
     import csv
 
+    from regulars.io import safe_cell
+
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; quotes a CR in a cell
     writer.writerow(table.column_names)
     for r in table.to_pylist():
-        writer.writerow([_csv_value(v) for v in r.values()])
+        cells = [_csv_value(v) for v in r.values()]
+        writer.writerow(cells if raw else [safe_cell(c) for c in cells])
     return buf.getvalue()
 
 
@@ -220,6 +238,12 @@ def to_csv(table: Any) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of the terminal (required for parquet).",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text cells as they are (by default a cell starting with = + - @, "
+    "a tab or a carriage return gets a leading ').",
+)
 @workspace_option
 def metrics_command(
     name: str,
@@ -229,6 +253,7 @@ def metrics_command(
     measure: str | None,
     fmt: str,
     out: Path | None,
+    raw: bool,
     workspace: Path | None,
 ) -> None:
     """Compute a growth metric: where growth comes from, per period.
@@ -261,6 +286,8 @@ def metrics_command(
             f"--from {start.date()} is after --to {end.date()}. Swap the dates.",
             param_hint="--from/--to",
         )
+    if out is not None:
+        check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
         with err_console.status(f"Computing {name}…", spinner="dots"):
@@ -279,28 +306,26 @@ def metrics_command(
 
             assert out is not None
             pq.write_table(result, out)
-            err_console.print(f"Wrote {result.num_rows:,} rows to {out}.")
+            err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
         elif fmt == "table":
             grain = period or cfg.period
-            title = f"{name} by {grain} ({cfg.currency})"
+            title = esc(f"{name} by {grain} ({cfg.currency})")
             table = render_table(result, title=title, currency=cfg.currency, locale=cfg.locale)
-            from rich.console import Console
-
             if out is not None:
                 with out.open("w", encoding="utf-8") as fh:
-                    Console(file=fh, width=table.min_width, highlight=False).print(table)
-                err_console.print(f"Wrote {result.num_rows:,} rows to {out}.")
+                    SafeConsole(file=fh, width=table.min_width).print(table)
+                err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
             elif not console.is_terminal:
                 # Piped: print every cell on one line, whatever the width.
-                Console(width=table.min_width, highlight=False).print(table)
+                SafeConsole(width=table.min_width).print(table)
             else:
                 console.print(table)
         else:
-            text = to_json(result) if fmt == "json" else to_csv(result)
+            text = to_json(result) if fmt == "json" else to_csv(result, raw=raw)
             if out is not None:
                 out.write_text(text, encoding="utf-8")
-                err_console.print(f"Wrote {result.num_rows:,} rows to {out}.")
+                err_console.print(f"Wrote {result.num_rows:,} rows to {esc(out)}.")
             else:
-                sys.stdout.write(text)
+                write_out(text)
     finally:
         ws.close()

@@ -11,10 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from regulars.cli._common import app, console, err_console, open_workspace, workspace_option
+from regulars.cli._common import (
+    app,
+    cell,
+    check_output_path,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 
 if TYPE_CHECKING:
     from regulars.models._workspace import FitResult
@@ -74,7 +82,7 @@ def _params_table(model: Any, title: str) -> Table:
     summary = model.summary()
     for name, row in summary.iterrows():
         table.add_row(
-            str(name),
+            cell(name),
             _fmt(row["estimate"]),
             _fmt(row["std_error"], 3),
             f"{_fmt(row['lower_95'], 3)} to {_fmt(row['upper_95'], 3)}",
@@ -114,21 +122,21 @@ def _render_selection(fit: FitResult) -> None:
             _pct(c.customer_error),
             _pct(c.tracking_error),
             "-" if not math.isfinite(c.score) else f"{c.score:,.2f}",
-            escape(status),
+            esc(status),
             style="bold" if c.chosen else None,
         )
     console.print(table)
-    console.print(f"Chosen: {escape(sel.reason)}")
+    console.print(f"Chosen: {esc(sel.reason)}")
 
 
 def _render_diagnostics(fit: FitResult) -> None:
     """Each problem of the fit, with what to do, and the lasting notes (regularisation)."""
     for diag in fit.diagnostics:
         for problem in diag.problems:
-            console.print(f"[bold red]Warning:[/] {escape(problem.message)}")
-            console.print(f"  Fix: {escape(problem.fix)}")
+            console.print(f"[bold red]Warning:[/] {esc(problem.message)}")
+            console.print(f"  Fix: {esc(problem.fix)}")
         for note in diag.notes:
-            console.print(f"[bold yellow]Warning:[/] {escape(note)}")
+            console.print(f"[bold yellow]Warning:[/] {esc(note)}")
     if fit.diagnostics and fit.trustworthy:
         console.print("[green]Diagnostics: no problem found; the fit can be trusted.[/]")
 
@@ -179,12 +187,12 @@ def _render_fit(fit: FitResult) -> None:
         mape = "-" if not math.isfinite(check.bin_mape) else f"{check.bin_mape:.1%}"
         console.print(f"Tracking error of the total: {error}; mean error per bin: {mape}.")
         colour = {"good": "green", "fair": "yellow", "poor": "red"}[check.quality]
-        console.print(f"[bold {colour}]{check.verdict}[/]")
+        console.print(f"[bold {colour}]{esc(check.verdict)}[/]")
     _render_diagnostics(fit)
     for note in fit.notes:
-        console.print(f"[yellow]Note:[/] {escape(note)}")
+        console.print(f"[yellow]Note:[/] {esc(note, multiline=True)}")
     console.print(
-        f"\nStored as fit {fit.fit_id} in the model_fits table. "
+        f"\nStored as fit {esc(fit.fit_id)} in the model_fits table. "
         "Next: [bold]regulars score[/] to score every customer."
     )
 
@@ -306,6 +314,8 @@ def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Pat
         raise click.BadParameter("--format needs --out FILE.", param_hint="--format")
     from regulars.models._workspace import score_workspace
 
+    if out is not None:
+        check_output_path(out)
     ws = open_workspace(workspace)
     try:
         with _progress(True) as progress:
@@ -321,23 +331,23 @@ def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Pat
     if fit.spend_model:
         name += f" + {MODEL_NAMES.get(fit.spend_model, fit.spend_model)}"
     if result.refitted:
-        console.print(f"No stored fit: fitted {name} first (fit {fit.fit_id}).")
+        console.print(f"No stored fit: fitted {esc(name)} first (fit {esc(fit.fit_id)}).")
     console.print(
-        f"Scored {result.n_customers:,} customers with {name} (fit {fit.fit_id}) into the "
-        f"[bold]{result.table}[/] table."
+        f"Scored {result.n_customers:,} customers with {esc(name)} (fit {esc(fit.fit_id)}) "
+        f"into the [bold]{esc(result.table)}[/] table."
     )
     table = Table(title="Most valuable customers", title_justify="left")
     for col in ("customer", "P(alive)", "expected orders (1 year)", "CLV"):
         table.add_column(col, justify="left" if col == "customer" else "right")
     for cid, p_alive, orders, clv in top:
         table.add_row(
-            str(cid),
+            cell(cid),
             f"{p_alive:.2f}",
             f"{orders:.2f}",
             "-" if clv is None else f"{clv:,.2f}",
         )
     console.print(table)
     if result.out is not None:
-        console.print(f"Exported to {result.out}.")
+        console.print(f"Exported to {esc(result.out)}.")
     for note in result.notes:
-        console.print(f"[bold yellow]Warning:[/] {escape(note)}")
+        console.print(f"[bold yellow]Warning:[/] {esc(note, multiline=True)}")

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, open_workspace, workspace_option
+from regulars.cli._common import (
+    app,
+    check_output_path,
+    console,
+    esc,
+    open_workspace,
+    workspace_option,
+)
 
 PERIOD_CHOICE = click.Choice(["month", "quarter", "year"])
 
@@ -64,26 +71,40 @@ def report_command(
         regulars report
         regulars report --period quarter --from 2024-01-01 --lang ru --out report-ru.html
     """
-    from rich.markup import escape
-
-    from regulars.report import prepare_workspace, write_report
+    from regulars.errors import WorkspaceError
+    from regulars.report import Preparation, needs_preparation, prepare_workspace, write_report
 
     start_d, end_d = _date(start, "--from"), _date(end, "--to")
+    check_output_path(out)
+    # The report reads; it writes only to fit, score and plan the week when that is
+    # missing, and only when the workspace can be written (a read-only or busy one is
+    # reported as it is, with a note).
+    prep: Preparation | None = None
+    if not no_fit:
+        with open_workspace(workspace, read_only=True) as ws:
+            stale = needs_preparation(ws)
+        if stale:
+            try:
+                with (
+                    open_workspace(workspace) as writable,
+                    console.status("Fitting the customer models...") as status,
+                ):
+                    prep = prepare_workspace(writable, progress=status.update)
+            except WorkspaceError as exc:
+                prep = Preparation(problems=[f"the workspace cannot be written now: {exc}"])
     with (
-        open_workspace(workspace) as ws,
-        console.status("Building the report...") as status,
+        open_workspace(workspace, read_only=True) as ws,
+        console.status("Building the report..."),
     ):
-        prep = None if no_fit else prepare_workspace(ws, progress=lambda m: status.update(m))
-        status.update("Building the report...")
         path = write_report(
             ws, out, period=period, start=start_d, end=end_d, lang=lang, fit=False, prepared=prep
         )
     if prep is not None and prep.summary():
-        console.print(escape(prep.summary().capitalize() + "."))
+        console.print(esc(prep.summary().capitalize() + "."))
     for problem in [] if prep is None else prep.problems:
-        console.print(escape(f"The models could not be fitted: {problem}"))
+        console.print(esc(f"The models could not be fitted: {problem}"))
     size = path.stat().st_size
-    console.print(f"Report written to [bold]{path}[/] ({_size(size)}).")
+    console.print(f"Report written to [bold]{esc(path)}[/] ({_size(size)}).")
     console.print("Open it in any browser; it needs no internet connection.")
 
 
@@ -125,7 +146,7 @@ def chart_command(
 
     if list_charts or name is None:
         for chart in chart_names():
-            console.print(chart)
+            console.print(esc(chart))
         if name is None and not list_charts:
             console.print("Pick one: regulars chart NAME --out FILE.png")
         return
@@ -133,7 +154,8 @@ def chart_command(
         raise click.UsageError(f"Unknown chart {name!r}. Valid charts: {', '.join(chart_names())}.")
     if out is None:
         raise click.UsageError("Missing --out FILE (.png or .svg).")
-    with open_workspace(workspace) as ws:
+    check_output_path(out)
+    with open_workspace(workspace, read_only=True) as ws:
         path = export_chart(
             ws,
             name,
@@ -144,4 +166,6 @@ def chart_command(
             lang=lang,
             scale=scale,
         )
-    console.print(f"Chart {name} written to [bold]{path}[/] ({_size(path.stat().st_size)}).")
+    console.print(
+        f"Chart {esc(name)} written to [bold]{esc(path)}[/] ({_size(path.stat().st_size)})."
+    )

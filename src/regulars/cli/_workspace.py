@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, err_console
+from regulars._text import visible
+from regulars.cli._common import app, console, err_console, esc
 from regulars.store import Workspace
 
 
@@ -33,7 +34,7 @@ def init_command(path: Path | None, name: str | None, currency: str, kind: str) 
         cd my-shop && regulars import orders ~/invoices.xlsx
     """
     ws = Workspace.init(path, name=name, currency=currency, kind=kind)
-    console.print(f"Workspace ready at [bold]{ws.path}[/] ({ws.db_path.name}, regulars.toml).")
+    console.print(f"Workspace ready at [bold]{esc(ws.path)}[/] ({ws.db_path.name}, regulars.toml).")
     console.print("Next: [bold]regulars import orders FILE[/] (CSV, TSV, Excel, Parquet, JSONL).")
     ws.close()
 
@@ -43,12 +44,22 @@ def init_command(path: Path | None, name: str | None, currency: str, kind: str) 
 @click.option("--customers", default=2000, show_default=True, help="Customers to simulate.")
 @click.option("--years", default=4, show_default=True, help="Years of history.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same book).")
-def demo_command(path: Path, customers: int, years: int, seed: int) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="PATH holds a regulars workspace: delete its database, config and report and "
+    "build a fresh demo there (asks first; other files are kept).",
+)
+@click.option("--yes", "-y", is_flag=True, help="With --force: do not ask.")
+def demo_command(path: Path, customers: int, years: int, seed: int, force: bool, yes: bool) -> None:
     """Build a demo workspace from a simulated studio and write its report.
 
     Simulates a service business (channels with spend, referrals, upsell, churn,
     win-backs, subscriptions, packages, refunds, touches), fits the customer models,
     computes this week's actions and writes PATH/report.html.
+
+    PATH must be a new or empty folder: the demo never writes into existing data.
+    With --force it replaces a regulars workspace at PATH, all its data included.
 
     \b
     Examples:
@@ -58,7 +69,15 @@ def demo_command(path: Path, customers: int, years: int, seed: int) -> None:
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from regulars.demo import STEPS, build_demo
+    from regulars.demo import STEPS, build_demo, demo_target
+
+    if force and demo_target(path) == "workspace" and not yes:
+        click.confirm(
+            f"Delete the workspace at {visible(path)} (its database, regulars.toml and "
+            "report.html) and build a demo there?",
+            abort=True,
+            err=True,
+        )
 
     with Progress(
         TextColumn("{task.description:<32}"),
@@ -77,16 +96,18 @@ def demo_command(path: Path, customers: int, years: int, seed: int) -> None:
             seen.append(name)
             progress.update(task, description=name)
 
-        summary = build_demo(path, n_customers=customers, years=years, seed=seed, on_step=on_step)
+        summary = build_demo(
+            path, n_customers=customers, years=years, seed=seed, force=force, on_step=on_step
+        )
         progress.advance(task)
     money = f"{summary.revenue:,.2f} {summary.currency}"
     console.print(
-        f"Demo workspace: [bold]{summary.workspace}[/]\n"
+        f"Demo workspace: [bold]{esc(summary.workspace)}[/]\n"
         f"  {summary.customers:,} customers, {summary.orders:,} orders, {money} revenue "
         f"({summary.first_order} to {summary.last_order})\n"
         f"  {summary.open_actions:,} actions waiting this week "
-        f"(see: regulars actions -w {path})\n"
-        f"Report: [bold]{summary.report}[/]\n"
-        f"  open it in a browser, for example: xdg-open {summary.report}\n"
+        f"(see: regulars actions -w {esc(path)})\n"
+        f"Report: [bold]{esc(summary.report)}[/]\n"
+        f"  open it in a browser, for example: xdg-open {esc(summary.report)}\n"
         f"Done in {summary.seconds:.1f} s."
     )

@@ -9,7 +9,7 @@ column maps of common exports (Stripe, Shopify, CDNOW).  The rules are in
 
 from __future__ import annotations
 
-from regulars.io._export import EXPORT_FORMATS, export_table
+from regulars.io._export import EXPORT_FORMATS, export_table, safe_cell
 from regulars.io._formats import FORMATS as IMPORT_FORMATS
 from regulars.io._import import IMPORTABLE_TABLES, ImportResult, import_file
 from regulars.io._presets import PRESETS
@@ -22,4 +22,5 @@ __all__ = [
     "ImportResult",
     "export_table",
     "import_file",
+    "safe_cell",
 ]

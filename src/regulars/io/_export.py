@@ -3,17 +3,23 @@
 DuckDB's ``COPY`` writes the file in a streaming way.  Standard output gets the
 same bytes, copied from a temporary file in chunks, so memory stays flat for
 tables of any size.
+
+CSV is safe to open in a spreadsheet: a text cell that starts like a formula
+(``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading single
+quote, the OWASP advice against CSV injection.  Numbers, dates and text that is a
+plain number (``-12.50``) are left alone; ``raw=True`` turns it off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import duckdb
 
@@ -25,7 +31,35 @@ from regulars.schema import TABLES
 if TYPE_CHECKING:
     from regulars.store import Workspace
 
-__all__ = ["EXPORT_FORMATS", "export_table"]
+__all__ = ["EXPORT_FORMATS", "FORMULA_START", "export_table", "safe_cell"]
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Text that is only a number: no formula can hide in it.
+_PLAIN_NUMBER = "[+-]?[0-9][0-9.,]*"
+
+
+QUOTE = "'"
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` ready for a CSV cell: a formula-like text cell gets a leading ``'``.
+
+    Examples
+    --------
+    >>> safe_cell('=HYPERLINK("http://x", "click")')
+    '\'=HYPERLINK("http://x", "click")'
+    >>> safe_cell("-12.50"), safe_cell(-12.5), safe_cell("Ann")
+    ('-12.50', -12.5, 'Ann')
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not re.fullmatch(_PLAIN_NUMBER, value)
+    ):
+        return QUOTE + value
+    return value
+
 
 EXPORT_FORMATS = ("csv", "parquet", "json", "jsonl")
 _COPY_OPTIONS = {
@@ -42,6 +76,7 @@ def export_table(
     *,
     format: str = "csv",
     out: str | Path | BinaryIO | None = None,
+    raw: bool = False,
 ) -> int:
     """Write ``table`` to ``out`` (a path, a binary stream, or standard output).
 
@@ -55,6 +90,9 @@ def export_table(
         ``json`` is one array of records; ``jsonl`` one record per line.
     out : path or binary file, optional
         Where to write; standard output when omitted.
+    raw : bool, default False
+        CSV only: write text cells exactly as stored.  By default a text cell that
+        starts like a spreadsheet formula gets a leading ``'`` (see :func:`safe_cell`).
 
     Returns
     -------
@@ -84,7 +122,10 @@ def export_table(
     order = ""
     if table in TABLES:
         order = " ORDER BY " + ", ".join(sql_ident(k) for k in TABLES[table].key)
-    query = f"SELECT * FROM {sql_ident(table)}{order}"
+    columns = "*"
+    if fmt == "csv" and not raw:
+        columns = _safe_columns(con, table)
+    query = f"SELECT {columns} FROM {sql_ident(table)}{order}"
     row = con.execute(f"SELECT count(*) FROM {sql_ident(table)}").fetchone()
     n = int(row[0]) if row else 0
     if isinstance(out, str | Path):
@@ -115,3 +156,20 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, fmt: str) ->
         con.execute(f"COPY ({query}) TO {sql_str(str(target))} ({_COPY_OPTIONS[fmt]})")
     except duckdb.Error as exc:
         raise WorkspaceError(f"Cannot write {target}: {str(exc).splitlines()[0]}") from None
+
+
+def _safe_columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The select list of ``table`` with every text column passed through safe_cell."""
+    starts = ", ".join(sql_str(c) for c in FORMULA_START)
+    parts = []
+    for name, type_, *_ in con.execute(f"DESCRIBE {sql_ident(table)}").fetchall():
+        col = sql_ident(name)
+        if str(type_).upper() == "VARCHAR":
+            parts.append(
+                f"CASE WHEN left({col}, 1) IN ({starts}) AND NOT regexp_full_match({col}, "
+                f"{sql_str(_PLAIN_NUMBER)}) THEN {sql_str(QUOTE)} || {col} ELSE {col} END "
+                f"AS {col}"
+            )
+        else:
+            parts.append(col)
+    return ", ".join(parts)

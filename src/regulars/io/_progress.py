@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from regulars._text import visible
+
 if TYPE_CHECKING:
     import duckdb
     from rich.progress import Progress, TaskID
@@ -42,7 +44,7 @@ class Steps:
             )
 
             self._progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # file names are data
                 BarColumn(),
                 TextColumn("{task.percentage:>3.0f}%"),
                 TimeElapsedColumn(),
@@ -74,7 +76,7 @@ class Steps:
             yield
             return
         progress, task = self._progress, self._task
-        progress.update(task, description=description, completed=self._done * 100)
+        progress.update(task, description=visible(description), completed=self._done * 100)
         stop = threading.Event()
 
         def poll() -> None:

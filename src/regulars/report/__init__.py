@@ -20,7 +20,7 @@ from regulars.report._build import (
 )
 from regulars.report._i18n import Translator, available_languages, translator
 from regulars.report._model import Chart, Figure, Missing, MissingDataError, Section, TableView
-from regulars.report._prepare import Preparation, prepare_workspace
+from regulars.report._prepare import Preparation, needs_preparation, prepare_workspace
 
 __all__ = [
     "Chart",
@@ -36,6 +36,7 @@ __all__ = [
     "chart_names",
     "chart_spec",
     "export_chart",
+    "needs_preparation",
     "prepare_workspace",
     "translator",
     "write_report",

@@ -20,7 +20,7 @@ from regulars.errors import RegularsError
 if TYPE_CHECKING:
     from regulars.store import Workspace
 
-__all__ = ["Preparation", "prepare_workspace"]
+__all__ = ["Preparation", "needs_preparation", "prepare_workspace"]
 
 Progress = Callable[[str], None]
 
@@ -72,6 +72,27 @@ def _has_rows(ws: Workspace, table: str, where: str = "") -> bool:
     if where:
         t = t.filter(t[where] == "open")
     return bool(t.limit(1).count().execute() > 0)
+
+
+def needs_preparation(ws: Workspace) -> bool:
+    """Whether :func:`prepare_workspace` has work to do (it only reads the workspace).
+
+    True when there are paid orders and the fit is missing or older than them, or there
+    are no scores, or no open actions.  A command that opens the workspace read-only
+    asks this first and opens it for writing only when the answer is yes.
+    """
+    from regulars.models import latest_fit
+
+    last = _last_paid_order(ws)
+    if last is None:
+        return False
+    try:
+        fit = latest_fit(ws)
+    except RegularsError:
+        return True
+    if fit is None or fit.observation_end < last:
+        return True
+    return not _has_rows(ws, "scores") or not _has_rows(ws, "actions", "status")
 
 
 def prepare_workspace(ws: Workspace, *, progress: Progress | None = None) -> Preparation:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
+
 from regulars.report._charts import OKABE_ITO, bar_chart, records
 from regulars.report._context import ReportContext, to_float
 from regulars.report._model import Chart, Figure, MissingDataError, Section, TableView
@@ -11,6 +15,17 @@ __all__ = ["guarantee_packages_section", "referrals_section"]
 
 
 # -- 8. referrals ---------------------------------------------------------------------
+
+
+def _whole(value: Any) -> int:
+    """A count that may be missing (a customer in a referral cycle): missing is 0."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _whole_max(column: pd.Series) -> int | None:
+    """The largest known count of ``column``, or None when none is known."""
+    top = column.max(skipna=True) if len(column) else None
+    return None if top is None or pd.isna(top) else int(top)
 
 
 def referrals_section(ctx: ReportContext) -> Section:
@@ -27,6 +42,8 @@ def referrals_section(ctx: ReportContext) -> Section:
         section.missing.append(exc.missing)
         return section
     roots = tree.loc[tree["depth"] == 0]
+    # Customers caught in a referral cycle belong to no tree: their sizes are missing.
+    largest, deepest = _whole_max(tree["tree_size"]), _whole_max(tree["tree_depth"])
     referred = tree.loc[tree["depth"].fillna(-1) >= 1]
     section.figures.extend(
         [
@@ -38,11 +55,9 @@ def referrals_section(ctx: ReportContext) -> Section:
             Figure(t._("Referral trees"), t.number(len(roots))),
             Figure(
                 t._("Largest tree"),
-                t.number(int(tree["tree_size"].max())) if len(tree) else "–",
-                detail=t._("deepest chain: {depth} levels").format(
-                    depth=t.number(int(tree["tree_depth"].max()))
-                )
-                if len(tree)
+                t.number(largest) if largest is not None else "–",
+                detail=t._("deepest chain: {depth} levels").format(depth=t.number(deepest))
+                if deepest is not None
                 else "",
             ),
         ]
@@ -52,8 +67,8 @@ def referrals_section(ctx: ReportContext) -> Section:
         rows = frame_rows(
             top,
             referrer=("customer_id", str),
-            direct=("direct_referrals", int),
-            descendants=("descendants", int),
+            direct=("direct_referrals", _whole),
+            descendants=("descendants", _whole),
             revenue=("referred_revenue", to_float),
         )
         spec = bar_chart(

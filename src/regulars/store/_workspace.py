@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +22,20 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from ibis.backends.duckdb import Backend as DuckDBBackend
 
-__all__ = ["DB_FILE", "ENV_VAR", "Workspace", "resolve_workspace_path"]
+__all__ = [
+    "DB_FILE",
+    "ENV_VAR",
+    "Workspace",
+    "damaged_message",
+    "resolve_workspace_path",
+]
 
 DB_FILE = "regulars.duckdb"
 ENV_VAR = "REGULARS_WORKSPACE"
+#: Seconds a command waits for another regulars command to release the workspace
+#: before it gives up with a clear message (``$REGULARS_LOCK_WAIT`` overrides it).
+LOCK_WAIT_SECONDS = 5.0
+LOCK_WAIT_VAR = "REGULARS_LOCK_WAIT"
 
 
 def resolve_workspace_path(path: str | Path | None = None) -> Path:
@@ -77,7 +90,24 @@ class Workspace:
         sets the defaults of the playbooks (see docs/actions.md, "Business profiles").
         """
         root = resolve_workspace_path(path)
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise WorkspaceError(
+                f"Cannot create a workspace at {root}: it is a file, not a folder.\n"
+                "Fix: choose another path."
+            ) from None
+        except NotADirectoryError:
+            blocker = next((p for p in root.parents if p.exists()), root)
+            raise WorkspaceError(
+                f"Cannot create a workspace at {root}: {blocker} is a file, not a folder.\n"
+                "Fix: choose another path."
+            ) from None
+        except PermissionError:
+            raise WorkspaceError(
+                f"Cannot create a workspace at {root}: permission denied.\n"
+                "Fix: choose a folder you may write to."
+            ) from None
         cfg = root / CONFIG_FILE
         if cfg.exists() and not exist_ok:
             raise WorkspaceError(f"{root} is already a regulars workspace ({cfg} exists).")
@@ -107,6 +137,14 @@ class Workspace:
                 f"${ENV_VAR}) at an existing one."
             )
         ws = cls(root, load_config(cfg), read_only=read_only)
+        if not ws.db_path.exists() and ws.config.engine.backend == "duckdb":
+            raise WorkspaceError(
+                f"The workspace at {root} has no database: {ws.db_path} is missing "
+                f"(its {CONFIG_FILE} is there). regulars does not create an empty one in "
+                "its place, so a moved or deleted database is not mistaken for an empty "
+                f"book.\nFix: restore {DB_FILE} from a backup, or run `regulars init "
+                f"{root}` to start this workspace again with an empty database."
+            )
         if not read_only:
             ws.ensure_tables()
         return ws
@@ -120,14 +158,70 @@ class Workspace:
     def con(self) -> duckdb.DuckDBPyConnection:
         """The raw DuckDB connection (opened on first use)."""
         if self._con is None:
-            try:
-                self._con = duckdb.connect(str(self.db_path), read_only=self.read_only)
-            except duckdb.Error as exc:
-                raise WorkspaceError(
-                    f"Cannot open the workspace database {self.db_path}: {exc}. "
-                    "Another regulars process may be writing to it; wait for it to finish."
-                ) from None
+            self._con = self._connect()
+            if not self.read_only:
+                # Holding the write lock, no other process uses the spill folder: files
+                # left there by a killed command can go.
+                self._remove_spill()
         return self._con
+
+    @property
+    def spill_path(self) -> Path:
+        """DuckDB's temporary folder for data that does not fit in memory."""
+        return self.path / f"{DB_FILE}.tmp"
+
+    def _remove_spill(self) -> None:
+        shutil.rmtree(self.spill_path, ignore_errors=True)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Open the database; wait a moment for another command's lock, then explain."""
+        wait = float(os.environ.get(LOCK_WAIT_VAR, LOCK_WAIT_SECONDS))
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                return duckdb.connect(str(self.db_path), read_only=self.read_only)
+            except duckdb.Error as exc:
+                text = str(exc)
+                if _is_lock_error(text) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                raise WorkspaceError(self._open_error(text)) from None
+
+    def _open_error(self, text: str) -> str:
+        """The message for a database that does not open: what, why, and the fix."""
+        db = self.db_path
+        if _is_lock_error(text):
+            pid = re.search(r"\(PID (\d+)\)", text)
+            who = f" (PID {pid.group(1)})" if pid else ""
+            return (
+                f"{self.path}: another regulars command{who} is using this workspace; "
+                "retry in a moment."
+            )
+        lowered = text.lower()
+        if "permission denied" in lowered or "read-only file system" in lowered:
+            if self.read_only:
+                return (
+                    f"Cannot read the workspace database {db}: permission denied.\n"
+                    "Fix: ask the owner of the workspace for read access to the folder "
+                    "and the file."
+                )
+            return (
+                f"Cannot write to the workspace database {db}: permission denied.\n"
+                "Fix: run the command as a user who may write to the folder and the file. "
+                "Commands that only read (metrics, report, export, chart) work on a "
+                "read-only workspace."
+            )
+        if "not a valid duckdb database" in lowered or "is a directory" in lowered:
+            return (
+                f"The workspace database {db} is not a regulars database (it is another "
+                "kind of file, a folder, or damaged beyond its header).\n"
+                f"Fix: restore {DB_FILE} from a backup, or move it away and run `regulars "
+                f"init {self.path}` to start again with an empty one."
+            )
+        if "corrupt" in lowered or "checksum" in lowered or "serializ" in lowered:
+            return damaged_message(db)
+        first = text.splitlines()[0] if text else type(text).__name__
+        return f"Cannot open the workspace database {db}: {_strip_duckdb(first)}."
 
     @property
     def ibis(self) -> DuckDBBackend:
@@ -141,6 +235,8 @@ class Workspace:
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
+            if not self.read_only:  # a failed write may leave spilled data behind
+                self._remove_spill()
         self._con = None
         self._ibis = None
 
@@ -226,3 +322,23 @@ class Workspace:
                     )
                 finally:
                     con.unregister("_regulars_replace_src")
+
+
+def _is_lock_error(text: str) -> bool:
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _strip_duckdb(text: str) -> str:
+    """A DuckDB message without its error class and its documentation link."""
+    text = re.sub(r"^[A-Za-z ]+Error: ", "", text)
+    return re.sub(r"\s*See also https?://\S+", "", text).rstrip(". ")
+
+
+def damaged_message(db: Path) -> str:
+    """The message for a database whose blocks fail their checksums."""
+    return (
+        f"The workspace database {db} is damaged (a block failed its checksum); "
+        "regulars stopped before using it.\n"
+        f"Fix: restore {DB_FILE} from a backup. Tables that still read can be saved "
+        "first with `regulars export TABLE --out FILE`."
+    )
