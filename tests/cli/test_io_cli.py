@@ -145,3 +145,16 @@ def test_console_script(tmp_path: Path) -> None:
         [str(exe), "export", "orders"], capture_output=True, text=True, env=env, check=True
     )
     assert proc.stdout.splitlines()[1].startswith("A-1,C-1,2024-03-01 00:00:00,10.00")
+
+
+def test_rejects_path_from_the_cli(shop: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("order_id,customer_id,order_date,revenue\nA-1,C-1,2024-13-01,10\n")
+    target = tmp_path / "out" / "rej.csv"
+    target.parent.mkdir()
+    code, out = _run(
+        "import", "orders", str(bad), "-w", str(shop), "--skip-invalid", "--rejects", str(target)
+    )
+    assert code == 0, out
+    assert target.exists()
+    assert not (tmp_path / "bad.rejected.csv").exists()

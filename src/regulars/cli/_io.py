@@ -81,6 +81,12 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     is_flag=True,
     help="Import the valid rows; write the invalid ones with a reason to NAME.rejected.csv.",
 )
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --skip-invalid: write the rejected rows to this CSV file instead of "
+    "NAME.rejected.csv next to the input.",
+)
 @workspace_option
 def import_command(
     table: str,
@@ -92,6 +98,7 @@ def import_command(
     decimal_comma: bool | None,
     date_format: str | None,
     skip_invalid: bool,
+    rejects: Path | None,
     workspace: Path | None,
 ) -> None:
     """Import FILE (CSV, TSV, Excel, Parquet, JSON Lines) into TABLE.
@@ -109,7 +116,7 @@ def import_command(
         regulars import orders CDNOW_master.txt --preset cdnow
         regulars import customers clients.xlsx --map customer_id="Client no"
         regulars import orders export.csv --encoding cp1252 --date-format %d/%m/%Y
-        regulars import orders big.csv --skip-invalid
+        regulars import orders big.csv --skip-invalid --rejects /tmp/big.rejects.csv
     """
     ws = open_workspace(workspace)
     try:
@@ -124,6 +131,7 @@ def import_command(
             date_format=date_format,
             decimal_comma=decimal_comma,
             skip_invalid=skip_invalid,
+            rejects=rejects,
             progress=err_console.is_terminal,
         )
     finally:

@@ -88,6 +88,7 @@ class ImportResult:
     mapping: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)
     rejected_path: Path | None = None
     seconds: float = 0.0
 
@@ -116,6 +117,7 @@ class ImportResult:
                 f"Ignored columns (not mapped to any field): {cols}. "
                 "Map one with --map FIELD=COLUMN."
             )
+        parts += self.remarks
         if self.notes:
             parts.append("Detected: " + "; ".join(self.notes) + ".")
         return "\n".join(parts)
@@ -202,6 +204,7 @@ def import_file(
     date_format: str | None = None,
     decimal_comma: bool | None = None,
     skip_invalid: bool = False,
+    rejects: str | Path | None = None,
     progress: bool = False,
 ) -> ImportResult:
     """Import one file into a contract table, all or nothing.
@@ -232,8 +235,10 @@ def import_file(
         None (default): decided per column from the data.
     skip_invalid : bool
         Import the valid rows and write the invalid ones, with a ``reason`` column,
-        to ``<name>.rejected.csv`` next to the file.  By default any invalid row
-        stops the import and nothing is written.
+        to ``<name>.rejected.csv`` next to the file (or to ``rejects``).  By
+        default any invalid row stops the import and nothing is written.
+    rejects : str or Path, optional
+        Where ``skip_invalid`` writes the rejected rows (a CSV file).
     progress : bool
         Draw a progress bar on standard error.
 
@@ -275,7 +280,16 @@ def import_file(
         raise WorkspaceError(f"{workspace} is open read-only; reopen it to import.")
     con = workspace.con
     result = ImportResult(t.name, path, fmt)
-    rejected = path.with_name(path.name.rsplit(".", 1)[0] + ".rejected.csv")
+    if rejects is not None and not skip_invalid:
+        raise SchemaError(
+            f"rejects={str(rejects)!r} needs skip_invalid: without it an invalid row stops "
+            "the import and nothing is rejected. Pass --skip-invalid with --rejects."
+        )
+    rejected = (
+        Path(rejects)
+        if rejects is not None
+        else path.with_name(path.name.rsplit(".", 1)[0] + ".rejected.csv")
+    )
     with (
         _engine_errors(path),
         contextlib.ExitStack() as stack,
@@ -318,6 +332,10 @@ def import_file(
             if result.rows_rejected:
                 write_rejected(con, staged, rejected)
                 result.rejected_path = rejected
+        if t.name == "orders" and (mixed := _orders.mixed_times(con)):
+            result.remarks.append(
+                f"{_n(mixed, 'order')} had lines with different times; the earliest was used."
+            )
         result.rows_read = staged.rows + len(staged.structural)
         result.rows_skipped = skipped
         result.rows_imported = result.rows_read - result.rows_rejected - skipped

@@ -6,7 +6,8 @@ Rules (documented in docs/data.md):
   its ``revenue``, else ``quantity × unit_price`` (quantity 1 when empty).
 - Fields that describe the order (customer, date, kind, status, refund date, and
   whatever a preset marks order-level) must agree between the lines that fill
-  them in; lines may leave them empty.
+  them in; lines may leave them empty.  Times of day may differ: the order takes
+  its earliest line's timestamp (the summary counts such orders).
 - Lines with a negative amount are returns: their magnitude adds to
   ``refund_amount`` and they do not reduce ``revenue``.  An order made only of
   returns has revenue 0 and status ``refunded``.
@@ -26,7 +27,14 @@ from regulars.io._parse import MAX_MONEY, FieldSpec, sql_str
 from regulars.io._report import BAD, MAX_PROBLEMS, Check, Problem
 from regulars.schema import MONEY
 
-__all__ = ["ORDER_FIELDS", "order_checks", "order_extra_columns", "order_groups"]
+__all__ = [
+    "ORDER_FIELDS",
+    "group_fix",
+    "mixed_times",
+    "order_checks",
+    "order_extra_columns",
+    "order_groups",
+]
 
 # Fields that describe the whole order (they must agree between its lines).
 ORDER_FIELDS = ("customer_id", "order_date", "kind", "status", "refund_date")
@@ -123,6 +131,29 @@ def _largest(col: str) -> str:
     return f"arg_max({col}, {key}) FILTER ({col} IS NOT NULL)"
 
 
+def group_fix(reason: str) -> str:
+    """How to fix an order whose lines do not fit together."""
+    fixes = []
+    if "disagree on" in reason:
+        fixes.append(
+            "lines with the same order_id are one order, so give them the same value (for "
+            "order_date: the same day), or give lines of different orders different ids"
+        )
+    if "is empty" in reason:
+        fixes.append("fill it in on at least one line of the order")
+    if "too large" in reason:
+        fixes.append("correct the amounts (are they in cents?)")
+    return "; ".join(fixes)
+
+
+def mixed_times(con: duckdb.DuckDBPyConnection) -> int:
+    """Imported orders whose lines had different times on the same day."""
+    row = con.execute(
+        f'SELECT count(*) FROM {GROUPS} WHERE _ok AND "order_date" <> "order_date__max"'
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def order_groups(
     con: duckdb.DuckDBPyConnection,
     plan: Plan,
@@ -178,8 +209,15 @@ def order_groups(
     )
     reasons = []
     for n in agree:
+        # Lines of one order stamped minutes apart on the same day are one order at
+        # its earliest line's time; different days are a true disagreement.
+        differ = (
+            'CAST("order_date" AS DATE) <> CAST("order_date__max" AS DATE)'
+            if n == "order_date"
+            else f'"{n}" <> "{n}__max"'
+        )
         reasons.append(
-            f'CASE WHEN "{n}" <> "{n}__max" THEN {sql_str(f"its lines disagree on {n}: ")} '
+            f"CASE WHEN {differ} THEN {sql_str(f'its lines disagree on {n}: ')} "
             f'|| \'"\' || CAST("{n}" AS VARCHAR) || \'" and "\' || CAST("{n}__max" AS VARCHAR)'
             " || '\"' END"
         )
@@ -214,7 +252,7 @@ def order_groups(
         f"WHERE o._has_bad AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
     )
     problems = [
-        Problem(int(first), what=str(reason), order=str(oid))
+        Problem(int(first), what=str(reason), order=str(oid), fix=group_fix(str(reason)))
         for first, oid, reason in con.execute(
             f"SELECT _first, order_id, _reason FROM {GROUPS} WHERE _reason <> '' "
             f"AND NOT _skip ORDER BY _first LIMIT {MAX_PROBLEMS}"

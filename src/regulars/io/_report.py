@@ -240,7 +240,8 @@ def raise_problems(
         lines.append(f"  ... {total:,} invalid rows in all.")
     lines.append(
         "Fix these rows and import again, or pass --skip-invalid to import the valid rows "
-        f"and write the rejected ones, each with its reason, to {rejected_name}."
+        f"and write the rejected ones, each with its reason, to {rejected_name} (or to "
+        "--rejects PATH)."
     )
     raise ImportDataError(
         "\n".join(lines),
