@@ -316,6 +316,11 @@ def import_file(
         )
         result.mapping = {n: s.label for n, s in plan.sources.items()}
         result.ignored_columns = plan.ignored
+        if plan.guessed:
+            shown = ", ".join(f"{c} → {f}" for f, c in plan.guessed.items())
+            result.remarks.append(
+                f"Columns mapped by their usual names: {shown} (override with --map)."
+            )
         specs = _specs(plan, date_format=date_format)
         with steps.step("Checking values"):
             result.notes = _detect(con, staged, specs, decimal_comma)

@@ -1,8 +1,10 @@
 """Which source column feeds which contract field.
 
 Explicit ``--map field=column`` entries win, then the preset, then columns whose
-normalised name equals a field name (``Order Date``, ``order-date`` and
-``ORDER_DATE`` all match ``order_date``).
+name equals a field name ignoring case, spaces, dashes and underscores (``Order
+Date``, ``order-date``, ``OrderDate`` all match ``order_date``), then the usual
+names of real exports (:data:`SYNONYMS`: ``InvoiceNo``, ``CustomerID``,
+``UnitPrice``...).  No column feeds two fields.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Plan:
     skip: dict[str, tuple[str, ...]] = field(default_factory=dict)
     order_level: tuple[str, ...] = ()
     generate_order_id: tuple[str, ...] = ()
+    guessed: dict[str, str] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         return name in self.sources
@@ -136,12 +139,7 @@ def resolve_plan(
             if present:
                 sources[fname] = FieldSource(fname, present)
 
-    by_norm: dict[str, str] = {}
-    for c in columns:
-        by_norm.setdefault(normalize(c), c)
-    for fname in table.column_names:
-        if fname not in sources and fname in by_norm:
-            sources[fname] = FieldSource(fname, (by_norm[fname],))
+    guessed = _by_name(table, columns, sources)
 
     generate = tuple(preset.get("generate_order_id", ())) if preset else ()
     missing = [
@@ -150,7 +148,8 @@ def resolve_plan(
         if c.required and c.name not in sources and not _derivable(table, c.name, sources, generate)
     ]
     if missing:
-        _raise_missing(table, missing, columns, file_label, preset_name)
+        taken = {c for s in sources.values() for c in s.columns}
+        _raise_missing(table, missing, columns, file_label, preset_name, taken)
 
     used = {c for s in sources.values() for c in s.columns}
     skip: dict[str, tuple[str, ...]] = {}
@@ -164,11 +163,138 @@ def resolve_plan(
         table=table,
         sources=sources,
         ignored=[c for c in columns if c not in used],
+        guessed=guessed,
         values=dict(preset.get("values", {})) if preset else {},
         skip=skip,
         order_level=tuple(preset.get("order_level", ())) if preset else (),
         generate_order_id=generate,
     )
+
+
+def squash(name: str) -> str:
+    """``"Customer ID"``, ``"CustomerID"``, ``"customer_id"`` -> ``"customerid"``."""
+    return normalize(name).replace("_", "")
+
+
+# Usual column names of real exports, per table and field, squashed (no case, spaces,
+# dashes or underscores), in order of preference.  A column maps itself to the first
+# field that names it, when no --map, preset or exact name took the field or the column.
+SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "orders": {
+        "order_id": (
+            "invoiceno",
+            "invoice",
+            "invoicenumber",
+            "invoiceid",
+            "orderno",
+            "ordernumber",
+            "order",
+            "transactionid",
+            "transactionno",
+            "receiptno",
+            "receiptid",
+        ),
+        "customer_id": (
+            "customerid",
+            "customer",
+            "customerno",
+            "customernumber",
+            "custid",
+            "clientid",
+            "client",
+            "clientno",
+            "buyerid",
+            "memberid",
+        ),
+        "order_date": (
+            "invoicedate",
+            "orderdate",
+            "date",
+            "purchasedate",
+            "transactiondate",
+            "salesdate",
+            "saledate",
+            "orderedat",
+            "purchasedat",
+            "datetime",
+        ),
+        "revenue": ("total", "amount", "linetotal", "totalprice", "sales", "value", "net"),
+        "quantity": ("qty", "units", "quantityordered", "numberofitems"),
+        "unit_price": ("price", "unitprice", "priceeach", "itemprice", "unitcost"),
+        "product": ("description", "productname", "item", "itemname", "stockcode", "sku"),
+        "category": ("productcategory", "productgroup"),
+        "cost": ("cogs", "costofgoods"),
+        "refund_amount": ("refund", "refunded", "amountrefunded"),
+        "email": ("email", "emailaddress", "customeremail"),
+        "name": ("customername", "clientname"),
+    },
+    "customers": {
+        "customer_id": ("customerid", "customer", "customerno", "custid", "clientid", "client"),
+        "name": ("customername", "clientname", "company", "fullname"),
+        "email": ("emailaddress",),
+        "phone": ("telephone", "phonenumber", "mobile"),
+        "acquired_at": ("acquired", "signupdate", "signedup", "createdat", "firstseen"),
+        "channel": ("acquisitionchannel", "source"),
+        "referred_by": ("referrer", "referredby", "referrerid"),
+    },
+    "subscriptions": {
+        "subscription_id": ("subscription", "subscriptionno", "subid"),
+        "customer_id": ("customerid", "customer", "clientid", "client"),
+        "plan": ("planname", "product"),
+        "start_date": ("start", "started", "startedat", "startdate"),
+        "end_date": ("end", "ended", "endedat"),
+        "cancel_date": ("cancelledat", "canceledat", "cancellationdate", "cancelled"),
+        "price": ("amount", "planprice"),
+        "billing_period": ("interval", "billingcycle", "billinginterval"),
+    },
+    "touches": {
+        "customer_id": ("customerid", "customer", "clientid", "client"),
+        "touched_at": ("date", "datetime", "timestamp", "time", "when"),
+        "kind": ("type", "touchtype"),
+        "note": ("notes", "comment", "description"),
+    },
+    "spend": {
+        "channel": ("source", "campaign"),
+        "period_start": ("start", "from", "startdate"),
+        "period_end": ("end", "to", "enddate"),
+        "amount": ("spend", "cost", "total"),
+    },
+    "feedback": {
+        "customer_id": ("customerid", "customer", "clientid", "client"),
+        "feedback_date": ("date", "answeredat", "submittedat"),
+        "score": ("nps", "rating", "csat"),
+        "comment": ("comments", "feedback", "text"),
+    },
+}
+
+
+def _by_name(
+    table: Table, columns: Sequence[str], sources: dict[str, FieldSource]
+) -> dict[str, str]:
+    """Map fields to columns by name (exact, then usual synonyms); return the guesses."""
+    used = {c for s in sources.values() for c in s.columns}
+    by_key: dict[str, str] = {}
+    for c in columns:
+        by_key.setdefault(squash(c), c)
+    for fname in table.column_names:  # exact names first, so a synonym never steals one
+        col = by_key.get(squash(fname))
+        if fname not in sources and col is not None and col not in used:
+            sources[fname] = FieldSource(fname, (col,))
+            used.add(col)
+    guessed: dict[str, str] = {}
+    for fname, aliases in SYNONYMS.get(table.name, {}).items():
+        if fname in sources:
+            continue
+        found = tuple(
+            dict.fromkeys(by_key[a] for a in aliases if a in by_key and by_key[a] not in used)
+        )
+        # product: the description, else the code (Description, then StockCode).
+        found = found[:2] if fname == "product" else found[:1]
+        if found:
+            sources[fname] = FieldSource(fname, found)
+            used.update(found)
+            guessed[fname] = " / ".join(found)
+    return guessed
 
 
 def _derivable(
@@ -183,8 +309,18 @@ def _derivable(
 
 # Usual names of a field in people's files, used only to suggest a --map.
 _USUAL = {
-    "order_id": ("invoice", "invoice_no", "invoice_number", "order", "order_no", "number", "id"),
-    "customer_id": ("customer", "client", "client_id", "buyer", "email", "account"),
+    "order_id": (
+        "invoice",
+        "invoice_no",
+        "invoice_number",
+        "order",
+        "order_no",
+        "number",
+        "id",
+        "ref",
+        "reference",
+    ),
+    "customer_id": ("customer", "client", "client_id", "buyer", "email", "account", "who"),
     "order_date": ("date", "invoice_date", "created", "created_at", "paid_at", "day"),
     "revenue": ("total", "amount", "sum", "net", "gross", "price", "value"),
     "touched_at": ("date", "time", "timestamp", "when"),
@@ -194,8 +330,9 @@ _USUAL = {
 }
 
 
-def _suggest(name: str, columns: Sequence[str]) -> str:
-    pool = {normalize(c): c for c in columns}
+def _suggest(name: str, columns: Sequence[str], taken: set[str]) -> str:
+    """The best-matching free column for field ``name`` (never one already used)."""
+    pool = {normalize(c): c for c in columns if c not in taken}
     for usual in _USUAL.get(name, ()):
         if usual in pool:
             return pool[usual]
@@ -209,10 +346,13 @@ def _raise_missing(
     columns: Sequence[str],
     file_label: str,
     preset_name: str | None,
+    taken: set[str],
 ) -> None:
     hints = []
+    taken = set(taken)
     for name in missing:
-        example = _suggest(name, columns)
+        example = _suggest(name, columns, taken)
+        taken.add(example)
         if " " in example:
             example = f'"{example}"'
         hints.append(f"--map {name}={example}")
