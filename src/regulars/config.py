@@ -80,6 +80,10 @@ class WorkspaceSettings:
     # The day the business started (YYYY-MM-DD).  Empty: detect from the data whether
     # the first customers were already customers when the data start (left-censored).
     business_start: str = ""
+    # Orders without a customer (guest checkouts) are kept in guest_orders, out of
+    # customer analytics. "include" counts their revenue in the business's revenue
+    # totals; "exclude" (default) leaves it out (see docs/data.md).
+    guest_revenue: Literal["exclude", "include"] = "exclude"
 
     def __post_init__(self) -> None:
         for key in ("data_start", "data_end", "business_start"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "BILLING_PERIODS",
     "CHANNEL_KINDS",
+    "GUEST_ORDERS",
     "MONEY",
     "ORDER_KINDS",
     "ORDER_STATUSES",
@@ -204,6 +205,16 @@ ORDER_LINES = Table(
         _c("revenue", MONEY, True, "Line amount (negative for returns).", "600.00"),
     ),
     key=("order_id", "line_no"),
+    importable=False,
+)
+
+GUEST_ORDERS = Table(
+    "guest_orders",
+    "Orders without a customer (guest checkouts), kept apart from the customer book: "
+    "no customer analytics, model or action reads them. Same columns as orders, "
+    "without customer_id.",
+    tuple(c for c in ORDERS.columns if c.name != "customer_id"),
+    key=("order_id",),
     importable=False,
 )
 

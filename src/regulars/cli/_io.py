@@ -87,6 +87,13 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     help="With --skip-invalid: write the rejected rows to this CSV file instead of "
     "NAME.rejected.csv next to the input.",
 )
+@click.option(
+    "--guest-revenue",
+    type=click.Choice(["exclude", "include"]),
+    help="Orders without a customer id (guest checkouts) are kept apart in guest_orders; "
+    "say whether their revenue counts in the revenue totals (default: [workspace] "
+    "guest_revenue in regulars.toml, else exclude).",
+)
 @workspace_option
 def import_command(
     table: str,
@@ -99,6 +106,7 @@ def import_command(
     date_format: str | None,
     skip_invalid: bool,
     rejects: Path | None,
+    guest_revenue: str | None,
     workspace: Path | None,
 ) -> None:
     """Import FILE (CSV, TSV, Excel, Parquet, JSON Lines) into TABLE.
@@ -132,6 +140,7 @@ def import_command(
             decimal_comma=decimal_comma,
             skip_invalid=skip_invalid,
             rejects=rejects,
+            guest_revenue=guest_revenue,
             progress=err_console.is_terminal,
         )
     finally:

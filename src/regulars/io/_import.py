@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,7 @@ _TEMP = (
     "_rg_oskip",
     "_rg_ord",
     "_rg_out",
+    "_rg_guests_out",
     "_rg_final",
     "_rg_lines_out",
     "_rg_keyed",
@@ -89,6 +91,11 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
+    guest_rows: int = 0
+    guest_orders: int = 0
+    guest_revenue: Decimal = Decimal(0)
+    customer_revenue: Decimal = Decimal(0)
+    guests_in_totals: bool = False
     rejected_path: Path | None = None
     seconds: float = 0.0
 
@@ -117,6 +124,25 @@ class ImportResult:
                 f"Ignored columns (not mapped to any field): {cols}. "
                 "Map one with --map FIELD=COLUMN."
             )
+        if self.guest_orders:
+            parts.append(
+                f"Kept {_n(self.guest_rows, 'guest row')} without a customer id apart: "
+                f"{_n(self.guest_orders, 'guest order')} worth {self.guest_revenue:,.2f} net "
+                "of returns, in guest_orders, out of customer analytics."
+            )
+            if self.guests_in_totals:
+                total = self.customer_revenue + self.guest_revenue
+                parts.append(
+                    f"Revenue total: {total:,.2f} net of returns (customers "
+                    f"{self.customer_revenue:,.2f} + guests {self.guest_revenue:,.2f}; "
+                    'guest_revenue = "include").'
+                )
+            else:
+                parts.append(
+                    f"Revenue total: {self.customer_revenue:,.2f} net of returns, customers "
+                    'only (guest revenue not counted; set [workspace] guest_revenue = "include" '
+                    "or pass --guest-revenue include to count it)."
+                )
         parts += self.remarks
         if self.notes:
             parts.append("Detected: " + "; ".join(self.notes) + ".")
@@ -205,6 +231,7 @@ def import_file(
     decimal_comma: bool | None = None,
     skip_invalid: bool = False,
     rejects: str | Path | None = None,
+    guest_revenue: str | None = None,
     progress: bool = False,
 ) -> ImportResult:
     """Import one file into a contract table, all or nothing.
@@ -239,6 +266,10 @@ def import_file(
         default any invalid row stops the import and nothing is written.
     rejects : str or Path, optional
         Where ``skip_invalid`` writes the rejected rows (a CSV file).
+    guest_revenue : {"exclude", "include"}, optional
+        Whether the revenue of guest orders (rows without a customer id, kept in
+        ``guest_orders``) counts in the business's revenue totals; default from
+        ``[workspace] guest_revenue``.
     progress : bool
         Draw a progress bar on standard error.
 
@@ -280,6 +311,12 @@ def import_file(
         raise WorkspaceError(f"{workspace} is open read-only; reopen it to import.")
     con = workspace.con
     result = ImportResult(t.name, path, fmt)
+    if guest_revenue is None:
+        guest_revenue = workspace.config.workspace.guest_revenue
+    if guest_revenue not in ("exclude", "include"):
+        raise SchemaError(
+            f"guest_revenue={guest_revenue!r} is not valid: use 'exclude' (default) or 'include'."
+        )
     if rejects is not None and not skip_invalid:
         raise SchemaError(
             f"rejects={str(rejects)!r} needs skip_invalid: without it an invalid row stops "
@@ -337,6 +374,14 @@ def import_file(
             if result.rows_rejected:
                 write_rejected(con, staged, rejected)
                 result.rejected_path = rejected
+        if t.name == "orders":
+            (
+                result.guest_rows,
+                result.guest_orders,
+                result.guest_revenue,
+                result.customer_revenue,
+            ) = _orders.guest_totals(con)
+            result.guests_in_totals = guest_revenue == "include"
         if t.name == "orders" and (mixed := _orders.mixed_times(con)):
             result.remarks.append(
                 f"{_n(mixed, 'order')} had lines with different times; the earliest was used."
@@ -391,8 +436,11 @@ def _specs(plan: Plan, *, date_format: str | None) -> dict[str, FieldSpec]:
     for name, src in plan.sources.items():
         col = cols[name]
         required = col.required
-        if t.name == "orders" and name not in ("order_id", *plan.generate_order_id):
-            required = False  # checked per order, or derived (revenue)
+        if t.name == "orders" and (
+            name == "customer_id" or name not in ("order_id", *plan.generate_order_id)
+        ):
+            # Checked per order, derived (revenue), or a guest row (no customer).
+            required = False
         specs[name] = FieldSpec(
             name=name,
             kind=kind_of(col),

@@ -14,22 +14,26 @@ Rules (documented in docs/data.md):
 - ``product`` and ``category`` come from the largest line; ``unit_price`` is kept
   for single-line orders only; ``quantity`` sums the units sold (not returned).
 - Every line is kept in ``order_lines`` with its 1-based ``line_no``.
+- An order with no customer on any line is a guest order: it goes to
+  ``guest_orders`` (no lines kept), out of the customer book.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 import duckdb
 
 from regulars.io._mapping import Plan
 from regulars.io._parse import MAX_MONEY, FieldSpec, sql_str
 from regulars.io._report import BAD, MAX_PROBLEMS, Check, Problem
-from regulars.schema import MONEY
+from regulars.schema import GUEST_ORDERS, MONEY
 
 __all__ = [
     "ORDER_FIELDS",
     "group_fix",
+    "guest_totals",
     "mixed_times",
     "order_checks",
     "order_extra_columns",
@@ -39,6 +43,7 @@ __all__ = [
 # Fields that describe the whole order (they must agree between its lines).
 ORDER_FIELDS = ("customer_id", "order_date", "kind", "status", "refund_date")
 OUT = "_rg_out"
+GUESTS_OUT = "_rg_guests_out"
 LINES_OUT = "_rg_lines_out"
 GROUPS = "_rg_ord"
 
@@ -83,9 +88,16 @@ def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]
                     f"CASE WHEN {v} = date_trunc('day', {v}) THEN strftime({v}, '%Y%m%d') "
                     f"ELSE strftime({v}, '%Y%m%dT%H%M%S') END"
                 )
+            elif name == "customer_id":  # a guest row: its order is a guest order
+                v = f"coalesce({v}, 'guest')"
             parts.append(v)
         keys = ", ".join(specs[n].v for n in plan.generate_order_id)
-        null = " OR ".join(f"{specs[n].v} IS NULL" for n in plan.generate_order_id)
+        null = (
+            " OR ".join(
+                f"{specs[n].v} IS NULL" for n in plan.generate_order_id if n != "customer_id"
+            )
+            or "false"
+        )
         cols.append(
             f"CASE WHEN {null} THEN NULL ELSE concat_ws('-', {', '.join(parts)}, "
             f"row_number() OVER (PARTITION BY {keys} ORDER BY _row)) END AS order_id"
@@ -144,6 +156,26 @@ def group_fix(reason: str) -> str:
     if "too large" in reason:
         fixes.append("correct the amounts (are they in cents?)")
     return "; ".join(fixes)
+
+
+def guest_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int, Decimal, Decimal]:
+    """Guest rows, guest orders, their net revenue, and the customers' net revenue.
+
+    Net revenue is the sum of the lines' amounts (sales minus returns) of the
+    imported orders.
+    """
+
+    def net(where: str) -> str:
+        return f"coalesce(sum(_pos) FILTER ({where}), 0) - coalesce(sum(_ret) FILTER ({where}), 0)"
+
+    guest, cust = "customer_id IS NULL", "customer_id IS NOT NULL"
+    row = con.execute(
+        f"SELECT coalesce(sum(_n) FILTER ({guest}), 0), count(*) FILTER ({guest}), "
+        f"{net(guest)}, {net(cust)} FROM {GROUPS} WHERE _ok"
+    ).fetchone()
+    if not row:
+        return 0, 0, Decimal(0), Decimal(0)
+    return int(row[0]), int(row[1]), Decimal(row[2] or 0), Decimal(row[3] or 0)
 
 
 def mixed_times(con: duckdb.DuckDBPyConnection) -> int:
@@ -221,7 +253,7 @@ def order_groups(
             f'|| \'"\' || CAST("{n}" AS VARCHAR) || \'" and "\' || CAST("{n}__max" AS VARCHAR)'
             " || '\"' END"
         )
-    for n in ("customer_id", "order_date"):
+    for n in ("order_date",):  # no customer: a guest order, kept apart
         label = specs[n].source.label if n in specs else n
         present = f'"{n}"' if n in specs else "NULL"
         empty = sql_str(f'column "{label}" ({n}) is empty')
@@ -286,20 +318,31 @@ def order_groups(
         "_name": '"_name"' if "name" in specs else "NULL",
     }
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in cols.items())
-    con.execute(f"CREATE TEMP TABLE {OUT} AS SELECT {select} FROM {GROUPS} WHERE _ok")
+    con.execute(
+        f"CREATE TEMP TABLE {OUT} AS SELECT {select} FROM {GROUPS} "
+        "WHERE _ok AND customer_id IS NOT NULL"
+    )
+    guest = ", ".join(
+        f'{expr} AS "{name}"' for name, expr in cols.items() if name in GUEST_ORDERS.column_names
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {GUESTS_OUT} AS SELECT {guest} FROM {GROUPS} "
+        "WHERE _ok AND customer_id IS NULL"
+    )
     line_cols = ", ".join(
         f"t.{n}" if n in specs else f"NULL AS {n}"
         for n in ("product", "category", "quantity", "unit_price")
     )
+    customer_ok = "o._ok AND o.customer_id IS NOT NULL"  # guest orders keep no lines
     # Lines of an order usually follow each other: their number is then the
     # distance from the order's first row, with no sort.
     con.execute(
         f"CREATE TEMP TABLE {LINES_OUT} AS SELECT t.order_id, CAST(t._row - o._first + 1 AS "
         f"INTEGER) AS line_no, {line_cols}, t._amount AS revenue FROM _rg_typed t JOIN "
-        f"{GROUPS} o ON t.order_id = o.order_id WHERE o._contiguous AND o._ok "
+        f"{GROUPS} o ON t.order_id = o.order_id WHERE o._contiguous AND {customer_ok} "
         f"UNION ALL SELECT t.order_id, CAST(row_number() OVER (PARTITION BY t.order_id "
         f"ORDER BY t._row) AS INTEGER), {line_cols}, t._amount FROM _rg_typed t JOIN "
-        f"{GROUPS} o ON t.order_id = o.order_id WHERE NOT o._contiguous AND o._ok"
+        f"{GROUPS} o ON t.order_id = o.order_id WHERE NOT o._contiguous AND {customer_ok}"
     )
     row = con.execute(
         f"SELECT count(*) FROM _rg_typed t WHERE t._skip OR t.order_id IN "

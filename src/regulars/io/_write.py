@@ -16,7 +16,7 @@ from regulars.io._formats import RAW, Staged
 from regulars.io._mapping import Plan, sql_ident
 from regulars.io._parse import sql_str
 from regulars.io._report import BAD
-from regulars.schema import TABLES
+from regulars.schema import GUEST_ORDERS, TABLES, create_table_sql
 
 if TYPE_CHECKING:
     from regulars.store import Workspace
@@ -63,6 +63,7 @@ def write_rows(
     before = _count(con, "SELECT count(*) FROM customers")
     if t.name == "orders":
         con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
+        _write_guests(con, workspace)
     workspace.upsert(con, t, source)
     if t.name == "orders":
         cols = ", ".join(sql_ident(c) for c in TABLES["order_lines"].column_names)
@@ -89,6 +90,16 @@ def write_rows(
     result.customers_created = _count(con, "SELECT count(*) FROM customers") - before
     if t.name == "customers":
         result.customers_created = max(0, result.customers_created - result.new_records)
+
+
+def _write_guests(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> None:
+    """Guest orders go to ``guest_orders``; an order id lives in one of the two tables."""
+    con.execute(create_table_sql(GUEST_ORDERS))
+    guests = "(SELECT order_id FROM _rg_guests_out)"
+    con.execute("DELETE FROM guest_orders WHERE order_id IN (SELECT order_id FROM _rg_out)")
+    con.execute(f"DELETE FROM order_lines WHERE order_id IN {guests}")
+    con.execute(f"DELETE FROM orders WHERE order_id IN {guests}")
+    workspace.upsert(con, GUEST_ORDERS, "_rg_guests_out")
 
 
 def write_rejected(con: duckdb.DuckDBPyConnection, staged: Staged, target: Path) -> None:
