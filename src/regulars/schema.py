@@ -147,9 +147,10 @@ ORDERS = Table(
         _c(
             "revenue",
             MONEY,
-            True,
+            False,
             "Amount paid, before refunds, in the workspace currency. "
-            "Computed as quantity × unit_price when only those are given.",
+            "Computed as quantity × unit_price when only those are given. "
+            "Empty (unknown, never 0) for a log without amounts.",
             "1200.00",
         ),
         _c(

@@ -85,9 +85,10 @@ def test_parquet_missing_tables_and_columns(tmp_path, book):
 def test_parquet_missing_required_column_lists_the_columns(tmp_path, book):
     data = tmp_path / "ws" / "data"
     data.mkdir(parents=True)
-    pq.write_table(book.orders.drop_columns(["revenue"]), data / "orders.parquet")
+    # (revenue is optional: NULL in a log without amounts; order_date is required.)
+    pq.write_table(book.orders.drop_columns(["order_date"]), data / "orders.parquet")
     ws = _workspace(tmp_path / "ws", 'backend = "parquet"\nparquet_dir = "data"')
-    with pytest.raises(SchemaError, match=r"no column 'revenue'.*Existing columns: 'order_id'"):
+    with pytest.raises(SchemaError, match=r"no column 'order_date'.*Existing columns: 'order_id'"):
         tables(ws)
     ws.close()
 

@@ -85,3 +85,10 @@ def test_reimport_changes_nothing_and_an_order_moves_between_tables(
     import_file(ws, "orders", fixed)
     assert rows(ws, "SELECT order_id FROM guest_orders") == [("CG-2",)]
     assert rows(ws, "SELECT customer_id FROM orders WHERE order_id = 'G-1'") == [("C-9",)]
+
+
+def test_a_log_with_guest_rows_gets_guest_ids(ws: Workspace, tmp_path: Path) -> None:
+    f = write(tmp_path / "log.csv", "customer_id,date,amount\nC-1,2024-01-02,5\n,2024-01-02,3\n")
+    r = import_file(ws, "orders", f)
+    assert rows(ws, "SELECT order_id FROM guest_orders") == [("guest-20240102-1",)]
+    assert r.guest_orders == 1

@@ -96,6 +96,7 @@ class ImportResult:
     guest_revenue: Decimal = Decimal(0)
     customer_revenue: Decimal = Decimal(0)
     guests_in_totals: bool = False
+    amountless: bool = False
     rejected_path: Path | None = None
     seconds: float = 0.0
 
@@ -125,12 +126,19 @@ class ImportResult:
                 "Map one with --map FIELD=COLUMN."
             )
         if self.guest_orders:
+            worth = (
+                "(no amounts)"
+                if self.amountless
+                else f"worth {self.guest_revenue:,.2f} net of returns,"
+            )
             parts.append(
                 f"Kept {_n(self.guest_rows, 'guest row')} without a customer id apart: "
-                f"{_n(self.guest_orders, 'guest order')} worth {self.guest_revenue:,.2f} net "
-                "of returns, in guest_orders, out of customer analytics."
+                f"{_n(self.guest_orders, 'guest order')} {worth} in guest_orders, out of "
+                "customer analytics."
             )
-            if self.guests_in_totals:
+            if self.amountless:
+                pass
+            elif self.guests_in_totals:
                 total = self.customer_revenue + self.guest_revenue
                 parts.append(
                     f"Revenue total: {total:,.2f} net of returns (customers "
@@ -382,6 +390,18 @@ def import_file(
                 result.customer_revenue,
             ) = _orders.guest_totals(con)
             result.guests_in_totals = guest_revenue == "include"
+        if t.name == "orders" and "order_id" not in plan.sources:
+            result.remarks.append(
+                "No order id column: each row is one order, with an order_id made of its "
+                f"{' and '.join(plan.generate_order_id)} and its position among the rows "
+                "with the same values (the same file imports to the same ids)."
+            )
+        if t.name == "orders" and _orders.amountless(specs):
+            result.amountless = True
+            result.remarks.append(
+                "No amount column: each order is a purchase whose revenue is stored empty "
+                "(unknown, not 0). Map an amount with --map revenue=COLUMN if the file has one."
+            )
         if t.name == "orders" and (mixed := _orders.mixed_times(con)):
             result.remarks.append(
                 f"{_n(mixed, 'order')} had lines with different times; the earliest was used."

@@ -142,6 +142,10 @@ def resolve_plan(
     guessed = _by_name(table, columns, sources)
 
     generate = tuple(preset.get("generate_order_id", ())) if preset else ()
+    if table.name == "orders" and "order_id" not in sources and not generate:
+        # No order id: each row is one order, named by its customer, its date and
+        # its position among the rows with both the same (stable on re-import).
+        generate = ("customer_id", "order_date")
     missing = [
         c.name
         for c in table.columns
@@ -197,6 +201,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": (
             "customerid",
             "customer",
+            "cust",
             "customerno",
             "customernumber",
             "custid",
@@ -229,7 +234,15 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "name": ("customername", "clientname"),
     },
     "customers": {
-        "customer_id": ("customerid", "customer", "customerno", "custid", "clientid", "client"),
+        "customer_id": (
+            "customerid",
+            "customer",
+            "cust",
+            "customerno",
+            "custid",
+            "clientid",
+            "client",
+        ),
         "name": ("customername", "clientname", "company", "fullname"),
         "email": ("emailaddress",),
         "phone": ("telephone", "phonenumber", "mobile"),
@@ -239,7 +252,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "subscriptions": {
         "subscription_id": ("subscription", "subscriptionno", "subid"),
-        "customer_id": ("customerid", "customer", "clientid", "client"),
+        "customer_id": ("customerid", "customer", "cust", "clientid", "client"),
         "plan": ("planname", "product"),
         "start_date": ("start", "started", "startedat", "startdate"),
         "end_date": ("end", "ended", "endedat"),
@@ -248,7 +261,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "billing_period": ("interval", "billingcycle", "billinginterval"),
     },
     "touches": {
-        "customer_id": ("customerid", "customer", "clientid", "client"),
+        "customer_id": ("customerid", "customer", "cust", "clientid", "client"),
         "touched_at": ("date", "datetime", "timestamp", "time", "when"),
         "kind": ("type", "touchtype"),
         "note": ("notes", "comment", "description"),
@@ -260,7 +273,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "amount": ("spend", "cost", "total"),
     },
     "feedback": {
-        "customer_id": ("customerid", "customer", "clientid", "client"),
+        "customer_id": ("customerid", "customer", "cust", "clientid", "client"),
         "feedback_date": ("date", "answeredat", "submittedat"),
         "score": ("nps", "rating", "csat"),
         "comment": ("comments", "feedback", "text"),

@@ -32,6 +32,7 @@ from regulars.schema import GUEST_ORDERS, MONEY
 
 __all__ = [
     "ORDER_FIELDS",
+    "amountless",
     "group_fix",
     "guest_totals",
     "mixed_times",
@@ -105,8 +106,15 @@ def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]
     return cols
 
 
+def amountless(specs: Mapping[str, FieldSpec]) -> bool:
+    """A log without amounts: no revenue and no unit_price column (revenue stays NULL)."""
+    return "revenue" not in specs and "unit_price" not in specs
+
+
 def order_checks(specs: Mapping[str, FieldSpec]) -> list[Check]:
     """Row checks of order lines: an amount is needed; refunds follow the order."""
+    if amountless(specs):
+        return []
     inputs = [s.e for n, s in specs.items() if n in ("revenue", "unit_price", "quantity")]
     reported = " OR ".join(f"{e} IS NOT NULL" for e in inputs) or "false"
     has_price = specs["unit_price"].v if "unit_price" in specs else "NULL"
@@ -137,7 +145,7 @@ def _largest(col: str) -> str:
     """
     key = (
         "(CASE WHEN _amount >= 0 THEN 1 ELSE 0 END)::HUGEINT * 2::HUGEINT ** 101 "
-        "+ (abs(_amount) * 100)::HUGEINT * 1099511627776::HUGEINT "
+        "+ (abs(coalesce(_amount, 0)) * 100)::HUGEINT * 1099511627776::HUGEINT "
         "+ (1099511627775 - _row)::HUGEINT"
     )
     return f"arg_max({col}, {key}) FILTER ({col} IS NOT NULL)"
@@ -234,6 +242,8 @@ def order_groups(
         if "revenue" in specs and specs["revenue"].order_level
         else "coalesce(_pos, 0)"
     )
+    if amountless(specs):
+        revenue = "NULL"  # unknown, never 0 or 1
     given = '"refund_amount"' if "refund_amount" in specs else "NULL"
     refund = (
         f"CASE WHEN {given} IS NULL AND _ret IS NULL THEN NULL "
@@ -333,7 +343,10 @@ def order_groups(
         f"t.{n}" if n in specs else f"NULL AS {n}"
         for n in ("product", "category", "quantity", "unit_price")
     )
-    customer_ok = "o._ok AND o.customer_id IS NOT NULL"  # guest orders keep no lines
+    # Guest orders keep no lines; nor does a log without amounts (a line is an amount).
+    customer_ok = "o._ok AND o.customer_id IS NOT NULL"
+    if amountless(specs):
+        customer_ok = "false"
     # Lines of an order usually follow each other: their number is then the
     # distance from the order's first row, with no sort.
     con.execute(
