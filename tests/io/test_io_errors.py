@@ -85,7 +85,11 @@ def test_row_errors_are_listed_with_file_row_column_value_and_fix(
         "field": "revenue",
         "value": "twelve",
         "expected": "a number such as 1234.50",
-        "fix": "correct the value; if the file writes numbers the other way, pass --decimal-comma",
+        "fix": (
+            "correct the value (digits with grouping, an optional sign or (12.50), and only "
+            "the EUR sign or code); if the file writes numbers the other way, pass "
+            "--decimal-comma"
+        ),
         "message": e.problems[1]["message"],
     }
     assert "--skip-invalid" in str(e)

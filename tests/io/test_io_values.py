@@ -29,9 +29,10 @@ def _import_totals(ws: Workspace, tmp_path: Path, totals: list[str], **kw: objec
         (["12,5", "1.234,50", "7"], ["12.50", "1234.50", "7.00"]),
         # Decimal points with thousands separators.
         (["1,234.50", "12.5", "3"], ["1234.50", "12.50", "3.00"]),
-        # Currency symbols, codes, spaces and apostrophes are stripped.
+        # The workspace currency's signs and code, spaces and apostrophes are stripped
+        # (another currency is an error: see test_io_strict).
         (["€ 1.234,50", "12,00 EUR", "1 000,5"], ["1234.50", "12.00", "1000.50"]),
-        (["$1,200.00", "USD 99.99", "1'234.5"], ["1200.00", "99.99", "1234.50"]),
+        (["€1,200.00", "eur 99.99", "1'234.5"], ["1200.00", "99.99", "1234.50"]),
         # Accounting negatives are returns (refunds), see test_io_orders.
         (["(12.50)", "-3.00", "4.00-"], ["-12.50", "-3.00", "-4.00"]),
         # Three digits after one separator, nothing else: a thousands separator.

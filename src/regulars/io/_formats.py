@@ -124,13 +124,15 @@ def _duck_message(exc: BaseException) -> str:
 def _norm_encoding(encoding: str | None) -> str:
     if not encoding:
         return "utf-8"
+    hint = "Use a text encoding such as utf-8, cp1252, latin-1, cp1251, utf-16 or shift_jis."
     try:
-        return codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except LookupError:
-        raise SchemaError(
-            f"Unknown encoding {encoding!r}. Use a Python codec name such as utf-8, "
-            "cp1252, latin-1, cp1251, utf-16 or shift_jis."
-        ) from None
+        raise SchemaError(f"Unknown encoding {encoding!r}. {hint}") from None
+    # base64, zlib, rot13...: codecs that do not turn bytes into text.
+    if not getattr(info, "_is_text_encoding", True) or info.name in ("rot-13", "rot13"):
+        raise SchemaError(f"--encoding {encoding!r} is not a text encoding. {hint}")
+    return info.name
 
 
 @contextlib.contextmanager
@@ -148,18 +150,25 @@ def _text_source(
     fd, tmp = tempfile.mkstemp(prefix="regulars-", suffix=".utf8.txt")
     try:
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-        offset = 0
+        offset, lines = 0, 1
         with _open_bytes(path) as src, os.fdopen(fd, "wb") as dst:
-            while chunk := src.read(1 << 20):
+            chunk: bytes | None = b""
+            while chunk is not None:
+                chunk = src.read(1 << 20) or None
                 try:
-                    dst.write(decoder.decode(chunk).encode("utf-8"))
-                except UnicodeDecodeError as exc:
+                    text = decoder.decode(chunk or b"", final=chunk is None)
+                except UnicodeError as exc:
+                    start = getattr(exc, "start", 0)
                     raise SchemaError(
-                        f"{path.name} is not valid {encoding} (byte {offset + exc.start:,} "
-                        "cannot be decoded). Check --encoding."
+                        f"{path.name}, line {lines:,} (byte {offset + start:,}): the bytes "
+                        f"are not valid {encoding} text ({getattr(exc, 'reason', exc)}). "
+                        "Nothing was imported. Fix: pass the file's real --encoding (utf-8, "
+                        "cp1252, cp1251, latin-1; utf-16 files start with a byte-order "
+                        "mark), or save it as UTF-8."
                     ) from None
-                offset += len(chunk)
-            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+                lines += text.count("\n")
+                dst.write(text.encode("utf-8", errors="surrogatepass"))
+                offset += len(chunk or b"")
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

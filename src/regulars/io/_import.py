@@ -366,7 +366,7 @@ def import_file(
             result.remarks.append(
                 f"Columns mapped by their usual names: {shown} (override with --map)."
             )
-        specs = _specs(plan, date_format=date_format)
+        specs = _specs(plan, date_format=date_format, currency=workspace.config.workspace.currency)
         with steps.step("Checking values"):
             result.notes = _detect(con, staged, specs, decimal_comma)
             checks = _build_typed(con, staged, plan, specs)
@@ -447,7 +447,7 @@ def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
     drop_staging(con)
 
 
-def _specs(plan: Plan, *, date_format: str | None) -> dict[str, FieldSpec]:
+def _specs(plan: Plan, *, date_format: str | None, currency: str) -> dict[str, FieldSpec]:
     t = plan.table
     cols = {c.name: c for c in t.columns}
     for extra in CUSTOMER_EXTRAS:
@@ -471,6 +471,7 @@ def _specs(plan: Plan, *, date_format: str | None) -> dict[str, FieldSpec]:
             nonneg=(t.name, name) in _NONNEG,
             date_format=date_format,
             order_level=name in plan.order_level,
+            currency=currency,
         )
     return specs
 
@@ -526,6 +527,8 @@ def _build_typed(
         if (t.name, s.name) in _MAGNITUDE:
             value = f"abs({value})"
         typed.append(f"{value} AS {s.v}")
+        if (t.name, s.name) == ("orders", "unit_price"):
+            typed.append(f"{s.exact_sql()} AS {s.col('x')}")
         if code is not None:
             typed.append(f"{code} AS {s.e}")
     checks: list[Check] = []

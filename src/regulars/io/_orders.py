@@ -26,7 +26,7 @@ from decimal import Decimal
 import duckdb
 
 from regulars.io._mapping import Plan
-from regulars.io._parse import MAX_MONEY, FieldSpec, sql_str
+from regulars.io._parse import FieldSpec, sql_str
 from regulars.io._report import BAD, MAX_PROBLEMS, Check, Problem
 from regulars.schema import GUEST_ORDERS, MONEY
 
@@ -44,6 +44,7 @@ __all__ = [
 # Fields that describe the whole order (they must agree between its lines).
 ORDER_FIELDS = ("customer_id", "order_date", "kind", "status", "refund_date")
 OUT = "_rg_out"
+MAX_MONEY_TEXT = "9999999999999999.99"
 GUESTS_OUT = "_rg_guests_out"
 LINES_OUT = "_rg_lines_out"
 GROUPS = "_rg_ord"
@@ -75,9 +76,16 @@ def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]
     qp = "NULL"
     if "unit_price" in specs:
         qty = specs["quantity"].v if "quantity" in specs else "1"
-        price = specs["unit_price"].v
-        # Exact to the cent; NULL (reported as too large) when it overflows.
-        qp = f"TRY_CAST(TRY_CAST(coalesce({qty}, 1) AS DECIMAL(18,4)) * {price} AS {MONEY})"
+        exact, cents = specs["unit_price"].col("x"), specs["unit_price"].v
+        price = f"coalesce({exact}, {cents})"
+        # Exact decimal arithmetic (quantity to 8 decimals: 1.00005 × 10,000 is
+        # 10,000.50), rounded once to the cent; NULL (reported as too large) when it
+        # overflows.
+        q = f"coalesce({qty}, 1)"
+        qp = (
+            f"CASE WHEN abs({q}) < 1e12 THEN TRY_CAST(CAST({q} AS DECIMAL(20,8)) * {price} "
+            f"AS {MONEY}) END"
+        )
     amount = f"coalesce({line_rev}, {qp})" if line_rev else qp
     cols = [f"{amount} AS _amount"]
     if "order_id" not in specs and plan.generate_order_id:
@@ -272,7 +280,8 @@ def order_groups(
             "' on every line of the order' ELSE '' END END"
         )
     big = [revenue, refund] + (['"cost"'] if "cost" in specs else [])
-    too_big = " OR ".join(f"abs({b}) >= {MAX_MONEY}" for b in big)
+    # Compared as decimals: as a double the documented maximum rounds up to 10^16.
+    too_big = " OR ".join(f"abs({b}) > {MAX_MONEY_TEXT}::DECIMAL(38,2)" for b in big)
     reasons.append(
         f"CASE WHEN {too_big} THEN 'its total is too large (at most 9,999,999,999,999,999.99)' END"
     )

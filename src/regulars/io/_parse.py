@@ -73,6 +73,7 @@ SYNONYMS: dict[str, dict[str, str]] = {
 CODES = {
     "empty": "is empty",
     "not_number": "is not a number",
+    "currency": "is in another currency",
     "too_large": "is too large",
     "negative": "is negative",
     "not_date": "is not a date",
@@ -107,8 +108,72 @@ def _rx(s: str, pattern: str) -> str:
 _ISO = r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})(?:[ T]+(.*))?"
 _DMY = r"([0-9]{1,2})[.\-]([0-9]{1,2})[.\-]([0-9]{4})(?:[ T]+(.*))?"
 _SLASH = r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:[ T]+(.*))?"
-_SHAPE = r"\(?[+\-]?[0-9.,]+-?\)?"
+# A bare number: a sign in front, a minus behind, or parentheses (balanced).
+_SHAPE = r"[+\-]?[0-9.,]+|[0-9.,]+-|\([0-9.,]+\)"
 _PARENS = r"\(.*\)"
+# Spaces (also no-break and thin), apostrophes: characters that group digits.
+_GROUPING = "[\\s\u00a0\u202f\u2009'\u2019]"
+UNICODE_MINUS = "\u2212"
+
+# Signs and words that may stand beside an amount in each currency (lower case).
+# The ISO code itself is always accepted, in any case.
+CURRENCY_SIGNS: dict[str, tuple[str, ...]] = {
+    "EUR": ("€", "euros", "euro"),
+    "USD": ("us$", "$"),
+    "GBP": ("£",),
+    "JPY": ("¥", "円"),
+    "CNY": ("¥", "元"),
+    "CHF": ("sfr.", "fr."),
+    "SEK": ("kr.", "kr"),
+    "NOK": ("kr.", "kr"),
+    "DKK": ("kr.", "kr"),
+    "ISK": ("kr.", "kr"),
+    "RUB": ("₽", "руб.", "руб", "р."),
+    "UAH": ("₴", "грн.", "грн"),
+    "ILS": ("₪",),
+    "PLN": ("zł",),
+    "CZK": ("kč",),
+    "HUF": ("ft",),
+    "INR": ("₹",),
+    "KRW": ("₩",),
+    "TRY": ("₺",),
+    "BRL": ("r$",),
+    "CAD": ("c$", "$"),
+    "AUD": ("a$", "$"),
+    "NZD": ("nz$", "$"),
+    "SGD": ("s$", "$"),
+    "HKD": ("hk$", "$"),
+    "MXN": ("mx$", "$"),
+}
+# Codes recognised as *another* currency beside an amount.
+_CODES = (
+    *("usd", "eur", "gbp", "jpy", "cny", "chf", "sek", "nok", "dkk", "isk", "rub", "uah"),
+    *("ils", "pln", "czk", "huf", "inr", "krw", "try", "brl", "cad", "aud", "nzd", "sgd"),
+    *("hkd", "mxn", "zar", "rsd", "bgn", "ron", "hrk"),
+)
+
+
+def _regex_quote(text: str) -> str:
+    # RE2 refuses escapes of non-ASCII characters, which need none.
+    return "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in text)
+
+
+def currency_tokens(currency: str) -> str:
+    """RE2 pattern of the signs and code of ``currency`` (longest first)."""
+    tokens = sorted({currency.lower(), *CURRENCY_SIGNS.get(currency.upper(), ())}, key=len)
+    return "(?i)(" + "|".join(_regex_quote(t) for t in reversed(tokens)) + ")"
+
+
+def foreign_currency(currency: str) -> str:
+    """RE2 pattern of a currency sign or code other than ``currency``'s.
+
+    It runs on the cleaned text, where the workspace currency's own signs and the
+    spaces are gone already.
+    """
+    codes = [c for c in _CODES if c != currency.lower()]
+    return "(?i)(\\p{Sc}|" + "|".join(codes) + ")"
+
+
 _TZ = (
     r"([0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)\s*(?:Z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 )
@@ -134,6 +199,7 @@ class FieldSpec:
     slash: str | None = None
     date_format: str | None = None
     order_level: bool = False
+    currency: str = "EUR"
 
     def col(self, suffix: str = "") -> str:
         return f'"{self.name}{"__" + suffix if suffix else ""}"'
@@ -212,8 +278,9 @@ class FieldSpec:
             prefilter = f"(strpos(r, {s_}) > 0 OR (strpos(r, {o_}) > 0 AND {twice}))"
         return (
             f"SELECT _row, r FROM (SELECT _row, r, {t} AS t FROM (SELECT _row, "
-            f"{self.raw_sql()} AS r FROM {raw_table}) WHERE {prefilter} AND strpos(r, 'e') = 0 "
-            f"AND strpos(r, 'E') = 0) WHERE {cond} LIMIT 1"
+            f"{self.raw_sql()} AS r FROM {raw_table}) WHERE {prefilter} AND NOT "
+            f"(strpos(lower(r), 'e') > 0 AND regexp_matches(r, '[0-9.][eE][+-]?[0-9]'))) "
+            f"WHERE {cond} LIMIT 1"
         )
 
     def date_order_sql(self, raw_table: str) -> str | None:
@@ -320,10 +387,15 @@ class FieldSpec:
                 )
             else:
                 fast = f"TRY_CAST({r} AS {target})"
+            # DuckDB's cast reads 1_000 as 1000; regulars does not.
+            fast = f"CASE WHEN strpos({r}, '_') = 0 THEN {fast} END"
             if self.kind == "number":
                 fast = f"CASE WHEN isfinite({fast}) THEN {fast} END"
-            no_words = f"regexp_replace({r}, '\\p{{L}}{{2,}}\\.?', '', 'g')"
-            clean = f"regexp_replace({no_words}, '[^0-9.,+()\\-\\p{{L}}]', '', 'g')"
+            # Only the workspace currency's signs and code, grouping characters and
+            # a Unicode minus are taken out: anything else left makes it no number.
+            minus = f"replace({r}, {sql_str(UNICODE_MINUS)}, '-')"
+            bare = f"regexp_replace({minus}, {sql_str(currency_tokens(self.currency))}, '', 'g')"
+            clean = f"regexp_replace({bare}, {sql_str(_GROUPING)}, '', 'g')"
             b = self.col("b")
             body = f"regexp_replace({c}, '^[(+\\-]+|[)\\-]+$', '', 'g')"
             return [
@@ -337,7 +409,12 @@ class FieldSpec:
             if self.date_format is not None:
                 fast = f"TRY_CAST(try_strptime({r}, {sql_str(self.date_format)}) AS TIMESTAMP)"
             else:
-                fast = f"TRY_CAST({r} AS TIMESTAMP)"
+                # DuckDB also reads 'epoch', 'infinity' and 'allballs'; dates start with
+                # a digit.
+                fast = (
+                    f"CASE WHEN strpos('0123456789', left({r}, 1)) > 0 "
+                    f"THEN TRY_CAST({r} AS TIMESTAMP) END"
+                )
             clean = f"regexp_replace({r}, {sql_str(_TZ)}, '\\1', 'i')"
             return [
                 [f"{fast} AS {f}"],
@@ -367,6 +444,19 @@ class FieldSpec:
             f"|| regexp_replace({num}, '^[.]', '0.') END"
         )
 
+    def exact_sql(self) -> str:
+        """A money value to 6 decimals (below 10^12), for quantity × unit_price.
+
+        The stored value is rounded to the cent; a line's amount is computed from the
+        value as written (3 × 0.335 is 1.01, not 3 × 0.34) and rounded once.
+        """
+        r, f, s = self.r, self.col("f"), self.col("s")
+        text = f"replace({r}, ',', '.')" if self.comma else r
+        return (
+            f"CASE WHEN {f} IS NOT NULL THEN TRY_CAST({text} AS DECIMAL(18,6)) "
+            f"ELSE TRY_CAST({s} AS DECIMAL(18,6)) END"
+        )
+
     def typed_sql(self) -> tuple[str, str | None]:
         """(value, error code) over the last layer; the code is None if none can occur."""
         empty = "'empty'" if self.required else "NULL"
@@ -377,8 +467,8 @@ class FieldSpec:
             if self.kind == "money":
                 fast_ok = f"{f} IS NOT NULL"
                 slow = (
-                    f"CASE WHEN abs({d}) < {MAX_MONEY} THEN coalesce("
-                    f"TRY_CAST({s} AS {MONEY}), TRY_CAST({d} AS {MONEY})) END"
+                    f"coalesce(TRY_CAST({s} AS {MONEY}), CASE WHEN abs({d}) < {MAX_MONEY} "
+                    f"THEN TRY_CAST({d} AS {MONEY}) END)"
                 )
             else:
                 fast_ok = f"abs({f}) < {MAX_NUMBER}"
@@ -386,13 +476,15 @@ class FieldSpec:
             value = f"CASE WHEN {fast_ok} THEN {f} WHEN {f} IS NULL THEN {slow} END"
             neg = f"WHEN {value} < 0 THEN 'negative' " if self.nonneg else ""
             code = (
-                f"CASE WHEN {missing} THEN {empty} WHEN {f} IS NULL AND {d} IS NULL "
+                f"CASE WHEN {missing} THEN {empty} WHEN {f} IS NULL AND {d} IS NULL AND "
+                f"regexp_matches({c}, {sql_str(foreign_currency(self.currency))}) THEN "
+                f"'currency' WHEN {f} IS NULL AND {d} IS NULL "
                 f"THEN 'not_number' WHEN {value} IS NULL THEN 'too_large' {neg}END"
             )
             return value, code
         if self.is_date:
             p = self.col("p")
-            plausible = f"year({p}) BETWEEN 1800 AND 2200"
+            plausible = f"coalesce(year({p}) BETWEEN 1800 AND 2200, false)"
             value = f"CAST({p} AS DATE)" if self.kind == "date" else p
             code = (
                 f"CASE WHEN {missing} THEN {empty} WHEN {p} IS NULL THEN 'not_date' "
@@ -465,7 +557,17 @@ def describe(spec: FieldSpec | None, code: str) -> tuple[str, str, str]:
         return (
             "is not a number",
             f"a number such as {style}",
-            f"correct the value; if the file writes numbers the other way, pass {other}",
+            f"correct the value (digits with grouping, an optional sign or (12.50), and "
+            f"only the {spec.currency if spec else 'workspace'} sign or code); if the file "
+            f"writes numbers the other way, pass {other}",
+        )
+    if code == "currency":
+        cur = spec.currency if spec else "the workspace currency"
+        return (
+            "is in another currency",
+            f"an amount in {cur}, the workspace currency ([workspace] currency)",
+            f"convert it to {cur}, or import it into a workspace whose currency it is "
+            "(one workspace keeps one currency)",
         )
     if code == "too_large":
         limit = (

@@ -9,6 +9,7 @@ input.  The first :data:`MAX_PROBLEMS` problems become the error message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -92,8 +93,17 @@ class Problem:
 
 
 def _short(v: str, n: int = 60) -> str:
-    v = v.replace("\n", "\\n").replace("\r", "\\r")
+    """The value as shown in a message: control characters made visible, cut at ``n``."""
+    v = _CONTROL.sub(_visible, v)
     return v if len(v) <= n else v[: n - 1] + "…"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}")
 
 
 def _reason_sql(spec: FieldSpec, raw: str) -> str:
