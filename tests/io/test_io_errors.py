@@ -203,7 +203,8 @@ def test_cross_field_checks(ws: Workspace, tmp_path: Path) -> None:
         "channel,period_start,period_end,amount\ngoogle-ads,2024-03-31,2024-03-01,100\n",
     )
     with pytest.raises(
-        ImportDataError, match=r'column "period_end" \(period_end\): is before period_start'
+        ImportDataError,
+        match=r'column "period_end" \(period_end\): "2024-03-01" is before period_start',
     ):
         import_file(ws, "spend", f)
 

@@ -94,6 +94,11 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     "say whether their revenue counts in the revenue totals (default: [workspace] "
     "guest_revenue in regulars.toml, else exclude).",
 )
+@click.option(
+    "--clear-empty",
+    is_flag=True,
+    help="customers: empty cells clear the stored values (by default they keep them).",
+)
 @workspace_option
 def import_command(
     table: str,
@@ -107,6 +112,7 @@ def import_command(
     skip_invalid: bool,
     rejects: Path | None,
     guest_revenue: str | None,
+    clear_empty: bool,
     workspace: Path | None,
 ) -> None:
     """Import FILE (CSV, TSV, Excel, Parquet, JSON Lines) into TABLE.
@@ -141,6 +147,7 @@ def import_command(
             skip_invalid=skip_invalid,
             rejects=rejects,
             guest_revenue=guest_revenue,
+            clear_empty=clear_empty,
             progress=err_console.is_terminal,
         )
     finally:

@@ -30,7 +30,7 @@ import duckdb
 from regulars.errors import SchemaError, WorkspaceError
 from regulars.io import _orders
 from regulars.io._formats import ERR_COL, RAW, Staged, detect_format, drop_staging, stage_file
-from regulars.io._mapping import CUSTOMER_EXTRAS, Plan, resolve_plan, sql_ident
+from regulars.io._mapping import CURRENCY, CUSTOMER_EXTRAS, Plan, resolve_plan, sql_ident
 from regulars.io._parse import FieldSpec, kind_of, sql_str
 from regulars.io._presets import PRESETS, Preset, TablePreset
 from regulars.io._progress import Steps
@@ -43,6 +43,7 @@ from regulars.io._report import (
     first_row_problems,
     raise_problems,
 )
+from regulars.io._rules import referral_cycles, row_checks
 from regulars.io._write import write_rejected, write_rows
 from regulars.schema import TABLES, Table
 
@@ -56,7 +57,7 @@ IMPORTABLE_TABLES = tuple(name for name, t in TABLES.items() if t.importable)
 # bounded memory.
 IMPORT_MEMORY_LIMIT = 1024**3
 
-_NONNEG = {("subscriptions", "price"), ("spend", "amount")}
+_NONNEG = {("subscriptions", "price"), ("spend", "amount"), ("orders", "cost")}
 _MAGNITUDE = {("orders", "discount"), ("orders", "refund_amount")}
 _TEMP = (
     "_rg_typed",
@@ -240,6 +241,7 @@ def import_file(
     skip_invalid: bool = False,
     rejects: str | Path | None = None,
     guest_revenue: str | None = None,
+    clear_empty: bool = False,
     progress: bool = False,
 ) -> ImportResult:
     """Import one file into a contract table, all or nothing.
@@ -278,6 +280,9 @@ def import_file(
         Whether the revenue of guest orders (rows without a customer id, kept in
         ``guest_orders``) counts in the business's revenue totals; default from
         ``[workspace] guest_revenue``.
+    clear_empty : bool
+        customers: an empty cell clears the stored value.  By default it keeps it
+        (a re-import with fewer details never wipes names and emails).
     progress : bool
         Draw a progress bar on standard error.
 
@@ -369,14 +374,16 @@ def import_file(
         specs = _specs(plan, date_format=date_format, currency=workspace.config.workspace.currency)
         with steps.step("Checking values"):
             result.notes = _detect(con, staged, specs, decimal_comma)
-            checks = _build_typed(con, staged, plan, specs)
+            checks = _build_typed(con, staged, plan, specs, workspace.config.workspace.currency)
         with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
-            problems, bad_rows, skipped = _validate(con, plan, specs, checks)
+            problems, bad_rows, skipped = _validate(
+                con, plan, specs, checks, clear_empty=clear_empty
+            )
         if (bad_rows or staged.structural) and not skip_invalid:
             problems = first_row_problems(con, coded(specs), checks) + problems
             raise_problems(con, staged, problems, bad_rows=bad_rows, rejected_name=rejected.name)
         with steps.step(f"Writing {t.name}"):
-            write_rows(con, workspace, plan, result)
+            write_rows(con, workspace, plan, result, clear_empty=clear_empty)
             rej = con.execute(f"SELECT count(DISTINCT _row) FROM {BAD}").fetchone()
             result.rows_rejected = (int(rej[0]) if rej else 0) + len(staged.structural)
             if result.rows_rejected:
@@ -452,6 +459,7 @@ def _specs(plan: Plan, *, date_format: str | None, currency: str) -> dict[str, F
     cols = {c.name: c for c in t.columns}
     for extra in CUSTOMER_EXTRAS:
         cols.setdefault(extra, TABLES["customers"].column(extra))
+    cols.setdefault("currency", CURRENCY)
     specs: dict[str, FieldSpec] = {}
     for name, src in plan.sources.items():
         col = cols[name]
@@ -510,7 +518,11 @@ def _detect(
 
 
 def _build_typed(
-    con: duckdb.DuckDBPyConnection, staged: Staged, plan: Plan, specs: Mapping[str, FieldSpec]
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    plan: Plan,
+    specs: Mapping[str, FieldSpec],
+    currency: str,
 ) -> list[Check]:
     t = plan.table
     all_specs = list(specs.values())
@@ -558,18 +570,7 @@ def _build_typed(
             sql = f"SELECT * REPLACE (coalesce(touch_id, {gen}) AS touch_id) FROM ({sql})"
         else:
             extra = [f"{gen} AS touch_id"]
-    pairs = {"subscriptions": ("start_date", "end_date"), "spend": ("period_start", "period_end")}
-    if t.name in pairs and all(n in specs for n in pairs[t.name]):
-        a, b = pairs[t.name]
-        checks.append(
-            Check(
-                "_period",
-                specs[b].source.label,
-                f"CASE WHEN {b} < {a} THEN 'before' END",
-                {"before": (f"is before {a}", f"{b} on or after {a}", "correct the dates")},
-                b,
-            )
-        )
+    checks += row_checks(t.name, specs, currency)
     if extra:
         sql = f"SELECT *, {', '.join(extra)} FROM ({sql})"
     computed = [c for c in checks if c.code_sql]
@@ -589,6 +590,8 @@ def _validate(
     plan: Plan,
     specs: Mapping[str, FieldSpec],
     checks: list[Check],
+    *,
+    clear_empty: bool = False,
 ) -> tuple[list[Problem], int, int]:
     """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows."""
     spec_list = coded(specs)
@@ -606,6 +609,8 @@ def _validate(
     else:
         collect_row_problems(con, spec_list, checks, keep="NOT _skip")
         problems = _keyed(con, plan)
+        if plan.table.name == "customers":
+            problems += referral_cycles(con, plan, "_rg_out", clear_empty=clear_empty)
         row = con.execute("SELECT count(*) FROM _rg_typed WHERE _skip").fetchone()
         skipped = int(row[0]) if row else 0
     row = con.execute(f"SELECT count(DISTINCT _row) FROM {BAD} WHERE own").fetchone()

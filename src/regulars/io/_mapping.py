@@ -18,10 +18,22 @@ from regulars.errors import SchemaError
 from regulars.io._presets import TablePreset
 from regulars.schema import Column, Table
 
-__all__ = ["CUSTOMER_EXTRAS", "FieldSource", "Plan", "normalize", "resolve_plan", "sql_ident"]
+__all__ = [
+    "CURRENCY",
+    "CURRENCY_TABLES",
+    "CUSTOMER_EXTRAS",
+    "FieldSource",
+    "Plan",
+    "normalize",
+    "resolve_plan",
+    "sql_ident",
+]
 
 # Customer fields an orders file may carry; they fill customers created automatically.
 CUSTOMER_EXTRAS = ("email", "name")
+# A currency column is not stored: its values must be the workspace currency.
+CURRENCY = Column("currency", "VARCHAR", description="Currency of the amounts (checked).")
+CURRENCY_TABLES = ("orders", "subscriptions", "spend")
 
 
 def normalize(name: str) -> str:
@@ -84,6 +96,8 @@ def _fields(table: Table) -> dict[str, Column]:
 
         for extra in CUSTOMER_EXTRAS:
             cols[extra] = TABLES["customers"].column(extra)
+    if table.name in CURRENCY_TABLES:
+        cols["currency"] = CURRENCY
     return cols
 
 
@@ -289,7 +303,8 @@ def _by_name(
     by_key: dict[str, str] = {}
     for c in columns:
         by_key.setdefault(squash(c), c)
-    for fname in table.column_names:  # exact names first, so a synonym never steals one
+    names = [*table.column_names, *(["currency"] if table.name in CURRENCY_TABLES else [])]
+    for fname in names:  # exact names first, so a synonym never steals one
         col = by_key.get(squash(fname))
         if fname not in sources and col is not None and col not in used:
             sources[fname] = FieldSource(fname, (col,))

@@ -171,6 +171,11 @@ def group_fix(reason: str) -> str:
         fixes.append("fill it in on at least one line of the order")
     if "too large" in reason:
         fixes.append("correct the amounts (are they in cents?)")
+    if "more than its revenue" in reason:
+        fixes.append(
+            "correct refund_amount (at most the revenue), or import the return as an order of "
+            "its own made of negative lines (a credit note)"
+        )
     return "; ".join(fixes)
 
 
@@ -284,6 +289,12 @@ def order_groups(
     too_big = " OR ".join(f"abs({b}) > {MAX_MONEY_TEXT}::DECIMAL(38,2)" for b in big)
     reasons.append(
         f"CASE WHEN {too_big} THEN 'its total is too large (at most 9,999,999,999,999,999.99)' END"
+    )
+    # A refund above what was paid (an order with sales; a credit note has revenue 0).
+    reasons.append(
+        f"CASE WHEN {revenue} > 0 AND {refund} > {revenue} THEN 'its refund_amount \"' || "
+        f"CAST(CAST({refund} AS {MONEY}) AS VARCHAR) || '\" is more than its revenue \"' || "
+        f"CAST(CAST({revenue} AS {MONEY}) AS VARCHAR) || '\"' END"
     )
     con.execute(
         f"CREATE TEMP TABLE {GROUPS} AS SELECT *, NOT _skip AND NOT _has_bad AND _reason = '' "

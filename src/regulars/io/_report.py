@@ -42,6 +42,7 @@ class Check:
     code_sql: str
     texts: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     field: str = ""
+    raw: str = ""  # SQL of the field's raw text, to show the value
 
     @property
     def e(self) -> str:
@@ -181,11 +182,13 @@ def first_row_problems(
         return []
     by_name = {s.name: s for s in specs}
     rows = sorted({int(h[0]) for h in hits})
-    raw_cols = ", ".join(f'{s.raw_sql()} AS "{s.name}"' for s in specs) or "NULL AS _none"
+    raw_of = {s.name: s.raw_sql() for s in specs}
+    raw_of.update({c.field: c.raw for c in checks if c.raw and c.field not in raw_of})
+    raw_cols = ", ".join(f'{sql} AS "{n}"' for n, sql in raw_of.items()) or "NULL AS _none"
     raw_rows = con.execute(
         f"SELECT _row, {raw_cols} FROM {RAW} WHERE _row IN ({', '.join(map(str, rows))})"
     ).fetchall()
-    names = ["_row"] + [s.name for s in specs]
+    names = ["_row", *raw_of]
     raws = {int(r[0]): dict(zip(names, r, strict=True)) for r in raw_rows}
     checks_by = {c.name: c for c in checks}
     out = []
@@ -210,7 +213,18 @@ def first_row_problems(
         else:
             chk = checks_by[fld]
             what, expected, fix = chk.texts.get(str(code), (str(code), "", ""))
-            out.append(Problem(int(row), chk.label, chk.field, None, what, expected, fix))
+            value = raws.get(int(row), {}).get(chk.field) if chk.field in raw_of else None
+            out.append(
+                Problem(
+                    int(row),
+                    chk.label,
+                    chk.field,
+                    None if value is None else str(value),
+                    what,
+                    expected,
+                    fix,
+                )
+            )
     return out
 
 

@@ -37,18 +37,30 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def write_rows(
-    con: duckdb.DuckDBPyConnection, workspace: Workspace, plan: Plan, result: _Counts
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    plan: Plan,
+    result: _Counts,
+    *,
+    clear_empty: bool = False,
 ) -> None:
     """Upsert ``_rg_out`` into the plan's table; fill in ``result``'s counts."""
     t = plan.table
     key = ", ".join(sql_ident(k) for k in t.key)
     source = "_rg_out"
     if t.name == "customers":
-        # Columns the file does not have keep their current values.
-        cols = ", ".join(
-            f"s.{sql_ident(c)}" if c in plan.sources or c in t.key else f"t.{sql_ident(c)}"
-            for c in t.column_names
-        )
+        # Columns the file does not have keep their current values, and so do its
+        # empty cells unless clear_empty.
+        def pick(c: str) -> str:
+            if c in t.key:
+                return f"s.{sql_ident(c)}"
+            if c not in plan.sources:
+                return f"t.{sql_ident(c)}"
+            if clear_empty:
+                return f"s.{sql_ident(c)}"
+            return f"coalesce(s.{sql_ident(c)}, t.{sql_ident(c)}) AS {sql_ident(c)}"
+
+        cols = ", ".join(pick(c) for c in t.column_names)
         con.execute(
             f"CREATE TEMP TABLE _rg_final AS SELECT {cols} FROM _rg_out s "
             f"LEFT JOIN customers t USING ({key})"
