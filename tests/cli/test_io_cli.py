@@ -163,3 +163,20 @@ def test_rejects_path_from_the_cli(shop: Path, tmp_path: Path) -> None:
     assert code == 0, out
     assert target.exists()
     assert not (tmp_path / "bad.rejected.csv").exists()
+
+
+def test_guest_revenue_and_clear_empty_from_the_cli(shop: Path, tmp_path: Path) -> None:
+    f = tmp_path / "o.csv"
+    f.write_text(
+        "order_id,customer_id,order_date,revenue\nA-1,C-1,2024-03-01,10\nG-1,,2024-03-01,5\n"
+    )
+    code, out = _run("import", "orders", str(f), "-w", str(shop), "--guest-revenue", "include")
+    assert code == 0, out
+    assert "Revenue total: 15.00 net of returns (customers 10.00 + guests 5.00" in out
+    c = tmp_path / "c.csv"
+    c.write_text("customer_id,name\nC-1,Ada\n")
+    assert _run("import", "customers", str(c), "-w", str(shop))[0] == 0
+    c.write_text("customer_id,name\nC-1,\n")
+    assert _run("import", "customers", str(c), "-w", str(shop), "--clear-empty")[0] == 0
+    code, out = _run("export", "customers", "--format", "jsonl", "-w", str(shop))
+    assert json.loads(out.splitlines()[0])["name"] is None

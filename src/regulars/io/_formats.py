@@ -121,17 +121,19 @@ def _duck_message(exc: BaseException) -> str:
     return re.sub(r"^(Invalid Input Error|IO Error|Conversion Error):\s*", "", msg)
 
 
-def _norm_encoding(encoding: str | None) -> str:
+def _norm_encoding(encoding: str | None, label: str = "the file") -> str:
     if not encoding:
         return "utf-8"
     hint = "Use a text encoding such as utf-8, cp1252, latin-1, cp1251, utf-16 or shift_jis."
     try:
         info = codecs.lookup(encoding)
     except LookupError:
-        raise SchemaError(f"Unknown encoding {encoding!r}. {hint}") from None
+        raise SchemaError(f"Cannot read {label}: unknown encoding {encoding!r}. {hint}") from None
     # base64, zlib, rot13...: codecs that do not turn bytes into text.
     if not getattr(info, "_is_text_encoding", True) or info.name in ("rot-13", "rot13"):
-        raise SchemaError(f"--encoding {encoding!r} is not a text encoding. {hint}")
+        raise SchemaError(
+            f"Cannot read {label}: --encoding {encoding!r} is not a text encoding. {hint}"
+        )
     return info.name
 
 
@@ -173,7 +175,10 @@ def _text_source(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError | EOFError):
-            raise SchemaError(f"Cannot read {path.name}: {exc}.") from None
+            raise SchemaError(
+                f"Cannot read {path.name}: {exc}. Nothing was imported. Fix: check that the "
+                "file is complete and readable (a gzipped file may be cut off)."
+            ) from None
         raise
     try:
         yield Path(tmp), "utf-8"
@@ -194,9 +199,15 @@ def _first_line(path: Path, encoding: str) -> str:
         with _open_bytes(path) as f:
             head = f.read(1 << 20)
     except (OSError, EOFError) as exc:
-        raise SchemaError(f"Cannot read {path.name}: {exc}.") from None
+        raise SchemaError(
+            f"Cannot read {path.name}: {exc}. Nothing was imported. Fix: check that the file "
+            "is complete and readable (a gzipped file may be cut off)."
+        ) from None
     if not head.strip():
-        raise SchemaError(f"{path.name} is empty: it has no header row and no data.")
+        raise SchemaError(
+            f"{path.name} is empty: it has no header row and no data. Fix: export the file "
+            "again, with a header row and its data rows."
+        )
     try:
         text = head.decode(encoding, errors="strict")
     except UnicodeDecodeError as exc:
@@ -280,7 +291,10 @@ def _finish(con: duckdb.DuckDBPyConnection, staged: Staged) -> Staged:
     row = con.execute(f"SELECT count(*) FROM {_RAW0}").fetchone()
     staged.rows = int(row[0]) if row else 0
     if staged.rows == 0 and not staged.structural:
-        raise SchemaError(f"{staged.label} has a header but no data rows. Nothing was imported.")
+        raise SchemaError(
+            f"{staged.label} has a header but no data rows. Nothing was imported. Fix: check "
+            "that the export includes its data (filters, date range)."
+        )
     return staged
 
 
@@ -297,7 +311,7 @@ def stage_file(
     if not path.is_file():
         raise SchemaError(f"File not found: {path}. Check the path.")
     drop_staging(con)
-    enc = _norm_encoding(encoding)
+    enc = _norm_encoding(encoding, path.name)
     if fmt in ("csv", "tsv"):
         return _stage_csv(con, path, fmt, enc, stack)
     if fmt == "whitespace":
@@ -330,7 +344,9 @@ def _stage_csv(
         ).fetchall()
     except duckdb.Error as exc:
         raise SchemaError(
-            f"Cannot read {path.name} as {fmt.upper()}: {_duck_message(exc)}"
+            f"Cannot read {path.name} as {fmt.upper()}: {_duck_message(exc)}. Nothing was "
+            "imported. Fix: check that the file is a complete delimited text file, or pass "
+            "--format."
         ) from None
     staged = Staged(path, fmt, names, 0, text_path=text_path, delimiter=delimiter, encoding=enc)
     # DuckDB may log one line more than once (once per missing column): keep one.
@@ -345,9 +361,21 @@ def _stage_csv(
                     "kind": str(etype),
                     "text": text[:200],
                     "message": _reject_message(str(etype), str(msg), names, delimiter, text),
+                    "fix": _REJECT_FIXES.get(str(etype), "correct or remove the line"),
                 }
             )
     return _finish(con, staged)
+
+
+_REJECT_FIXES = {
+    "TOO MANY COLUMNS": "quote values that contain the separator, and check for cut-off lines",
+    "MISSING COLUMNS": "quote values that contain the separator, and check for cut-off lines",
+    "INVALID ENCODING": "pass the file's --encoding (for example cp1252 or cp1251), or save "
+    "it as UTF-8",
+    "INVALID UNICODE": "pass the file's --encoding (for example cp1252 or cp1251), or save "
+    "it as UTF-8",
+    "UNQUOTED VALUE": 'close the quote, or double the quotes inside a quoted value ("")',
+}
 
 
 def _reject_message(etype: str, msg: str, names: Sequence[str], delimiter: str, text: str) -> str:
@@ -459,7 +487,9 @@ def _stage_whitespace(
         )
         con.execute("DROP TABLE _rg_lines")
     except duckdb.Error as exc:
-        raise SchemaError(f"Cannot read {path.name}: {_duck_message(exc)}") from None
+        raise SchemaError(
+            f"Cannot read {path.name}: {_duck_message(exc)}. Fix: check the file, or pass --format."
+        ) from None
     return _finish(con, Staged(path, "whitespace", names, 0, has_line=True, has_err=True))
 
 
@@ -495,8 +525,9 @@ def _stage_jsonl(
         )
     except duckdb.Error as exc:
         raise SchemaError(
-            f"Cannot read {path.name} as JSON Lines: {_duck_message(exc)}. Expected one "
-            "JSON object per line."
+            f"Cannot read {path.name} as JSON Lines: {_duck_message(exc)}. Nothing was "
+            "imported. Fix: correct that line (one complete JSON object per line), or check "
+            "that the file is not cut off."
         ) from None
     return _finish(con, Staged(path, "jsonl", names, 0))
 
@@ -513,9 +544,13 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         )
         con.execute(f"CREATE TEMP TABLE {_RAW0} AS SELECT {sel} FROM read_parquet({src})")
     except duckdb.Error as exc:
-        raise SchemaError(f"Cannot read {path.name} as Parquet: {_duck_message(exc)}") from None
+        raise SchemaError(
+            f"Cannot read {path.name} as Parquet: {_duck_message(exc)}. Nothing was imported. "
+            "Fix: write the Parquet file again (it may be cut off or damaged), or pass "
+            "--format if it is not Parquet."
+        ) from None
     if not names:
-        raise SchemaError(f"{path.name} has no columns.")
+        raise SchemaError(f"{path.name} has no columns. Fix: check the file.")
     return _finish(con, Staged(path, "parquet", names, 0))
 
 
@@ -550,7 +585,7 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     try:
         ws = wb.worksheets[0] if wb.worksheets else None
         if ws is None:
-            raise SchemaError(f"{path.name} has no worksheet.")
+            raise SchemaError(f"{path.name} has no worksheet. Fix: save it again from Excel.")
         rows = ws.iter_rows(values_only=True)
         names: list[str] | None = None
         line = 0
@@ -593,14 +628,18 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             if len(batch) >= _BATCH:
                 flush()
         if names is None:
-            raise SchemaError(f"{path.name} is empty: its first sheet has no header row.")
+            raise SchemaError(
+                f"{path.name} is empty: its first sheet has no header row. Fix: put the table "
+                "on the first sheet, with a header row."
+            )
         if batch:
             flush()
     except SchemaError:
         raise
     except Exception as exc:  # a damaged sheet can fail half-way
         raise SchemaError(
-            f"Cannot read {path.name} as an Excel workbook: {type(exc).__name__}: {exc}"
+            f"Cannot read {path.name} as an Excel workbook: {type(exc).__name__}: {exc}. "
+            "Nothing was imported. Fix: open it in Excel and save it as .xlsx or CSV."
         ) from None
     finally:
         wb.close()

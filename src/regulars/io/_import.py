@@ -20,8 +20,6 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +41,7 @@ from regulars.io._report import (
     first_row_problems,
     raise_problems,
 )
+from regulars.io._result import ImportResult, plural
 from regulars.io._rules import referral_cycles, row_checks
 from regulars.io._write import write_rejected, write_rows
 from regulars.schema import TABLES, Table
@@ -71,95 +70,6 @@ _TEMP = (
     "_rg_lines_out",
     "_rg_keyed",
 )
-
-
-@dataclass
-class ImportResult:
-    """What an import did.  ``str(result)`` is a short human summary."""
-
-    table: str
-    path: Path
-    format: str
-    rows_read: int = 0
-    rows_imported: int = 0
-    rows_rejected: int = 0
-    rows_skipped: int = 0
-    records: int = 0
-    new_records: int = 0
-    lines: int = 0
-    customers_created: int = 0
-    mapping: dict[str, str] = field(default_factory=dict)
-    ignored_columns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    remarks: list[str] = field(default_factory=list)
-    guest_rows: int = 0
-    guest_orders: int = 0
-    guest_revenue: Decimal = Decimal(0)
-    customer_revenue: Decimal = Decimal(0)
-    guests_in_totals: bool = False
-    amountless: bool = False
-    rejected_path: Path | None = None
-    seconds: float = 0.0
-
-    def __str__(self) -> str:
-        unit = "order" if self.table == "orders" else "record"
-        text = (
-            f"Imported {self.rows_imported:,} of {_n(self.rows_read, 'row')} from "
-            f"{self.path.name} into {self.table}: {_n(self.records, unit)} "
-            f"({self.new_records:,} new, {self.records - self.new_records:,} already there)"
-        )
-        if self.table == "orders":
-            text += f", {_n(self.lines, 'order line')}"
-        if self.customers_created:
-            text += f", {_n(self.customers_created, 'new customer')}"
-        parts = [text + f" in {self.seconds:.1f} s."]
-        if self.rows_skipped:
-            parts.append(f"Left out {_n(self.rows_skipped, 'row')} by the preset's rules.")
-        if self.rows_rejected:
-            parts.append(
-                f"Rejected {_n(self.rows_rejected, 'invalid row')}; see "
-                f"{self.rejected_path} for the reason of each."
-            )
-        if self.ignored_columns:
-            cols = ", ".join(repr(c) for c in self.ignored_columns)
-            parts.append(
-                f"Ignored columns (not mapped to any field): {cols}. "
-                "Map one with --map FIELD=COLUMN."
-            )
-        if self.guest_orders:
-            worth = (
-                "(no amounts)"
-                if self.amountless
-                else f"worth {self.guest_revenue:,.2f} net of returns,"
-            )
-            parts.append(
-                f"Kept {_n(self.guest_rows, 'guest row')} without a customer id apart: "
-                f"{_n(self.guest_orders, 'guest order')} {worth} in guest_orders, out of "
-                "customer analytics."
-            )
-            if self.amountless:
-                pass
-            elif self.guests_in_totals:
-                total = self.customer_revenue + self.guest_revenue
-                parts.append(
-                    f"Revenue total: {total:,.2f} net of returns (customers "
-                    f"{self.customer_revenue:,.2f} + guests {self.guest_revenue:,.2f}; "
-                    'guest_revenue = "include").'
-                )
-            else:
-                parts.append(
-                    f"Revenue total: {self.customer_revenue:,.2f} net of returns, customers "
-                    'only (guest revenue not counted; set [workspace] guest_revenue = "include" '
-                    "or pass --guest-revenue include to count it)."
-                )
-        parts += self.remarks
-        if self.notes:
-            parts.append("Detected: " + "; ".join(self.notes) + ".")
-        return "\n".join(parts)
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _table(name: str) -> Table:
@@ -411,7 +321,7 @@ def import_file(
             )
         if t.name == "orders" and (mixed := _orders.mixed_times(con)):
             result.remarks.append(
-                f"{_n(mixed, 'order')} had lines with different times; the earliest was used."
+                f"{plural(mixed, 'order')} had lines with different times; the earliest was used."
             )
         result.rows_read = staged.rows + len(staged.structural)
         result.rows_skipped = skipped
@@ -645,7 +555,11 @@ def _keyed(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[Problem]:
         f"AND t._row NOT IN (SELECT _row FROM {BAD})"
     )
     problems = [
-        Problem(int(first), what=str(text))
+        Problem(
+            int(first),
+            what=str(text).removesuffix("; keep one row per key"),
+            fix="keep one row per key (or give the rows different keys)",
+        )
         for first, text in con.execute(
             f"SELECT k._first, {reason} FROM _rg_keyed k WHERE k._conflict "
             f"ORDER BY k._first LIMIT {MAX_PROBLEMS}"

@@ -238,7 +238,12 @@ def raise_problems(
 ) -> None:
     """Raise the ImportDataError that lists ``problems`` (nothing was written)."""
     structural = [
-        Problem(0, what=f"{s['message']}: {_short(s['text'], 80)!r}", line=int(s["line"]))
+        Problem(
+            0,
+            what=f"{s['message']}: {_short(s['text'], 80)!r}",
+            line=int(s["line"]),
+            fix=str(s.get("fix", "")),
+        )
         for s in staged.structural
     ]
     total = bad_rows + len(structural)
