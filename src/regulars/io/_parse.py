@@ -278,9 +278,9 @@ class FieldSpec:
             prefilter = f"(strpos(r, {s_}) > 0 OR (strpos(r, {o_}) > 0 AND {twice}))"
         return (
             f"SELECT _row, r FROM (SELECT _row, r, {t} AS t FROM (SELECT _row, "
-            f"{self.raw_sql()} AS r FROM {raw_table}) WHERE {prefilter} AND NOT "
-            f"(strpos(lower(r), 'e') > 0 AND regexp_matches(r, '[0-9.][eE][+-]?[0-9]'))) "
-            f"WHERE {cond} LIMIT 1"
+            f"{self.raw_sql()} AS r FROM {raw_table}) WHERE {prefilter} AND "
+            f"(strpos(r, 'e') = 0 AND strpos(r, 'E') = 0 OR NOT "
+            f"regexp_matches(r, '[0-9.][eE][+-]?[0-9]'))) WHERE {cond} LIMIT 1"
         )
 
     def date_order_sql(self, raw_table: str) -> str | None:

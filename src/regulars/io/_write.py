@@ -74,8 +74,9 @@ def write_rows(
     result.new_records = result.records - existing
     before = _count(con, "SELECT count(*) FROM customers")
     if t.name == "orders":
-        # Workspaces made before amount-less logs had revenue NOT NULL.
-        con.execute("ALTER TABLE orders ALTER COLUMN revenue DROP NOT NULL")
+        if _count(con, "SELECT count(*) FROM _rg_out WHERE revenue IS NULL"):
+            # Workspaces made before amount-less logs had revenue NOT NULL.
+            con.execute("ALTER TABLE orders ALTER COLUMN revenue DROP NOT NULL")
         con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
         _write_guests(con, workspace)
     workspace.upsert(con, t, source)
