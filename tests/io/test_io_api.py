@@ -21,6 +21,7 @@ def test_public_names() -> None:
         "ImportResult",
         "export_table",
         "import_file",
+        "safe_cell",
     ]
     assert regulars.io.IMPORTABLE_TABLES == (
         "customers",
