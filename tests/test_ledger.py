@@ -32,7 +32,15 @@ from regulars.store import Workspace
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-COLUMNS = ("order_id", "customer_id", "order_date", "revenue", "status", "refund_amount")
+COLUMNS = (
+    "order_id",
+    "customer_id",
+    "order_date",
+    "revenue",
+    "status",
+    "refund_amount",
+    "refund_date",
+)
 
 
 # -- the oracle: docs/data.md, one order at a time ----------------------------------------
@@ -470,6 +478,54 @@ def test_public_names_are_pinned() -> None:
     got = order_ledger(duck_orders(hand_book()))
     assert set(regulars.ledger.LEDGER_COLUMNS) <= set(got.columns)
     assert "refund_amount" not in got.columns
+
+
+def _prenetted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same book with each netted credit note folded into its invoice by hand:
+    the credit note removed, its amount added to the invoice's refund_amount and its
+    day as the invoice's refund_date (docs/data.md)."""
+    led = oracle_ledger(rows, DEFAULT_CREDIT_WINDOW_DAYS)
+    days: dict[str, dt.date] = {}
+    for v in led.values():
+        if v["credit_for"]:
+            day = days.get(v["credit_for"])
+            days[v["credit_for"]] = v["day"] if day is None else max(day, v["day"])
+    out = []
+    for r in rows:
+        v = led.get(r["order_id"])
+        if v is not None and v["credit_for"]:
+            continue
+        if v is not None and r["order_id"] in days:
+            r = {**r, "refund_amount": v["refund"], "refund_date": days[r["order_id"]]}
+        out.append(r)
+    return out
+
+
+def test_every_metric_nets_credit_notes_as_documented(tmp_path: Path) -> None:
+    import regulars.metrics
+    from regulars.cli._metrics import METRICS
+
+    rows = hand_book() + random_book(11)
+    books = []
+    for name, book in (("raw", rows), ("prenetted", _prenetted(rows))):
+        w = Workspace.init(tmp_path / name)
+        w.con.register("_src", orders_table(book))
+        cols = ", ".join(COLUMNS)
+        w.con.execute(f"INSERT INTO orders ({cols}) SELECT {cols} FROM _src")
+        w.con.unregister("_src")
+        books.append(w)
+    raw, folded = books
+    assert raw.count("orders") > folded.count("orders")
+    try:
+        for cli_name, func_name in METRICS.items():
+            func = getattr(regulars.metrics, func_name)
+            for period in ("month", "quarter"):
+                got = func(raw, period=period).to_pyarrow().to_pylist()
+                want = func(folded, period=period).to_pyarrow().to_pylist()
+                assert got == want, (cli_name, period)
+    finally:
+        raw.close()
+        folded.close()
 
 
 # -- a real shop's export ----------------------------------------------------------------
