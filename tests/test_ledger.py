@@ -73,28 +73,29 @@ def oracle_ledger(rows: list[dict[str, Any]], window: int) -> dict[str, dict[str
         target = c[1:] if c.startswith("C") else None
         if target in invoices and book[target]["customer"] == book[c]["customer"]:
             link[c] = target
-    taken = set(link.values())
-    proposal: dict[str, str] = {}
-    for c in credits:  # (b) the most recent earlier order of exactly that amount
-        if c in link:
-            continue
-        cn = book[c]
-        cands = [
-            i
-            for i in invoices
-            if i not in taken
-            and book[i]["customer"] == cn["customer"]
-            and book[i]["rev"] - book[i]["own"] == cn["own"]
-            and book[i]["day"] <= cn["day"]
-            and (cn["day"] - book[i]["day"]).days <= window
-        ]
-        if cands:
-            proposal[c] = max(cands, key=lambda i: (book[i]["ts"], i))
-    by_invoice: dict[str, list[str]] = defaultdict(list)
-    for c, i in proposal.items():
-        by_invoice[i].append(c)
-    for i, cs in by_invoice.items():  # an invoice takes the earliest credit note
-        link[min(cs, key=lambda c: (book[c]["ts"], c))] = i
+    for _ in range(3):  # (b) rounds: the most recent earlier order of exactly that amount
+        taken = set(link.values())
+        proposal: dict[str, str] = {}
+        for c in credits:
+            if c in link:
+                continue
+            cn = book[c]
+            cands = [
+                i
+                for i in invoices
+                if i not in taken
+                and book[i]["customer"] == cn["customer"]
+                and book[i]["rev"] - book[i]["own"] == cn["own"]
+                and book[i]["day"] <= cn["day"]
+                and (cn["day"] - book[i]["day"]).days <= window
+            ]
+            if cands:
+                proposal[c] = max(cands, key=lambda i: (book[i]["ts"], i))
+        by_invoice: dict[str, list[str]] = defaultdict(list)
+        for c, i in proposal.items():
+            by_invoice[i].append(c)
+        for i, cs in by_invoice.items():  # an order takes the earliest credit note
+            link[min(cs, key=lambda c: (book[c]["ts"], c))] = i
     credited: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for c, i in link.items():
         credited[i] += book[c]["own"]
@@ -158,6 +159,11 @@ def hand_book() -> list[dict[str, Any]]:
         order("700001", "amount", "2024-02-01", "50.00"),
         order("700002", "amount", "2024-03-01", "50.00"),
         order("CN-1", "amount", "2024-03-20", "0", "refunded", "50.00"),
+        # Two credit notes of the same amount: the second takes the earlier order.
+        order("710001", "twice", "2024-02-01", "25.00"),
+        order("710002", "twice", "2024-03-01", "25.00"),
+        order("CN-3", "twice", "2024-03-10", "0", "refunded", "25.00"),
+        order("CN-4", "twice", "2024-03-11", "0", "refunded", "25.00"),
         # A credit note too late for its order: unlinked, negative on its own day.
         order("800001", "late", "2024-01-02", "80.00"),
         order("CN-2", "late", "2024-06-30", "0", "refunded", "80.00"),
@@ -271,6 +277,7 @@ def test_hand_book_matches_the_rule() -> None:
     assert got["541433"]["refund_date"] == dt.date(2024, 1, 18)
     assert got["CN-1"]["credit_for"] == "700002"
     assert got["CN-2"]["credit_for"] is None
+    assert (got["CN-3"]["credit_for"], got["CN-4"]["credit_for"]) == ("710002", "710001")
     assert got["CN-2"]["net_revenue"] == Decimal("-80.00")
     assert got["810001"]["is_purchase"]
     assert got["C900006"]["credit_for"] is None
