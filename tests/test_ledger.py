@@ -32,7 +32,15 @@ from regulars.store import Workspace
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-COLUMNS = ("order_id", "customer_id", "order_date", "revenue", "status", "refund_amount")
+COLUMNS = (
+    "order_id",
+    "customer_id",
+    "order_date",
+    "revenue",
+    "status",
+    "refund_amount",
+    "refund_date",
+)
 
 
 # -- the oracle: docs/data.md, one order at a time ----------------------------------------
@@ -65,28 +73,29 @@ def oracle_ledger(rows: list[dict[str, Any]], window: int) -> dict[str, dict[str
         target = c[1:] if c.startswith("C") else None
         if target in invoices and book[target]["customer"] == book[c]["customer"]:
             link[c] = target
-    taken = set(link.values())
-    proposal: dict[str, str] = {}
-    for c in credits:  # (b) the most recent earlier order of exactly that amount
-        if c in link:
-            continue
-        cn = book[c]
-        cands = [
-            i
-            for i in invoices
-            if i not in taken
-            and book[i]["customer"] == cn["customer"]
-            and book[i]["rev"] - book[i]["own"] == cn["own"]
-            and book[i]["day"] <= cn["day"]
-            and (cn["day"] - book[i]["day"]).days <= window
-        ]
-        if cands:
-            proposal[c] = max(cands, key=lambda i: (book[i]["ts"], i))
-    by_invoice: dict[str, list[str]] = defaultdict(list)
-    for c, i in proposal.items():
-        by_invoice[i].append(c)
-    for i, cs in by_invoice.items():  # an invoice takes the earliest credit note
-        link[min(cs, key=lambda c: (book[c]["ts"], c))] = i
+    for _ in range(3):  # (b) rounds: the most recent earlier order of exactly that amount
+        taken = set(link.values())
+        proposal: dict[str, str] = {}
+        for c in credits:
+            if c in link:
+                continue
+            cn = book[c]
+            cands = [
+                i
+                for i in invoices
+                if i not in taken
+                and book[i]["customer"] == cn["customer"]
+                and book[i]["rev"] - book[i]["own"] == cn["own"]
+                and book[i]["day"] <= cn["day"]
+                and (cn["day"] - book[i]["day"]).days <= window
+            ]
+            if cands:
+                proposal[c] = max(cands, key=lambda i: (book[i]["ts"], i))
+        by_invoice: dict[str, list[str]] = defaultdict(list)
+        for c, i in proposal.items():
+            by_invoice[i].append(c)
+        for i, cs in by_invoice.items():  # an order takes the earliest credit note
+            link[min(cs, key=lambda c: (book[c]["ts"], c))] = i
     credited: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for c, i in link.items():
         credited[i] += book[c]["own"]
@@ -150,6 +159,11 @@ def hand_book() -> list[dict[str, Any]]:
         order("700001", "amount", "2024-02-01", "50.00"),
         order("700002", "amount", "2024-03-01", "50.00"),
         order("CN-1", "amount", "2024-03-20", "0", "refunded", "50.00"),
+        # Two credit notes of the same amount: the second takes the earlier order.
+        order("710001", "twice", "2024-02-01", "25.00"),
+        order("710002", "twice", "2024-03-01", "25.00"),
+        order("CN-3", "twice", "2024-03-10", "0", "refunded", "25.00"),
+        order("CN-4", "twice", "2024-03-11", "0", "refunded", "25.00"),
         # A credit note too late for its order: unlinked, negative on its own day.
         order("800001", "late", "2024-01-02", "80.00"),
         order("CN-2", "late", "2024-06-30", "0", "refunded", "80.00"),
@@ -263,6 +277,7 @@ def test_hand_book_matches_the_rule() -> None:
     assert got["541433"]["refund_date"] == dt.date(2024, 1, 18)
     assert got["CN-1"]["credit_for"] == "700002"
     assert got["CN-2"]["credit_for"] is None
+    assert (got["CN-3"]["credit_for"], got["CN-4"]["credit_for"]) == ("710002", "710001")
     assert got["CN-2"]["net_revenue"] == Decimal("-80.00")
     assert got["810001"]["is_purchase"]
     assert got["C900006"]["credit_for"] is None
@@ -470,6 +485,54 @@ def test_public_names_are_pinned() -> None:
     got = order_ledger(duck_orders(hand_book()))
     assert set(regulars.ledger.LEDGER_COLUMNS) <= set(got.columns)
     assert "refund_amount" not in got.columns
+
+
+def _prenetted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same book with each netted credit note folded into its invoice by hand:
+    the credit note removed, its amount added to the invoice's refund_amount and its
+    day as the invoice's refund_date (docs/data.md)."""
+    led = oracle_ledger(rows, DEFAULT_CREDIT_WINDOW_DAYS)
+    days: dict[str, dt.date] = {}
+    for v in led.values():
+        if v["credit_for"]:
+            day = days.get(v["credit_for"])
+            days[v["credit_for"]] = v["day"] if day is None else max(day, v["day"])
+    out = []
+    for r in rows:
+        v = led.get(r["order_id"])
+        if v is not None and v["credit_for"]:
+            continue
+        if v is not None and r["order_id"] in days:
+            r = {**r, "refund_amount": v["refund"], "refund_date": days[r["order_id"]]}
+        out.append(r)
+    return out
+
+
+def test_every_metric_nets_credit_notes_as_documented(tmp_path: Path) -> None:
+    import regulars.metrics
+    from regulars.cli._metrics import METRICS
+
+    rows = hand_book() + random_book(11)
+    books = []
+    for name, book in (("raw", rows), ("prenetted", _prenetted(rows))):
+        w = Workspace.init(tmp_path / name)
+        w.con.register("_src", orders_table(book))
+        cols = ", ".join(COLUMNS)
+        w.con.execute(f"INSERT INTO orders ({cols}) SELECT {cols} FROM _src")
+        w.con.unregister("_src")
+        books.append(w)
+    raw, folded = books
+    assert raw.count("orders") > folded.count("orders")
+    try:
+        for cli_name, func_name in METRICS.items():
+            func = getattr(regulars.metrics, func_name)
+            for period in ("month", "quarter"):
+                got = func(raw, period=period).to_pyarrow().to_pylist()
+                want = func(folded, period=period).to_pyarrow().to_pylist()
+                assert got == want, (cli_name, period)
+    finally:
+        raw.close()
+        folded.close()
 
 
 # -- a real shop's export ----------------------------------------------------------------

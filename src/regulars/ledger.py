@@ -20,8 +20,9 @@ Credit notes
     (b) else the same customer's most recent order on or before the credit note's day,
         at most ``credit_window_days`` earlier, whose net revenue (after its own
         refunds) is exactly the credit note's amount.  An invoice takes at most one
-        credit note this way (the earliest); a later one for the same invoice stays
-        unlinked.
+        credit note this way: when several pick the same invoice, the earliest is
+        netted and the others look again among the orders left (up to three rounds;
+        then they stay unlinked).
 
     The invoice's refund then grows by the credit note's amount and its refund date
     becomes the credit note's day; the credit note itself keeps no money.  A credit
@@ -76,6 +77,9 @@ LEDGER_COLUMNS = (
 )
 
 _MONEY = dt.Decimal(18, 2)
+#: Rounds of amount matching: credit notes that lost their order to an earlier credit
+#: note of the same amount look again among the orders left.
+_AMOUNT_ROUNDS = 3
 #: ``orders`` columns replaced by the ledger's own.
 _REPLACED = ("revenue", "refund_amount", "refund_date")
 
@@ -120,26 +124,31 @@ def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
             credits._c_id.substr(1) == invoices._i_id,
         ],
     ).select("_c_id", "_i_id")
-    # (b) The same customer's most recent earlier order of exactly that amount.
-    rest = credits.anti_join(by_id, "_c_id")
-    free = invoices.anti_join(by_id, "_i_id")
-    gap = rest._c_day.epoch_days() - free._i_day.epoch_days()
-    cand = rest.join(
-        free,
-        [
-            rest._c_cust == free._i_cust,
-            rest._c_amount == free._i_net,
-            free._i_day <= rest._c_day,
-            gap <= window_days,
-        ],
-    )
-    latest = ibis.window(group_by=cand._c_id, order_by=[cand._i_ts.desc(), cand._i_id.desc()])
-    cand = cand.mutate(_rank=ibis.row_number().over(latest))
-    cand = cand.filter(cand._rank == 0)
-    first = ibis.window(group_by=cand._i_id, order_by=[cand._c_ts, cand._c_id])
-    cand = cand.mutate(_rank=ibis.row_number().over(first))
-    by_amount = cand.filter(cand._rank == 0).select("_c_id", "_i_id")
-    return by_id.union(by_amount, distinct=False)
+    # (b) The same customer's most recent earlier order of exactly that amount.  Each
+    # round links every credit note left to its best free order, and each order to
+    # the earliest credit note that picked it; the others try again next round.
+    links = by_id
+    for _ in range(_AMOUNT_ROUNDS):
+        rest = credits.anti_join(links, "_c_id")
+        free = invoices.anti_join(links, "_i_id")
+        gap = rest._c_day.epoch_days() - free._i_day.epoch_days()
+        cand = rest.join(
+            free,
+            [
+                rest._c_cust == free._i_cust,
+                rest._c_amount == free._i_net,
+                free._i_day <= rest._c_day,
+                gap <= window_days,
+            ],
+        )
+        latest = ibis.window(group_by=cand._c_id, order_by=[cand._i_ts.desc(), cand._i_id.desc()])
+        cand = cand.mutate(_rank=ibis.row_number().over(latest))
+        cand = cand.filter(cand._rank == 0)
+        first = ibis.window(group_by=cand._i_id, order_by=[cand._c_ts, cand._c_id])
+        cand = cand.mutate(_rank=ibis.row_number().over(first))
+        found = cand.filter(cand._rank == 0).select("_c_id", "_i_id")
+        links = links.union(found, distinct=False)
+    return links
 
 
 def order_ledger(
