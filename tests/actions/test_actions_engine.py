@@ -21,7 +21,10 @@ def book() -> Any:
 def _workspace(path: Path, engine: str, book: Any) -> Workspace:
     ws = Workspace.init(path)
     cfg = ws.path / "regulars.toml"
-    cfg.write_text(cfg.read_text().replace('backend = "duckdb"', engine, 1))
+    text = cfg.read_text().replace('backend = "duckdb"', engine, 1)
+    # Exclusions run in each engine's regular expressions (RE2 in DuckDB, Java in Spark).
+    text = text.replace("exclude = []", 'exclude = ["*maintenance*", "re:^LOGO"]', 1)
+    cfg.write_text(text)
     ws.close()
     if "parquet_dir" in engine:
         book.to_parquet(path / "data")
