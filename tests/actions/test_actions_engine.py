@@ -62,6 +62,16 @@ def test_parquet_workspace_gives_the_same_actions(
     assert ws.count("orders") == 0
     assert ws.count("actions") == len(duckdb_queue)
     assert playbook_effectiveness(ws).to_pyarrow().num_rows >= 1
+    # A touch logged here (kept in the workspace file) counts with the engine's touches.
+    from regulars.actions import log_touch, resolve_today
+    from regulars.actions._features import build_context
+    from regulars.actions._queue import _recent_contacts
+
+    customer = duckdb_queue[0][1]
+    today = resolve_today(ws)
+    log_touch(ws, customer, kind="call", at=today)
+    assert ws.count("orders") == 0
+    assert customer in _recent_contacts(build_context(ws, today), today)
     ws.close()
 
 
