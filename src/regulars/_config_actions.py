@@ -113,6 +113,9 @@ class ActionsConfig:
     # Most actions the list holds per week (0 = no limit): the open list is cut to the
     # most valuable ones, and actions closed in the last 7 days use up the week's room.
     weekly_capacity: int = 25
+    # Most of the week's list one playbook may take while others have actions waiting
+    # (places left over go to the most valuable actions, whatever their playbook).
+    playbook_share: float = 0.5
     # Orders within this many days of the previous order are one visit: a burst of
     # orders in one week does not make a "usual gap" of a few days.
     visit_days: int = 7
@@ -132,6 +135,11 @@ class ActionsConfig:
             raise ConfigError(
                 f"[actions] weekly_capacity = {self.weekly_capacity!r} must not be negative "
                 "(actions the list holds per week, for example 25; 0 = no limit)."
+            )
+        if not 0.0 < self.playbook_share <= 1.0:
+            raise ConfigError(
+                f"[actions] playbook_share = {self.playbook_share!r} is out of range "
+                "(expected a share above 0 and at most 1, for example 0.5; 1 = no limit)."
             )
         if self.visit_days < 0:
             raise ConfigError(
@@ -542,6 +550,7 @@ clock = "data"             # "today" is the latest order date (data) or the comp
 effect_window_days = 90    # days after an action in which a repurchase counts
 snooze_days = 14           # default snooze length
 weekly_capacity = 25       # most actions on the list per week, the most valuable first (0 = all)
+playbook_share = 0.5       # most of the week's list one playbook may take (1 = no limit)
 visit_days = 7             # orders this close to the previous one are one visit (rhythm)
 
 # Names that are not products (postage, fees...): globs such as "*postage*" or regular

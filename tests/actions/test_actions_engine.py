@@ -21,7 +21,10 @@ def book() -> Any:
 def _workspace(path: Path, engine: str, book: Any) -> Workspace:
     ws = Workspace.init(path)
     cfg = ws.path / "regulars.toml"
-    cfg.write_text(cfg.read_text().replace('backend = "duckdb"', engine, 1))
+    text = cfg.read_text().replace('backend = "duckdb"', engine, 1)
+    # Exclusions run in each engine's regular expressions (RE2 in DuckDB, Java in Spark).
+    text = text.replace("exclude = []", 'exclude = ["*maintenance*", "re:^LOGO"]', 1)
+    cfg.write_text(text)
     ws.close()
     if "parquet_dir" in engine:
         book.to_parquet(path / "data")
@@ -59,6 +62,16 @@ def test_parquet_workspace_gives_the_same_actions(
     assert ws.count("orders") == 0
     assert ws.count("actions") == len(duckdb_queue)
     assert playbook_effectiveness(ws).to_pyarrow().num_rows >= 1
+    # A touch logged here (kept in the workspace file) counts with the engine's touches.
+    from regulars.actions import log_touch, resolve_today
+    from regulars.actions._features import build_context
+    from regulars.actions._queue import _recent_contacts
+
+    customer = duckdb_queue[0][1]
+    today = resolve_today(ws)
+    log_touch(ws, customer, kind="call", at=today)
+    assert ws.count("orders") == 0
+    assert customer in _recent_contacts(build_context(ws, today), today)
     ws.close()
 
 

@@ -43,6 +43,22 @@ def test_weekly_capacity_keeps_the_most_valuable(book: Book) -> None:
     assert run.quiet == run.capped == 0
 
 
+def test_one_playbook_takes_at_most_half_the_week(book: Book) -> None:
+    for i in range(20):
+        book.orders(f"W{i:02d}", LAPSED, 1000.0 + i)  # valuable win-backs
+    loyal = ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]
+    for i in range(10):
+        book.orders(f"L{i:02d}", loyal, 100.0 + i)  # keep in touch, ask for a referral
+    book.set("actions", holdout_share=0.0, weekly_capacity=10)
+    got = compute_actions(book.ws, today=TODAY).actions.to_pyarrow().to_pylist()
+    playbooks = [r["playbook"] for r in got]
+    assert len(playbooks) == 10
+    assert playbooks.count("win_back") == 5  # playbook_share = 0.5
+    assert [r["customer_id"] for r in got if r["playbook"] == "win_back"] == [
+        f"W{i:02d}" for i in range(19, 14, -1)
+    ]
+
+
 def test_actions_closed_this_week_use_up_the_room(book: Book) -> None:
     for i in range(12):
         book.orders(f"W{i:02d}", LAPSED, 100.0 + i)

@@ -231,7 +231,10 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, 
 
     root = tmp_path_factory.mktemp("reasons") / "studio"
     Workspace.init(root, name="Studio", currency="EUR").close()
-    with (root / "regulars.toml").open("a", encoding="utf-8") as fh:
+    toml = root / "regulars.toml"
+    # Every action, not just this week's 25: the test reads each playbook's reasons.
+    toml.write_text(toml.read_text().replace("weekly_capacity = 25", "weekly_capacity = 0", 1))
+    with toml.open("a", encoding="utf-8") as fh:
         fh.write('\n[[referrals.rules]]\nkind = "fixed"\namount = 50\n')
     with Workspace.open(root) as ws:
         simulate(n_customers=400, years=3, seed=1).write(ws)

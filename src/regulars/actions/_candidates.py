@@ -57,8 +57,11 @@ def p_alive_clause(
     return clause("p_alive", p_alive=p_alive)
 
 
-def orders_worth(row: dict[str, Any]) -> dict[str, Any]:
-    """``3 orders worth 1,500 EUR`` from the customer's facts."""
+def orders_worth(row: dict[str, Any]) -> dict[str, Any] | None:
+    """``3 orders worth 1,500 EUR`` from the customer's facts; nothing when their
+    money is unknown (orders without amounts), rather than an invented amount."""
+    if row.get("revenue") is None:
+        return None
     return clause("orders_worth", orders=row["orders"], revenue=row["revenue"])
 
 

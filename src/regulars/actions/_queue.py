@@ -25,6 +25,7 @@ marked ``expired``.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -256,6 +257,48 @@ def rank_key(aid: str, c: Candidate, sticky: bool) -> tuple[Any, ...]:
     return (not sticky, -round(c.value_at_stake, 2), _ORDER[c.playbook], c.customer_id, aid)
 
 
+def _fill_week(
+    config: Config,
+    chosen: list[tuple[str, Candidate]],
+    held: dict[str, bool],
+    room: int,
+) -> list[tuple[str, Candidate]]:
+    """The ranked candidates that fit in this week's ``room``.
+
+    First pass: in rank order, no playbook takes more than ``[actions]
+    playbook_share`` of the room (so the list is a mix a person can work through);
+    second pass: places still free go to the candidates the first pass skipped, in
+    rank order.  A held-out candidate stays when it would have been shown, and takes
+    no place.  Playbooks outside the cap are always kept.
+    """
+    limit = max(1, math.ceil(config.actions.playbook_share * room))
+    per_playbook: dict[str, int] = {}
+    on_list = 0
+    keep: set[str] = set()
+    skipped: list[tuple[str, Candidate]] = []
+    for aid, c in chosen:
+        if not config.playbooks.get(c.playbook).respect_cap:
+            keep.add(aid)
+        elif on_list >= room:
+            break
+        elif per_playbook.get(c.playbook, 0) >= limit:
+            skipped.append((aid, c))
+        else:
+            keep.add(aid)
+            if not held[aid]:
+                on_list += 1
+                per_playbook[c.playbook] = per_playbook.get(c.playbook, 0) + 1
+    for aid, _ in skipped:
+        if on_list >= room:
+            break
+        keep.add(aid)
+        if not held[aid]:
+            on_list += 1
+    # Outside-the-cap candidates after the break are kept too.
+    keep |= {aid for aid, c in chosen if not config.playbooks.get(c.playbook).respect_cap}
+    return [(aid, c) for aid, c in chosen if aid in keep]
+
+
 def compute_actions(
     ws: Workspace,
     /,
@@ -367,20 +410,13 @@ def compute_actions(
     salt = config.actions.holdout_salt
     capacity = config.actions.weekly_capacity
     room = max(capacity - _closed_this_week(ws, config, day), 0) if capacity else 0
-    kept: list[tuple[str, Candidate]] = []
     held: dict[str, bool] = {}
-    on_list = 0
     for aid, c in chosen:
-        settings = config.playbooks.get(c.playbook)
-        share = settings.holdout_share
+        share = config.playbooks.get(c.playbook).holdout_share
         if share < 0:
             share = config.actions.holdout_share
         held[aid] = is_held_out(c.playbook, c.customer_id, share, salt)
-        if capacity and settings.respect_cap and on_list >= room:
-            continue
-        if not held[aid] and settings.respect_cap:
-            on_list += 1
-        kept.append((aid, c))
+    kept = _fill_week(config, chosen, held, room) if capacity else list(chosen)
     shown = [c for aid, c in kept if not held[aid]]
     with_action = {c.customer_id for _, c in kept}
     chosen_customers = {c.customer_id for _, c in chosen}
