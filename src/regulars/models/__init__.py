@@ -1,7 +1,8 @@
 """Customer models: who is still a customer, what they will buy, and what they are worth.
 
 Repeat purchases without contracts: :class:`BetaGeoModel` (BG/NBD),
-:class:`ModifiedBetaGeoModel` (MBG/NBD), :class:`ParetoNBDModel`; with discrete
+:class:`ModifiedBetaGeoModel` (MBG/NBD), :class:`ParetoNBDModel`, and for customers who
+buy at regular intervals :class:`ModifiedBetaGeoCNBDModel` (MBG/CNBD-k); with discrete
 transaction opportunities: :class:`BetaGeoBetaBinomModel` (BG/BB).  Spend per purchase:
 :class:`GammaGammaModel`.  Subscriptions: :class:`ShiftedBetaGeoModel` (sBG).
 :func:`customer_lifetime_value` combines a purchase and a spend model, and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from regulars.models._diagnostics import Diagnostics, FitProblem
 from regulars.models._holdout import HoldoutCheck, holdout_check
+from regulars.models._regularity import regularity_summary
 from regulars.models._rfm import calibration_holdout_summary, rfm_summary
 from regulars.models._scoring import score_customers
 from regulars.models._workspace import (
@@ -40,6 +42,7 @@ from regulars.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from regulars.models.clv import customer_lifetime_value
 from regulars.models.evaluate import Evaluation, evaluate
 from regulars.models.gamma_gamma import GammaGammaModel
+from regulars.models.mbg_cnbd import ModifiedBetaGeoCNBDModel
 from regulars.models.modified_beta_geo import ModifiedBetaGeoModel
 from regulars.models.pareto_nbd import ParetoNBDModel
 from regulars.models.shifted_beta_geo import ShiftedBetaGeoModel
@@ -53,6 +56,7 @@ __all__ = [
     "FitResult",
     "GammaGammaModel",
     "HoldoutCheck",
+    "ModifiedBetaGeoCNBDModel",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ScoreResult",
@@ -63,6 +67,7 @@ __all__ = [
     "fit_workspace",
     "holdout_check",
     "latest_fit",
+    "regularity_summary",
     "rfm_summary",
     "score_customers",
     "score_workspace",
