@@ -223,7 +223,7 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
             z[1] += np.log(k / (k + 1.0))  # the next k: events come (k+1)/k times as fast
             warm = None
             if np.all(np.isfinite(self._cov_log)):
-                hess: FloatArray = np.linalg.inv(self._cov_log) / self.n_customers_
+                hess = np.asarray(np.linalg.inv(self._cov_log), dtype=float) / self.n_customers_
                 warm = (z, hess)
             if k > 4 and ll <= previous:
                 break
