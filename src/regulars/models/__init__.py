@@ -40,6 +40,12 @@ from regulars.models._workspace import (
 from regulars.models.beta_geo import BetaGeoModel
 from regulars.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from regulars.models.clv import customer_lifetime_value
+from regulars.models.covariates import (
+    BetaGeoCovariateModel,
+    CovariateDesign,
+    GammaGammaCovariateModel,
+    ParetoNBDCovariateModel,
+)
 from regulars.models.evaluate import Evaluation, evaluate
 from regulars.models.gamma_gamma import GammaGammaModel
 from regulars.models.mbg_cnbd import ModifiedBetaGeoCNBDModel
@@ -49,15 +55,19 @@ from regulars.models.shifted_beta_geo import ShiftedBetaGeoModel
 
 __all__ = [
     "BetaGeoBetaBinomModel",
+    "BetaGeoCovariateModel",
     "BetaGeoModel",
+    "CovariateDesign",
     "Diagnostics",
     "Evaluation",
     "FitProblem",
     "FitResult",
+    "GammaGammaCovariateModel",
     "GammaGammaModel",
     "HoldoutCheck",
     "ModifiedBetaGeoCNBDModel",
     "ModifiedBetaGeoModel",
+    "ParetoNBDCovariateModel",
     "ParetoNBDModel",
     "ScoreResult",
     "ShiftedBetaGeoModel",
