@@ -5,6 +5,7 @@ from __future__ import annotations
 import regulars.models
 
 EXPECTED = [
+    "AggregateInterval",
     "BetaGeoBetaBinomModel",
     "BetaGeoCovariateModel",
     "BetaGeoModel",
@@ -22,12 +23,16 @@ EXPECTED = [
     "ParetoNBDModel",
     "ScoreResult",
     "ShiftedBetaGeoModel",
+    "aggregate_interval",
     "calibration_holdout_summary",
+    "clv_intervals",
+    "customer_intervals",
     "customer_lifetime_value",
     "evaluate",
     "fit_workspace",
     "holdout_check",
     "latest_fit",
+    "order_intervals",
     "regularity_summary",
     "rfm_summary",
     "score_customers",

@@ -52,8 +52,16 @@ from regulars.models.mbg_cnbd import ModifiedBetaGeoCNBDModel
 from regulars.models.modified_beta_geo import ModifiedBetaGeoModel
 from regulars.models.pareto_nbd import ParetoNBDModel
 from regulars.models.shifted_beta_geo import ShiftedBetaGeoModel
+from regulars.models.uncertainty import (
+    AggregateInterval,
+    aggregate_interval,
+    clv_intervals,
+    customer_intervals,
+    order_intervals,
+)
 
 __all__ = [
+    "AggregateInterval",
     "BetaGeoBetaBinomModel",
     "BetaGeoCovariateModel",
     "BetaGeoModel",
@@ -71,12 +79,16 @@ __all__ = [
     "ParetoNBDModel",
     "ScoreResult",
     "ShiftedBetaGeoModel",
+    "aggregate_interval",
     "calibration_holdout_summary",
+    "clv_intervals",
+    "customer_intervals",
     "customer_lifetime_value",
     "evaluate",
     "fit_workspace",
     "holdout_check",
     "latest_fit",
+    "order_intervals",
     "regularity_summary",
     "rfm_summary",
     "score_customers",

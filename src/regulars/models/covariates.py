@@ -157,6 +157,8 @@ class _CovariateModel(BaseModel):
     _stat_names: ClassVar[tuple[str, ...]] = ()
     #: process name -> (index of the scaled base parameter, sign of its log in gamma)
     _processes: ClassVar[tuple[str, ...]] = ()
+    #: Scores need the covariates, not only (x, t_x, T): no (x, T) shortcut in scoring.
+    _alive_factorizes: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -129,6 +129,8 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     _dropout_at_zero: ClassVar[bool] = True
+    #: Given alive, the expectation depends on t_x (the hidden phase), not only (x, T).
+    _alive_factorizes: ClassVar[bool] = False
 
     def __init__(
         self,
