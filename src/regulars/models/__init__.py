@@ -26,6 +26,7 @@ See ``docs/models.md`` for the mathematics.
 from __future__ import annotations
 
 from regulars.models._diagnostics import Diagnostics, FitProblem
+from regulars.models._baselines import baseline_comparison, naive_forecasts
 from regulars.models._holdout import HoldoutCheck, holdout_check
 from regulars.models._regularity import regularity_summary
 from regulars.models._rfm import calibration_holdout_summary, rfm_summary
@@ -80,6 +81,7 @@ __all__ = [
     "ScoreResult",
     "ShiftedBetaGeoModel",
     "aggregate_interval",
+    "baseline_comparison",
     "calibration_holdout_summary",
     "clv_intervals",
     "customer_intervals",
@@ -88,6 +90,7 @@ __all__ = [
     "fit_workspace",
     "holdout_check",
     "latest_fit",
+    "naive_forecasts",
     "order_intervals",
     "regularity_summary",
     "rfm_summary",
