@@ -140,9 +140,13 @@ def baseline_comparison(
             }
         )
     frame = pd.DataFrame(rows)
-    model_mae = frame[frame["forecast"] == "model"].set_index("target")["mae"]
+    model_mae = {
+        str(row["target"]): float(row["mae"])
+        for _, row in frame.iterrows()
+        if row["forecast"] == "model"
+    }
     frame["mae_vs_model"] = [
-        row.mae / model_mae[row.target] if row.target in model_mae.index else float("nan")
-        for row in frame.itertuples()
+        mae / model_mae[str(target)] if str(target) in model_mae else float("nan")
+        for target, mae in zip(frame["target"], frame["mae"], strict=True)
     ]
     return frame
