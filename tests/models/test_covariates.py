@@ -68,6 +68,7 @@ def _zero_effect_ll(model: object, data: pd.DataFrame) -> tuple[float, object]:
     ("cov_model", "plain_model"),
     [
         (BetaGeoCovariateModel(covariates=["channel", "score"]), BetaGeoModel()),
+        (BetaGeoCovariateModel(covariates=["channel"]), BetaGeoModel()),  # by pattern
         (
             BetaGeoCovariateModel(covariates=["channel", "score"], modified=True),
             ModifiedBetaGeoModel(),
@@ -99,9 +100,14 @@ def test_zero_effects_give_the_plain_gamma_gamma(book: pd.DataFrame) -> None:
     assert set(fitted.effects()["process"]) == {"spend"}  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("modified", [False, True])
-def test_bg_gradient_matches_finite_differences(book: pd.DataFrame, modified: bool) -> None:
-    model = BetaGeoCovariateModel(covariates=["channel", "score"], modified=modified).fit(book)
+@pytest.mark.parametrize(
+    ("modified", "covariates"),
+    [(False, ["channel", "score"]), (True, ["channel", "score"]), (False, ["channel"])],
+)
+def test_bg_gradient_matches_finite_differences(
+    book: pd.DataFrame, modified: bool, covariates: list[str]
+) -> None:
+    model = BetaGeoCovariateModel(covariates=covariates, modified=modified).fit(book)
     cols = Columns(model._read_stats(book, "t").arrays, np.ones(len(book)), "pandas")
     design = model.design_.matrix(book)
     stats = model._make_stats(cols, design)

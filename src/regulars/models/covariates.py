@@ -40,6 +40,7 @@ from regulars.models._base import (
     Columns,
     FloatArray,
     TableLike,
+    _hessian,
     as_time,
     compress,
     read_columns,
@@ -223,7 +224,10 @@ class _CovariateModel(BaseModel):
             f"{p}: {t}" for p in self._processes for t in self.design_.terms
         )
         stats = self._make_stats(cols, design)
-        return self._fit_stats(stats, float(cols.weight.sum()), cols.size)
+        n = float(cols.weight.sum())
+        # BFGS starts at the plain fit with the curvature there: a few Newton-like steps
+        hess = _hessian(self._objective(stats, n), self._start)
+        return self._fit_stats(stats, n, cols.size, warm=(self._start, hess))
 
     def _make_stats(self, cols: Columns, design: FloatArray) -> Any:
         raise NotImplementedError
@@ -445,7 +449,9 @@ class BetaGeoCovariateModel(_CovariateModel, TransactionModel):
     def _read_stats(self, data: TableLike, caller: str) -> Columns:
         return self._read(data, caller, weighted=True)
 
-    def _make_stats(self, cols: Columns, design: FloatArray) -> _BGStats:  # type: ignore[override]
+    def _make_stats(self, cols: Columns, design: FloatArray) -> Any:  # type: ignore[override]
+        if np.unique(design, axis=0).shape[0] <= _MAX_PATTERNS:
+            return _pattern_stats(self, cols, design)  # categorical covariates: fast path
         return _BGStats(cols["frequency"], cols["recency"], cols["T"], cols.weight, design)
 
     def _row_params(self, z: FloatArray, design: FloatArray) -> tuple[Any, ...]:
@@ -453,8 +459,10 @@ class BetaGeoCovariateModel(_CovariateModel, TransactionModel):
         r, alpha, a, b = np.exp(base)
         return r, alpha * np.exp(-design @ g_p), a, b * np.exp(-design @ g_d)
 
-    def _log_likelihood(self, z: NDArray[Any], stats: _BGStats) -> tuple[float, FloatArray]:
+    def _log_likelihood(self, z: NDArray[Any], stats: Any) -> tuple[float, FloatArray]:
         z = np.asarray(z, dtype=float)
+        if isinstance(stats, _PatternStats):
+            return _pattern_log_likelihood(self, z, stats)
         r, alpha_i, a, b_i = self._row_params(z, stats.z)
         mod = 1.0 if self.modified else 0.0
         ll, g_r, g_al, g_a, g_b = _bg_rows(r, alpha_i, a, b_i, stats.x, stats.t_x, stats.big_t, mod)
@@ -505,6 +513,47 @@ class _PatternStats:
     stats: list[Any]  # the plain model's statistics of each pattern's customers
 
 
+#: Up to this many distinct covariate rows, the BG/NBD likelihood runs once per pattern.
+_MAX_PATTERNS = 256
+
+
+def _pattern_stats(model: _CovariateModel, cols: Columns, design: FloatArray) -> _PatternStats:
+    patterns, codes = np.unique(design, axis=0, return_inverse=True)
+    codes = codes.ravel()
+    plain = model._plain()
+    stats = []
+    for g in range(patterns.shape[0]):
+        keep = codes == g
+        sub = Columns({k: v[keep] for k, v in cols.arrays.items()}, cols.weight[keep], "sub")
+        stats.append(plain._make_stats(sub))  # type: ignore[attr-defined]
+    return _PatternStats(patterns, stats)
+
+
+def _pattern_log_likelihood(
+    model: _CovariateModel, z: FloatArray, stats: _PatternStats
+) -> tuple[float, FloatArray]:
+    """The plain model's likelihood per covariate pattern, its parameters 1 and 3 scaled.
+
+    Pattern ``g`` has log-parameters ``(z0, z1 - z_g' gamma_p, z2, z3 - z_g' gamma_d)``;
+    the gradient follows by the chain rule.
+    """
+    base, (g_p, g_d) = model._split(z)
+    plain = model._plain()
+    total = 0.0
+    grad = np.zeros(z.shape[0])
+    k = g_p.shape[0]
+    for zrow, st in zip(stats.patterns, stats.stats, strict=True):
+        zg = base.copy()
+        zg[1] -= zrow @ g_p
+        zg[3] -= zrow @ g_d
+        ll, g = plain._log_likelihood(zg, st)
+        total += ll
+        grad[:4] += g
+        grad[4 : 4 + k] -= g[1] * zrow
+        grad[4 + k :] -= g[3] * zrow
+    return total, grad
+
+
 class ParetoNBDCovariateModel(_CovariateModel, TransactionModel):
     """Pareto/NBD with time-invariant covariates (CLVTools' parameterisation).
 
@@ -530,33 +579,10 @@ class ParetoNBDCovariateModel(_CovariateModel, TransactionModel):
         return self._read(data, caller, weighted=True)
 
     def _make_stats(self, cols: Columns, design: FloatArray) -> _PatternStats:  # type: ignore[override]
-        patterns, codes = np.unique(design, axis=0, return_inverse=True)
-        codes = codes.ravel()
-        plain = self._plain()
-        stats = []
-        for g in range(patterns.shape[0]):
-            keep = codes == g
-            sub = Columns({k: v[keep] for k, v in cols.arrays.items()}, cols.weight[keep], "sub")
-            stats.append(plain._make_stats(sub))  # type: ignore[attr-defined]
-        return _PatternStats(patterns, stats)
+        return _pattern_stats(self, cols, design)
 
     def _log_likelihood(self, z: NDArray[Any], stats: _PatternStats) -> tuple[float, FloatArray]:
-        z = np.asarray(z, dtype=float)
-        base, (g_p, g_d) = self._split(z)
-        plain = self._plain()
-        total = 0.0
-        grad = np.zeros(z.shape[0])
-        k = g_p.shape[0]
-        for zrow, st in zip(stats.patterns, stats.stats, strict=True):
-            zg = base.copy()
-            zg[1] -= zrow @ g_p
-            zg[3] -= zrow @ g_d
-            ll, g = plain._log_likelihood(zg, st)
-            total += ll
-            grad[:4] += g
-            grad[4 : 4 + k] -= g[1] * zrow
-            grad[4 + k :] -= g[3] * zrow
-        return total, grad
+        return _pattern_log_likelihood(self, np.asarray(z, dtype=float), stats)
 
     def _theta_rows(self, design: FloatArray) -> tuple[FloatArray, NDArray[np.intp], FloatArray]:
         base, (g_p, g_d) = self._split(self._theta())

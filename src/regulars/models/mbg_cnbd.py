@@ -30,7 +30,7 @@ It is exact (no simulation), summed until the terms vanish.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -41,7 +41,12 @@ from scipy.special import betainc, betaln, digamma, gammaln
 from regulars.errors import ConvergenceError, SchemaError
 from regulars.models._base import Columns, FloatArray, TableLike, compress, read_columns
 from regulars.models._numerics import dot
-from regulars.models._transactions import TransactionModel
+from regulars.models._transactions import (
+    WARM_SAMPLE,
+    WARM_SEED,
+    WARM_START_MIN,
+    TransactionModel,
+)
 
 __all__ = ["ModifiedBetaGeoCNBDModel"]
 
@@ -61,6 +66,11 @@ class _Stats:
     w: FloatArray
     ux: FloatArray
     cx: NDArray[np.intp]
+    wx: FloatArray  # weight per distinct x
+    ut: FloatArray
+    ct: NDArray[np.intp]
+    utx: FloatArray
+    ctx: NDArray[np.intp]
     log_gap: FloatArray  # log(T - t_x), -inf where t_x == T
     mean_t: float
 
@@ -89,6 +99,29 @@ def _phase_terms(
     total = e.sum(axis=1)
     weights = e / total[:, None]
     return top + np.log(total), weights, np.einsum("ij,ij->i", weights, dlogc)
+
+
+def _phase_terms_by_x(
+    u_x: FloatArray, cx: NDArray[np.intp], log_ratio: FloatArray, k: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """As :func:`_phase_terms`, with the coefficients computed once per distinct x."""
+    j = np.arange(1, k, dtype=float)
+    steps = np.log((u_x[:, None] + j - 1.0) / j)
+    nx = u_x.shape[0]
+    logc = np.concatenate([np.zeros((nx, 1)), np.cumsum(steps, axis=1)], axis=1)
+    dlogc = np.concatenate(
+        [np.zeros((nx, 1)), np.cumsum(1.0 / (u_x[:, None] + j - 1.0), axis=1)], axis=1
+    )
+    i = np.arange(k, dtype=float)
+    with np.errstate(invalid="ignore"):
+        terms = logc[cx] + i * log_ratio[:, None]
+    terms[:, 0] = 0.0
+    terms[np.isnan(terms)] = -np.inf
+    top = terms.max(axis=1)
+    e = np.exp(terms - top[:, None])
+    total = e.sum(axis=1)
+    weights = e / total[:, None]
+    return top + np.log(total), weights, np.einsum("ij,ij->i", weights, dlogc[cx])
 
 
 class ModifiedBetaGeoCNBDModel(TransactionModel):
@@ -201,12 +234,12 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
         best: dict[str, Any] | None = None
         lls: dict[int, float] = {}
         failures: list[str] = []
-        warm: tuple[FloatArray, FloatArray] | None = None
+        sample = self._sample(cols) if self.initial_params is None else None
+        previous_z: FloatArray | None = None
         previous = -np.inf
         for k in ks:
             self._k = k
-            if warm is None and self.initial_params is None:
-                warm = self._warm_start(cols)
+            warm = self._warm_for_k(sample, previous_z, k)
             try:
                 stats = self._make_stats(cols)
                 self._fit_stats(stats, float(cols.weight.sum()), cols.size, warm=warm)
@@ -221,12 +254,7 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
             lls[k] = ll
             if best is None or ll > best["ll"]:
                 best = {"k": k, "ll": ll, **self._snapshot()}
-            z: FloatArray = np.log(self._theta())
-            z[1] += np.log(k / (k + 1.0))  # the next k: events come (k+1)/k times as fast
-            warm = None
-            if np.all(np.isfinite(self._cov_log)):
-                hess = np.asarray(np.linalg.inv(self._cov_log), dtype=float) / self.n_customers_
-                warm = (z, hess)
+            previous_z = np.log(self._theta())
             if k > 4 and ll <= previous:
                 break
             previous = ll
@@ -240,6 +268,58 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
         self.log_likelihood_ = float(best["ll"])
         self.log_likelihoods_: dict[int, float] = lls
         return self
+
+    def _minimize(
+        self,
+        objective: Callable[[FloatArray], tuple[float, FloatArray]],
+        starts: list[FloatArray],
+        *,
+        hess_inv0: FloatArray | None = None,
+    ) -> tuple[tuple[FloatArray, FloatArray] | None, list[str]]:
+        """From a warm start (a sample's optimum), Newton steps first; else BFGS.
+
+        Near the optimum BFGS on the full book mostly fights rounding in its line search
+        (dozens of evaluations for a few iterations); Newton steps on the numerical
+        Hessian converge in two or three.
+        """
+        if hess_inv0 is not None:
+            z, f, hess, gnorm = self._polish(objective, np.asarray(starts[0], dtype=float))
+            if np.isfinite(f) and gnorm <= 1e-6:
+                return (z, hess), []
+        return super()._minimize(objective, starts, hess_inv0=hess_inv0)
+
+    def _sample(self, cols: Columns) -> Columns | None:
+        """A seeded sample of the tuples of a large book (see ``TransactionModel``)."""
+        if cols.size < WARM_START_MIN:
+            return None
+        rng = np.random.default_rng(WARM_SEED)
+        keep = rng.random(cols.size) < WARM_SAMPLE / cols.size
+        sample = Columns({k: v[keep] for k, v in cols.arrays.items()}, cols.weight[keep], "sample")
+        return sample if sample.weight.sum() > 0 else None
+
+    def _warm_for_k(
+        self, sample: Columns | None, previous_z: FloatArray | None, k: int
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """Where the fit for ``k`` starts: the previous k's estimate, refined on the sample.
+
+        Going from k - 1 to k hidden events per purchase, the event rate scales by about
+        ``k / (k - 1)``, so ``alpha`` starts at ``(k - 1) / k`` of its previous value.
+        """
+        start = None
+        if previous_z is not None:
+            start = previous_z.copy()
+            start[1] += np.log((k - 1.0) / k)
+        if sample is None:
+            return None if start is None else (start, np.eye(start.size))
+        stats = self._make_stats(sample)
+        objective = self._objective(stats, float(sample.weight.sum()))
+        if start is not None:
+            z, f, hess, gnorm = self._polish(objective, start)
+            if np.isfinite(f) and gnorm <= 1e-6:
+                return z, hess
+        starts = ([start] if start is not None else []) + self._starting_points(stats)
+        best, _ = self._minimize(objective, starts)
+        return best
 
     def _snapshot(self) -> dict[str, Any]:
         return {
@@ -258,6 +338,8 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
     def _make_stats(self, cols: Columns) -> _Stats:
         x, t_x, big_t, w = cols["frequency"], cols["recency"], cols["T"], cols.weight
         ux, cx = np.unique(x, return_inverse=True)
+        ut, ct = np.unique(big_t, return_inverse=True)
+        utx, ctx = np.unique(t_x, return_inverse=True)
         gap = big_t - t_x
         with np.errstate(divide="ignore"):
             log_gap = np.where(gap > 0, np.log(np.where(gap > 0, gap, 1.0)), -np.inf)
@@ -270,6 +352,11 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
             w=w,
             ux=ux,
             cx=cx.astype(np.intp),
+            wx=np.bincount(cx, weights=w, minlength=ux.size).astype(float),
+            ut=ut,
+            ct=ct.astype(np.intp),
+            utx=utx,
+            ctx=ctx.astype(np.intp),
             log_gap=log_gap,
             mean_t=mean_t if mean_t > 0 else 1.0,
         )
@@ -302,41 +389,61 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
         return {"u": u, "alive": alive, "dead": dead, "phase": phase, "d_r": d_r}
 
     def _log_likelihood(self, z: NDArray[Any], stats: _Stats) -> tuple[float, FloatArray]:
-        theta = np.exp(np.asarray(z, dtype=float))
-        r, alpha, a, b = theta
-        k, x, w = stats.k, stats.x, stats.w
+        """Total log-likelihood and its analytic gradient in the log-parameters.
+
+        Everything that depends on ``x`` only (gamma and beta functions, the phase
+        coefficients) is computed once per distinct ``x``; ``log(alpha + T)`` and
+        ``log(alpha + t_x)`` once per distinct value; per tuple remain the k phase
+        terms and one log-sum-exp of "alive" and "dropped".
+        """
+        r, alpha, a, b = np.exp(np.asarray(z, dtype=float))
+        k, w, cx = stats.k, stats.w, stats.cx
         mod = 1.0 if self._dropout_at_zero else 0.0
-        parts = self._terms(theta, k, x, stats.t_x, stats.big_t)
-        u, alive, dead = parts["u"], parts["alive"], parts["dead"]
-        diff = dead - alive
+        ux = stats.ux
+        u_x = r + k * ux
+        base = betaln(a, b)
+        has_dead_x = (ux + mod) >= 1
+        b1_x = np.where(has_dead_x, b + ux - 1.0 + mod, b + 1.0)
+        alive_x = betaln(a, b + ux + mod) - base
+        dead_x = np.where(has_dead_x, betaln(a + 1.0, b1_x) - base, -np.inf)
+        psi_top_x = digamma(a + b + ux + mod)
+        log_at = np.log(alpha + stats.ut)[stats.ct]
+        log_atx = np.log(alpha + stats.utx)[stats.ctx]
+        u = u_x[cx]
+        if k > 1:
+            lse, phase, d_r = _phase_terms_by_x(u_x, cx, stats.log_gap - log_at, k)
+            e_i = phase @ np.arange(k, dtype=float)
+        else:
+            lse = d_r = e_i = np.zeros(u.shape[0])
+        alive = alive_x[cx] - u * log_at + lse
+        diff = dead_x[cx] - u * log_atx - alive
         e = np.exp(-np.abs(diff))
         softplus = np.maximum(diff, 0.0) + np.log1p(e)
         q = np.where(diff >= 0, 1.0, e) / (1.0 + e)  # posterior P(dropped out)
         q = np.where(np.isneginf(diff), 0.0, q)
-        p1 = 1.0 - q
+        wq = w * q
+        wp1 = w - wq
+        total_w = w.sum()
         log_alpha = np.log(alpha)
-        ll = dot(w, gammaln(u) + alive + softplus) + w.sum() * (r * log_alpha - gammaln(r))
-        log_at = np.log(alpha + stats.big_t)
-        log_atx = np.log(alpha + stats.t_x)
-        e_i = parts["phase"] @ np.arange(k, dtype=float)
-        g_r = dot(w, digamma(u) - p1 * log_at + p1 * parts["d_r"] - q * log_atx)
-        g_r += w.sum() * (log_alpha - digamma(r))
-        g_alpha = w.sum() * r / alpha - dot(
-            w, p1 * (u + e_i) / (alpha + stats.big_t) + q * u / (alpha + stats.t_x)
+        ll = stats.wx @ gammaln(u_x) + dot(w, alive + softplus)
+        ll += total_w * (r * log_alpha - gammaln(r))
+        g_r = stats.wx @ digamma(u_x) + total_w * (log_alpha - digamma(r))
+        g_r += dot(wp1, d_r - log_at) - dot(wq, log_atx)
+        g_alpha = (
+            total_w * r / alpha
+            - dot(wp1, (u + e_i) / (alpha + stats.big_t))
+            - dot(wq, u / (alpha + stats.t_x))
         )
-        psi_top = digamma(a + b + x + mod)
-        psi_ab = digamma(a + b)
-        has_dead = q > 0
-        safe_b = np.where(has_dead, b + x - 1.0 + mod, b + 1.0)
-        g_a = dot(
-            w,
-            p1 * (digamma(a) - psi_top) + np.where(has_dead, q * (digamma(a + 1.0) - psi_top), 0.0),
-        ) - w.sum() * (digamma(a) - psi_ab)
-        g_b = dot(
-            w,
-            p1 * (digamma(b + x + mod) - psi_top)
-            + np.where(has_dead, q * (digamma(safe_b) - psi_top), 0.0),
-        ) - w.sum() * (digamma(b) - psi_ab)
+        wp1_x = np.bincount(cx, weights=wp1, minlength=ux.size)
+        wq_x = np.bincount(cx, weights=wq, minlength=ux.size)
+        g_a = wp1_x @ (digamma(a) - psi_top_x) + wq_x @ np.where(
+            has_dead_x, digamma(a + 1.0) - psi_top_x, 0.0
+        )
+        g_a -= total_w * (digamma(a) - digamma(a + b))
+        g_b = wp1_x @ (digamma(b + ux + mod) - psi_top_x) + wq_x @ np.where(
+            has_dead_x, digamma(b1_x) - psi_top_x, 0.0
+        )
+        g_b -= total_w * (digamma(b) - digamma(a + b))
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return float(ll), grad
 

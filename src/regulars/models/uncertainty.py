@@ -256,19 +256,26 @@ def clv_intervals(
         "discount_rate": discount_rate,
         "time_unit_per_period": time_unit_per_period,
     }
-    value = np.asarray(customer_lifetime_value(purchase_model, spend_model, tuples, **kwargs))
     p_draws = parameter_draws(purchase_model, n_draws=n_draws, seed=seed)
     s_draws = (
         parameter_draws(spend_model, n_draws=n_draws, seed=seed + 1)
         if spend_model is not None
         else [None] * n_draws
     )
-    run = _Running(value.shape[0])
-    for zp, zs in zip(p_draws, s_draws, strict=True):
-        pm = _with_z(purchase_model, zp)
-        sm = _with_z(spend_model, zs) if zs is not None else None
-        v = np.asarray(customer_lifetime_value(pm, sm, tuples, **kwargs))
-        run.add(np.log(np.maximum(v, 1e-300)))
+    run = _Running(uniq[0].shape[0])
+    if _factorizable(purchase_model):
+        pairs = _DiscountedPairs(purchase_model, tuples, **kwargs)
+        value = pairs.value(purchase_model, spend_model, np.log(purchase_model._theta()))
+        for zp, zs in zip(p_draws, s_draws, strict=True):
+            sm = _with_z(spend_model, zs) if zs is not None else None
+            v = pairs.value(_with_z(purchase_model, zp), sm, zp)
+            run.add(np.log(np.maximum(v, 1e-300)))
+    else:
+        value = np.asarray(customer_lifetime_value(purchase_model, spend_model, tuples, **kwargs))
+        for zp, zs in zip(p_draws, s_draws, strict=True):
+            sm = _with_z(spend_model, zs) if zs is not None else None
+            v = customer_lifetime_value(_with_z(purchase_model, zp), sm, tuples, **kwargs)
+            run.add(np.log(np.maximum(np.asarray(v), 1e-300)))
     lv = np.log(np.maximum(value, 1e-300))
     frame = pd.DataFrame(
         {
@@ -278,6 +285,79 @@ def clv_intervals(
         }
     )
     return frame.iloc[codes].reset_index(drop=True)
+
+
+class _DiscountedPairs:
+    """CLV of the models whose expectation factorises, for many parameter draws.
+
+    ``E[X(k)] = P(alive) G_k(x, T)``, so CLV is ``spend * P(alive) * D(x, T)`` with
+    ``D = sum_k (G_k - G_(k-1)) / (1 + d)^k`` computed once per distinct ``(x, T)``
+    pair.  ``D`` is the expensive part (one conditional expectation per pair and
+    horizon); across parameter draws it is linearised in the log-parameters around the
+    estimate (``log D`` by forward differences, one evaluation per parameter), while
+    P(alive) and the spend are evaluated exactly for each draw.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tuples: dict[str, FloatArray],
+        *,
+        horizon: int,
+        discount_rate: float,
+        time_unit_per_period: float,
+    ) -> None:
+        self.tuples = tuples
+        self.kwargs: dict[str, Any] = {
+            "horizon": horizon,
+            "discount_rate": discount_rate,
+            "time_unit_per_period": time_unit_per_period,
+        }
+        x, big_t = tuples["frequency"], tuples["T"]
+        u, inv = np.unique(x + 1j * big_t, return_inverse=True)
+        self.ux, self.ut, self.inv = u.real.copy(), u.imag.copy(), inv.reshape(-1)
+        self.z0 = np.log(model._theta())
+        self.d0, self.ok = self._pair_sums(model, self.z0)
+        self.slope = np.zeros((self.ux.shape[0], self.z0.shape[0]))
+        h = 1e-5
+        for j in range(self.z0.shape[0]):
+            zj = self.z0.copy()
+            zj[j] += h
+            dj, okj = self._pair_sums(model, zj)
+            good = self.ok & okj & (dj > 0) & (self.d0 > 0)
+            self.slope[good, j] = (np.log(dj[good]) - np.log(self.d0[good])) / h
+
+    def _pair_sums(self, model: Any, z: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+        theta = np.exp(z)
+        ux, ut = self.ux, self.ut
+        rep_tx = np.where(ux > 0, ut, 0.0)
+        p_rep = model._p_alive(theta, ux, rep_tx, ut)
+        ok = p_rep > 1e-250
+        total = np.zeros(ux.shape[0])
+        previous = np.zeros(ux.shape[0])
+        step = float(self.kwargs["time_unit_per_period"])
+        rate = float(self.kwargs["discount_rate"])
+        for k in range(1, int(self.kwargs["horizon"]) + 1):
+            e_rep = model._expected(theta, ux, rep_tx, ut, np.full(ux.shape, k * step))
+            current = np.where(ok, e_rep / np.where(ok, p_rep, 1.0), 0.0)
+            total += (current - previous) / (1.0 + rate) ** k
+            previous = current
+        return total, ok
+
+    def value(self, model: Any, spend_model: Any, z: FloatArray) -> FloatArray:
+        from regulars.models.clv import customer_lifetime_value
+
+        pair = self.d0 * np.exp(self.slope @ (z - self.z0))
+        x, t_x, big_t = self.tuples["frequency"], self.tuples["recency"], self.tuples["T"]
+        p = np.clip(model._p_alive(model._theta(), x, t_x, big_t), 0.0, 1.0)
+        out = p * pair[self.inv]
+        if spend_model is not None:
+            out = out * spend_model.expected_spend(self.tuples)
+        bad = ~self.ok[self.inv]
+        if bad.any():  # P(alive) underflows at the representative history: direct
+            sub = {name: v[bad] for name, v in self.tuples.items()}
+            out[bad] = customer_lifetime_value(model, spend_model, sub, **self.kwargs)
+        return np.asarray(out)
 
 
 # -- the count itself ------------------------------------------------------------------
