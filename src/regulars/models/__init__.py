@@ -25,8 +25,8 @@ See ``docs/models.md`` for the mathematics.
 
 from __future__ import annotations
 
-from regulars.models._diagnostics import Diagnostics, FitProblem
 from regulars.models._baselines import baseline_comparison, naive_forecasts
+from regulars.models._diagnostics import Diagnostics, FitProblem
 from regulars.models._holdout import HoldoutCheck, holdout_check
 from regulars.models._regularity import regularity_summary
 from regulars.models._rfm import calibration_holdout_summary, rfm_summary
