@@ -87,6 +87,7 @@ def test_cdnow_choice_of_k_and_estimates_match_btydplus(
     fitted: ModifiedBetaGeoCNBDModel,
 ) -> None:
     assert fitted.k_ == 1
+    assert fitted.diagnostics_.model == "ModifiedBetaGeoCNBDModel"
     assert {k: round(v, 2) for k, v in fitted.params_.items()} == {
         "r": 0.52,
         "alpha": 6.18,

@@ -45,6 +45,7 @@ from regulars.models._base import (
     compress,
     read_columns,
 )
+from regulars.models._diagnostics import parameter_checks
 from regulars.models._numerics import dot
 from regulars.models._transactions import TransactionModel
 from regulars.models.beta_geo import BetaGeoModel
@@ -227,7 +228,12 @@ class _CovariateModel(BaseModel):
         n = float(cols.weight.sum())
         # BFGS starts at the plain fit with the curvature there: a few Newton-like steps
         hess = _hessian(self._objective(stats, n), self._start)
-        return self._fit_stats(stats, n, cols.size, warm=(self._start, hess))
+        self._fit_stats(stats, n, cols.size, warm=(self._start, hess))
+        # the parameter checks (bounds, interval widths) apply to the base parameters;
+        # an effect near 0 is a finding, not a problem
+        view = type(type(self).__name__, (_BaseParameters,), {})(self)
+        self.diagnostics_ = parameter_checks(view)
+        return self
 
     def _make_stats(self, cols: Columns, design: FloatArray) -> Any:
         raise NotImplementedError
@@ -344,6 +350,17 @@ class _CovariateModel(BaseModel):
         nb = len(self._base_names)
         k = len(self.design_.terms)
         return z[:nb], [z[nb + i * k : nb + (i + 1) * k] for i in range(len(self._processes))]
+
+
+class _BaseParameters:
+    """The base-parameter rows of a covariate model's summary, for the parameter checks."""
+
+    def __init__(self, model: _CovariateModel) -> None:
+        self.penalizer = model.penalizer
+        self._summary = model.summary().iloc[: len(model._base_names)]
+
+    def summary(self) -> pd.DataFrame:
+        return self._summary
 
 
 # -- BG/NBD and MBG/NBD -------------------------------------------------------------------

@@ -221,6 +221,7 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
         self._check_k()
         caller = f"{type(self).__name__}.fit"
         cols = compress(self._read(data, caller, weighted=True))
+        self._check_information(cols, caller)
         litt = self._litt_total(data, caller)
         if self.k is None and litt is None:
             raise SchemaError(
@@ -267,6 +268,7 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
         self.k_: int = int(best["k"])
         self.log_likelihood_ = float(best["ll"])
         self.log_likelihoods_: dict[int, float] = lls
+        self._diagnose(cols)
         return self
 
     def _minimize(
@@ -328,10 +330,12 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
             "n_distinct_": self.n_distinct_,
             "_cov_log": self._cov_log.copy(),
             "variance_matrix_": self.variance_matrix_.copy(),
+            "diagnostics_": self.diagnostics_,
         }
 
     def _restore(self, snap: dict[str, Any]) -> None:
-        for name in ("params_", "n_customers_", "n_distinct_", "_cov_log", "variance_matrix_"):
+        names = ("params_", "n_customers_", "n_distinct_", "_cov_log", "variance_matrix_")
+        for name in (*names, "diagnostics_"):
             setattr(self, name, snap[name])
         self._k = int(snap["k"])
 
