@@ -27,6 +27,12 @@ SCORE_COLUMNS = [
     "expected_orders_365d",
     "expected_spend",
     "clv",
+    "p_alive_low",
+    "p_alive_high",
+    "expected_orders_365d_low",
+    "expected_orders_365d_high",
+    "clv_low",
+    "clv_high",
     "model",
     "scored_at",
 ]
