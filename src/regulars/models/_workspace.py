@@ -540,7 +540,8 @@ def score_workspace(
     clv_high, model, scored_at``.  The ``_low``/``_high`` columns are 90% intervals from
     the uncertainty of the fitted parameters (20 draws; NULL for a fit stored without
     standard errors): how sure the model is of each score, not the range of what the
-    customer will do (see :func:`~regulars.models.order_intervals`).  ``recency`` and ``T`` are in the fit's time unit, ``monetary_value``
+    customer will do (see :func:`~regulars.models.order_intervals`).  ``recency`` and
+    ``T`` are in the fit's time unit, ``monetary_value``
     and ``expected_spend`` are per order, ``clv`` is the discounted value of the next
     ``[models] clv_horizon_months`` months at the annual ``discount_rate`` (empty
     without a spend model).  The history runs to the last order date, so customers
