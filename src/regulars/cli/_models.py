@@ -241,6 +241,12 @@ def _clean(value: Any) -> Any:
     help="L2 penalty of every fit, holdout fits included (default: [models] penalizer, 0). "
     "Try 0.01 when a fit does not converge.",
 )
+@click.option(
+    "--covariates",
+    metavar="COLUMNS",
+    help="Also fit the model with these customers columns as covariates (comma-separated, "
+    "e.g. channel_kind,segment) and print how each changes buying and dropping out.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @workspace_option
 def fit_command(
@@ -248,6 +254,7 @@ def fit_command(
     spend: str | None,
     holdout: str | None,
     penalizer: float | None,
+    covariates: str | None,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
@@ -263,9 +270,13 @@ def fit_command(
         regulars fit --model pnbd --holdout 2024-06-30
         regulars fit --penalizer 0.01
         regulars fit --json > fit.json
+        regulars fit --covariates channel_kind,segment
     """
     from regulars.models._workspace import fit_workspace
+    from regulars.models._workspace_covariates import covariate_effects
 
+    columns = [c.strip() for c in (covariates or "").split(",") if c.strip()]
+    effects = None
     ws = open_workspace(workspace)
     try:
         with _progress(not as_json) as progress:
@@ -277,12 +288,28 @@ def fit_command(
                 penalizer=penalizer,
                 progress=progress,
             )
+            if columns:
+                if progress is not None:
+                    progress(f"Fitting {fit.model} with covariates {', '.join(columns)}")
+                effects = covariate_effects(ws, columns, model=fit.model)
     finally:
         ws.close()
     if as_json:
-        click.echo(json.dumps(_clean(fit.to_dict()), indent=2, default=_json_default))
+        out = fit.to_dict()
+        if effects is not None:
+            out["covariates"] = effects.to_dict()
+        click.echo(json.dumps(_clean(out), indent=2, default=_json_default))
         return
     _render_fit(fit)
+    if effects is not None:
+        refs = ", ".join(f"{k}={v}" for k, v in effects.references.items())
+        console.print(
+            f"\n[bold]Covariates[/] ({MODEL_NAMES[effects.model_name]} with covariates"
+            + (f"; compared with {escape(refs)}" if refs else "")
+            + "; 95% intervals):"
+        )
+        for text in effects.effects["text"]:
+            console.print(f"  {escape(str(text))}")
 
 
 @app.command("score")

@@ -334,9 +334,10 @@ class _CovariateModel(BaseModel):
             elif lo > 1.0:
                 what = f"drop out {ratio - 1:.0%} more ({lo - 1:.0%}-{hi - 1:.0%})"
             else:
-                what = (
-                    f"drop out about as often ({ratio:.2f}x, {lo:.2f}-{hi:.2f}: "
-                    "no clear difference)"
+                same = f" as {ref}" if ref else ""
+                return (
+                    f"{who}: drop out about as often{same} "
+                    f"({ratio:.2f}x, {lo:.2f}-{hi:.2f}: no clear difference)"
                 )
             return f"{who}: {what}" + (f" than {ref}" if ref else "")
         verb, tail = (
