@@ -73,6 +73,7 @@ def test_fit_prints_parameters_holdout_and_verdict(shop: Path) -> None:
         assert f"│ {name} " in out
     assert "Log-likelihood" in out
     assert "Holdout check" in out
+    assert "Naive forecast (each customer repeats their past rate)" in " ".join(out.split())
     assert "1,882 in total" in out
     # CDNOW's BG/NBD underestimates the holdout by 12%: a fair fit.
     assert "Fair fit: the model underestimated holdout purchases by 12%" in out

@@ -188,12 +188,33 @@ def _render_fit(fit: FitResult) -> None:
         console.print(f"Tracking error of the total: {error}; mean error per bin: {mape}.")
         colour = {"good": "green", "fair": "yellow", "poor": "red"}[check.quality]
         console.print(f"[bold {colour}]{esc(check.verdict)}[/]")
+        _render_baseline(check)
     _render_diagnostics(fit)
     for note in fit.notes:
         console.print(f"[yellow]Note:[/] {esc(note, multiline=True)}")
     console.print(
         f"\nStored as fit {esc(fit.fit_id)} in the model_fits table. "
         "Next: [bold]regulars score[/] to score every customer."
+    )
+
+
+def _render_baseline(check: Any) -> None:
+    """The naive "past rate" forecast's errors next to the model's."""
+    table = getattr(check, "baselines", None)
+    if table is None or len(table) < 2:
+        return
+    rows = table.set_index("forecast")
+    model, naive = rows.loc["model"], rows.loc["past rate"]
+    better = naive["mae"] > model["mae"]
+    console.print(
+        "Naive forecast (each customer repeats their past rate): "
+        f"{naive['mae']:.3f} purchases off per customer and {naive['bias']:+.1%} in total, "
+        f"against the model's {model['mae']:.3f} and {model['bias']:+.1%}: "
+        + (
+            f"the model is {naive['mae'] / model['mae']:.2f}x as accurate per customer."
+            if better
+            else "[bold yellow]the model does not beat it here.[/]"
+        )
     )
 
 
@@ -305,11 +326,11 @@ def fit_command(
         refs = ", ".join(f"{k}={v}" for k, v in effects.references.items())
         console.print(
             f"\n[bold]Covariates[/] ({MODEL_NAMES[effects.model_name]} with covariates"
-            + (f"; compared with {escape(refs)}" if refs else "")
+            + (f"; compared with {esc(refs)}" if refs else "")
             + "; 95% intervals):"
         )
         for text in effects.effects["text"]:
-            console.print(f"  {escape(str(text))}")
+            console.print(f"  {esc(str(text))}")
 
 
 @app.command("score")
