@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from regulars.models._workspace import FitResult
 
 # The model library (Ibis, SciPy) is imported when a command runs, not at CLI start-up.
-PURCHASE_MODELS = ("auto", "bgnbd", "mbgnbd", "pnbd", "bgbb")
+PURCHASE_MODELS = ("auto", "bgnbd", "mbgnbd", "pnbd", "bgbb", "mbgcnbd")
 SPEND_MODELS = ("gamma-gamma",)
 
 MODEL_NAMES = {
@@ -36,6 +36,7 @@ MODEL_NAMES = {
     "mbgnbd": "MBG/NBD",
     "pnbd": "Pareto/NBD",
     "bgbb": "BG/BB",
+    "mbgcnbd": "MBG/CNBD-k",
     "gamma-gamma": "Gamma-Gamma",
 }
 UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
@@ -149,6 +150,11 @@ def _render_fit(fit: FitResult) -> None:
         f"(history to {fit.observation_end}, time in {unit})."
     )
     console.print(_params_table(fit.purchase, "Purchase model"))
+    if hasattr(fit.purchase, "k_"):
+        console.print(
+            f"Regularity: k = {fit.purchase.k_} (purchases every k-th event of a Poisson "
+            "process; k = 1 is irregular buying, chosen by likelihood)."
+        )
     console.print(f"Log-likelihood: {fit.purchase.log_likelihood_:,.2f}")
     if fit.spend is not None:
         console.print(
@@ -241,9 +247,9 @@ def _clean(value: Any) -> Any:
     "--model",
     type=click.Choice(PURCHASE_MODELS),
     help="Purchase model (default: [models] purchase_model, auto). auto fits BG/NBD, "
-    "MBG/NBD and Pareto/NBD on a calibration period and keeps the one that predicts the "
-    "holdout best and passes its diagnostics. bgbb counts one buying opportunity per time "
-    "unit (week by default).",
+    "MBG/NBD, Pareto/NBD and MBG/CNBD-k (regular buyers) on a calibration period and "
+    "keeps the one that predicts the holdout best and passes its diagnostics. bgbb counts "
+    "one buying opportunity per time unit (week by default).",
 )
 @click.option(
     "--spend",

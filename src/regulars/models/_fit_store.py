@@ -45,6 +45,7 @@ PURCHASE_MODELS: dict[str, str] = {
     "mbgnbd": "ModifiedBetaGeoModel",
     "pnbd": "ParetoNBDModel",
     "bgbb": "BetaGeoBetaBinomModel",
+    "mbgcnbd": "ModifiedBetaGeoCNBDModel",
 }
 SPEND_MODELS: dict[str, str] = {"gamma-gamma": "GammaGammaModel"}
 
@@ -177,7 +178,7 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
             fit.fit_id,
             fit.model,
             "purchase",
-            json.dumps(fit.purchase.params_),
+            json.dumps(_stored_params(fit.purchase)),
             fit.purchase.log_likelihood_,
             fit.n_customers,
             fit.fitted_at,
@@ -217,6 +218,14 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
         con.executemany(f'INSERT INTO "{FIT_TABLE}" ({_COLUMNS}) VALUES ({marks})', rows)
 
 
+def _stored_params(model: Any) -> dict[str, float]:
+    """The parameters to store; the MBG/CNBD-k's regularity ``k_`` as ``k``."""
+    params = dict(model.params_)
+    if hasattr(model, "k_"):
+        params["k"] = float(model.k_)
+    return params
+
+
 def _covariance(model: Any) -> str | None:
     """The covariance of the log-parameters (for score intervals), or None if unknown."""
     cov = np.asarray(getattr(model, "_cov_log", np.nan), dtype=float)
@@ -236,6 +245,10 @@ def _restore(
 ) -> Any:
     """A fitted model object from stored parameters (no refit), with its diagnostics."""
     model = model_class(name)(penalizer=float(penalizer or 0.0))
+    params = dict(params)
+    regularity = params.pop("k", None)
+    if regularity is not None:  # MBG/CNBD-k
+        model.k = model.k_ = int(regularity)
     model.params_ = {k: float(v) for k, v in params.items()}
     model.log_likelihood_ = float("nan") if ll is None else float(ll)
     model.n_customers_ = float(n or 0)

@@ -25,7 +25,7 @@ from regulars.models._rfm import (
     purchase_periods,
 )
 
-__all__ = ["regularity_summary"]
+__all__ = ["regularity_summary", "with_litt"]
 
 
 def regularity_summary(
@@ -71,3 +71,26 @@ def regularity_summary(
     gap = days / TIME_UNIT_DAYS[time_unit]
     log_gap = ibis.cases((with_prev._prev.notnull(), gap.ln()), else_=ibis.literal(0.0))
     return with_prev.group_by("customer_id").aggregate(litt=log_gap.sum().cast("float64"))
+
+
+def with_litt(
+    rfm: ir.Table,
+    transactions: ir.Table,
+    observation_end: DateLike,
+    time_unit: TimeUnit,
+    *,
+    merge_period: TimeUnit = "D",
+    customer_id_col: str = "customer_id",
+    datetime_col: str = "order_date",
+) -> ir.Table:
+    """``rfm`` (with ``customer_id``) plus its customers' ``litt`` (0 when absent)."""
+    litt = regularity_summary(
+        transactions,
+        customer_id_col=customer_id_col,
+        datetime_col=datetime_col,
+        observation_end=observation_end,
+        time_unit=time_unit,
+        merge_period=merge_period,
+    ).rename(_cid="customer_id")
+    joined = rfm.left_join(litt, rfm["customer_id"] == litt["_cid"])
+    return joined.select(*rfm.columns, litt=joined["litt"].fill_null(0.0))

@@ -101,7 +101,7 @@ def interval_tables(
         p, e = _scores(model, tuples, t_year, pairs if use_pairs else None)
         run_p.add(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)))
         run_e.add(np.log(np.maximum(np.asarray(e, dtype=float), 1e-300)))
-        if spend is None:
+        if spend is None or dep_pairs is None:
             continue
         if dep_pairs is not None:
             dep = dep_pairs.value(model, None, z)
@@ -119,7 +119,9 @@ def interval_tables(
     columns["expected_orders_365d_high"] = np.where(e0 > 0, np.exp(le + zq * run_e.sd), 0.0)
     columns["_sd_dep"] = run_d.sd if spend is not None else np.zeros(n)
     purchase_table = _upload(columns, backend)
-    if spend is None:
+    if spend is None or dep_pairs is None:
+        # MBG/CNBD-k: its expectation has no (x, T) shortcut, so twelve CLV horizons
+        # per draw would cost far more than scoring; its CLV gets no interval
         return purchase_table, None
     spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
     skeys = _distinct(spendable, ("frequency", "monetary_value"))

@@ -38,6 +38,7 @@ from regulars.models._fit_store import (
     store_fit,
 )
 from regulars.models._holdout import HoldoutCheck
+from regulars.models._regularity import with_litt
 from regulars.models._rfm import TimeUnit, rfm_summary
 from regulars.models._score_intervals import (
     INTERVAL_COLUMNS,
@@ -134,7 +135,8 @@ def _merge_period(model: str, time_unit: TimeUnit) -> TimeUnit:
 def _fit_purchase(name: str, rfm: ir.Table, penalizer: float, progress: Progress) -> Any:
     progress(f"Fitting {name} on the distinct (frequency, recency, T) tuples")
     cls = model_class(PURCHASE_MODELS[name])
-    return fit_or_regularise(cls, rfm.select("frequency", "recency", "T"), penalizer, progress)
+    columns = ["frequency", "recency", "T", *(["litt"] if "litt" in rfm.columns else [])]
+    return fit_or_regularise(cls, rfm.select(*columns), penalizer, progress)
 
 
 def _fit_spend(
@@ -210,6 +212,12 @@ class _RFMs:
 
     def __call__(self, model: str) -> ir.Table:
         merge = _merge_period(model, self.time_unit)
+        if model == "mbgcnbd":  # also the log inter-purchase times, to choose k
+            if "litt" not in self.built:
+                self.built["litt"] = with_litt(
+                    self(model="bgnbd"), self.tx, self.end, self.time_unit
+                ).cache()
+            return self.built["litt"]
         if merge not in self.built:
             self.built[merge] = rfm_summary(
                 self.tx,

@@ -164,6 +164,8 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
     _dropout_at_zero: ClassVar[bool] = True
     #: Given alive, the expectation depends on t_x (the hidden phase), not only (x, T).
     _alive_factorizes: ClassVar[bool] = False
+    #: A workspace fit passes the ``litt`` column (see ``_regularity.with_litt``).
+    _needs_litt: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -454,7 +456,7 @@ class ModifiedBetaGeoCNBDModel(TransactionModel):
     # -- predictions --------------------------------------------------------------------
     def _fitted_k(self) -> int:
         self._check_fitted()
-        return int(self.k_)
+        return int(getattr(self, "k_", None) or self.k or 1)
 
     def _p_alive(
         self, theta: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
