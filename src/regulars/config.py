@@ -239,7 +239,7 @@ class ModelsConfig:
     # time_unit period).
     purchase_model: Literal["auto", "bgnbd", "mbgnbd", "pnbd", "bgbb"] = "auto"
     # The models `auto` compares; add "bgbb" for discrete buying opportunities.
-    candidates: list[str] = field(default_factory=lambda: ["bgnbd", "mbgnbd", "pnbd"])
+    candidates: list[str] = field(default_factory=lambda: ["bgnbd", "mbgnbd", "pnbd", "mbgcnbd"])
     # Spend model: gamma-gamma, or none (CLV is then left empty).
     spend_model: Literal["gamma-gamma", "none"] = "gamma-gamma"
     # Unit of recency and T in the fits: D (days), W (weeks) or M (months).
@@ -271,7 +271,7 @@ class ModelsConfig:
                 f"[models] penalizer = {self.penalizer!r} is out of range (expected a number "
                 "from 0 to 10; 0.01 is a small penalty, 0 means plain maximum likelihood)."
             )
-        valid = ("bgnbd", "mbgnbd", "pnbd", "bgbb")
+        valid = ("bgnbd", "mbgnbd", "pnbd", "bgbb", "mbgcnbd")
         bad = [c for c in self.candidates if c not in valid]
         if bad or not self.candidates or len(set(self.candidates)) != len(self.candidates):
             raise ConfigError(
@@ -506,8 +506,9 @@ retention_channels = ["retention"]
 
 # Customer models (regulars fit / regulars score).
 [models]
-purchase_model = "auto"    # auto (best on the holdout), bgnbd, mbgnbd, pnbd or bgbb
-candidates = ["bgnbd", "mbgnbd", "pnbd"]  # what auto compares; add "bgbb" if buying is discrete
+purchase_model = "auto"    # auto (best on the holdout), bgnbd, mbgnbd, pnbd, mbgcnbd or bgbb
+# what auto compares (mbgcnbd: regular buyers); add "bgbb" if buying is discrete
+candidates = ["bgnbd", "mbgnbd", "pnbd", "mbgcnbd"]
 spend_model = "gamma-gamma"  # gamma-gamma or none
 time_unit = "W"            # unit of recency and T: D, W or M
 clv_horizon_months = 12    # CLV horizon

@@ -27,6 +27,12 @@ SCORE_COLUMNS = [
     "expected_orders_365d",
     "expected_spend",
     "clv",
+    "p_alive_low",
+    "p_alive_high",
+    "expected_orders_365d_low",
+    "expected_orders_365d_high",
+    "clv_low",
+    "clv_high",
     "model",
     "scored_at",
 ]
@@ -67,6 +73,7 @@ def test_fit_prints_parameters_holdout_and_verdict(shop: Path) -> None:
         assert f"│ {name} " in out
     assert "Log-likelihood" in out
     assert "Holdout check" in out
+    assert "Naive forecast (each customer repeats their past rate)" in " ".join(out.split())
     assert "1,882 in total" in out
     # CDNOW's BG/NBD underestimates the holdout by 12%: a fair fit.
     assert "Fair fit: the model underestimated holdout purchases by 12%" in out

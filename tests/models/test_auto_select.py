@@ -56,7 +56,7 @@ def test_auto_separates_churned_customers(shop: tuple[Workspace, pd.Series]) -> 
     sel = fit.selection
     assert sel is not None
     assert sel.method == "holdout"
-    assert [c.model for c in sel.candidates] == ["bgnbd", "mbgnbd", "pnbd"]
+    assert [c.model for c in sel.candidates] == ["bgnbd", "mbgnbd", "pnbd", "mbgcnbd"]
     chosen = [c for c in sel.candidates if c.chosen]
     assert [c.model for c in chosen] == [fit.model]
     assert chosen[0].passes, chosen[0].problems

@@ -37,6 +37,12 @@ SCORE_COLUMNS = [
     "expected_orders_365d",
     "expected_spend",
     "clv",
+    "p_alive_low",
+    "p_alive_high",
+    "expected_orders_365d_low",
+    "expected_orders_365d_high",
+    "clv_low",
+    "clv_high",
     "model",
     "scored_at",
 ]
@@ -155,6 +161,7 @@ def test_fit_is_stored_and_restored(ws: Workspace) -> None:
     assert again is not None
     assert again.fit_id == fit.fit_id
     assert again.purchase.params_ == fit.purchase.params_
+    np.testing.assert_allclose(again.purchase._cov_log, fit.purchase._cov_log, rtol=1e-12)
     assert again.spend is not None
     assert again.spend.params_ == fit.spend.params_  # type: ignore[union-attr]
     keys = pd.DataFrame({"frequency": [0.0, 3.0], "recency": [0.0, 20.0], "T": [30.0, 40.0]})
@@ -187,6 +194,13 @@ def test_score_writes_scores_and_fits_first(ws: Workspace, tmp_path: Path) -> No
     exported = pq.read_table(tmp_path / "scores.parquet")
     assert exported.num_rows == 2357
     assert exported.column_names == SCORE_COLUMNS
+    # 90% parameter-uncertainty intervals around every score (the stored fit keeps its
+    # covariance, so the restored models have standard errors)
+    for col in ("p_alive", "expected_orders_365d", "clv"):
+        assert scores[f"{col}_low"].notna().all(), col
+        assert (scores[f"{col}_low"] <= scores[col] + 1e-9).all(), col
+        assert (scores[col] <= scores[f"{col}_high"] + 1e-9).all(), col
+    assert (scores["clv_high"] > scores["clv_low"]).mean() > 0.99
     # A second run reuses the stored fit.
     again = score_workspace(ws, out=tmp_path / "scores.csv")
     assert not again.refitted

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from regulars.models._workspace import FitResult
 
 # The model library (Ibis, SciPy) is imported when a command runs, not at CLI start-up.
-PURCHASE_MODELS = ("auto", "bgnbd", "mbgnbd", "pnbd", "bgbb")
+PURCHASE_MODELS = ("auto", "bgnbd", "mbgnbd", "pnbd", "bgbb", "mbgcnbd")
 SPEND_MODELS = ("gamma-gamma",)
 
 MODEL_NAMES = {
@@ -36,6 +36,7 @@ MODEL_NAMES = {
     "mbgnbd": "MBG/NBD",
     "pnbd": "Pareto/NBD",
     "bgbb": "BG/BB",
+    "mbgcnbd": "MBG/CNBD-k",
     "gamma-gamma": "Gamma-Gamma",
 }
 UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
@@ -149,6 +150,11 @@ def _render_fit(fit: FitResult) -> None:
         f"(history to {fit.observation_end}, time in {unit})."
     )
     console.print(_params_table(fit.purchase, "Purchase model"))
+    if hasattr(fit.purchase, "k_"):
+        console.print(
+            f"Regularity: k = {fit.purchase.k_} (purchases every k-th event of a Poisson "
+            "process; k = 1 is irregular buying, chosen by likelihood)."
+        )
     console.print(f"Log-likelihood: {fit.purchase.log_likelihood_:,.2f}")
     if fit.spend is not None:
         console.print(
@@ -188,12 +194,33 @@ def _render_fit(fit: FitResult) -> None:
         console.print(f"Tracking error of the total: {error}; mean error per bin: {mape}.")
         colour = {"good": "green", "fair": "yellow", "poor": "red"}[check.quality]
         console.print(f"[bold {colour}]{esc(check.verdict)}[/]")
+        _render_baseline(check)
     _render_diagnostics(fit)
     for note in fit.notes:
         console.print(f"[yellow]Note:[/] {esc(note, multiline=True)}")
     console.print(
         f"\nStored as fit {esc(fit.fit_id)} in the model_fits table. "
         "Next: [bold]regulars score[/] to score every customer."
+    )
+
+
+def _render_baseline(check: Any) -> None:
+    """The naive "past rate" forecast's errors next to the model's."""
+    table = getattr(check, "baselines", None)
+    if table is None or len(table) < 2:
+        return
+    rows = table.set_index("forecast")
+    model, naive = rows.loc["model"], rows.loc["past rate"]
+    better = naive["mae"] > model["mae"]
+    console.print(
+        "Naive forecast (each customer repeats their past rate): "
+        f"{naive['mae']:.3f} purchases off per customer and {naive['bias']:+.1%} in total, "
+        f"against the model's {model['mae']:.3f} and {model['bias']:+.1%}: "
+        + (
+            f"the model is {naive['mae'] / model['mae']:.2f}x as accurate per customer."
+            if better
+            else "[bold yellow]the model does not beat it here.[/]"
+        )
     )
 
 
@@ -220,9 +247,9 @@ def _clean(value: Any) -> Any:
     "--model",
     type=click.Choice(PURCHASE_MODELS),
     help="Purchase model (default: [models] purchase_model, auto). auto fits BG/NBD, "
-    "MBG/NBD and Pareto/NBD on a calibration period and keeps the one that predicts the "
-    "holdout best and passes its diagnostics. bgbb counts one buying opportunity per time "
-    "unit (week by default).",
+    "MBG/NBD, Pareto/NBD and MBG/CNBD-k (regular buyers) on a calibration period and "
+    "keeps the one that predicts the holdout best and passes its diagnostics. bgbb counts "
+    "one buying opportunity per time unit (week by default).",
 )
 @click.option(
     "--spend",
@@ -241,6 +268,12 @@ def _clean(value: Any) -> Any:
     help="L2 penalty of every fit, holdout fits included (default: [models] penalizer, 0). "
     "Try 0.01 when a fit does not converge.",
 )
+@click.option(
+    "--covariates",
+    metavar="COLUMNS",
+    help="Also fit the model with these customers columns as covariates (comma-separated, "
+    "e.g. channel_kind,segment) and print how each changes buying and dropping out.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @workspace_option
 def fit_command(
@@ -248,6 +281,7 @@ def fit_command(
     spend: str | None,
     holdout: str | None,
     penalizer: float | None,
+    covariates: str | None,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
@@ -263,9 +297,13 @@ def fit_command(
         regulars fit --model pnbd --holdout 2024-06-30
         regulars fit --penalizer 0.01
         regulars fit --json > fit.json
+        regulars fit --covariates channel_kind,segment
     """
     from regulars.models._workspace import fit_workspace
+    from regulars.models._workspace_covariates import covariate_effects
 
+    columns = [c.strip() for c in (covariates or "").split(",") if c.strip()]
+    effects = None
     ws = open_workspace(workspace)
     try:
         with _progress(not as_json) as progress:
@@ -277,12 +315,28 @@ def fit_command(
                 penalizer=penalizer,
                 progress=progress,
             )
+            if columns:
+                if progress is not None:
+                    progress(f"Fitting {fit.model} with covariates {', '.join(columns)}")
+                effects = covariate_effects(ws, columns, model=fit.model)
     finally:
         ws.close()
     if as_json:
-        click.echo(json.dumps(_clean(fit.to_dict()), indent=2, default=_json_default))
+        out = fit.to_dict()
+        if effects is not None:
+            out["covariates"] = effects.to_dict()
+        click.echo(json.dumps(_clean(out), indent=2, default=_json_default))
         return
     _render_fit(fit)
+    if effects is not None:
+        refs = ", ".join(f"{k}={v}" for k, v in effects.references.items())
+        console.print(
+            f"\n[bold]Covariates[/] ({MODEL_NAMES[effects.model_name]} with covariates"
+            + (f"; compared with {esc(refs)}" if refs else "")
+            + "; 95% intervals):"
+        )
+        for text in effects.effects["text"]:
+            console.print(f"  {esc(str(text))}")
 
 
 @app.command("score")

@@ -45,6 +45,7 @@ PURCHASE_MODELS: dict[str, str] = {
     "mbgnbd": "ModifiedBetaGeoModel",
     "pnbd": "ParetoNBDModel",
     "bgbb": "BetaGeoBetaBinomModel",
+    "mbgcnbd": "ModifiedBetaGeoCNBDModel",
 }
 SPEND_MODELS: dict[str, str] = {"gamma-gamma": "GammaGammaModel"}
 
@@ -52,12 +53,12 @@ _FIT_DDL = f"""CREATE TABLE IF NOT EXISTS "{FIT_TABLE}" (
     fit_id VARCHAR NOT NULL, model VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     params JSON NOT NULL, log_likelihood DOUBLE, n_customers BIGINT,
     fitted_at TIMESTAMP NOT NULL, time_unit VARCHAR NOT NULL, observation_end DATE NOT NULL,
-    holdout JSON, diagnostics JSON, selection JSON, penalizer DOUBLE)"""
+    holdout JSON, diagnostics JSON, selection JSON, penalizer DOUBLE, covariance JSON)"""
 #: Columns added after the first release: workspaces fitted before get them on the next fit.
-_ADDED = ("diagnostics JSON", "selection JSON", "penalizer DOUBLE")
+_ADDED = ("diagnostics JSON", "selection JSON", "penalizer DOUBLE", "covariance JSON")
 _COLUMNS = (
     "fit_id, model, kind, params, log_likelihood, n_customers, fitted_at, time_unit, "
-    "observation_end, holdout, diagnostics, selection, penalizer"
+    "observation_end, holdout, diagnostics, selection, penalizer, covariance"
 )
 
 
@@ -177,7 +178,7 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
             fit.fit_id,
             fit.model,
             "purchase",
-            json.dumps(fit.purchase.params_),
+            json.dumps(_stored_params(fit.purchase)),
             fit.purchase.log_likelihood_,
             fit.n_customers,
             fit.fitted_at,
@@ -187,6 +188,7 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
             _json(_clean(_diag_dict(fit.purchase))),
             None if fit.selection is None else _json(_clean(fit.selection.to_dict())),
             float(getattr(fit.purchase, "penalizer", 0.0) or 0.0),
+            _covariance(fit.purchase),
         )
     ]
     if fit.spend is not None:
@@ -205,6 +207,7 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
                 _json(_clean(_diag_dict(fit.spend))),
                 None,
                 float(getattr(fit.spend, "penalizer", 0.0) or 0.0),
+                _covariance(fit.spend),
             )
         )
     with ws.transaction() as con:
@@ -215,6 +218,22 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
         con.executemany(f'INSERT INTO "{FIT_TABLE}" ({_COLUMNS}) VALUES ({marks})', rows)
 
 
+def _stored_params(model: Any) -> dict[str, float]:
+    """The parameters to store; the MBG/CNBD-k's regularity ``k_`` as ``k``."""
+    params = dict(model.params_)
+    if hasattr(model, "k_"):
+        params["k"] = float(model.k_)
+    return params
+
+
+def _covariance(model: Any) -> str | None:
+    """The covariance of the log-parameters (for score intervals), or None if unknown."""
+    cov = np.asarray(getattr(model, "_cov_log", np.nan), dtype=float)
+    if cov.ndim != 2 or not np.all(np.isfinite(cov)):
+        return None
+    return json.dumps(cov.tolist())
+
+
 def _restore(
     name: str,
     params: dict[str, float],
@@ -222,9 +241,14 @@ def _restore(
     n: int | None,
     diagnostics: str | None,
     penalizer: float | None,
+    covariance: str | None = None,
 ) -> Any:
     """A fitted model object from stored parameters (no refit), with its diagnostics."""
     model = model_class(name)(penalizer=float(penalizer or 0.0))
+    params = dict(params)
+    regularity = params.pop("k", None)
+    if regularity is not None:  # MBG/CNBD-k
+        model.k = model.k_ = int(regularity)
     model.params_ = {k: float(v) for k, v in params.items()}
     model.log_likelihood_ = float("nan") if ll is None else float(ll)
     model.n_customers_ = float(n or 0)
@@ -232,6 +256,12 @@ def _restore(
     k = len(params)
     model._cov_log = np.full((k, k), np.nan)
     model.variance_matrix_ = np.full((k, k), np.nan)
+    if covariance is not None:
+        cov = np.asarray(json.loads(covariance), dtype=float)
+        if cov.shape == (k, k):
+            model._cov_log = cov
+            theta = np.array(list(model.params_.values()))
+            model.variance_matrix_ = np.diag(theta) @ cov @ np.diag(theta)
     if diagnostics is not None:
         model.diagnostics_ = Diagnostics.from_dict(json.loads(diagnostics))
     return model
@@ -257,6 +287,7 @@ def latest_fit(ws: Workspace) -> FitResult | None:
         for c in ("holdout", "diagnostics", "selection")
     ]
     extra.append("penalizer" if "penalizer" in existing else "NULL")
+    extra.append("CAST(covariance AS VARCHAR)" if "covariance" in existing else "NULL")
     rows = ws.con.execute(
         "SELECT model, kind, CAST(params AS VARCHAR), log_likelihood, n_customers, fitted_at, "
         f'time_unit, observation_end, {", ".join(extra)} FROM "{FIT_TABLE}" WHERE fit_id = ?',
@@ -268,12 +299,12 @@ def latest_fit(ws: Workspace) -> FitResult | None:
         raise WorkspaceError(
             f"The stored fit {row[0]} uses an unknown model {p[0]!r}. Refit with `regulars fit`."
         )
-    purchase = _restore(PURCHASE_MODELS[p[0]], json.loads(p[2]), p[3], p[4], p[9], p[11])
+    purchase = _restore(PURCHASE_MODELS[p[0]], json.loads(p[2]), p[3], p[4], p[9], p[11], p[12])
     spend = spend_name = None
     if "spend" in by_kind and by_kind["spend"][0] in SPEND_MODELS:
         s = by_kind["spend"]
         spend_name = s[0]
-        spend = _restore(SPEND_MODELS[s[0]], json.loads(s[2]), s[3], s[4], s[9], s[11])
+        spend = _restore(SPEND_MODELS[s[0]], json.loads(s[2]), s[3], s[4], s[9], s[11], s[12])
     return FitResult(
         model=p[0],
         purchase=purchase,

@@ -66,6 +66,10 @@ class HoldoutCheck:
     tracking_error
         Mean absolute gap between the cumulative tracking curves, divided by the actual
         total (NaN without a tracking curve).
+    baselines
+        The model's per-customer errors next to the naive "past rate" forecast
+        (:func:`~regulars.models.baseline_comparison`): ``forecast``, ``mae``,
+        ``rmse``, ``bias`` and ``mae_vs_model`` (above 1: the model does better).
     """
 
     calibration_end: dt.date
@@ -83,6 +87,7 @@ class HoldoutCheck:
     customer_mae: float = float("nan")
     customer_error: float = float("nan")
     tracking_error: float = float("nan")
+    baselines: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +113,15 @@ class HoldoutCheck:
             "customer_mae": self.customer_mae,
             "customer_error": self.customer_error,
             "tracking_error": self.tracking_error,
+            "baselines": None
+            if self.baselines is None
+            else [
+                {
+                    k: (float(v) if k != "forecast" and k != "target" else str(v))
+                    for k, v in r.items()
+                }
+                for r in self.baselines.to_dict("records")
+            ],
             "tracking": [
                 {
                     "t": float(r["t"]),
@@ -175,11 +189,14 @@ def holdout_check(
     unit_days
         The length of the time unit in days.
     """
+    from regulars.models._baselines import baseline_comparison
     from regulars.models.evaluate import evaluate
 
     ch = calibration_holdout
     columns = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout"]
-    ev = evaluate(model, ch.select(*columns), censor=MAX_BIN)
+    data = ch.select(*columns).to_pyarrow()
+    ev = evaluate(model, data, censor=MAX_BIN)
+    baselines = baseline_comparison(model, data)
     b = ev.frequency_bins
     bins = pd.DataFrame(
         {
@@ -227,6 +244,7 @@ def holdout_check(
         customer_mae=ev.customer_mae,
         customer_error=ev.customer_mae / mean_actual if mean_actual > 0 else float("nan"),
         tracking_error=tracking_error,
+        baselines=baselines,
     )
 
 

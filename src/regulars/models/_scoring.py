@@ -132,7 +132,8 @@ class _AliveFactorized:
 def _factorizable(model: Any) -> bool:
     from regulars.models._transactions import TransactionModel
 
-    return isinstance(model, TransactionModel)
+    # MBG/CNBD-k and the covariate models need t_x (or covariates) beyond (x, T)
+    return isinstance(model, TransactionModel) and getattr(model, "_alive_factorizes", True)
 
 
 def discounted_expected_purchases(

@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 from regulars.errors import ConvergenceError, RegularsError
 from regulars.models._base import NoInformationError
 from regulars.models._holdout import HoldoutCheck, holdout_check
+from regulars.models._regularity import with_litt
 from regulars.models._rfm import (
     TIME_UNIT_DAYS,
     TimeUnit,
@@ -144,6 +145,7 @@ class HoldoutData:
             merge_period=merge,
         )
         self.cal_end, self.end, self.time_unit = cal_end, end, time_unit
+        self.tx, self.merge = tx, merge  # for the MBG/CNBD-k's litt
         self.ch = summary.cache()
         self.purchases = _holdout_purchases(tx, self.ch, cal_end, end, merge).cache()
 
@@ -160,7 +162,12 @@ def holdout_fit(
     Raises the calibration fit's RegularsError when it fails.
     """
     ch = data.ch
-    cal = ch.select(frequency=ch["frequency_cal"], recency=ch["recency_cal"], T=ch["T_cal"])
+    cal = ch.select(
+        "customer_id", frequency=ch["frequency_cal"], recency=ch["recency_cal"], T=ch["T_cal"]
+    )
+    if getattr(model_cls, "_needs_litt", False):  # MBG/CNBD-k chooses k by likelihood
+        cal = with_litt(cal, data.tx, data.cal_end, data.time_unit, merge_period=data.merge)
+    cal = cal.drop("customer_id")
     fitted = fit_or_regularise(model_cls, cal, penalizer, progress)
     check = holdout_check(
         fitted,

@@ -38,7 +38,14 @@ from regulars.models._fit_store import (
     store_fit,
 )
 from regulars.models._holdout import HoldoutCheck
+from regulars.models._regularity import with_litt
 from regulars.models._rfm import TimeUnit, rfm_summary
+from regulars.models._score_intervals import (
+    INTERVAL_COLUMNS,
+    has_uncertainty,
+    interval_tables,
+    z_value,
+)
 from regulars.models._scoring import score_customers
 from regulars.models._select import (
     AUTO_SAMPLE,
@@ -128,7 +135,8 @@ def _merge_period(model: str, time_unit: TimeUnit) -> TimeUnit:
 def _fit_purchase(name: str, rfm: ir.Table, penalizer: float, progress: Progress) -> Any:
     progress(f"Fitting {name} on the distinct (frequency, recency, T) tuples")
     cls = model_class(PURCHASE_MODELS[name])
-    return fit_or_regularise(cls, rfm.select("frequency", "recency", "T"), penalizer, progress)
+    columns = ["frequency", "recency", "T", *(["litt"] if "litt" in rfm.columns else [])]
+    return fit_or_regularise(cls, rfm.select(*columns), penalizer, progress)
 
 
 def _fit_spend(
@@ -204,6 +212,12 @@ class _RFMs:
 
     def __call__(self, model: str) -> ir.Table:
         merge = _merge_period(model, self.time_unit)
+        if model == "mbgcnbd":  # also the log inter-purchase times, to choose k
+            if "litt" not in self.built:
+                self.built["litt"] = with_litt(
+                    self(model="bgnbd"), self.tx, self.end, self.time_unit
+                ).cache()
+            return self.built["litt"]
         if merge not in self.built:
             self.built[merge] = rfm_summary(
                 self.tx,
@@ -529,8 +543,13 @@ def score_workspace(
 
     The ``scores`` table has one row per customer with an order:
     ``customer_id, frequency, recency, T, monetary_value, p_alive,
-    expected_orders_90d, expected_orders_365d, expected_spend, clv, model,
-    scored_at``.  ``recency`` and ``T`` are in the fit's time unit, ``monetary_value``
+    expected_orders_90d, expected_orders_365d, expected_spend, clv, p_alive_low,
+    p_alive_high, expected_orders_365d_low, expected_orders_365d_high, clv_low,
+    clv_high, model, scored_at``.  The ``_low``/``_high`` columns are 90% intervals from
+    the uncertainty of the fitted parameters (20 draws; NULL for a fit stored without
+    standard errors): how sure the model is of each score, not the range of what the
+    customer will do (see :func:`~regulars.models.order_intervals`).  ``recency`` and
+    ``T`` are in the fit's time unit, ``monetary_value``
     and ``expected_spend`` are per order, ``clv`` is the discounted value of the next
     ``[models] clv_horizon_months`` months at the annual ``discount_rate`` (empty
     without a spend model).  The history runs to the last order date, so customers
@@ -587,6 +606,8 @@ def score_workspace(
         )
         if fit.spend is None:
             scores = scores.mutate(expected_spend=ibis.null("float64"), clv=ibis.null("float64"))
+        say("Scoring under parameter draws for the low/high columns")
+        scores = _with_intervals(scores, rfm, fit, cfg, backend)
         name = fit.model if fit.spend_model is None else f"{fit.model}+{fit.spend_model}"
         scores = scores.select(
             "customer_id",
@@ -598,6 +619,7 @@ def score_workspace(
             *(f"expected_orders_{d}d" for d in SCORE_HORIZONS),
             "expected_spend",
             "clv",
+            *INTERVAL_COLUMNS,
             model=ibis.literal(name),
             scored_at=ibis.literal(scored_at, type="timestamp"),
         )
@@ -619,6 +641,42 @@ def score_workspace(
         export_table(ws, SCORES_TABLE, format=fmt, out=path)
     return ScoreResult(
         n_customers=n, fit=fit, scored_at=scored_at, out=path, refitted=refitted, notes=notes
+    )
+
+
+def _with_intervals(
+    scores: ir.Table, rfm: ir.Table, fit: FitResult, cfg: Any, backend: Any
+) -> ir.Table:
+    """Add the 90% parameter-uncertainty columns (see ``_score_intervals``); NULL when
+    the stored fit has no standard errors."""
+    spend = fit.spend
+    if not has_uncertainty(fit.purchase) or (spend is not None and not has_uncertainty(spend)):
+        return scores.mutate(**{c: ibis.null("float64") for c in INTERVAL_COLUMNS})
+    ptab, stab = interval_tables(
+        rfm,
+        fit.purchase,
+        spend,
+        clv_horizon=cfg.clv_horizon_months,
+        discount_rate=cfg.discount_rate,
+        time_unit=fit.time_unit,
+        backend=backend,
+    )
+    keys = ("frequency", "recency", "T")
+    out = scores.left_join(ptab, [scores[k] == ptab[f"_i_{k}"] for k in keys])
+    out = out.select(*scores.columns, *INTERVAL_COLUMNS[:4], "_sd_dep")
+    if stab is None:
+        return out.mutate(clv_low=ibis.null("float64"), clv_high=ibis.null("float64")).drop(
+            "_sd_dep"
+        )
+    skeys = ("frequency", "monetary_value")
+    out = out.left_join(stab, [out[k] == stab[f"_j_{k}"] for k in skeys])
+    sd = (out["_sd_dep"] ** 2 + out["_sd_spend"].fill_null(0.0) ** 2).sqrt()
+    z = z_value()
+    return out.select(
+        *scores.columns,
+        *INTERVAL_COLUMNS[:4],
+        clv_low=out["clv"] * (-z * sd).exp(),
+        clv_high=out["clv"] * (z * sd).exp(),
     )
 
 

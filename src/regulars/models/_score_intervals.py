@@ -1,0 +1,139 @@
+"""The low/high columns of the ``scores`` table: parameter uncertainty of each score.
+
+:func:`interval_tables` scores the distinct purchase tuples ``(frequency, recency,
+T)`` and spend tuples ``(frequency, monetary_value)`` under parameter draws (see
+:mod:`regulars.models.uncertainty`) and uploads, per tuple, the 90% interval of P(alive)
+and of the expected orders in a year, and the spread of ``log`` of each CLV factor.
+CLV is ``expected spend x discounted expected orders``; the two factors come from
+independent models, so ``sd(log CLV)^2`` is the sum of their squared spreads, and
+``clv_low/high = clv exp(-/+ z sd)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import logit
+
+from regulars.models._rfm import TIME_UNIT_DAYS, TimeUnit
+from regulars.models._scoring import (
+    MONTH_DAYS,
+    _distinct,
+    _factorizable,
+    _horizon,
+    _upload,
+    discounted_expected_purchases,
+)
+from regulars.models.uncertainty import (
+    _DiscountedPairs,
+    _Running,
+    _scores,
+    _with_z,
+    _z_level,
+    parameter_draws,
+)
+
+__all__ = ["INTERVAL_COLUMNS", "has_uncertainty", "interval_tables"]
+
+#: Draws of the parameters per score (each scores every distinct tuple once).
+N_DRAWS = 20
+LEVEL = 0.9
+SEED = 20_151_015
+INTERVAL_COLUMNS = (
+    "p_alive_low",
+    "p_alive_high",
+    "expected_orders_365d_low",
+    "expected_orders_365d_high",
+    "clv_low",
+    "clv_high",
+)
+_EPS = 1e-12
+
+
+def has_uncertainty(model: Any) -> bool:
+    cov = np.asarray(getattr(model, "_cov_log", np.nan), dtype=float)
+    return cov.ndim == 2 and bool(np.all(np.isfinite(cov)))
+
+
+def interval_tables(
+    rfm: ir.Table,
+    purchase: Any,
+    spend: Any | None,
+    *,
+    clv_horizon: int,
+    discount_rate: float,
+    time_unit: TimeUnit,
+    backend: Any,
+) -> tuple[ir.Table, ir.Table | None]:
+    """Per purchase tuple: P(alive) and 1-year order intervals and ``_sd_dep``; per spend
+    tuple: ``_sd_spend``.  Keys are prefixed ``_i_`` and ``_j_``."""
+    unit_days = TIME_UNIT_DAYS[time_unit]
+    keys = _distinct(rfm, ("frequency", "recency", "T"))
+    tuples = {k: np.asarray(v, dtype=float) for k, v in keys.items()}
+    n = tuples["frequency"].shape[0]
+    zq = _z_level(LEVEL)
+    t_year = _horizon(purchase, 365 / unit_days)
+    x, big_t = tuples["frequency"], tuples["T"]
+    u, inv = np.unique(x + 1j * big_t, return_inverse=True)
+    pairs = (u.real.copy(), u.imag.copy(), inv.reshape(-1))
+    use_pairs = _factorizable(purchase) and not getattr(purchase, "_discrete", False)
+    p0, e0 = _scores(purchase, tuples, t_year, pairs if use_pairs else None)
+    p0, e0 = np.asarray(p0, dtype=float), np.asarray(e0, dtype=float)
+    months = clv_horizon
+    rate = (1.0 + discount_rate) ** (1.0 / 12.0) - 1.0
+    dep_pairs = (
+        _DiscountedPairs(
+            purchase,
+            tuples,
+            horizon=months,
+            discount_rate=rate,
+            time_unit_per_period=MONTH_DAYS / unit_days,
+        )
+        if use_pairs and spend is not None
+        else None
+    )
+    run_p, run_e, run_d = _Running(n), _Running(n), _Running(n)
+    for z in parameter_draws(purchase, n_draws=N_DRAWS, seed=SEED):
+        model = _with_z(purchase, z)
+        p, e = _scores(model, tuples, t_year, pairs if use_pairs else None)
+        run_p.add(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)))
+        run_e.add(np.log(np.maximum(np.asarray(e, dtype=float), 1e-300)))
+        if spend is None or dep_pairs is None:
+            continue
+        if dep_pairs is not None:
+            dep = dep_pairs.value(model, None, z)
+        else:
+            dep = discounted_expected_purchases(
+                model, tuples, months=months, discount_rate=discount_rate, time_unit=time_unit
+            )
+        run_d.add(np.log(np.maximum(np.asarray(dep, dtype=float), 1e-300)))
+    lp = logit(np.clip(p0, _EPS, 1.0 - _EPS))
+    le = np.log(np.maximum(e0, 1e-300))
+    columns: dict[str, NDArray[Any]] = {f"_i_{k}": v for k, v in keys.items()}
+    columns["p_alive_low"] = np.minimum(1.0 / (1.0 + np.exp(-(lp - zq * run_p.sd))), p0)
+    columns["p_alive_high"] = np.maximum(1.0 / (1.0 + np.exp(-(lp + zq * run_p.sd))), p0)
+    columns["expected_orders_365d_low"] = np.where(e0 > 0, np.exp(le - zq * run_e.sd), 0.0)
+    columns["expected_orders_365d_high"] = np.where(e0 > 0, np.exp(le + zq * run_e.sd), 0.0)
+    columns["_sd_dep"] = run_d.sd if spend is not None else np.zeros(n)
+    purchase_table = _upload(columns, backend)
+    if spend is None or dep_pairs is None:
+        # MBG/CNBD-k: its expectation has no (x, T) shortcut, so twelve CLV horizons
+        # per draw would cost far more than scoring; its CLV gets no interval
+        return purchase_table, None
+    spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
+    skeys = _distinct(spendable, ("frequency", "monetary_value"))
+    stuples = {k: np.asarray(v, dtype=float) for k, v in skeys.items()}
+    run_s = _Running(stuples["frequency"].shape[0])
+    for z in parameter_draws(spend, n_draws=N_DRAWS, seed=SEED + 1):
+        value = np.asarray(_with_z(spend, z).expected_spend(stuples), dtype=float)
+        run_s.add(np.log(np.maximum(value, 1e-300)))
+    spend_columns: dict[str, NDArray[Any]] = {f"_j_{k}": v for k, v in skeys.items()}
+    spend_columns["_sd_spend"] = run_s.sd
+    return purchase_table, _upload(spend_columns, backend)
+
+
+def z_value() -> float:
+    return _z_level(LEVEL)
