@@ -157,11 +157,14 @@ def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Ca
     out = []
     for r in _rows(found):
         years = (ctx.today - r["first_order"]).days / 365.25
-        value = s.success_rate * float(r["value"])
+        # Unknown amounts (a customer + date log) put no money at stake.
+        value = s.success_rate * float(r["value"] or 0.0)
         feedback = r["feedback"]
         why = reason(
             ctx.currency,
-            clause("loyal", orders=r["orders"], revenue=r["revenue"], years=years),
+            clause("loyal", orders=r["orders"], revenue=r["revenue"], years=years)
+            if r["revenue"] is not None
+            else clause("loyal_orders", orders=r["orders"], years=years),
             clause("feedback", score=feedback) if feedback is not None else clause("no_feedback"),
             p_alive_clause(ctx, r["p_alive"], r["p_alive_before"]),
             clause("not_referred"),
@@ -327,7 +330,7 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
         due = r["first_order"] + _dt.timedelta(days=s.after_days)
         since = (ctx.today - r["first_order"]).days
         product = r["first_product"] or "their first order"
-        value = float(r["revenue"])
+        value = float(r["revenue"] or 0.0)
         first = (
             clause("new_customer", days=since, product=product, revenue=r["first_revenue"])
             if r["first_product"]

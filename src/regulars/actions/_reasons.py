@@ -103,6 +103,7 @@ REASONS: dict[str, ReasonSpec] = {
         revenue="money",
         years="years",
     ),
+    "loyal_orders": _spec("Loyal: {orders} over {years}", orders="orders", years="years"),
     "feedback": _spec("latest feedback {score}", score="score"),
     "no_feedback": _spec("no feedback yet"),
     "not_referred": _spec("has not referred anyone"),
@@ -210,7 +211,8 @@ def _keep(kind: str, value: Any) -> Any:
     if kind in ("days", "months", "orders", "services", "rewards", "count"):
         return round(float(value))
     if kind == "money":
-        return round(float(value), 2)
+        # An amount the data do not have (a customer + date log) stays unknown.
+        return None if value is None else round(float(value), 2)
     if kind in ("years", "probability", "share", "ratio", "score"):
         number = float(value)
         if not math.isfinite(number):
@@ -278,7 +280,7 @@ def _english(kind: str, value: Any, currency: str) -> str:
     if kind == "count":
         return f"{value:,}"
     if kind == "money":
-        return f"{value:,.0f} {currency}"
+        return "an unknown amount" if value is None else f"{value:,.0f} {currency}"
     if kind == "probability":
         return f"{value:.2f}"
     if kind == "share":

@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
         "their purchase cycle is {cycle_days})"
     ),
     "loyal": N_("Loyal: {orders} worth {revenue} over {years}"),
+    "loyal_orders": N_("Loyal: {orders} over {years}"),
     "feedback": N_("latest feedback {score}"),
     "no_feedback": N_("no feedback yet"),
     "not_referred": N_("has not referred anyone"),
@@ -96,7 +97,7 @@ def format_param(t: Translator, kind: str, value: Any) -> str:
     if kind == "count":
         return t.number(value)
     if kind == "money":
-        return t.money(value)
+        return t.gettext("an unknown amount") if value is None else t.money(value)
     if kind == "probability":
         return t.number(value, 2)
     if kind == "share":
