@@ -97,7 +97,7 @@ def format_param(t: Translator, kind: str, value: Any) -> str:
     if kind == "count":
         return t.number(value)
     if kind == "money":
-        return t.gettext("an unknown amount") if value is None else t.money(value)
+        return t._("an unknown amount") if value is None else t.money(value)
     if kind == "probability":
         return t.number(value, 2)
     if kind == "share":
