@@ -49,6 +49,7 @@ from regulars.models._score_intervals import (
 from regulars.models._scoring import score_customers
 from regulars.models._select import (
     AUTO_SAMPLE,
+    FALLBACK_PENALIZER,
     Candidate,
     HoldoutData,
     Selection,
@@ -170,7 +171,33 @@ def _fit_spend(
     progress(f"Fitting {name} on the repeat buyers' spend")
     cls = model_class(SPEND_MODELS[name])
     data = rfm.filter(positive).select("frequency", "monetary_value")
-    return fit_or_regularise(cls, data, penalizer, progress)
+    model = fit_or_regularise(cls, data, penalizer, progress)
+    if _finite_mean_spend(model) or penalizer >= FALLBACK_PENALIZER:
+        return model
+    # q <= 1: the fitted population has an infinite mean spend (a very heavy tail), so
+    # the expected spend of one-time buyers is undefined.  A small penalizer shrinks q
+    # towards 1 from above; the fit is marked regularised, as any fallback is.
+    progress(f"{cls.__name__} implies an infinite mean spend; refitting with a penalizer")
+    retry = cls(penalizer=FALLBACK_PENALIZER).fit(data)
+    if not _finite_mean_spend(retry):
+        notes.append(
+            f"No spend model: {cls.__name__} fits a spend distribution with an infinite mean "
+            f"(q = {model.params_['q']:.3g} <= 1), even regularised, so CLV is left empty. "
+            "A few very large orders usually cause this: check them, or use --spend none."
+        )
+        return None
+    retry.diagnostics_.notes.append(
+        f"{cls.__name__}: the plain fit implies an infinite mean spend "
+        f"(q = {model.params_['q']:.3g} <= 1), so this is a regularised fit "
+        f"(penalizer={FALLBACK_PENALIZER}). Treat expected spend and CLV as rough."
+    )
+    retry.regularised_ = True
+    return retry
+
+
+def _finite_mean_spend(model: Any) -> bool:
+    """Whether a Gamma-Gamma fit implies a finite population mean spend (q > 1)."""
+    return "q" not in model.params_ or float(model.params_["q"]) > 1.0
 
 
 def _calibration_end(
