@@ -155,3 +155,39 @@ def user_set_password(username: str, ask: bool, workspace: Path | None) -> None:
         console.print(f"New password for {username}, shown only now: {password}")
     else:
         console.print(f"Password of {username} changed.")
+
+
+@app.command("digest")
+@workspace_option
+@click.option(
+    "--url",
+    "base_url",
+    default="",
+    metavar="URL",
+    help="Address of the web app, linked from the mail (e.g. https://regulars.example.com).",
+)
+@click.option("--dry-run", is_flag=True, help="List who would get mail; send nothing.")
+def digest_command(workspace: Path | None, base_url: str, dry_run: bool) -> None:
+    """Email every user their actions due this week, in their language.
+
+    Uses the mail server in [smtp] of regulars.toml; the password comes from the
+    environment variable named by [smtp] password_env. Schedule it weekly with cron
+    or a systemd timer (see docs/web.md).
+
+    \b
+    Examples:
+        regulars digest --dry-run
+        REGULARS_SMTP_PASSWORD=... regulars digest --url https://regulars.example.com
+    """
+    from regulars.store import Workspace
+    from regulars.web._digest import send_digest
+
+    _setup(workspace)
+    with Workspace.open(resolve_workspace_path(workspace)) as ws:
+        result = send_digest(ws, base_url=base_url, dry_run=dry_run)
+    verb = "Would send" if dry_run else "Sent"
+    console.print(
+        f"{verb} {len(result.sent)} digest(s): {', '.join(result.sent) or 'nobody'}. "
+        f"No mail for: {', '.join(result.skipped) or 'nobody'} "
+        "(no email address, no due actions, or viewer)."
+    )

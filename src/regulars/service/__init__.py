@@ -13,7 +13,13 @@ the CLI, a form field in the web app).
 
 from __future__ import annotations
 
-from regulars.service._actions import action_row, log_customer_touch, record_action, week_queue
+from regulars.service._actions import (
+    action_row,
+    due_actions,
+    log_customer_touch,
+    record_action,
+    week_queue,
+)
 from regulars.service._customers import (
     CUSTOMER_SORTS,
     CustomerPage,
@@ -51,6 +57,7 @@ __all__ = [
     "cell_text",
     "customer_detail",
     "customer_timeline",
+    "due_actions",
     "fit_models",
     "import_data",
     "json_value",

@@ -10,7 +10,7 @@ from regulars.errors import NotFoundError
 if TYPE_CHECKING:
     from regulars.store import Workspace
 
-__all__ = ["action_row", "log_customer_touch", "record_action", "week_queue"]
+__all__ = ["action_row", "due_actions", "log_customer_touch", "record_action", "week_queue"]
 
 
 def week_queue(
@@ -81,3 +81,12 @@ def log_customer_touch(
     from regulars.actions import log_touch
 
     return log_touch(ws, customer_id, kind=kind, note=note or None, outcome=outcome or None, at=at)
+
+
+def due_actions(ws: Workspace, *, within_days: int = 7) -> list[dict[str, Any]]:
+    """Open actions due within ``within_days`` of today on the actions clock (or overdue)."""
+    from regulars.actions import resolve_today
+
+    today = resolve_today(ws)
+    horizon = today + dt.timedelta(days=within_days)
+    return [r for r in week_queue(ws) if r["due"] is None or r["due"] <= horizon]
