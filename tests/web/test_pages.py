@@ -50,7 +50,7 @@ def test_week_lists_the_open_actions_ranked() -> None:
     page = client_for("boss").get("/week/").content.decode()
     shown = [aid for aid in expected if f'id="action-{aid}"' in page]
     assert shown == expected[: len(shown)]
-    assert len(shown) == min(len(expected), 200)
+    assert len(shown) == min(len(expected), 50)
     positions = [page.index(f'id="action-{aid}"') for aid in shown]
     assert positions == sorted(positions)
 

@@ -16,6 +16,7 @@ from regulars import service
 from regulars.errors import RegularsError
 from regulars.web._access import require
 from regulars.web._audit import audit
+from regulars.web._cache import cached
 from regulars.web._jobs import start, state
 from regulars.web._ws import open_ws
 
@@ -38,11 +39,8 @@ def _report_lang() -> str:
     return lang if lang in available_languages() else "en"
 
 
-@require("viewer")
-def growth(request: HttpRequest) -> HttpResponse:
-    from regulars.report import chart_names
-
-    period = _period(request)
+def _tables(period: str) -> list[dict[str, Any]]:
+    """The last 12 periods of each metric table, formatted as in the command line."""
     tables: list[dict[str, Any]] = []
     with open_ws() as ws:
         cfg = ws.config.workspace
@@ -60,6 +58,15 @@ def growth(request: HttpRequest) -> HttpResponse:
                 for r in result.to_pylist()[-12:]
             ]
             tables.append({"name": name, "columns": result.column_names, "rows": rows})
+    return tables
+
+
+@require("viewer")
+def growth(request: HttpRequest) -> HttpResponse:
+    from regulars.report import chart_names
+
+    period = _period(request)
+    tables = cached(("growth", period), lambda: _tables(period))
     charts = [
         c
         for c in chart_names()
@@ -82,9 +89,14 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
 
     if name not in chart_names():
         raise Http404(_("No such chart."))
-    with open_ws() as ws:
-        spec = chart_spec(ws, name, period=_period(request), lang=_report_lang())
-    svg = vl_convert.vegalite_to_svg(to_static(spec, width=760))
+    period, lang = _period(request), _report_lang()
+
+    def render() -> str:
+        with open_ws() as ws:
+            spec = chart_spec(ws, name, period=period, lang=lang)
+        return str(vl_convert.vegalite_to_svg(to_static(spec, width=760)))
+
+    svg = cached(("chart", name, period, lang), render)
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response

@@ -26,6 +26,9 @@ from regulars.web.models import Assignment
 
 __all__ = ["assign", "dismiss", "done", "snooze", "week"]
 
+#: Actions shown at first; "Show more" adds as many again.
+PAGE = 50
+
 
 class DoneForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("", "—"), *[(o, o) for o in OUTCOMES]], required=False)
@@ -69,13 +72,19 @@ def week(request: HttpRequest) -> HttpResponse:
         ids = None
     elif assignee.isdigit():
         ids = {a for a, u in assigned.items() if str(u.pk) == assignee}
+    try:
+        shown = min(max(PAGE, int(request.GET.get("show", PAGE))), 1000)
+    except ValueError:
+        shown = PAGE
     fmt = formatter(request)
     with open_ws() as ws:
-        rows = service.week_queue(ws, playbook=playbook or None, action_ids=ids, limit=200)
+        rows = service.week_queue(ws, playbook=playbook or None, action_ids=ids, limit=shown + 1)
         emails = _emails(ws, [r["customer_id"] for r in rows])
         currency = ws.config.workspace.currency
     if assignee == "none":
         rows = [r for r in rows if r["action_id"] not in assigned]
+    more = len(rows) > shown
+    rows = rows[:shown]
     fmt.currency = currency
     items = []
     for r in rows:
@@ -97,6 +106,8 @@ def week(request: HttpRequest) -> HttpResponse:
         "regulars_web/week.html",
         {
             "items": items,
+            "more": more,
+            "show_more": shown + PAGE,
             "playbooks": PLAYBOOKS,
             "playbook": playbook,
             "assignee": assignee,
