@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -16,6 +17,7 @@ from regulars.schema import TOUCH_KINDS
 from regulars.service._customers import attributes_of
 from regulars.web._access import require
 from regulars.web._audit import audit
+from regulars.web._cache import cached
 from regulars.web._format import formatter
 from regulars.web._ws import open_ws
 
@@ -89,12 +91,17 @@ def _why_text(fmt: object, why: list[tuple[str, dict[str, object]]]) -> list[str
     return texts
 
 
-@require("viewer")
-def customer_page(request: HttpRequest, customer_id: str) -> HttpResponse:
+def _customer(customer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     with open_ws() as ws:
         customer = service.customer_detail(ws, customer_id)
         timeline = service.customer_timeline(ws, customer_id)
-        currency = ws.config.workspace.currency
+        return customer, timeline, ws.config.workspace.currency
+
+
+@require("viewer")
+def customer_page(request: HttpRequest, customer_id: str) -> HttpResponse:
+    customer, timeline, currency = cached(("customer", customer_id), lambda: _customer(customer_id))
+    timeline = [dict(e) for e in timeline]
     fmt = formatter(request, currency)
     for e in timeline:
         e["at_text"] = fmt.date(e["at"])

@@ -20,6 +20,7 @@ from regulars import service
 from regulars.actions import OUTCOMES, PLAYBOOKS
 from regulars.web._access import can_change_action, require
 from regulars.web._audit import audit
+from regulars.web._cache import cached
 from regulars.web._format import back, formatter
 from regulars.web._ws import open_ws
 from regulars.web.models import Assignment
@@ -77,10 +78,8 @@ def week(request: HttpRequest) -> HttpResponse:
     except ValueError:
         shown = PAGE
     fmt = formatter(request)
-    with open_ws() as ws:
-        rows = service.week_queue(ws, playbook=playbook or None, action_ids=ids, limit=shown + 1)
-        emails = _emails(ws, [r["customer_id"] for r in rows])
-        currency = ws.config.workspace.currency
+    key = ("week", playbook, None if ids is None else frozenset(ids), shown)
+    rows, emails, currency = cached(key, lambda: _queue(playbook, ids, shown + 1))
     if assignee == "none":
         rows = [r for r in rows if r["action_id"] not in assigned]
     more = len(rows) > shown
@@ -116,6 +115,15 @@ def week(request: HttpRequest) -> HttpResponse:
             "snooze_default": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
         },
     )
+
+
+def _queue(
+    playbook: str, ids: set[str] | None, limit: int
+) -> tuple[list[dict[str, Any]], dict[str, str], str]:
+    with open_ws() as ws:
+        rows = service.week_queue(ws, playbook=playbook or None, action_ids=ids, limit=limit)
+        emails = _emails(ws, [r["customer_id"] for r in rows])
+        return rows, emails, ws.config.workspace.currency
 
 
 def _emails(ws: Any, ids: list[str]) -> dict[str, str]:
