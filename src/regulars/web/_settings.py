@@ -70,6 +70,12 @@ def _database(workspace: Path, database_url: str | None) -> dict[str, Any]:
     }
 
 
+def _allowed_hosts() -> list[str]:
+    """Loopback names, plus the comma-separated ``$REGULARS_ALLOWED_HOSTS``."""
+    extra = [h.strip() for h in os.environ.get("REGULARS_ALLOWED_HOSTS", "").split(",")]
+    return ["127.0.0.1", "localhost", "[::1]", "testserver", *[h for h in extra if h]]
+
+
 def build_settings(
     workspace: Path,
     *,
@@ -88,7 +94,7 @@ def build_settings(
     return {
         "DEBUG": debug,
         "SECRET_KEY": secret_key(workspace),
-        "ALLOWED_HOSTS": allowed_hosts or ["127.0.0.1", "localhost", "[::1]", "testserver"],
+        "ALLOWED_HOSTS": allowed_hosts or _allowed_hosts(),
         "ROOT_URLCONF": "regulars.web.urls",
         "WSGI_APPLICATION": None,
         "INSTALLED_APPS": [
