@@ -31,15 +31,15 @@ def workspace_path() -> str:
 
 
 @contextmanager
-def open_ws(*, retry_seconds: float = RETRY_SECONDS) -> Iterator[Workspace]:
+def open_ws(*, retry_seconds: float | None = None) -> Iterator[Workspace]:
     """The workspace with its database open, closed on exit."""
-    deadline = time.monotonic() + retry_seconds
-    delay = 0.05
+    wait = RETRY_SECONDS if retry_seconds is None else retry_seconds
+    deadline = time.monotonic() + wait
     while True:
         ws = Workspace.open(workspace_path(), read_only=True)
         ws.read_only = False
         try:
-            _ = ws.con
+            _ = ws.con  # retries a lock conflict for a few seconds itself
             break
         except WorkspaceError as exc:
             ws.close()
@@ -48,8 +48,6 @@ def open_ws(*, retry_seconds: float = RETRY_SECONDS) -> Iterator[Workspace]:
                     "The workspace is busy: another regulars process (an import or a fit "
                     "from the command line) is writing to it. Try again in a minute."
                 ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
     try:
         yield ws
     finally:
