@@ -85,15 +85,22 @@ def week(request: HttpRequest) -> HttpResponse:
     more = len(rows) > shown
     rows = rows[:shown]
     fmt.currency = currency
+    texts = cached(
+        ("week-texts", fmt.lang, currency, tuple(r["action_id"] for r in rows)),
+        lambda: [
+            (fmt.reason(r), fmt.money(r["value_at_stake"]), fmt.date(r["due"]) if r["due"] else "")
+            for r in rows
+        ],
+    )
     items = []
-    for r in rows:
+    for r, (reason, value, due) in zip(rows, texts, strict=True):
         user = assigned.get(r["action_id"])
         items.append(
             {
                 **r,
-                "reason_text": fmt.reason(r),
-                "value_text": fmt.money(r["value_at_stake"]),
-                "due_text": fmt.date(r["due"]) if r["due"] else "",
+                "reason_text": reason,
+                "value_text": value,
+                "due_text": due,
                 "assignee": user,
                 "can_change": can_change_action(request.user, user.pk if user else None),
                 "draft": _draft(r, emails.get(r["customer_id"])),
