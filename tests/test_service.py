@@ -19,7 +19,7 @@ ORDERS = [
     # order_id, customer_id, date, revenue
     ("I-1", "C-1", "2024-01-05", 100.0),
     ("I-2", "C-1", "2024-03-10", 250.0),
-    ("C-I-2", "C-1", "2024-03-20", -250.0),  # a credit note: a return, not an order
+    ("CI-2", "C-1", "2024-03-20", 0.0),  # a credit note (refund 250): a return
     ("I-3", "C-2", "2024-02-01", 80.0),
     ("I-4", "C-3", "2024-02-15", 60.0),
     ("I-5", "C-2", "2024-04-01", 40.0),
@@ -43,9 +43,11 @@ def ws(tmp_path: Path) -> Workspace:
             [cid, name, email, channel, segment, ref],
         )
     for oid, cid, day, revenue in ORDERS:
+        refund = 250.0 if oid == "CI-2" else None
         con.execute(
-            "INSERT INTO orders (order_id, customer_id, order_date, revenue) VALUES (?, ?, ?, ?)",
-            [oid, cid, dt.datetime.fromisoformat(day), revenue],
+            "INSERT INTO orders (order_id, customer_id, order_date, revenue, refund_amount) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [oid, cid, dt.datetime.fromisoformat(day), revenue, refund],
         )
     con.execute(
         "INSERT INTO touches (touch_id, customer_id, touched_at, kind, note) VALUES "
@@ -57,7 +59,8 @@ def ws(tmp_path: Path) -> Workspace:
 
 def _oracle() -> pd.DataFrame:
     o = pd.DataFrame(ORDERS, columns=["order_id", "customer_id", "date", "revenue"])
-    o = o[o.revenue.isna() | (o.revenue >= 0)]
+    o = o[o.order_id != "CI-2"]  # the credit note is a return
+    o = o[~o.order_id.isin(["I-2"])]  # I-2 is fully refunded by CI-2: not a paid order
     per = o.groupby("customer_id").agg(
         orders=("order_id", "nunique"), last_order=("date", "max"), revenue=("revenue", "sum")
     )
@@ -105,6 +108,7 @@ def test_timeline_is_newest_first_and_has_every_kind(ws: Workspace) -> None:
     kinds = [e["kind"] for e in events]
     assert kinds.count("order") == 2
     assert kinds.count("return") == 1
+    assert kinds.count("refund") == 1  # the credit note netted against I-2
     assert "touch" in kinds
     assert "referral" in kinds  # C-1 referred C-2
     stamps = [e["at"] for e in events if e["at"] is not None]

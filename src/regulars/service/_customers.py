@@ -42,10 +42,17 @@ class CustomerPage:
     filters: dict[str, str] = field(default_factory=dict)
 
 
+def _ledger(ws: Workspace) -> ir.Table:
+    """The orders through the one ledger (credit notes netted, cancelled orders out)."""
+    from regulars.ledger import credit_window_days, order_ledger
+
+    return order_ledger(ws.table("orders"), credit_window_days=credit_window_days(ws.config))
+
+
 def _purchases(ws: Workspace) -> ir.Table:
-    """Orders that are purchases: a credit note (negative revenue) is a return."""
-    o = ws.table("orders")
-    return o.filter(o.revenue.isnull() | (o.revenue >= 0))
+    """The paid orders (see :mod:`regulars.ledger`)."""
+    ledger = _ledger(ws)
+    return ledger.filter(ledger.is_purchase)
 
 
 def _customer_rows(ws: Workspace) -> ir.Table:
@@ -54,7 +61,7 @@ def _customer_rows(ws: Workspace) -> ir.Table:
     per = o.group_by(o.customer_id).aggregate(
         orders=o.order_id.nunique(),
         last_order=o.order_date.max().cast("date"),
-        revenue=o.revenue.sum().cast("float64"),
+        revenue=o.net_revenue.sum().cast("float64"),
     )
     t = c.left_join(per, c.customer_id == per.customer_id).select(
         c.customer_id,
@@ -174,23 +181,27 @@ def customer_timeline(ws: Workspace, customer_id: str, *, limit: int = 500) -> l
     Newest first; each event has ``at`` (date or time), ``kind`` and its fields.
     """
     events: list[dict[str, Any]] = []
-    o = ws.table("orders")
+    o = _ledger(ws)
     for r in (
         o.filter(o.customer_id == customer_id)
-        .select("order_id", "order_date", "revenue", "refund_amount", "refund_date")
+        .select("order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note")
         .to_pyarrow()
         .to_pylist()
     ):
-        revenue = r["revenue"]
-        kind = "return" if revenue is not None and revenue < 0 else "order"
-        events.append({"at": r["order_date"], "kind": kind, "id": r["order_id"], "amount": revenue})
-        if r["refund_amount"]:
+        if r["is_credit_note"]:  # a return, never an order
+            ret = {"at": r["order_date"], "kind": "return", "id": r["order_id"]}
+            events.append({**ret, "amount": r["refund"]})
+            continue
+        events.append(
+            {"at": r["order_date"], "kind": "order", "id": r["order_id"], "amount": r["revenue"]}
+        )
+        if r["refund"]:
             events.append(
                 {
                     "at": r["refund_date"] or r["order_date"],
                     "kind": "refund",
                     "id": r["order_id"],
-                    "amount": r["refund_amount"],
+                    "amount": r["refund"],
                 }
             )
     t = ws.table("touches")
