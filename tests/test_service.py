@@ -144,17 +144,42 @@ def test_model_registry_matches_the_models() -> None:
 
 def test_preview_maps_columns_and_reports_missing(tmp_path: Path) -> None:
     f = tmp_path / "x.csv"
-    f.write_text("order_id,Client,Date,Total\nA-1,C-1,2024-03-01,12.5\n", encoding="utf-8")
+    f.write_text("order_id,Who,When,HowMuch\nA-1,C-1,2024-03-01,12.5\n", encoding="utf-8")
     p = service.preview_file(f, "orders")
-    assert p.columns == ["order_id", "Client", "Date", "Total"]
+    assert p.columns == ["order_id", "Who", "When", "HowMuch"]
     assert p.rows == [["A-1", "C-1", "2024-03-01", "12.5"]]
-    assert p.mapping["order_id"] == "order_id"
+    assert p.mapping == {"order_id": "order_id"}
+    assert p.missing == ["customer_id", "order_date", "revenue"]
     assert p.problem is not None
     fixed = service.preview_file(
-        f, "orders", mapping={"customer_id": "Client", "order_date": "Date", "revenue": "Total"}
+        f, "orders", mapping={"customer_id": "Who", "order_date": "When", "revenue": "HowMuch"}
     )
     assert fixed.problem is None
     assert fixed.missing == []
+
+
+def test_preview_guesses_a_shop_export(tmp_path: Path) -> None:
+    f = tmp_path / "shop.csv"
+    f.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n",
+        encoding="utf-8",
+    )
+    p = service.preview_file(f, "orders")
+    assert p.mapping == {
+        "order_id": "InvoiceNo",
+        "customer_id": "CustomerID",
+        "order_date": "InvoiceDate",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+        "product": "StockCode",
+    } | {
+        k: v
+        for k, v in p.mapping.items()
+        if k not in {"order_id", "customer_id", "order_date", "quantity", "unit_price", "product"}
+    }
+    assert p.missing == []
+    assert p.problem is None
 
 
 def test_serialisers_keep_money_exact() -> None:

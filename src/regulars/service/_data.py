@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,6 @@ def preview_file(
     import duckdb
 
     from regulars.io._formats import RAW, detect_format, stage_file
-    from regulars.io._mapping import _suggest as suggest
     from regulars.io._mapping import resolve_plan
     from regulars.schema import TABLES
 
@@ -75,26 +74,19 @@ def preview_file(
     finally:
         con.close()
     chosen = {k: v for k, v in (mapping or {}).items() if v}
+    auto = _guess(t.column_names, columns) | chosen
+    for name, col in (mapping or {}).items():
+        if not col:  # unmapped on purpose
+            auto.pop(name, None)
     problem = None
     try:
-        plan = resolve_plan(t, columns, file_label=path.name, mapping=chosen)
-        auto = {name: src.columns[0] for name, src in plan.sources.items()}
-        missing: list[str] = []
+        resolve_plan(t, columns, file_label=path.name, mapping=auto)
     except SchemaError as exc:
         problem = str(exc)
-        auto = dict(chosen)
-        by_name = {c.lower(): c for c in columns}
-        for c in t.columns:
-            if c.name not in auto and c.name in by_name:
-                auto[c.name] = by_name[c.name]
-        missing = [c.name for c in t.columns if c.required and c.name not in auto]
-        for name in missing:
-            guess = suggest(name, columns)
-            if guess in columns:
-                auto[name] = guess
-    for name, col in (mapping or {}).items():
-        if not col:
-            auto.pop(name, None)
+    derivable = {"revenue"} if table == "orders" and "unit_price" in auto else set()
+    missing = [
+        c.name for c in t.columns if c.required and c.name not in auto and c.name not in derivable
+    ]
     fields = [
         {"name": c.name, "required": c.required, "description": c.description} for c in t.columns
     ]
@@ -109,6 +101,65 @@ def preview_file(
         missing=missing,
         problem=problem,
     )
+
+
+#: Usual names of a field in people's exports (lower case, letters and digits only).
+_USUAL: dict[str, tuple[str, ...]] = {
+    "order_id": (
+        "orderid",
+        "invoiceno",
+        "invoice",
+        "invoiceid",
+        "invoicenumber",
+        "orderno",
+        "ordernumber",
+        "order",
+        "number",
+        "id",
+    ),
+    "customer_id": ("customerid", "customer", "clientid", "client", "accountid", "buyer", "email"),
+    "order_date": (
+        "orderdate",
+        "invoicedate",
+        "date",
+        "createdat",
+        "created",
+        "paidat",
+        "day",
+        "timestamp",
+    ),
+    "revenue": ("revenue", "total", "amount", "net", "gross", "sum", "value"),
+    "unit_price": ("unitprice", "price"),
+    "quantity": ("quantity", "qty"),
+    "product": ("product", "stockcode", "sku", "productid", "item"),
+    "touched_at": ("touchedat", "date", "time", "timestamp", "when"),
+    "feedback_date": ("feedbackdate", "date", "answeredat", "submittedat"),
+    "score": ("score", "nps", "rating", "csat"),
+}
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _guess(fields: Sequence[str], columns: Sequence[str]) -> dict[str, str]:
+    """Field -> column by name: the field's own name first, then its usual names.
+
+    A column maps at most one field; fields are taken in the table's order.
+    """
+    by_key: dict[str, str] = {}
+    for c in columns:
+        by_key.setdefault(_key(c), c)
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for name in fields:
+        for candidate in (_key(name), *_USUAL.get(name, ())):
+            col = by_key.get(candidate)
+            if col is not None and col not in used:
+                out[name] = col
+                used.add(col)
+                break
+    return out
 
 
 def import_data(
