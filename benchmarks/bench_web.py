@@ -8,7 +8,11 @@ the request rate and every non-2xx answer.  Targets (issue 12): p95 under 300 ms
 This week and a customer page, under 1 s for Growth, and no 5xx.
 
     python benchmarks/bench_web.py -w demo-workspace
-    python benchmarks/bench_web.py -w big-workspace --clients 20 --seconds 60
+    python benchmarks/bench_web.py -w big --build 1000000     # build a 1 M-customer workspace first
+
+``--build N`` (when the workspace does not exist yet) writes about ``5 N`` simulated
+orders of about N customers with a fixed seed, imports them, scores every customer
+and computes this week's actions, timing each step.
 """
 
 from __future__ import annotations
@@ -146,13 +150,50 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def build(path: Path, customers: int) -> None:
+    """A workspace of about ``customers`` customers: orders, scores and actions."""
+    import tempfile
+
+    from regulars.actions import compute_actions
+    from regulars.datasets import simulate_orders_to_parquet
+    from regulars.io import import_file
+    from regulars.models import score_workspace
+    from regulars.store import Workspace
+
+    steps: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        orders = simulate_orders_to_parquet(
+            Path(tmp) / "orders.parquet", n_lines=5 * customers, n_customers=customers, seed=11
+        )
+        steps.append(("simulate", time.perf_counter() - t0))
+        ws = Workspace.init(path, name="Web benchmark")
+        try:
+            t = time.perf_counter()
+            import_file(ws, "orders", orders)
+            steps.append(("import", time.perf_counter() - t))
+            t = time.perf_counter()
+            score_workspace(ws)
+            steps.append(("score", time.perf_counter() - t))
+            t = time.perf_counter()
+            compute_actions(ws)
+            steps.append(("actions", time.perf_counter() - t))
+            n = ws.count("customers")
+        finally:
+            ws.close()
+    print(f"built {path}: {n:,} customers; " + ", ".join(f"{k} {v:.0f} s" for k, v in steps))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-w", "--workspace", required=True, type=Path)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=8, help="Server threads.")
+    parser.add_argument("--build", type=int, metavar="N", help="Build N customers first.")
     args = parser.parse_args()
+    if args.build and not (args.workspace / "regulars.toml").exists():
+        build(args.workspace, args.build)
 
     env = dict(os.environ)
     user = "bench-" + secrets.token_hex(3)
