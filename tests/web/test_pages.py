@@ -206,3 +206,12 @@ def test_growth_page_and_chart() -> None:
     assert chart.status_code == 200
     assert chart["Content-Type"] == "image/svg+xml"
     assert b"<svg" in chart.content
+
+
+def test_a_snooze_into_the_past_is_refused_with_a_message() -> None:
+    aid = open_action_ids(12)[9]
+    client = client_for("boss")
+    r = client.post(f"/week/{aid}/snooze/", {"until": "2000-01-01"}, follow=True)
+    assert r.status_code == 200
+    assert "must be after today" in r.content.decode()
+    assert aid in open_action_ids(50)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from regulars import service
 from regulars.actions import OUTCOMES, PLAYBOOKS
+from regulars.errors import ActionError
 from regulars.web._access import can_change_action, require
 from regulars.web._audit import audit
 from regulars.web._cache import cached
@@ -152,8 +153,12 @@ def _check(request: HttpRequest, action_id: str) -> None:
 
 def _record(request: HttpRequest, action_id: str, status: str, **kw: Any) -> HttpResponse:
     _check(request, action_id)
-    with open_ws() as ws:
-        service.record_action(ws, action_id, status, **kw)
+    try:
+        with open_ws() as ws:
+            service.record_action(ws, action_id, status, **kw)
+    except ActionError as exc:  # already done, a date in the past...: say so on the page
+        messages.error(request, str(exc))
+        return redirect(back(request, "week"))
     audit(request, f"action_{status}", json.dumps({"action_id": action_id, **kw}, default=str))
     messages.success(request, _("Saved."))
     return redirect(back(request, "week"))
