@@ -42,22 +42,31 @@ class CustomerPage:
     filters: dict[str, str] = field(default_factory=dict)
 
 
-def _ledger(ws: Workspace) -> ir.Table:
-    """The orders through the one ledger (credit notes netted, cancelled orders out)."""
+def _ledger(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+    """The orders through the one ledger (credit notes netted, cancelled orders out).
+
+    With ``customer_id``, only that customer's orders: the ledger nets a credit note
+    against an invoice of the same customer, so filtering first gives the same rows.
+    """
     from regulars.ledger import credit_window_days, order_ledger
 
-    return order_ledger(ws.table("orders"), credit_window_days=credit_window_days(ws.config))
+    orders = ws.table("orders")
+    if customer_id is not None:
+        orders = orders.filter(orders.customer_id == customer_id)
+    return order_ledger(orders, credit_window_days=credit_window_days(ws.config))
 
 
-def _purchases(ws: Workspace) -> ir.Table:
+def _purchases(ws: Workspace, customer_id: str | None = None) -> ir.Table:
     """The paid orders (see :mod:`regulars.ledger`)."""
-    ledger = _ledger(ws)
+    ledger = _ledger(ws, customer_id)
     return ledger.filter(ledger.is_purchase)
 
 
-def _customer_rows(ws: Workspace) -> ir.Table:
+def _customer_rows(ws: Workspace, customer_id: str | None = None) -> ir.Table:
     c = ws.table("customers")
-    o = _purchases(ws)
+    if customer_id is not None:
+        c = c.filter(c.customer_id == customer_id)
+    o = _purchases(ws, customer_id)
     per = o.group_by(o.customer_id).aggregate(
         orders=o.order_id.nunique(),
         last_order=o.order_date.max().cast("date"),
@@ -75,6 +84,8 @@ def _customer_rows(ws: Workspace) -> ir.Table:
     )
     if ws.has_table("scores"):
         s = ws.table("scores").select("customer_id", "p_alive", "clv", "expected_orders_365d")
+        if customer_id is not None:
+            s = s.filter(s.customer_id == customer_id)
         t = t.left_join(s, t.customer_id == s.customer_id).drop("customer_id_right")
     else:
         t = t.mutate(
@@ -135,8 +146,7 @@ def list_customers(
 
 def customer_detail(ws: Workspace, customer_id: str) -> dict[str, Any]:
     """The customer's facts and scores; :class:`NotFoundError` for an unknown id."""
-    t = _customer_rows(ws)
-    rows = t.filter(t.customer_id == customer_id).to_pyarrow().to_pylist()
+    rows = _customer_rows(ws, customer_id).to_pyarrow().to_pylist()
     if not rows:
         raise NotFoundError(f"No customer with id {customer_id!r}.", hint={"field": "customer_id"})
     row = dict(rows[0])
@@ -181,10 +191,9 @@ def customer_timeline(ws: Workspace, customer_id: str, *, limit: int = 500) -> l
     Newest first; each event has ``at`` (date or time), ``kind`` and its fields.
     """
     events: list[dict[str, Any]] = []
-    o = _ledger(ws)
+    o = _ledger(ws, customer_id)
     for r in (
-        o.filter(o.customer_id == customer_id)
-        .select("order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note")
+        o.select("order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note")
         .to_pyarrow()
         .to_pylist()
     ):

@@ -21,6 +21,7 @@ T = TypeVar("T")
 _SIZE = 64
 _lock = threading.Lock()
 _store: OrderedDict[Hashable, Any] = OrderedDict()
+_flights: dict[Hashable, threading.Lock] = {}
 
 
 def fingerprint() -> tuple[Any, ...]:
@@ -37,15 +38,29 @@ def fingerprint() -> tuple[Any, ...]:
 
 
 def cached(key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, or its result from the last call with ``key`` on unchanged files."""
+    """``compute()``, or its result from the last call with ``key`` on unchanged files.
+
+    Concurrent requests for the same missing key wait for one computation.
+    """
     full = (key, fingerprint())
     with _lock:
         if full in _store:
             _store.move_to_end(full)
             return _store[full]
-    value = compute()
-    with _lock:
-        _store[full] = value
-        while len(_store) > _SIZE:
-            _store.popitem(last=False)
+        flight = _flights.setdefault(full, threading.Lock())
+    with flight:
+        with _lock:
+            if full in _store:
+                return _store[full]
+        try:
+            value = compute()
+        except BaseException:
+            with _lock:
+                _flights.pop(full, None)
+            raise
+        with _lock:
+            _store[full] = value
+            _flights.pop(full, None)
+            while len(_store) > _SIZE:
+                _store.popitem(last=False)
     return value
