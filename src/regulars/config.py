@@ -42,6 +42,7 @@ __all__ = [
     "ProductsConfig",
     "ReferralRule",
     "ReferralsConfig",
+    "SmtpConfig",
     "SubscriptionsConfig",
     "WorkspaceSettings",
     "default_config_text",
@@ -136,6 +137,33 @@ class GuaranteeConfig:
 
     # Length of the money-back window in days (0 = no guarantee).
     days: int = 90
+
+
+@dataclass
+class SmtpConfig:
+    """``[smtp]``: the mail server that sends the weekly digest (``regulars digest``)."""
+
+    host: str = ""
+    port: int = 587
+    # "starttls" (port 587), "ssl" (port 465) or "none" (a local relay only).
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    # The password is never written here: name the environment variable that holds it.
+    password_env: str = "REGULARS_SMTP_PASSWORD"
+    from_address: str = ""
+    # Actions due within this many days go into the digest.
+    due_within_days: int = 7
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(
+                f"[smtp] port = {self.port!r} is not a port number (expected 1 to 65535, "
+                "usually 587 with starttls or 465 with ssl)."
+            )
+        if self.due_within_days < 0:
+            raise ConfigError(
+                f"[smtp] due_within_days = {self.due_within_days!r} must be 0 or more."
+            )
 
 
 def _default_retention_channels() -> list[str]:
@@ -309,6 +337,7 @@ class Config:
     products: ProductsConfig = field(default_factory=ProductsConfig)
     playbooks: PlaybooksConfig = field(default_factory=PlaybooksConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
     def __post_init__(self) -> None:
         for name, kind in self.channels.items():

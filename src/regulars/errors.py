@@ -14,14 +14,32 @@ __all__ = [
     "ConvergenceError",
     "ImportDataError",
     "NotFittedError",
+    "NotFoundError",
     "RegularsError",
     "SchemaError",
     "WorkspaceError",
+    "hint_of",
 ]
 
 
 class RegularsError(Exception):
-    """Root of every error regulars raises on purpose."""
+    """Root of every error regulars raises on purpose.
+
+    ``hint`` optionally names what the user should change, as data, so that each
+    surface can word it: ``{"option": "map", "field": "order_id"}`` reads
+    ``--map order_id=COLUMN`` in the CLI and "choose a column for order_id" in the
+    web app.  Keys: ``option`` (the CLI flag without dashes or the setting),
+    ``field`` (a contract field or parameter), ``value`` (a suggested value).
+    """
+
+    def __init__(self, *args: object, hint: dict[str, str] | None = None) -> None:
+        super().__init__(*args)
+        self.hint: dict[str, str] = dict(hint or {})
+
+
+def hint_of(exc: BaseException) -> dict[str, str]:
+    """The structured hint of ``exc`` (empty when it has none)."""
+    return dict(getattr(exc, "hint", None) or {})
 
 
 class ConfigError(RegularsError, ValueError):
@@ -53,6 +71,10 @@ class ImportDataError(SchemaError):
 
 class ActionError(RegularsError, ValueError):
     """An action or playbook request cannot be done (unknown id, wrong state...)."""
+
+
+class NotFoundError(RegularsError, LookupError):
+    """A requested object (customer, action, import...) does not exist."""
 
 
 class NotFittedError(RegularsError, ValueError, AttributeError):

@@ -7,7 +7,15 @@ call the library and render what it returns.
 
 from __future__ import annotations
 
-from regulars.cli import _actions, _io, _metrics, _models, _report, _workspace  # noqa: F401  (registers commands)
+from regulars.cli import (  # noqa: F401  (registers commands)
+    _actions,
+    _io,
+    _metrics,
+    _models,
+    _report,
+    _web,
+    _workspace,
+)
 from regulars.cli._common import app
 
 __all__ = ["app", "main"]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import io
 import json
 import math
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,38 +25,14 @@ from regulars.cli._common import (
     workspace_option,
     write_out,
 )
-from regulars.errors import RegularsError
+from regulars.errors import RegularsError, hint_of
+from regulars.service import METRICS, run_metric
 
-#: CLI name -> function in regulars.metrics.
-METRICS: dict[str, str] = {
-    "new-vs-returning": "new_vs_returning",
-    "growth-accounting": "growth_accounting",
-    "growth-sources": "growth_sources",
-    "channel-economics": "channel_economics",
-    "cohort-retention": "cohort_retention",
-    "subscription-movements": "subscription_movements",
-    "referrals": "referrals",
-    "guarantee": "guarantee",
-    "packages": "packages",
-    "lifecycle": "lifecycle",
-    "cold-funding": "cold_funding",
-}
+__all__ = ["FORMATS", "METRICS", "compute", "render_table", "to_csv", "to_json"]
+
 FORMATS = ("table", "csv", "json", "parquet")
 #: Float columns that hold money (Decimal columns always do).
 MONEY_FLOATS = frozenset({"cac", "clv", "arpu", "average_revenue"})
-
-
-def _metric_function(name: str) -> Callable[..., Any]:
-    import regulars.metrics
-
-    func = getattr(regulars.metrics, METRICS[name], None)
-    if not callable(func):  # missing, or only a submodule of the same name
-        available = [n for n, f in METRICS.items() if callable(getattr(regulars.metrics, f, None))]
-        raise RegularsError(
-            f"The metric {name!r} is not available in this version of regulars. "
-            f"Available: {', '.join(available)}."
-        )
-    return func
 
 
 def compute(
@@ -71,31 +45,14 @@ def compute(
     measure: str | None = None,
 ) -> Any:
     """The lazy Ibis table of metric ``name`` (CLI spelling) on ``workspace``."""
-    func = _metric_function(name)
-    accepted = inspect.signature(func).parameters
-    kwargs: dict[str, Any] = {}
-    if period is not None:
-        kwargs["period"] = period
-    if measure is not None:
-        if "measure" not in accepted:
+    try:
+        return run_metric(workspace, name, period=period, start=start, end=end, measure=measure)
+    except RegularsError as exc:
+        if hint_of(exc).get("option") == "measure":
             raise click.UsageError(
-                f"--measure applies to growth-accounting only, not to {name}.",
-            )
-        kwargs["measure"] = measure
-    ranged = "start" in accepted and "end" in accepted
-    if ranged:
-        kwargs["start"], kwargs["end"] = start, end
-    expr = func(workspace, **kwargs)
-    if not ranged and "period" in expr.columns and (start or end):
-        # The metric has no range of its own: keep the periods that overlap it.
-        if start is not None:
-            grain = period or workspace.config.workspace.period
-            step = {"month": 1, "quarter": 3, "year": 12}[grain]
-            first = dt.date(start.year, (start.month - 1) // step * step + 1, 1)
-            expr = expr.filter(expr.period >= first)
-        if end is not None:
-            expr = expr.filter(expr.period <= end)
-    return expr
+                f"--measure applies to growth-accounting only, not to {name}."
+            ) from None
+        raise
 
 
 # -- rendering -----------------------------------------------------------------------

@@ -28,18 +28,12 @@ if TYPE_CHECKING:
     from regulars.models._workspace import FitResult
 
 # The model library (Ibis, SciPy) is imported when a command runs, not at CLI start-up.
-PURCHASE_MODELS = ("auto", "bgnbd", "mbgnbd", "pnbd", "bgbb", "mbgcnbd")
-SPEND_MODELS = ("gamma-gamma",)
+from regulars.service._models import MODEL_NAMES, SPEND_MODELS
+from regulars.service._models import PURCHASE_MODELS as _MODELS
+from regulars.service._models import TIME_UNITS as UNIT_NAMES
 
-MODEL_NAMES = {
-    "bgnbd": "BG/NBD",
-    "mbgnbd": "MBG/NBD",
-    "pnbd": "Pareto/NBD",
-    "bgbb": "BG/BB",
-    "mbgcnbd": "MBG/CNBD-k",
-    "gamma-gamma": "Gamma-Gamma",
-}
-UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
+#: --model choices: a model, or "auto" (chosen by the holdout).
+PURCHASE_MODELS = ("auto", *_MODELS)
 
 
 @contextmanager
@@ -367,6 +361,7 @@ def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Pat
     if fmt is not None and out is None:
         raise click.BadParameter("--format needs --out FILE.", param_hint="--format")
     from regulars.models._workspace import score_workspace
+    from regulars.service import top_customers
 
     if out is not None:
         check_output_path(out)
@@ -374,10 +369,10 @@ def score_command(out: Path | None, fmt: str | None, refit: bool, workspace: Pat
     try:
         with _progress(True) as progress:
             result = score_workspace(ws, out=out, format=fmt, refit=refit, progress=progress)
-        top = ws.con.execute(
-            "SELECT customer_id, p_alive, expected_orders_365d, clv FROM scores "
-            "ORDER BY clv DESC NULLS LAST, p_alive DESC, customer_id LIMIT 5"
-        ).fetchall()
+        top = [
+            (r["customer_id"], r["p_alive"], r["expected_orders_365d"], r["clv"])
+            for r in top_customers(ws, 5)
+        ]
     finally:
         ws.close()
     fit = result.fit

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import inspect
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -291,16 +290,10 @@ class ReportData:
 
     def metric(self, function: str, **kwargs: Any) -> pd.DataFrame:
         """Run ``regulars.metrics.<function>`` on the workspace and fetch the result."""
-        import regulars.metrics
+        from regulars.service import call_metric, metric_function
 
-        func = getattr(regulars.metrics, function)
-        accepted = inspect.signature(func).parameters
-        for name, value in (("period", self.period), ("start", self.start), ("end", self.end)):
-            if name in accepted and name not in kwargs:
-                kwargs[name] = value
-        if "as_of" in accepted and "as_of" not in kwargs and self.end is not None:
-            kwargs["as_of"] = self.end
-        expr = func(self.context, **kwargs)
+        defaults = {"period": self.period, "start": self.start, "end": self.end, "as_of": self.end}
+        expr = call_metric(metric_function(function), self.context, defaults=defaults, **kwargs)
         return _floats(expr.to_pandas())
 
 

@@ -1,0 +1,308 @@
+"""Customers: the searchable list, one customer's facts, and their timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from regulars.errors import NotFoundError, RegularsError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from regulars.store import Workspace
+
+__all__ = [
+    "CUSTOMER_SORTS",
+    "CustomerPage",
+    "customer_detail",
+    "customer_timeline",
+    "list_customers",
+]
+
+#: Sort keys of the customer list -> column.
+CUSTOMER_SORTS = ("name", "p_alive", "clv", "last_order", "channel", "segment", "orders")
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """One page of the customer list."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+    sort: str
+    descending: bool
+    query: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def _ledger(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+    """The orders through the one ledger (credit notes netted, cancelled orders out).
+
+    With ``customer_id``, only that customer's orders: the ledger nets a credit note
+    against an invoice of the same customer, so filtering first gives the same rows.
+    """
+    from regulars.ledger import credit_window_days, order_ledger
+
+    orders = ws.table("orders")
+    if customer_id is not None:
+        orders = orders.filter(orders.customer_id == customer_id)
+    return order_ledger(orders, credit_window_days=credit_window_days(ws.config))
+
+
+def _purchases(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+    """The paid orders (see :mod:`regulars.ledger`)."""
+    ledger = _ledger(ws, customer_id)
+    return ledger.filter(ledger.is_purchase)
+
+
+def _customer_rows(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+    c = ws.table("customers")
+    if customer_id is not None:
+        c = c.filter(c.customer_id == customer_id)
+    o = _purchases(ws, customer_id)
+    per = o.group_by(o.customer_id).aggregate(
+        orders=o.order_id.nunique(),
+        last_order=o.order_date.max().cast("date"),
+        revenue=o.net_revenue.sum().cast("float64"),
+    )
+    t = c.left_join(per, c.customer_id == per.customer_id).select(
+        c.customer_id,
+        name=ibis.coalesce(c.name, c.customer_id),
+        email=c.email,
+        channel=c.channel,
+        segment=c.segment,
+        orders=ibis.coalesce(per.orders, 0),
+        last_order=per.last_order,
+        revenue=per.revenue,
+    )
+    if ws.has_table("scores"):
+        s = ws.table("scores").select("customer_id", "p_alive", "clv", "expected_orders_365d")
+        if customer_id is not None:
+            s = s.filter(s.customer_id == customer_id)
+        t = t.left_join(s, t.customer_id == s.customer_id).drop("customer_id_right")
+    else:
+        t = t.mutate(
+            p_alive=ibis.null("float64"),
+            clv=ibis.null("float64"),
+            expected_orders_365d=ibis.null("float64"),
+        )
+    return t
+
+
+def list_customers(
+    ws: Workspace,
+    *,
+    query: str = "",
+    sort: str = "clv",
+    descending: bool = True,
+    channel: str | None = None,
+    segment: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> CustomerPage:
+    """Customers matching ``query`` (id, name or email, any case), sorted and paged."""
+    if sort not in CUSTOMER_SORTS:
+        raise RegularsError(
+            f"Cannot sort customers by {sort!r}. Valid: {', '.join(CUSTOMER_SORTS)}.",
+            hint={"option": "sort", "field": "sort", "value": "clv"},
+        )
+    t = _customer_rows(ws)
+    q = query.strip()
+    if q:
+        needle = q.lower()
+        t = t.filter(
+            t.customer_id.lower().contains(needle)
+            | t.name.lower().contains(needle)
+            | t.email.lower().contains(needle)
+        )
+    filters: dict[str, str] = {}
+    if channel:
+        t = t.filter(t.channel == channel)
+        filters["channel"] = channel
+    if segment:
+        t = t.filter(t.segment == segment)
+        filters["segment"] = segment
+    total = int(t.count().to_pyarrow().as_py())
+    key = t[sort].desc(nulls_first=False) if descending else t[sort].asc(nulls_first=False)
+    page = t.order_by([key, t.customer_id]).limit(max(1, min(limit, 500)), offset=max(0, offset))
+    return CustomerPage(
+        rows=list(page.to_pyarrow().to_pylist()),
+        total=total,
+        offset=max(0, offset),
+        limit=limit,
+        sort=sort,
+        descending=descending,
+        query=q,
+        filters=filters,
+    )
+
+
+def customer_detail(ws: Workspace, customer_id: str) -> dict[str, Any]:
+    """The customer's facts and scores; :class:`NotFoundError` for an unknown id."""
+    rows = _customer_rows(ws, customer_id).to_pyarrow().to_pylist()
+    if not rows:
+        raise NotFoundError(f"No customer with id {customer_id!r}.", hint={"field": "customer_id"})
+    row = dict(rows[0])
+    c = ws.table("customers")
+    extra = (
+        c.filter(c.customer_id == customer_id)
+        .select("phone", "acquired_at", "referred_by", "attributes")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    row.update(extra[0] if extra else {})
+    row["why"] = _why(ws, row)
+    return row
+
+
+def _why(ws: Workspace, row: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Plain-words reasons behind the scores, as (message id, values) to translate."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if row.get("p_alive") is None:
+        return [("no_scores", {})]
+    if ws.has_table("scores"):
+        s = ws.table("scores")
+        facts = (
+            s.filter(s.customer_id == row["customer_id"])
+            .select("frequency", "recency", "T")
+            .to_pyarrow()
+            .to_pylist()
+        )
+        if facts:
+            f = facts[0]
+            out.append(("repeat_orders", {"n": int(f["frequency"] or 0)}))
+            if f["T"] is not None and f["recency"] is not None:
+                out.append(("since_last", {"days": round(float(f["T"] - f["recency"]))}))
+    p = float(row["p_alive"])
+    out.append(("alive_high" if p >= 0.7 else "alive_mid" if p >= 0.3 else "alive_low", {"p": p}))
+    return out
+
+
+def customer_timeline(ws: Workspace, customer_id: str, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Orders, refunds, touches, actions and outcomes, referrals and subscriptions.
+
+    Newest first; each event has ``at`` (date or time), ``kind`` and its fields.
+    """
+    events: list[dict[str, Any]] = []
+    o = _ledger(ws, customer_id)
+    for r in (
+        o.select("order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note")
+        .to_pyarrow()
+        .to_pylist()
+    ):
+        if r["is_credit_note"]:  # a return, never an order
+            ret = {"at": r["order_date"], "kind": "return", "id": r["order_id"]}
+            events.append({**ret, "amount": r["refund"]})
+            continue
+        events.append(
+            {"at": r["order_date"], "kind": "order", "id": r["order_id"], "amount": r["revenue"]}
+        )
+        if r["refund"]:
+            events.append(
+                {
+                    "at": r["refund_date"] or r["order_date"],
+                    "kind": "refund",
+                    "id": r["order_id"],
+                    "amount": r["refund"],
+                }
+            )
+    t = ws.table("touches")
+    for r in (
+        t.filter(t.customer_id == customer_id)
+        .select("touch_id", "touched_at", "kind", "note", "outcome")
+        .to_pyarrow()
+        .to_pylist()
+    ):
+        events.append(
+            {
+                "at": r["touched_at"],
+                "kind": "touch",
+                "id": r["touch_id"],
+                "touch_kind": r["kind"],
+                "note": r["note"],
+                "outcome": r["outcome"],
+            }
+        )
+    if ws.has_table("actions"):
+        a = ws.table("actions")
+        for r in (
+            a.filter(a.customer_id == customer_id)
+            .select("action_id", "playbook", "status", "created_on", "closed_on", "outcome")
+            .to_pyarrow()
+            .to_pylist()
+        ):
+            if r["status"] == "held_out":
+                continue
+            events.append(
+                {
+                    "at": r["closed_on"] or r["created_on"],
+                    "kind": "action",
+                    "id": r["action_id"],
+                    "playbook": r["playbook"],
+                    "status": r["status"],
+                    "outcome": r["outcome"],
+                }
+            )
+    c = ws.table("customers")
+    for r in (
+        c.filter(c.referred_by == customer_id)
+        .select("customer_id", "name", "acquired_at")
+        .to_pyarrow()
+        .to_pylist()
+    ):
+        events.append(
+            {
+                "at": r["acquired_at"],
+                "kind": "referral",
+                "id": r["customer_id"],
+                "name": r["name"] or r["customer_id"],
+            }
+        )
+    s = ws.table("subscriptions")
+    for r in (
+        s.filter(s.customer_id == customer_id)
+        .select("subscription_id", "plan", "start_date", "cancel_date", "price")
+        .to_pyarrow()
+        .to_pylist()
+    ):
+        events.append(
+            {
+                "at": r["start_date"],
+                "kind": "subscription",
+                "id": r["subscription_id"],
+                "plan": r["plan"],
+                "amount": r["price"],
+            }
+        )
+        if r["cancel_date"]:
+            events.append(
+                {"at": r["cancel_date"], "kind": "cancellation", "id": r["subscription_id"]}
+            )
+
+    def when(e: dict[str, Any]) -> dt.datetime:
+        at = e["at"]
+        if at is None:
+            return dt.datetime.min
+        return at if isinstance(at, dt.datetime) else dt.datetime.combine(at, dt.time())
+
+    events.sort(key=lambda e: (when(e), e["kind"], e["id"]), reverse=True)
+    return events[:limit]
+
+
+def attributes_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The customer's free-form attributes as a dict (empty when none or not an object)."""
+    raw = row.get("attributes")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
