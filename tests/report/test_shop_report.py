@@ -141,8 +141,8 @@ def test_yearly_report_on_13_months_calls_no_month_a_year(shop_workspace: Path) 
 def test_russian_sentences_decline_the_period(shop_workspace: Path) -> None:
     ru = _sections(shop_workspace, "quarter", "ru")
     head = ru["headline"].takeaway
-    assert head.startswith("Выручка в 3-м кв. 2011 г."), head
-    assert "во 2-м кв. 2011 г." in head
+    assert head.startswith("Выручка в 3-м кв. 2011"), head
+    assert "во 2-м кв. 2011" in head
     assert "3-й кв." not in head
     figures = [f.change for f in ru["headline"].figures if f.change]
-    assert any("ко 2-му кв. 2011 г." in c for c in figures), figures
+    assert any("ко 2-му кв. 2011" in c for c in figures), figures
