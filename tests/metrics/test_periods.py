@@ -6,12 +6,17 @@ import datetime as dt
 import random
 
 import pytest
-from _metrics_oracle import assert_frames_equal, new_vs_returning
+from _metrics_oracle import CHANNELS, assert_frames_equal, growth, new_vs_returning, sources
 from oracles_periods import complete, coverage, left_censored
 
 from regulars.config import Config, WorkspaceSettings
 from regulars.errors import ConfigError
-from regulars.metrics import cohort_retention, growth_accounting, revenue_retention
+from regulars.metrics import (
+    cohort_retention,
+    growth_accounting,
+    growth_sources,
+    revenue_retention,
+)
 from regulars.metrics import new_vs_returning as nvr_metric
 from regulars.metrics._periods import left_censored_customers
 
@@ -136,6 +141,13 @@ def test_running_shop_first_customers_are_left_censored(book, to_frame, start, s
     assert_frames_equal(df, new_vs_returning(book.inputs, "month"))
     assert df["left_censored_customers"].sum() >= 200
     assert df.iloc[0]["new_customers"] == 0
+    # Growth accounting and sources: never new; resurrected (a win-back) when they
+    # first show after the first month.
+    ga = to_frame(growth_accounting(ctx, period="month"), sort=["period"])
+    assert_frames_equal(ga, growth(book.inputs, "month"))
+    src_ctx = book(orders=data, config=Config(channels=CHANNELS))
+    src = to_frame(growth_sources(src_ctx, period="month"), sort=[])
+    assert_frames_equal(src, sources(book.inputs, "month", CHANNELS))
     cohorts = to_frame(cohort_retention(ctx, period="month"))
     flagged = sorted(set(cohorts.loc[cohorts["left_censored"], "cohort"]))
     assert flagged[0] == dt.date(2010, 12, 1)
