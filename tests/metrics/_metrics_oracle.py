@@ -155,6 +155,19 @@ def _coverage(inputs: dict[str, pa.Table]) -> tuple[dt.date, dt.date]:
     return periods.coverage(r["order_date"] for r in inputs["orders"].to_pylist())
 
 
+def _censored(inputs: dict[str, pa.Table], rows: list[dict]) -> set[str]:
+    """Customers already customers when the data start (docs/metrics.md)."""
+    first: dict[str, dt.date] = {}
+    for r in rows:
+        if r["paid"]:
+            c = r["customer_id"]
+            first[c] = min(first.get(c, r["day"]), r["day"])
+    if not first:
+        return set()
+    lo, hi = _coverage(inputs)
+    return periods.left_censored(first, lo, hi)
+
+
 def _flags(inputs: dict[str, pa.Table], p: dt.date, period: str) -> dict[str, bool]:
     """``complete`` and ``comparable`` of period ``p`` (docs/metrics.md)."""
     lo, hi = _coverage(inputs)
@@ -174,6 +187,7 @@ def growth(inputs: dict[str, pa.Table], period: str, measure: str = "revenue") -
         rev[(r["customer_id"], r["period"])] += r["net"]
     periods = prange(min(r["period"] for r in rows), max(r["period"] for r in rows), period)
     customers = sorted({r["customer_id"] for r in rows})
+    censored = _censored(inputs, rows)
     out = []
     for p in periods:
         q = pprev(p, period)
@@ -188,7 +202,7 @@ def growth(inputs: dict[str, pa.Table], period: str, measure: str = "revenue") -
                 total += b
             else:
                 total += b > 0
-            before = any(rev.get((c, x), ZERO) > 0 for x in periods if x < q)
+            before = c in censored or any(rev.get((c, x), ZERO) > 0 for x in periods if x < q)
             one = 1
             if a > 0 and b > 0:
                 if measure == "revenue":
@@ -343,6 +357,7 @@ def sources(
     spend = spend_rows(inputs, period, retention)
     names = ["upsell", *(f"new_{k}" for k in KINDS), "win_back"]
     customers = sorted({r["customer_id"] for r in rows})
+    censored = _censored(inputs, rows)
     out = []
     for p in periods:
         q = pprev(p, period)
@@ -352,7 +367,7 @@ def sources(
             a, b = rev.get((c, q), ZERO), rev.get((c, p), ZERO)
             if a == b == ZERO:
                 continue
-            earlier = [x for x in periods if x < p and rev.get((c, x), ZERO) > 0]
+            earlier = c in censored or [x for x in periods if x < p and rev.get((c, x), ZERO) > 0]
             if a <= 0 < b:
                 src = "win_back" if earlier else "new_" + kinds.get(c, "other")
                 change[src] += b - a

@@ -41,17 +41,25 @@ def left_censored(
     """Customers already customers when the data start (docs/metrics.md)."""
     w0 = month_index(lo)
     w1 = w0 if lo.day <= 1 + SLACK["month"] else w0 + 1
-    window = {c for c, d in first.items() if month_index(d) <= w1}
-    if business_start:
-        return window if dt.date.fromisoformat(business_start) < lo else set()
-    following = [
+    after = [
         m
-        for m in range(w1 + 1, w1 + 7)
+        for m in range(w1 + 1, month_index(hi) + 2)
         if complete(dt.date(m // 12, m % 12 + 1, 1), "month", lo, hi)
     ]
-    if not following or len(window) < 10:
+    count = {m: sum(1 for d in first.values() if month_index(d) == m) for m in after}
+    # The later half: months after w1 + floor(len(after) / 2).
+    late = [m for m in after if m > w1 + len(after) // 2]
+    baseline = sum(count[m] for m in late) / len(late) if late else 0.0
+    end = w1
+    for m in after[:6]:
+        if count[m] > 2 * baseline:
+            end = m
+        else:
+            break
+    window = {c for c, d in first.items() if month_index(d) <= end}
+    if business_start:
+        return window if dt.date.fromisoformat(business_start) < lo else set()
+    n_first = sum(1 for d in first.values() if month_index(d) <= w1)
+    if len(after) < 2 or n_first < 10:
         return set()
-    after = sum(1 for d in first.values() if month_index(d) in following)
-    rate_window = len(window) / (w1 - w0 + 1)
-    rate_after = after / len(following)
-    return window if rate_window > 2 * rate_after else set()
+    return window if n_first / (w1 - w0 + 1) > 2 * baseline else set()

@@ -6,12 +6,17 @@ import datetime as dt
 import random
 
 import pytest
-from _metrics_oracle import assert_frames_equal, new_vs_returning
+from _metrics_oracle import CHANNELS, assert_frames_equal, growth, new_vs_returning, sources
 from oracles_periods import complete, coverage, left_censored
 
 from regulars.config import Config, WorkspaceSettings
 from regulars.errors import ConfigError
-from regulars.metrics import cohort_retention, growth_accounting, revenue_retention
+from regulars.metrics import (
+    cohort_retention,
+    growth_accounting,
+    growth_sources,
+    revenue_retention,
+)
 from regulars.metrics import new_vs_returning as nvr_metric
 from regulars.metrics._periods import left_censored_customers
 
@@ -25,7 +30,9 @@ def _orders(days: list[tuple[str, dt.date]]) -> dict[str, list]:
     }
 
 
-def _shop(seed: int, start: dt.date, end: dt.date, running: bool) -> dict[str, list]:
+def _shop(
+    seed: int, start: dt.date, end: dt.date, running: bool, spread: int = 20
+) -> dict[str, list]:
     """A shop from ``start`` to ``end``: 20 first customers a month, plus 200 who were
     customers before the data start (when ``running``) ordering in the first weeks."""
     rng = random.Random(seed)
@@ -41,7 +48,7 @@ def _shop(seed: int, start: dt.date, end: dt.date, running: bool) -> dict[str, l
             n += 1
     if running:
         for i in range(200):
-            first = start + dt.timedelta(days=rng.randrange(20))
+            first = start + dt.timedelta(days=rng.randrange(spread))
             days.append((f"old{i}", first))
             days.append((f"old{i}", first + dt.timedelta(days=60 + rng.randrange(200))))
     return _orders([(c, d) for c, d in days if d <= end] + [("last", end)])
@@ -110,10 +117,15 @@ def test_nrr_is_comparable_only_between_complete_periods(book, to_frame) -> None
     assert not row["complete"]
 
 
-@pytest.mark.parametrize("start", [dt.date(2010, 12, 1), dt.date(2010, 12, 15)])
-def test_running_shop_first_customers_are_left_censored(book, to_frame, start) -> None:
+@pytest.mark.parametrize(
+    ("start", "spread"),
+    [(dt.date(2010, 12, 1), 20), (dt.date(2010, 12, 15), 20), (dt.date(2010, 12, 1), 55)],
+)
+def test_running_shop_first_customers_are_left_censored(book, to_frame, start, spread) -> None:
+    """Customers from before the data show up over the first weeks (``spread`` days):
+    the window grows while a month's first customers stay above twice the baseline."""
     end = dt.date(2011, 12, 9)
-    data = _shop(2, start, end, running=True)
+    data = _shop(2, start, end, running=True, spread=spread)
     ctx = book(orders=data)
     got = set(to_frame(left_censored_customers(ctx))["customer_id"])
     days = [dt.date.fromisoformat(d) for d in data["order_date"]]
@@ -129,6 +141,13 @@ def test_running_shop_first_customers_are_left_censored(book, to_frame, start) -
     assert_frames_equal(df, new_vs_returning(book.inputs, "month"))
     assert df["left_censored_customers"].sum() >= 200
     assert df.iloc[0]["new_customers"] == 0
+    # Growth accounting and sources: never new; resurrected (a win-back) when they
+    # first show after the first month.
+    ga = to_frame(growth_accounting(ctx, period="month"), sort=["period"])
+    assert_frames_equal(ga, growth(book.inputs, "month"))
+    src_ctx = book(orders=data, config=Config(channels=CHANNELS))
+    src = to_frame(growth_sources(src_ctx, period="month"), sort=[])
+    assert_frames_equal(src, sources(book.inputs, "month", CHANNELS))
     cohorts = to_frame(cohort_retention(ctx, period="month"))
     flagged = sorted(set(cohorts.loc[cohorts["left_censored"], "cohort"]))
     assert flagged[0] == dt.date(2010, 12, 1)

@@ -117,14 +117,14 @@ def test_translations_keep_placeholders() -> None:
 @pytest.mark.parametrize(
     ("start", "period", "form", "want"),
     [
-        (dt.date(2025, 7, 1), "quarter", "in_", "в 3-м кв. 2025 г."),
-        (dt.date(2025, 4, 1), "quarter", "in_", "во 2-м кв. 2025 г."),
-        (dt.date(2025, 4, 1), "quarter", "to", "ко 2-му кв. 2025 г."),
-        (dt.date(2025, 1, 1), "quarter", "to", "к 1-му кв. 2025 г."),
-        (dt.date(2025, 4, 1), "quarter", "from_", "со 2-го кв. 2025 г."),
-        (dt.date(2025, 3, 1), "month", "in_", "в марте 2025 г."),
-        (dt.date(2025, 3, 1), "month", "of", "марта 2025 г."),
-        (dt.date(2025, 1, 1), "year", "In", "В 2025 г."),
+        (dt.date(2025, 7, 1), "quarter", "in_", "в 3-м кв. 2025"),
+        (dt.date(2025, 4, 1), "quarter", "in_", "во 2-м кв. 2025"),
+        (dt.date(2025, 4, 1), "quarter", "to", "ко 2-му кв. 2025"),
+        (dt.date(2025, 1, 1), "quarter", "to", "к 1-му кв. 2025"),
+        (dt.date(2025, 4, 1), "quarter", "from_", "со 2-го кв. 2025"),
+        (dt.date(2025, 3, 1), "month", "in_", "в марте 2025"),
+        (dt.date(2025, 3, 1), "month", "of", "марта 2025"),
+        (dt.date(2025, 1, 1), "year", "In", "В 2025 году"),
     ],
 )
 def test_russian_period_forms_agree_in_case(
@@ -142,9 +142,9 @@ def test_russian_sentences_decline_the_period() -> None:
         t.period_name(dt.date(2025, 4, 1), "quarter"),
     )
     text = t._("vs {period}").format(period=q2)
-    assert text == "ко 2-му кв. 2025 г."
+    assert text == "ко 2-му кв. 2025"
     text = t._("Revenue in {period} was {revenue}; returning customers brought {share} of it.")
-    assert text.format(period=q3, revenue="1", share="2").startswith("Выручка в 3-м кв. 2025 г.")
+    assert text.format(period=q3, revenue="1", share="2").startswith("Выручка в 3-м кв. 2025")
     # English keeps its own words around the plain label.
     en = translator("en")
     assert en._("vs {period}").format(period=en.period_name(dt.date(2025, 4, 1), "quarter")) == (

@@ -15,20 +15,28 @@ Complete periods
 Left-censored customers
     When the data start inside a running business, the customers who order in the
     first weeks were, for the most part, customers before the data start: their
-    "first order" in the data is not their first order.  The *censoring window* runs
-    from ``data_start`` to the end of the first complete month.  Its customers are
-    *left-censored* ("already customers when the data start") when
+    "first order" in the data is not their first order.  The detector compares first
+    customers per month (a customer's month of first paid order in the data):
 
-    * ``[workspace] business_start`` is set and is before ``data_start``; or
-    * ``business_start`` is not set and the window holds more than twice as many first
-      orders per month as the (up to six) complete months after it: a business that
-      opens grows its book from a few first customers, a running one shows all its
-      active customers at once.  The window must hold at least ten customers: fewer
-      prove nothing.
+    * the *first month* is the first complete month of the data (with the partial
+      month before it, if any);
+    * the *baseline* is the mean number of first customers per month over the later
+      half of the complete months after the first one (the months least mixed with
+      customers from before the data);
+    * the business was running when the data start when the first month (per month)
+      holds more than :data:`CENSORING_FACTOR` (2) times the baseline, and at least
+      :data:`CENSORING_MIN_CUSTOMERS` (10) customers: a business that opens grows its
+      book from a few first customers, a running one shows its active customers at
+      once;
+    * then the *censoring window* is the first month plus each following month (up
+      to :data:`FOLLOWING_MONTHS`, six) that still holds more than twice the baseline,
+      and its customers are *left-censored*: "already customers when the data start".
 
-    A ``business_start`` on or after ``data_start`` says the business opened with the
-    data: nobody is left-censored.  Without a complete month after the window there is
-    no evidence, and nobody is left-censored either.
+    ``[workspace] business_start`` overrides the decision: a date before ``data_start``
+    says the business was running (the window is found as above); a date on or after
+    it says the business opened with the data, and nobody is left-censored.  With
+    fewer than two complete months after the first there is no evidence, and nobody is
+    left-censored unless ``business_start`` says so.
 """
 
 from __future__ import annotations
@@ -190,33 +198,40 @@ def left_censored_customers(ctx: MetricContext) -> ir.Table:
         # The last complete month: the one before the month of data_end + slack + 1 day.
         _last=period_index(cov.data_end + ibis.interval(days=slack + 1), "month") - 1,
     )
-    j = first.cross_join(bounds)
-    in_window = j.cohort_index <= j._w1
-    after = (j.cohort_index > j._w1) & (j.cohort_index <= j._w1 + FOLLOWING_MONTHS)
-    after = after & (j.cohort_index <= j._last)
-    stats = j.aggregate(
-        _n_window=in_window.cast("int64").sum(),
-        _n_after=after.cast("int64").sum(),
-        _w_months=(j._w1 - j._w0 + 1).max(),
-        _a_months=ibis.least(j._last - j._w1, FOLLOWING_MONTHS).max(),
+    # First customers per complete month after the first one (zero-filled), and the
+    # baseline: the mean over the later half of those months, the least contaminated
+    # by customers from before the data.
+    counts = first.group_by(_m="cohort_index").aggregate(_n=first.count())
+    grid = bounds.select(_m=ibis.range(bounds._w1 + 1, bounds._last + 1)).unnest("_m")
+    grid = grid.select(_m=grid._m.cast("int64")).cross_join(bounds)
+    grid = grid.left_join(counts, grid._m == counts._m).drop("_m_right")
+    grid = grid.mutate(_n=grid._n.fill_null(0), _mid=grid._w1 + (grid._last - grid._w1) // 2)
+    late = grid._m > grid._mid
+    stats = grid.aggregate(
+        _a_months=grid.count(),
+        _late_n=grid._n.sum(where=late),
+        _late_months=grid.count(where=late),
     )
+    # A month is still "early" while its first customers exceed factor × the baseline.
+    grid = grid.cross_join(stats)
+    high = grid._n * grid._late_months > CENSORING_FACTOR * grid._late_n.fill_null(0)
+    calm = grid.filter(~high | (grid._m > grid._w1 + FOLLOWING_MONTHS))
+    stop = calm.aggregate(_stop=calm._m.min())
+    j = first.cross_join(bounds).cross_join(stats).cross_join(stop)
+    window_end = ibis.coalesce(j._stop - 1, ibis.least(j._last, j._w1 + FOLLOWING_MONTHS))
+    n_first = (j.cohort_index <= j._w1).cast("int64").sum()
     business_start = ctx.config.workspace.business_start
     if business_start:
-        started_before = cov.select(
-            _censor=_date_literal(business_start) < cov.data_start,
-        )
-        decide = started_before
+        decide = cov.select(_censor=_date_literal(business_start) < cov.data_start)
     else:
-        # n_window / window months > factor × n_after / months after, in integers.
-        decide = stats.select(
-            _censor=(stats._a_months > 0)
-            & (stats._n_window >= CENSORING_MIN_CUSTOMERS)
-            & (
-                stats._n_window * stats._a_months
-                > CENSORING_FACTOR * stats._n_after * stats._w_months
-            )
+        # First-month rate > factor × baseline, in integers.
+        w_months = (j._w1 - j._w0 + 1).max()
+        decide = j.aggregate(
+            _censor=(j._a_months.max() >= 2)
+            & (n_first >= CENSORING_MIN_CUSTOMERS)
+            & (n_first * j._late_months.max() > CENSORING_FACTOR * j._late_n.max() * w_months)
         )
-    marked = j.filter(in_window).cross_join(decide)
+    marked = j.filter(j.cohort_index <= ibis.greatest(window_end, j._w1)).cross_join(decide)
     marked = marked.filter(marked._censor.fill_null(False))
     return marked.select("customer_id", "first_date")
 

@@ -22,7 +22,7 @@ from regulars.metrics._common import (
     safe_ratio,
     union_all,
 )
-from regulars.metrics._periods import mark_comparable
+from regulars.metrics._periods import left_censored_customers, mark_comparable
 
 __all__ = [
     "customer_transitions",
@@ -37,7 +37,7 @@ MEASURES: tuple[str, ...] = ("revenue", "customers")
 PARTS = ("new", "expansion", "contraction", "churned", "resurrected", "retained")
 
 
-def customer_transitions(facts: ir.Table) -> ir.Table:
+def customer_transitions(facts: ir.Table, censored: ir.Table | None = None) -> ir.Table:
     """One row per customer and period P where the customer had revenue in P or P−1.
 
     ``facts`` is :func:`~regulars.metrics._common.order_facts`.  Customers only appear
@@ -62,16 +62,21 @@ def customer_transitions(facts: ir.Table) -> ir.Table:
         magnitudes); ``new + expansion + resurrected − contraction − churned`` equals
         ``current − previous`` exactly.
     """
-    return transitions_from_windows(customer_windows(facts))
+    return transitions_from_windows(customer_windows(facts, censored))
 
 
-def customer_windows(facts: ir.Table) -> ir.Table:
+def customer_windows(facts: ir.Table, censored: ir.Table | None = None) -> ir.Table:
     """Net revenue per customer and period with the customer's neighbouring periods.
 
     Columns: ``customer_id``, ``period_index``, ``revenue`` (net, every customer-period
     with a non-cancelled order), ``_prev_p``/``_prev_rev`` (the customer's previous
     period with an order and its revenue), ``_next_p`` (their next period with an
     order) and ``_first_pos`` (their first period with positive revenue).
+
+    ``censored`` (a table with ``customer_id``: the left-censored customers) marks the
+    customers who were customers before the data start: their ``_first_pos`` is the
+    period before their first one in the data, so they are never new; when they first
+    appear in the data after the first period they are resurrected.
     """
     cp = customer_period_revenue(facts).select("customer_id", "period_index", "revenue")
     # One sorted pass per customer.  period_index is unique within a customer's rows
@@ -86,6 +91,12 @@ def customer_windows(facts: ir.Table) -> ir.Table:
         # The customer's first period with positive revenue: paid before P <=> it is < P.
         _first_pos=cp.period_index.min(where=cp.revenue > 0).over(whole),
     )
+    if censored is not None:
+        known = censored.select(_lc="customer_id")
+        cw = cw.left_join(known, cw.customer_id == known._lc)
+        cw = cw.mutate(
+            _first_pos=ibis.cases((cw._lc.notnull(), cw._first_pos - 1), else_=cw._first_pos)
+        ).drop("_lc")
     return cw
 
 
@@ -227,7 +238,9 @@ def growth_accounting(
     * retained: ``min(a, b)`` when both are positive.
 
     So ``revenue_P − revenue_{P−1} = new + expansion + resurrected − contraction −
-    churned`` for every period, the first included.  Quick ratio = ``(new + expansion
+    churned`` for every period, the first included.  Customers who were already
+    customers when the data start (left-censored, see ``docs/metrics.md``) are never
+    new: in a later period they are resurrected.  Quick ratio = ``(new + expansion
     + resurrected) / (contraction + churned)``, null when the denominator is zero.
     Customer counts: ``customers_P − customers_{P−1} = new + resurrected − churned``,
     ``customers_P = retained + new + resurrected``, and the customer quick ratio is
@@ -259,7 +272,7 @@ def growth_accounting(
             "Use --measure revenue or --measure customers."
         )
     facts = order_facts(ctx, per)
-    tr = customer_transitions(facts)
+    tr = customer_transitions(facts, left_censored_customers(ctx))
     if measure == "revenue":
         agg = tr.group_by("period_index").aggregate(
             revenue=tr.current.sum(), **{p: tr[p].sum() for p in PARTS}

@@ -24,7 +24,7 @@ from regulars.metrics._common import (
     spend_by_period,
     union_all,
 )
-from regulars.metrics._periods import mark_comparable
+from regulars.metrics._periods import left_censored_customers, mark_comparable
 from regulars.metrics.growth import customer_windows, new_customer_rows, transitions_from_windows
 from regulars.schema import CHANNEL_KINDS
 
@@ -110,7 +110,7 @@ def growth_sources(
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
-    cw = customer_windows(facts)
+    cw = customer_windows(facts, left_censored_customers(ctx))
     tr = transitions_from_windows(cw)
     # A row is new exactly when its ``new`` part is positive and resurrected when its
     # ``resurrected`` part is (both are b − a > 0 there); upsell is the rest:

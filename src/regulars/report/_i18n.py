@@ -148,10 +148,10 @@ class PeriodName(str):
     """A period's label (``Q3 2025``) that also carries the forms a sentence needs.
 
     A catalogue message writes ``{period}`` for the label, or one of the forms, each
-    with its preposition: ``{period.in_}`` ("in Q3 2025"; Russian "в 3-м кв. 2025 г."),
+    with its preposition: ``{period.in_}`` ("in Q3 2025"; Russian "в 3-м кв. 2025"),
     ``{period.In}`` (the same, capitalised, to start a sentence), ``{period.to}``
-    ("to Q2 2025"; "ко 2-му кв. 2025 г."), ``{period.from_}`` and ``{period.of}``
-    ("of March 2025"; "марта 2025 г.").  The forms come from the catalogue, so each
+    ("to Q2 2025"; "ко 2-му кв. 2025"), ``{period.from_}`` and ``{period.of}``
+    ("of March 2025"; "марта 2025").  The forms come from the catalogue, so each
     language declines ordinals and month names as its grammar asks.
     """
 

@@ -222,34 +222,35 @@ def cohorts_section(ctx: ReportContext) -> Section:
             if not sub.empty:
                 add_curve(sub, names[kind], _KIND_COLORS[kind])
         kind_note = _kind_takeaway(ctx, by_kind)
-    section.charts.append(
-        Chart(
-            "retention-curves",
-            t._("Retention curves"),
-            line_chart(
-                t._("Share of customers still ordering, by periods since their first order"),
-                records(curves),
-                x="since",
-                y="retention",
-                x_title=since,
-                y_title=t._("Customers ordering"),
-                x_type="quantitative",
-                y_format="percent",
-                color="group",
-                color_title="",
-                color_domain=groups,
-                color_range=colors,
-                tooltip=[
-                    ("group", "", "nominal"),
-                    ("since", since, "number"),
-                    ("retention", t._("Customers ordering"), "percent"),
-                    ("cohorts", t._("Cohorts that reached this age"), "number"),
-                    ("customers", t._("Their customers"), "number"),
-                ],
-            ),
-            wide=True,
+    if curves:  # else the note below says why no age is drawn
+        section.charts.append(
+            Chart(
+                "retention-curves",
+                t._("Retention curves"),
+                line_chart(
+                    t._("Share of customers still ordering, by periods since their first order"),
+                    records(curves),
+                    x="since",
+                    y="retention",
+                    x_title=since,
+                    y_title=t._("Customers ordering"),
+                    x_type="quantitative",
+                    y_format="percent",
+                    color="group",
+                    color_title="",
+                    color_domain=groups,
+                    color_range=colors,
+                    tooltip=[
+                        ("group", "", "nominal"),
+                        ("since", since, "number"),
+                        ("retention", t._("Customers ordering"), "percent"),
+                        ("cohorts", t._("Cohorts that reached this age"), "number"),
+                        ("customers", t._("Their customers"), "number"),
+                    ],
+                ),
+                wide=True,
+            )
         )
-    )
     if hidden:
         section.notes.append(
             t._(

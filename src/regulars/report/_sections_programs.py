@@ -194,16 +194,29 @@ def guarantee_packages_section(ctx: ReportContext) -> Section:
         section.missing.append(exc.missing)
         return section
     texts = []
-    try:
-        ctx.data.require("refunds")
-        texts.append(_guarantee(ctx, section))
-    except MissingDataError as exc:
-        section.missing.append(exc.missing)
+    workspace = getattr(ctx.data, "workspace", None)
+    days = workspace.config.guarantee.days if workspace is not None else None
+    if days == 0:
+        # No money-back guarantee (a shop, say): no refund rate "under the guarantee".
+        section.notes.append(
+            t._(
+                "No money-back guarantee: [guarantee] days = 0 in regulars.toml. Set the "
+                "window in days to follow refunds under a guarantee."
+            )
+        )
+    else:
+        try:
+            ctx.data.require("refunds")
+            texts.append(_guarantee(ctx, section))
+        except MissingDataError as exc:
+            section.missing.append(exc.missing)
+    kind = workspace.config.workspace.kind if workspace is not None else None
     try:
         ctx.data.require("packages")
         texts.append(_packages(ctx, section))
     except MissingDataError as exc:
-        section.missing.append(exc.missing)
+        if kind != "shop":  # a shop sells products, not packages: nothing is missing
+            section.missing.append(exc.missing)
     section.takeaway = " ".join(x for x in texts if x)
     return section
 

@@ -150,7 +150,11 @@ def growth_sources_section(ctx: ReportContext) -> Section:
             ("label", t._("Source"), "nominal"),
             ("amount", money_title, "money"),
             ("customers", t._("Customers"), "number"),
-            ("spend", t._("Spend, {currency}").format(currency=t.currency), "money"),
+            *(
+                [("spend", t._("Spend, {currency}").format(currency=t.currency), "money")]
+                if has_spend
+                else []
+            ),
         ],
     )
     section.charts.append(Chart("growth-sources", t._("Growth sources"), spec, wide=True))
@@ -180,7 +184,7 @@ def growth_sources_section(ctx: ReportContext) -> Section:
         section.missing.append(missing_note("spend", t._))
     section.notes.extend(ctx.left_out(periods))
     section.takeaway = _sources_takeaway(
-        ctx, by_source, changes, shares, rev_now - rev_prev, cur, has_channels
+        ctx, by_source, changes, shares, rev_now - rev_prev, cur, has_channels, has_spend
     )
     return section
 
@@ -213,6 +217,7 @@ def _sources_takeaway(
     total: float,
     cur: dt.date,
     has_channels: bool,
+    has_spend: bool,
 ) -> str:
     """Seed 002's sentence: which sources brought the growth, and what the dearest cost.
 
@@ -252,7 +257,7 @@ def _sources_takeaway(
         for s in shares
         if to_float(by_source[s].get("spend")) > 0
     }
-    if len(costs) >= 2:
+    if has_spend and len(costs) >= 2:
         dear = max(costs, key=lambda s: costs[s])
         cheap = min(costs, key=lambda s: costs[s])
         text += " " + t._(
