@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from regulars.cli import app
-from regulars.io import export_table, safe_cell
+from regulars.io import export_table
+from regulars.io._export import safe_cell
 from regulars.store import Workspace
 
 PAYLOADS = [

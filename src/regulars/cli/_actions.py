@@ -77,7 +77,7 @@ def _emit(
     *,
     raw: bool = False,
 ) -> None:
-    from regulars.io import safe_cell
+    from regulars.io._export import safe_cell
 
     records = _records(rows, fields)
     if fmt == "json":

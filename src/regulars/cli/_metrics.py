@@ -144,7 +144,7 @@ def to_csv(table: Any, *, raw: bool = False) -> str:
     """
     import csv
 
-    from regulars.io import safe_cell
+    from regulars.io._export import safe_cell
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; quotes a CR in a cell
