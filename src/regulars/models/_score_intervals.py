@@ -16,9 +16,9 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
-from numpy.typing import NDArray
 from scipy.special import logit
 
+from regulars.errors import SchemaError
 from regulars.models._rfm import TIME_UNIT_DAYS, TimeUnit
 from regulars.models._scoring import (
     MONTH_DAYS,
@@ -143,12 +143,18 @@ def interval_tables(
     spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
     skeys = _distinct(spendable, ("frequency", "monetary_value"))
     stuples = {k: np.asarray(v, dtype=float) for k, v in skeys.items()}
-    run_s = _Running(stuples["frequency"].shape[0])
+    m = stuples["frequency"].shape[0]
+    run_s = _Running(m)
     for z in parameter_draws(spend, n_draws=N_DRAWS, seed=SEED + 1):
-        value = np.asarray(_with_z(spend, z).expected_spend(stuples), dtype=float)
+        try:
+            value = np.asarray(_with_z(spend, z).expected_spend(stuples), dtype=float)
+        except SchemaError:  # a draw with q <= 1: the mean spend is infinite
+            continue
         run_s.add(np.log(np.maximum(value, 1e-300)))
-    spend_columns: dict[str, NDArray[Any]] = {f"_j_{k}": v for k, v in skeys.items()}
-    spend_columns["_sd_spend"] = run_s.sd
+    spend_columns: dict[str, Any] = {f"_j_{k}": v for k, v in skeys.items()}
+    # if many draws imply an infinite mean spend, the CLV has no upper bound: no interval
+    ok = run_s.k >= max(2, int(0.9 * N_DRAWS))
+    spend_columns["_sd_spend"] = run_s.sd if ok else pa.nulls(m, pa.float64())
     return purchase_table, _upload(spend_columns, backend)
 
 
