@@ -280,3 +280,22 @@ def test_bgbb_uses_whole_periods(ws: Workspace) -> None:
     assert (scores["T"] == np.floor(scores["T"])).all()
     assert (scores["recency"] == np.floor(scores["recency"])).all()
     assert scores["p_alive"].between(0, 1).all()
+
+
+def test_mbgcnbd_on_the_workspace_chooses_k_and_keeps_it(ws: Workspace) -> None:
+    """CDNOW's calibration period: k = 1 and BTYDplus's estimates (docs/models.md)."""
+    fit = fit_workspace(ws, model="mbgcnbd", holdout="none", observation_end=dt.date(1997, 9, 30))
+    assert fit.purchase.k_ == 1
+    assert round(fit.purchase.params_["r"], 2) == 0.52
+    assert round(fit.purchase.params_["alpha"], 2) == 6.18
+    again = latest_fit(ws)
+    assert again is not None
+    assert again.model == "mbgcnbd"
+    assert again.purchase.k_ == 1
+    score_workspace(ws)
+    scores = ws.table("scores").to_pyarrow().to_pandas()
+    assert scores["p_alive_low"].notna().all()
+    assert (scores["p_alive_low"] <= scores["p_alive"] + 1e-12).all()
+    # no (x, T) shortcut for the MBG/CNBD-k: no order or CLV intervals, NULL not NaN
+    assert scores["expected_orders_365d_low"].isna().all()
+    assert scores["clv_low"].isna().all()

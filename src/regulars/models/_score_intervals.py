@@ -15,9 +15,10 @@ from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
-from numpy.typing import NDArray
+import pyarrow as pa
 from scipy.special import logit
 
+from regulars.errors import SchemaError
 from regulars.models._rfm import TIME_UNIT_DAYS, TimeUnit
 from regulars.models._scoring import (
     MONTH_DAYS,
@@ -80,8 +81,17 @@ def interval_tables(
     u, inv = np.unique(x + 1j * big_t, return_inverse=True)
     pairs = (u.real.copy(), u.imag.copy(), inv.reshape(-1))
     use_pairs = _factorizable(purchase) and not getattr(purchase, "_discrete", False)
-    p0, e0 = _scores(purchase, tuples, t_year, pairs if use_pairs else None)
-    p0, e0 = np.asarray(p0, dtype=float), np.asarray(e0, dtype=float)
+    # MBG/CNBD-k: no (x, T) shortcut, so an expectation per draw costs as much as a whole
+    # scoring run; only its P(alive) gets an interval (its orders and CLV get NULL)
+    p_only = not _factorizable(purchase)
+    if p_only:
+        theta0 = purchase._theta()
+        args = (tuples["frequency"], tuples["recency"], tuples["T"])
+        p0 = np.clip(np.asarray(purchase._p_alive(theta0, *args), dtype=float), 0.0, 1.0)
+        e0 = np.full(n, np.nan)
+    else:
+        p0, e0 = _scores(purchase, tuples, t_year, pairs if use_pairs else None)
+        p0, e0 = np.asarray(p0, dtype=float), np.asarray(e0, dtype=float)
     months = clv_horizon
     rate = (1.0 + discount_rate) ** (1.0 / 12.0) - 1.0
     dep_pairs = (
@@ -98,6 +108,10 @@ def interval_tables(
     run_p, run_e, run_d = _Running(n), _Running(n), _Running(n)
     for z in parameter_draws(purchase, n_draws=N_DRAWS, seed=SEED):
         model = _with_z(purchase, z)
+        if p_only:
+            p = np.clip(model._p_alive(model._theta(), *args), 0.0, 1.0)
+            run_p.add(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)))
+            continue
         p, e = _scores(model, tuples, t_year, pairs if use_pairs else None)
         run_p.add(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)))
         run_e.add(np.log(np.maximum(np.asarray(e, dtype=float), 1e-300)))
@@ -112,12 +126,15 @@ def interval_tables(
         run_d.add(np.log(np.maximum(np.asarray(dep, dtype=float), 1e-300)))
     lp = logit(np.clip(p0, _EPS, 1.0 - _EPS))
     le = np.log(np.maximum(e0, 1e-300))
-    columns: dict[str, NDArray[Any]] = {f"_i_{k}": v for k, v in keys.items()}
+    columns: dict[str, Any] = {f"_i_{k}": v for k, v in keys.items()}
     columns["p_alive_low"] = np.minimum(1.0 / (1.0 + np.exp(-(lp - zq * run_p.sd))), p0)
     columns["p_alive_high"] = np.maximum(1.0 / (1.0 + np.exp(-(lp + zq * run_p.sd))), p0)
     columns["expected_orders_365d_low"] = np.where(e0 > 0, np.exp(le - zq * run_e.sd), 0.0)
     columns["expected_orders_365d_high"] = np.where(e0 > 0, np.exp(le + zq * run_e.sd), 0.0)
     columns["_sd_dep"] = run_d.sd if spend is not None else np.zeros(n)
+    for name in ("expected_orders_365d_low", "expected_orders_365d_high"):
+        if p_only:  # NULL, not NaN
+            columns[name] = pa.nulls(n, pa.float64())
     purchase_table = _upload(columns, backend)
     if spend is None or dep_pairs is None:
         # MBG/CNBD-k: its expectation has no (x, T) shortcut, so twelve CLV horizons
@@ -126,12 +143,18 @@ def interval_tables(
     spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
     skeys = _distinct(spendable, ("frequency", "monetary_value"))
     stuples = {k: np.asarray(v, dtype=float) for k, v in skeys.items()}
-    run_s = _Running(stuples["frequency"].shape[0])
+    m = stuples["frequency"].shape[0]
+    run_s = _Running(m)
     for z in parameter_draws(spend, n_draws=N_DRAWS, seed=SEED + 1):
-        value = np.asarray(_with_z(spend, z).expected_spend(stuples), dtype=float)
+        try:
+            value = np.asarray(_with_z(spend, z).expected_spend(stuples), dtype=float)
+        except SchemaError:  # a draw with q <= 1: the mean spend is infinite
+            continue
         run_s.add(np.log(np.maximum(value, 1e-300)))
-    spend_columns: dict[str, NDArray[Any]] = {f"_j_{k}": v for k, v in skeys.items()}
-    spend_columns["_sd_spend"] = run_s.sd
+    spend_columns: dict[str, Any] = {f"_j_{k}": v for k, v in skeys.items()}
+    # if many draws imply an infinite mean spend, the CLV has no upper bound: no interval
+    ok = run_s.k >= max(2, int(0.9 * N_DRAWS))
+    spend_columns["_sd_spend"] = run_s.sd if ok else pa.nulls(m, pa.float64())
     return purchase_table, _upload(spend_columns, backend)
 
 

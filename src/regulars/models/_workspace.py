@@ -697,7 +697,7 @@ def _with_intervals(
         )
     skeys = ("frequency", "monetary_value")
     out = out.left_join(stab, [out[k] == stab[f"_j_{k}"] for k in skeys])
-    sd = (out["_sd_dep"] ** 2 + out["_sd_spend"].fill_null(0.0) ** 2).sqrt()
+    sd = (out["_sd_dep"] ** 2 + out["_sd_spend"] ** 2).sqrt()  # NULL: no interval
     z = z_value()
     return out.select(
         *scores.columns,

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from scipy.special import betainc, betaln, expit, gammaln, logit
 from scipy.stats import norm
 
-from regulars.errors import NotFittedError
+from regulars.errors import NotFittedError, SchemaError
 from regulars.models._base import FloatArray, TableLike, as_time, distinct, read_columns
 from regulars.models._scoring import _factorizable
 from regulars.models._transactions import RFM_COLUMNS
@@ -295,13 +295,19 @@ def clv_intervals(
         value = pairs.value(purchase_model, spend_model, np.log(purchase_model._theta()))
         for zp, zs in zip(p_draws, s_draws, strict=True):
             sm = _with_z(spend_model, zs) if zs is not None else None
-            v = pairs.value(_with_z(purchase_model, zp), sm, zp)
+            try:
+                v = pairs.value(_with_z(purchase_model, zp), sm, zp)
+            except SchemaError:  # a spend draw with an infinite mean spend (q <= 1)
+                continue
             run.add(np.log(np.maximum(v, 1e-300)))
     else:
         value = np.asarray(customer_lifetime_value(purchase_model, spend_model, tuples, **kwargs))
         for zp, zs in zip(p_draws, s_draws, strict=True):
             sm = _with_z(spend_model, zs) if zs is not None else None
-            v = customer_lifetime_value(_with_z(purchase_model, zp), sm, tuples, **kwargs)
+            try:
+                v = customer_lifetime_value(_with_z(purchase_model, zp), sm, tuples, **kwargs)
+            except SchemaError:  # a spend draw with an infinite mean spend (q <= 1)
+                continue
             run.add(np.log(np.maximum(np.asarray(v), 1e-300)))
     lv = np.log(np.maximum(value, 1e-300))
     frame = pd.DataFrame(
