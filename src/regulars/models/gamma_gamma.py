@@ -89,8 +89,6 @@ class GammaGammaModel(BaseModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
-    # Parameter draws (uncertainty intervals) stay where the mean spend is finite.
-    _draw_floors: ClassVar[dict[str, float]] = {"q": 1.0}
 
     def _read(self, data: TableLike, caller: str, *, weighted: bool) -> Columns:
         cols = read_columns(data, _COLUMNS, caller=caller, weighted=weighted)

@@ -73,34 +73,7 @@ def parameter_draws(model: Any, /, *, n_draws: int = 200, seed: int = 0) -> Floa
         )
     z = _z_of(model)
     rng = np.random.default_rng(seed)
-    draws = np.asarray(rng.multivariate_normal(z, cov, size=n_draws, method="eigh"))
-    return _inside_floors(model, z, draws, cov, rng)
-
-
-def _inside_floors(
-    model: Any, z: FloatArray, draws: FloatArray, cov: FloatArray, rng: np.random.Generator
-) -> FloatArray:
-    """Draws truncated to where the model is defined (``_draw_floors``: a parameter that
-    must stay above a value, such as Gamma-Gamma's q > 1 for a finite mean spend).
-
-    Only when the fit itself lies inside: draws outside are drawn again (up to 20
-    rounds), and the few left are put just inside the floor.
-    """
-    floors: dict[str, float] = getattr(model, "_draw_floors", {})
-    names = list(getattr(model, "_param_names", ()))
-    if not floors or len(names) != z.shape[0]:
-        return draws
-    for name, floor in floors.items():
-        j, limit = names.index(name), float(np.log(floor))
-        if z[j] <= limit:
-            continue
-        for _ in range(20):
-            bad = draws[:, j] <= limit
-            if not bad.any():
-                break
-            draws[bad] = rng.multivariate_normal(z, cov, size=int(bad.sum()), method="eigh")
-        draws[:, j] = np.maximum(draws[:, j], np.nextafter(limit, np.inf))
-    return draws
+    return np.asarray(rng.multivariate_normal(z, cov, size=n_draws, method="eigh"))
 
 
 def _z_of(model: Any) -> FloatArray:
