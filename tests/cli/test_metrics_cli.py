@@ -63,6 +63,8 @@ def test_json_is_a_list_of_records_with_the_documented_columns(ws_path):
         "resurrected",
         "retained",
         "quick_ratio",
+        "complete",
+        "comparable",
     ]
     prev = 0.0
     for r in rows:
@@ -77,6 +79,8 @@ def test_json_is_a_list_of_records_with_the_documented_columns(ws_path):
         "customers",
         "spend",
         "cost_per_revenue_unit",
+        "complete",
+        "comparable",
     ]
 
 
