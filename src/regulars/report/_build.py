@@ -170,6 +170,16 @@ def _open(ws: Workspace | str | Path) -> tuple[Workspace, bool]:
     return Workspace.open(ws), True
 
 
+def _has_amounts(ws: Workspace) -> bool:
+    """False when the book has orders and none of them has an amount (a customer + date
+    log, imported with ``revenue`` empty)."""
+    from regulars.metrics import MetricContext
+
+    orders = MetricContext.from_workspace(ws).table("orders")
+    counts = orders.aggregate(n=orders.count(), known=orders.revenue.count()).execute()
+    return not (int(counts["n"][0]) > 0 and int(counts["known"][0]) == 0)
+
+
 def _setup(
     ws: Workspace,
     period: str | None,
@@ -178,7 +188,7 @@ def _setup(
     lang: str | None,
 ) -> tuple[ReportData, Translator]:
     cfg = ws.config.workspace
-    t = translator(lang or cfg.locale, currency=cfg.currency)
+    t = translator(lang or cfg.locale, currency=cfg.currency, amounts=_has_amounts(ws))
     _check_dates(start, end)
     data = ReportData(
         ws,

@@ -199,7 +199,9 @@ def _translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buf)
 
 
-def translator(lang: str = SOURCE_LANGUAGE, *, currency: str = "EUR") -> Translator:
+def translator(
+    lang: str = SOURCE_LANGUAGE, *, currency: str = "EUR", amounts: bool = True
+) -> Translator:
     """The :class:`Translator` for ``lang``; an unknown language raises ConfigError."""
     langs = available_languages()
     if lang not in langs:
@@ -208,7 +210,7 @@ def translator(lang: str = SOURCE_LANGUAGE, *, currency: str = "EUR") -> Transla
             f"Available languages: {', '.join(langs)}. Use --lang with one of them, or add "
             "a catalogue (see docs/report.md, 'Adding a language')."
         )
-    return Translator(lang=lang, currency=currency)
+    return Translator(lang=lang, currency=currency, amounts=amounts)
 
 
 @dataclass
@@ -221,6 +223,9 @@ class Translator:
 
     lang: str = SOURCE_LANGUAGE
     currency: str = "EUR"
+    #: False for a book without amounts (a customer + date log): every amount is
+    #: unknown, so money is shown as such, never as 0.
+    amounts: bool = True
     _tr: gettext.NullTranslations = field(init=False, repr=False)
     locale: Locale = field(init=False, repr=False)
 
@@ -247,6 +252,8 @@ class Translator:
 
     def money(self, value: float | int | None, digits: int = 0) -> str:
         """An amount in the workspace currency, for example ``€12,345`` or ``12 345 €``."""
+        if not self.amounts:
+            return self._("– (no amounts)")
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "–"
         fmt = None
