@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from regulars.cli._common import app, console, err_console, workspace_option
+from regulars.cli._common import app, cell, console, err_console, esc, workspace_option
 from regulars.store import resolve_workspace_path
 
 ROLES = ("owner", "staff", "viewer")
@@ -59,18 +59,19 @@ def serve_command(
     if created is not None:
         name, password = created
         console.print(
-            f"Created the owner account. User: [bold]{name}[/]  Password: [bold]{password}[/]",
+            f"Created the owner account. User: [bold]{esc(name)}[/]  "
+            f"Password: [bold]{esc(password)}[/]",
             markup=True,
         )
         console.print("The password is shown only now. Change it under Account after login.")
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
-            f"Listening on {host}: anyone who can reach this address sees the login page. "
+            f"Listening on {esc(host)}: anyone who can reach this address sees the login page. "
             "Put it behind HTTPS (see docs/web.md)."
         )
 
     def ready(url: str) -> None:
-        console.print(f"Serving regulars at {url} (press Ctrl+C to stop).", soft_wrap=True)
+        console.print(f"Serving regulars at {esc(url)} (press Ctrl+C to stop).", soft_wrap=True)
 
     serve(host, port, threads=threads, on_ready=ready)
 
@@ -96,7 +97,7 @@ def user_add(
 
     _setup(workspace)
     user, password = create_user(username, role=role, email=email, language=language or "")
-    console.print(f"Added {user.username} ({role}). Password, shown only now: {password}")
+    console.print(f"Added {esc(user.username)} ({role}). Password, shown only now: {esc(password)}")
 
 
 @user_group.command("list")
@@ -114,10 +115,10 @@ def user_list(workspace: Path | None) -> None:
     for u in list_users():
         last = u["last_login"].strftime("%Y-%m-%d %H:%M") if u["last_login"] else "never"
         table.add_row(
-            u["username"],
-            u["role"],
-            u["email"],
-            u["language"] or "browser",
+            cell(u["username"]),
+            cell(u["role"]),
+            cell(u["email"]),
+            cell(u["language"] or "browser"),
             "yes" if u["active"] else "no",
             last,
         )
@@ -133,7 +134,7 @@ def user_disable(username: str, workspace: Path | None) -> None:
 
     _setup(workspace)
     disable_user(username)
-    console.print(f"Disabled {username}.")
+    console.print(f"Disabled {esc(username)}.")
 
 
 @user_group.command("set-password")
@@ -152,9 +153,9 @@ def user_set_password(username: str, ask: bool, workspace: Path | None) -> None:
         typed = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     password = set_password(username, typed)
     if typed is None:
-        console.print(f"New password for {username}, shown only now: {password}")
+        console.print(f"New password for {esc(username)}, shown only now: {esc(password)}")
     else:
-        console.print(f"Password of {username} changed.")
+        console.print(f"Password of {esc(username)} changed.")
 
 
 @app.command("digest")
@@ -187,7 +188,7 @@ def digest_command(workspace: Path | None, base_url: str, dry_run: bool) -> None
         result = send_digest(ws, base_url=base_url, dry_run=dry_run)
     verb = "Would send" if dry_run else "Sent"
     console.print(
-        f"{verb} {len(result.sent)} digest(s): {', '.join(result.sent) or 'nobody'}. "
-        f"No mail for: {', '.join(result.skipped) or 'nobody'} "
+        f"{verb} {len(result.sent)} digest(s): {esc(', '.join(result.sent) or 'nobody')}. "
+        f"No mail for: {esc(', '.join(result.skipped) or 'nobody')} "
         "(no email address, no due actions, or viewer)."
     )
