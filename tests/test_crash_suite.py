@@ -167,7 +167,8 @@ def test_sigkill_at_random_points(
     reference(base, tmp_path / "probe", name)
     took = time.monotonic() - started
     rng = random.Random(f"kill-{name}")
-    n = int(os.environ.get("KILLS", 10))
+    # 3 + 3 kills per command in CI; the tallies in docs/reliability.md ran KILLS=10.
+    n = int(os.environ.get("KILLS", 3))
     kills = [("clock", rng.uniform(0.2, took)) for _ in range(n)]
     kills += [("write", rng.uniform(0.0, 0.5)) for _ in range(n)]
     tally = kill_and_classify(base, tmp_path, name, kills)
