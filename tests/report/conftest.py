@@ -433,6 +433,40 @@ FRAMES = {
             }
         ]
     ),
+    "model_choice": lambda: pd.DataFrame(
+        [
+            {
+                "kind": "candidate",
+                "model": "bgnbd",
+                "aggregate_error": 0.04,
+                "customer_error": 0.62,
+                "tracking_error": 0.03,
+                "chosen": False,
+                "problems": 1,
+                "message": "",
+            },
+            {
+                "kind": "candidate",
+                "model": "pnbd",
+                "aggregate_error": 0.036,
+                "customer_error": 0.6,
+                "tracking_error": 0.02,
+                "chosen": True,
+                "problems": 0,
+                "message": "",
+            },
+            {
+                "kind": "problem",
+                "model": "BetaGeoModel",
+                "aggregate_error": None,
+                "customer_error": None,
+                "tracking_error": None,
+                "chosen": False,
+                "problems": 0,
+                "message": "a is at its bound. Fix: use --model pnbd.",
+            },
+        ]
+    ),
     "channel_economics": _channels,
     "cold_funding": _funding,
     "guarantee": _guarantee,

@@ -122,6 +122,17 @@ def test_orders_only_shows_customer_value_and_actions(monthly: dict[str, Section
     assert not [m for m in monthly["customer-value"].missing if "regulars score" in m.commands]
 
 
+def test_the_model_comparison_and_choice_are_shown(monthly: dict[str, Section]) -> None:
+    tables = {t.name: t for t in monthly["customer-value"].tables}
+    choice = tables["model-choice"]
+    chosen = [r for r in choice.rows if r[0].endswith(" ✓")]
+    assert len(chosen) == 1
+    assert {"bgnbd", "pnbd"} <= {r[0].removesuffix(" ✓") for r in choice.rows}
+    # The chosen model passed its checks whenever any candidate did.
+    if any(r[-1] == "passed" for r in choice.rows):
+        assert chosen[0][-1] == "passed"
+
+
 def test_tables_are_titled_by_their_measure(monthly: dict[str, Section]) -> None:
     for section in monthly.values():
         for table in section.tables:

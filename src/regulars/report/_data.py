@@ -500,8 +500,63 @@ def _holdout(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return bins, totals, tracking
 
 
+def _model_choice(data: ReportData) -> pd.DataFrame:
+    """The latest fit's ``auto`` comparison and each model's diagnostics, one row per
+    candidate (``model``, the three holdout errors, ``chosen``, ``passes``, ``problems``)
+    and one row per problem of the fitted purchase and spend models (``kind`` = fit)."""
+    import json
+
+    fits = data.workspace.table("model_fits")
+    if "selection" not in fits.columns:
+        return pd.DataFrame()
+    latest = fits.filter(fits.kind == "purchase").order_by(
+        [fits.fitted_at.desc(), fits.fit_id.desc()]
+    )
+    row = (
+        latest.limit(1)
+        .select(
+            "fitted_at",
+            selection=latest.selection.cast("string"),
+            diagnostics=latest.diagnostics.cast("string"),
+        )
+        .to_pyarrow()
+        .to_pylist()
+    )
+    if not row:
+        return pd.DataFrame()
+    spend = fits.filter((fits.kind == "spend") & (fits.fitted_at == row[0]["fitted_at"]))
+    spend_diag = spend.select(d=spend.diagnostics.cast("string")).to_pyarrow().to_pylist()
+    out: list[dict[str, Any]] = []
+    selection = json.loads(row[0]["selection"] or "null") or {}
+    for c in selection.get("candidates", []):
+        out.append(
+            {
+                "kind": "candidate",
+                "model": c.get("model"),
+                "aggregate_error": c.get("aggregate_error"),
+                "customer_error": c.get("customer_error"),
+                "tracking_error": c.get("tracking_error"),
+                "chosen": bool(c.get("chosen")),
+                "problems": len(c.get("problems") or []) + (1 if c.get("failed") else 0),
+                "message": "",
+            }
+        )
+    for text in [row[0]["diagnostics"], *(r["d"] for r in spend_diag)]:
+        diag = json.loads(text or "null") or {}
+        for problem in diag.get("problems", []):
+            out.append(
+                {
+                    "kind": "problem",
+                    "model": diag.get("model"),
+                    "message": f"{problem.get('message', '')} {problem.get('fix', '')}".strip(),
+                }
+            )
+    return pd.DataFrame(out)
+
+
 _LOADERS.update(
     {
+        "model_choice": _model_choice,
         "p_alive_matrix": _p_alive_matrix,
         "clv_histogram": _clv_histogram,
         "score_summary": _score_summary,

@@ -368,6 +368,7 @@ def customer_value_section(ctx: ReportContext) -> Section:
             )
         )
     _holdout(ctx, section)
+    _model_choice(ctx, section)
     summary = ctx.data.frame("score_summary")
     if not summary.empty and math.isfinite(to_float(summary.iloc[0]["top20_share"])):
         r = summary.iloc[0]
@@ -487,6 +488,56 @@ def _holdout(ctx: ReportContext, section: Section) -> None:
                 actual=t.number(to_float(r["actual_total"])),
                 error=("+" if error > 0 else "−" if error < 0 else "") + t.percent(abs(error), 1),
                 quality=quality,
+            )
+        )
+
+
+def _model_choice(ctx: ReportContext, section: Section) -> None:
+    """Which models were compared on the holdout, which was chosen, and any problem the
+    checks found with the fitted models (``regulars fit`` prints the same)."""
+    t = ctx.t
+    frame = ctx.data.frame("model_choice")
+    if frame.empty:
+        return
+    candidates = frame[frame["kind"] == "candidate"]
+    if not candidates.empty:
+
+        def err(value: Any) -> str:
+            number = to_float(value)
+            return "–" if number is None or not math.isfinite(number) else t.percent(number, 1)
+
+        section.tables.append(
+            TableView(
+                "model-choice",
+                t._("Models compared on the holdout period"),
+                (
+                    t._("Model"),
+                    t._("Total error"),
+                    t._("Error per customer"),
+                    t._("Tracking error"),
+                    t._("Checks"),
+                ),
+                tuple(
+                    (
+                        str(r["model"]) + (" ✓" if r["chosen"] else ""),
+                        err(r["aggregate_error"]),
+                        err(r["customer_error"]),
+                        err(r["tracking_error"]),
+                        t._("passed") if not r["problems"] else t._("problems found"),
+                    )
+                    for r in candidates.to_dict("records")
+                ),
+                (False, True, True, True, False),
+                note=t._(
+                    "Each model is fitted on the orders before the holdout period and "
+                    "predicts it; ✓ marks the one kept, the best that passed its checks."
+                ),
+            )
+        )
+    for r in frame[frame["kind"] == "problem"].to_dict("records"):
+        section.notes.append(
+            t._("Model check ({model}): {message}").format(
+                model=str(r["model"]), message=str(r["message"])
             )
         )
 
