@@ -538,6 +538,7 @@ def _model_choice(data: ReportData) -> pd.DataFrame:
                 "tracking_error": c.get("tracking_error"),
                 "chosen": bool(c.get("chosen")),
                 "problems": len(c.get("problems") or []) + (1 if c.get("failed") else 0),
+                "regularised": bool(c.get("regularised")),
                 "message": "",
             }
         )

@@ -523,14 +523,19 @@ def _model_choice(ctx: ReportContext, section: Section) -> None:
                         err(r["aggregate_error"]),
                         err(r["customer_error"]),
                         err(r["tracking_error"]),
-                        t._("passed") if not r["problems"] else t._("problems found"),
+                        t._("problems found")
+                        if r["problems"]
+                        else t._("regularised fit")
+                        if r.get("regularised")
+                        else t._("passed"),
                     )
                     for r in candidates.to_dict("records")
                 ),
                 (False, True, True, True, False),
                 note=t._(
                     "Each model is fitted on the orders before the holdout period and "
-                    "predicts it; ✓ marks the one kept, the best that passed its checks."
+                    "predicts it; ✓ marks the one kept, the best that passed its checks (a "
+                    "regularised fit does not pass: its plain fit failed)."
                 ),
             )
         )
