@@ -260,9 +260,10 @@ def test_auto_holdout_and_config(tmp_path: Path) -> None:
         assert fit.model == "pnbd"
         assert fit.spend is None
         assert fit.time_unit == "D"
-        # auto: the last quarter of the 18 months, capped at a year.
+        # auto: the last 30% of the 545 days (164 days from 18 Jan 1998), moved to the
+        # first of the next month since that keeps it within 25-35% (149 / 545 = 27%).
         assert fit.holdout is not None
-        assert fit.holdout.calibration_end == dt.date(1998, 6, 30) - dt.timedelta(days=545 // 4)
+        assert fit.holdout.calibration_end == dt.date(1998, 1, 31)
         score_workspace(ws)
         scores = ws.table("scores").to_pyarrow().to_pandas()
         assert scores["clv"].isna().all()
