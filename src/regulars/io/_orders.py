@@ -77,7 +77,9 @@ def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]
     if "unit_price" in specs:
         qty = specs["quantity"].v if "quantity" in specs else "1"
         exact, cents = specs["unit_price"].col("x"), specs["unit_price"].v
-        price = f"coalesce({exact}, {cents})"
+        # The price as written (6 decimals) exists below 10^12 only; a coalesce with the
+        # cents would widen to DECIMAL(22, 6), too narrow for the largest amounts.
+        price = f"coalesce({exact}, CAST({cents} AS DECIMAL(18,6)))"
         # Exact decimal arithmetic (quantity to 8 decimals: 1.00005 × 10,000 is
         # 10,000.50), rounded once to the cent; NULL (reported as too large) when it
         # overflows.
@@ -89,9 +91,16 @@ def order_extra_columns(plan: Plan, specs: Mapping[str, FieldSpec]) -> list[str]
         # Most lines have a quantity with at most 4 decimals and a price in cents:
         # the narrower (and 3x faster) product is exact for them.
         quick_qp = f"TRY_CAST(TRY_CAST({q} AS DECIMAL(18,4)) * {cents} AS {MONEY})"
+        # The narrow product is DECIMAL(18, 6): only for amounts well inside its range
+        # (a larger one would overflow inside the multiplication, before any TRY_CAST).
+        small = f"abs(CAST({q} AS DOUBLE) * CAST({cents} AS DOUBLE)) < 1e11"
+        # A unit price of 10^12 or more: the product in floating point, stored only if
+        # it fits (else NULL, reported as too large).
+        huge_qp = f"TRY_CAST(CAST({q} AS DOUBLE) * CAST({cents} AS DOUBLE) AS {MONEY})"
         qp = (
-            f"CASE WHEN {q} = round({q}, 4) AND coalesce({exact} = {cents}, true) "
-            f"THEN {quick_qp} ELSE {exact_qp} END"
+            f"CASE WHEN abs({cents}) >= 1e12 THEN {huge_qp} "
+            f"WHEN {q} = round({q}, 4) AND coalesce({exact} = {cents}, true) "
+            f"AND {small} THEN {quick_qp} ELSE {exact_qp} END"
         )
     amount = f"coalesce({line_rev}, {qp})" if line_rev else qp
     cols = [f"{amount} AS _amount"]
