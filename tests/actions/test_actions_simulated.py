@@ -16,6 +16,11 @@ from regulars.store import Workspace
 def test_queue_on_a_simulated_business(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "demo")
     simulate(n_customers=1500, years=3, seed=3).write(ws)
+    ws.close()
+    # The whole queue, not one week's capacity: the mix and the holdout share need it.
+    toml = tmp_path / "demo" / "regulars.toml"
+    toml.write_text(toml.read_text().replace("weekly_capacity = 25", "weekly_capacity = 0", 1))
+    ws = Workspace.open(tmp_path / "demo")
     run = compute_actions(ws)
     rows = open_actions(ws).to_pyarrow().to_pylist()
     assert len(rows) == run.shown > 100
