@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,9 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            # A local session's driver does all the work: the default 1 GiB heap runs out
+            # on the larger metric plans.
+            .config("spark.driver.memory", os.environ.get("REGULARS_SPARK_DRIVER_MEMORY", "4g"))
             .getOrCreate()
         )
     except Exception as exc:  # Java missing, port clash...
