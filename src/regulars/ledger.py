@@ -95,6 +95,22 @@ def _zero() -> ir.Scalar:
     return ibis.literal(Decimal("0.00"), type=_MONEY)
 
 
+def _computed_once(t: ir.Table) -> ir.Table:
+    """``t`` itself, or on Spark ``t`` cached, so later plans read it instead of its plan.
+
+    Spark's optimizer inlines every reuse of a common subquery, so a plan that refers
+    to the credit links three times per matching round, and to the ledger once per
+    metric step, grows exponentially and exhausts the driver's heap while it is being
+    optimized.  A cached table is one leaf of the plan.  DuckDB plans the same SQL
+    without that growth, so other engines keep the lazy expression.
+    """
+    try:
+        backend = t._find_backend(use_default=False)
+    except Exception:  # a table of in-memory data only: nothing to compute
+        return t
+    return t.cache() if getattr(backend, "name", "") == "pyspark" else t
+
+
 def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
     """``_c_id`` (credit note) -> ``_i_id`` (the invoice it is netted against)."""
     credits = base.filter(base._credit).select(
@@ -147,7 +163,7 @@ def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
         first = ibis.window(group_by=cand._i_id, order_by=[cand._c_ts, cand._c_id])
         cand = cand.mutate(_rank=ibis.row_number().over(first))
         found = cand.filter(cand._rank == 0).select("_c_id", "_i_id")
-        links = links.union(found, distinct=False)
+        links = _computed_once(links.union(found, distinct=False))
     return links
 
 
@@ -237,7 +253,7 @@ def order_ledger(
         else_=(net > 0).fill_null(False),
     )
     keep = [c for c in orders.columns if c not in _REPLACED]
-    return j.select(
+    ledger = j.select(
         *keep,
         revenue=j._rev,
         refund=refund,
@@ -247,6 +263,7 @@ def order_ledger(
         credit_for=j._i_id,
         is_purchase=is_purchase,
     )
+    return _computed_once(ledger)
 
 
 def purchases(

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias, cast, get_args
 
@@ -127,6 +127,9 @@ class MetricContext:
 
     tables: Mapping[str, ir.Table]
     config: Config
+    _memo: dict[str, ir.Table] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> MetricContext:
@@ -163,6 +166,18 @@ class MetricContext:
             "Create it first (for example `regulars score` for scores), or pass it in "
             "the tables mapping."
         )
+
+    def ledger(self) -> ir.Table:
+        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context.
+
+        Every step of a metric then reads the same expression (one common subquery on
+        DuckDB, one cached table on Spark) instead of a new copy of the ledger's plan.
+        """
+        if "ledger" not in self._memo:
+            self._memo["ledger"] = order_ledger(
+                self.table("orders"), credit_window_days=credit_window_days(self.config)
+            )
+        return self._memo["ledger"]
 
     @property
     def currency(self) -> str:
@@ -428,7 +443,7 @@ def order_facts(ctx: MetricContext, period: Period, extra: tuple[str, ...] = ())
     is_paid : boolean
         The ledger's ``is_purchase``: a paid order (acquires, reactivates).
     """
-    ledger = order_ledger(ctx.table("orders"), credit_window_days=credit_window_days(ctx.config))
+    ledger = ctx.ledger()
     # A credit note netted against its invoice carries no money of its own.
     o = ledger.filter(~(ledger.is_credit_note & ledger.credit_for.notnull()))
     revenue, refund, net = o.revenue, o.refund, o.net_revenue
