@@ -127,9 +127,7 @@ class MetricContext:
 
     tables: Mapping[str, ir.Table]
     config: Config
-    _memo: dict[str, ir.Table] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
+    _memo: dict[str, ir.Table] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> MetricContext:
