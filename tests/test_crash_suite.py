@@ -167,8 +167,8 @@ def test_sigkill_at_random_points(
     reference(base, tmp_path / "probe", name)
     took = time.monotonic() - started
     rng = random.Random(f"kill-{name}")
-    # 3 + 3 kills per command in CI; the tallies in docs/reliability.md ran KILLS=10.
-    n = int(os.environ.get("KILLS", 3))
+    # 2 + 2 kills per command in CI; the tallies in docs/reliability.md ran KILLS=10.
+    n = int(os.environ.get("KILLS", 2))
     kills = [("clock", rng.uniform(0.2, took)) for _ in range(n)]
     kills += [("write", rng.uniform(0.0, 0.5)) for _ in range(n)]
     tally = kill_and_classify(base, tmp_path, name, kills)
@@ -262,12 +262,17 @@ def _contest(
 def test_contested_commands(
     base: Path, tmp_path: Path, wait: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Waiting only serialises the pair, so CI waits on the three pairs of two writers;
+    # CONTESTS=all (as for docs/reliability.md) waits on every pair.
+    pairs = CONTESTS
+    if wait != "0" and os.environ.get("CONTESTS") != "all":
+        pairs = [CONTESTS[0], CONTESTS[3], CONTESTS[4]]
     tally: Counter[str] = Counter()
-    for i, (first, second) in enumerate(CONTESTS):
+    for i, (first, second) in enumerate(pairs):
         outcomes = _contest(base, tmp_path / str(i), first, second, wait)
         tally["both finished" if outcomes == ["done", "done"] else "one refused"] += 1
     with capsys.disabled():
-        print(f"\ncontested (REGULARS_LOCK_WAIT={wait}): {len(CONTESTS)} pairs, {dict(tally)}")
+        print(f"\ncontested (REGULARS_LOCK_WAIT={wait}): {len(pairs)} pairs, {dict(tally)}")
 
 
 def test_contested_touch_is_refused_with_the_lock_message(base: Path, tmp_path: Path) -> None:

@@ -50,6 +50,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from regulars.engine import computed_once
+
 if TYPE_CHECKING:
     from regulars.config import Config
 
@@ -93,22 +95,6 @@ def credit_window_days(config: Config | None) -> int:
 
 def _zero() -> ir.Scalar:
     return ibis.literal(Decimal("0.00"), type=_MONEY)
-
-
-def _computed_once(t: ir.Table) -> ir.Table:
-    """``t`` itself, or on Spark ``t`` cached, so later plans read it instead of its plan.
-
-    Spark's optimizer inlines every reuse of a common subquery, so a plan that refers
-    to the credit links three times per matching round, and to the ledger once per
-    metric step, grows exponentially and exhausts the driver's heap while it is being
-    optimized.  A cached table is one leaf of the plan.  DuckDB plans the same SQL
-    without that growth, so other engines keep the lazy expression.
-    """
-    try:
-        backend = t._find_backend(use_default=False)
-    except Exception:  # a table of in-memory data only: nothing to compute
-        return t
-    return t.cache() if getattr(backend, "name", "") == "pyspark" else t
 
 
 def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
@@ -163,7 +149,7 @@ def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
         first = ibis.window(group_by=cand._i_id, order_by=[cand._c_ts, cand._c_id])
         cand = cand.mutate(_rank=ibis.row_number().over(first))
         found = cand.filter(cand._rank == 0).select("_c_id", "_i_id")
-        links = _computed_once(links.union(found, distinct=False))
+        links = computed_once(links.union(found, distinct=False))
     return links
 
 
@@ -263,7 +249,7 @@ def order_ledger(
         credit_for=j._i_id,
         is_purchase=is_purchase,
     )
-    return _computed_once(ledger)
+    return computed_once(ledger)
 
 
 def purchases(

@@ -26,6 +26,11 @@ How to use them
   uses one session-scoped local PySpark session (``spark_session`` fixture) with its
   own temporary warehouse folder; its tables are written to Parquet under
   ``tmp_path`` and read by Spark, so types (DECIMAL(18,2), TIMESTAMP) are exact.
+* A local Spark query costs seconds however small its data, so Spark runs the tests
+  marked ``@pytest.mark.on_spark``: the hand-checked cases of every metric and the
+  first case of each metric's random-book oracle, which between them reach every
+  code path of the Ibis plans.  The other Spark variants are deselected (and counted
+  as such); ``REGULARS_SPARK_ALL=1 pytest -m spark tests/metrics`` runs them all.
 * ``frame(expr)`` executes an Ibis expression and normalises the result so the two
   backends compare equal: date columns become ``datetime.date``, rows are sorted by
   every column in order, and the index is reset.
@@ -138,6 +143,30 @@ class Book:
 
     def __call__(self, *, config: Config | None = None, **data: Any) -> MetricContext:
         return MetricContext(self.tables(**data), config if config is not None else Config())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the Spark variant of ``on_spark`` tests only, in their first case."""
+    import os
+
+    if os.environ.get("REGULARS_SPARK_ALL") == "1":
+        return
+    seen: set[str] = set()
+    keep, drop = [], []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is None or spec.params.get("book") != "spark":
+            keep.append(item)
+            continue
+        key = f"{item.path}::{item.originalname}"  # type: ignore[attr-defined]
+        if item.get_closest_marker("on_spark") is not None and key not in seen:
+            seen.add(key)
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

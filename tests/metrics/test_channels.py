@@ -15,6 +15,7 @@ from regulars.metrics import cold_funding
 
 @pytest.mark.parametrize(("period", "horizon"), [("month", 12), ("quarter", 4), ("month", 3)])
 @pytest.mark.parametrize("seed", [17, 18])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, period, horizon, seed):
     ctx = book(**random_book(seed), config=Config(channels=CHANNELS))
     got = to_frame(metric(ctx, period=period, horizon=horizon), sort=["period", "channel"])
@@ -57,6 +58,7 @@ def _story(book, **extra):
     )
 
 
+@pytest.mark.on_spark
 def test_cac_payback_and_referral_channel(book, to_frame):
     df = to_frame(metric(_story(book), period="month"), sort=["period", "channel"])
     cold = df[df.channel == "google-ads"].iloc[0]
@@ -109,6 +111,7 @@ def test_reordering_rows_changes_nothing(book, to_frame):
     assert_frames_equal(a, b)
 
 
+@pytest.mark.on_spark
 def test_referral_rewards_are_the_referral_channels_cac(book, to_frame):
     from regulars.config import ReferralRule, ReferralsConfig
     from regulars.metrics import growth_sources

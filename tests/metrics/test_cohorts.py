@@ -55,6 +55,7 @@ def _inputs(book):
 
 @pytest.mark.parametrize("period", ["month", "quarter", "year"])
 @pytest.mark.parametrize("by", [None, "channel_kind"])
+@pytest.mark.on_spark
 def test_cohort_retention_matches_oracle_on_random_books(book, to_frame, period, by):
     ctx = book(config=CFG, **random_book(11))
     got = to_frame(cohort_retention(ctx, period=period, by=by))
@@ -78,6 +79,7 @@ def test_cohort_retention_matches_oracle_on_simulated_book(book, to_frame, sim):
     )
 
 
+@pytest.mark.on_spark
 def test_cohort_retention_hand_checked(book, to_frame):
     # a: acquired Jan (two orders on one day), back in Mar; refund larger than the
     #    order in Mar makes that period negative.
@@ -110,6 +112,7 @@ def test_cohort_retention_hand_checked(book, to_frame):
     assert [str(v) for v in feb.revenue] == ["50.00", "0.00", "0.00", "5.00"]
 
 
+@pytest.mark.on_spark
 def test_refund_larger_than_revenue_gives_negative_period(book, to_frame):
     ctx = book(
         orders=_orders(
@@ -133,6 +136,7 @@ def test_revenue_retention_matches_oracle(book, to_frame, period, by):
     assert_same(got, want, keys=keys, money_cols=NRR_MONEY, float_cols=NRR_FLOATS)
 
 
+@pytest.mark.on_spark
 def test_revenue_retention_hand_checked(book, to_frame):
     # Base 2023-Q1: a 100, b 50.  2024-Q1: a 180 (expansion), b gone, c new (not in base).
     # d: a gap longer than the window (2022, then 2024) never enters a 2024 base.

@@ -43,6 +43,7 @@ def test_period_start_is_the_iso_first_day(book, to_frame, period, day, first):
     assert df.loc[0, "p"] == first
 
 
+@pytest.mark.on_spark
 def test_period_grid_has_no_holes(book, to_frame):
     df = to_frame(period_grid((2023 * 4 + 2, 2024 * 4 + 1), "quarter"))
     assert df["period"].tolist() == [
@@ -53,6 +54,7 @@ def test_period_grid_has_no_holes(book, to_frame):
     ]
 
 
+@pytest.mark.on_spark
 def test_order_facts_refunds_margin_and_rounding(book, to_frame):
     ctx = book(
         orders={
@@ -73,6 +75,7 @@ def test_order_facts_refunds_margin_and_rounding(book, to_frame):
     assert df["is_paid"].tolist() == [True, True, False, True, False]
 
 
+@pytest.mark.on_spark
 def test_first_paid_order_skips_refunded_first_orders(book, to_frame):
     ctx = book(
         orders={
@@ -103,6 +106,7 @@ def test_channel_kinds_and_referral(book, to_frame):
     assert df["channel_kind"].tolist() == ["cold", "referral", "referral", "other", "other"]
 
 
+@pytest.mark.on_spark
 def test_spend_is_spread_by_days(book, to_frame):
     # 31 days: 10 in January, 21 in February -> 100 × 10/31 = 32.258 -> 32.26, 67.74.
     cfg = Config(channels={"ads": "cold"})

@@ -33,6 +33,7 @@ def _orders(*rows: tuple) -> dict[str, list]:
 
 @pytest.mark.parametrize("period", ["month", "quarter", "year"])
 @pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, period, seed):
     ctx = book(**random_book(seed))
     got = to_frame(growth_accounting(ctx, period=period), sort=["period"])
@@ -46,6 +47,7 @@ def test_customer_counts_match_oracle(book, to_frame, period):
     assert_frames_equal(got, growth(book.inputs, period, measure="customers"))
 
 
+@pytest.mark.on_spark
 def test_hand_checked_month_by_month(book, to_frame):
     # a: 100 in Jan, 150 in Feb (expansion 50), nothing in Mar (churn 150), 40 in May
     #    (resurrected).  b: only order in the first period (new, then churned).
@@ -72,6 +74,7 @@ def test_hand_checked_month_by_month(book, to_frame):
     assert df["quick_ratio"].tolist()[1] == pytest.approx(80 / 20)
 
 
+@pytest.mark.on_spark
 def test_refunds_and_cancellations(book, to_frame):
     # a's first order is fully refunded (status only): a is new in Feb, not Jan.
     # b is refunded more than the order (bad data): revenue goes negative, the
@@ -152,7 +155,7 @@ order = st.tuples(
 books = st.lists(order, min_size=1, max_size=25)
 periods = st.sampled_from(["month", "quarter", "year"])
 quick = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-thorough = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+thorough = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @quick

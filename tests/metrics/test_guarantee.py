@@ -45,6 +45,7 @@ ORDERS = {
 }
 
 
+@pytest.mark.on_spark
 def test_hand_checked(book, to_frame):
     ctx = book(orders=ORDERS, config=_cfg(30))
     df = to_frame(guarantee(ctx, period="month")).set_index(["period", "customer_type"])
@@ -80,6 +81,7 @@ def test_no_guarantee_means_nothing_pending(book, to_frame):
 
 @pytest.mark.parametrize("days", [0, 30, 90])
 @pytest.mark.parametrize("period", ["month", "quarter"])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, days, period):
     data = random_book(6)
     # Refund dates: some inside 30 days, some later, some missing.

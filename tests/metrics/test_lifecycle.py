@@ -14,6 +14,7 @@ STATES = ["new", "won_back", "active", "at_risk", "lapsed"]
 
 @pytest.mark.parametrize(("period", "window"), [("month", 3), ("month", 1), ("quarter", 2)])
 @pytest.mark.parametrize("seed", [9, 10])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, period, window, seed):
     ctx = book(**random_book(seed))
     got = to_frame(metric(ctx, period=period, window=window), sort=["period"])
@@ -45,6 +46,7 @@ def test_quarterly_buyer_is_not_lapsing_every_month(book, to_frame):
     assert df2["newly_lapsed"].sum() == 3
 
 
+@pytest.mark.on_spark
 def test_gap_longer_than_window(book, to_frame):
     orders = {
         "order_id": ["1", "2"],

@@ -14,12 +14,14 @@ from regulars.metrics import new_vs_returning as metric
 
 @pytest.mark.parametrize("period", ["month", "quarter", "year"])
 @pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, period, seed):
     ctx = book(**random_book(seed))
     got = to_frame(metric(ctx, period=period), sort=["period"])
     assert_frames_equal(got, new_vs_returning(book.inputs, period))
 
 
+@pytest.mark.on_spark
 def test_the_three_charts_by_hand(book, to_frame):
     # a: new in Jan (2 orders the same day), returning in Feb.  b: first order
     # refunded in Jan (not a customer yet), new in Feb with cost known.

@@ -34,6 +34,7 @@ def sim() -> SimData:
     return simulated()
 
 
+@pytest.mark.on_spark
 def test_hand_checked(book, to_frame):
     ctx = book(
         orders={
@@ -59,6 +60,7 @@ def test_hand_checked(book, to_frame):
 
 
 @pytest.mark.parametrize("period", ["month", "quarter", "year"])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, period):
     data = random_book(8)
     n = len(data["orders"]["order_id"])

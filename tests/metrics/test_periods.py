@@ -109,6 +109,7 @@ def test_bad_override_says_what_is_valid() -> None:
         WorkspaceSettings(data_start="2011-01-01", data_end="2010-01-01")
 
 
+@pytest.mark.on_spark
 def test_nrr_is_comparable_only_between_complete_periods(book, to_frame) -> None:
     ctx = book(orders=_shop(1, dt.date(2010, 12, 1), dt.date(2011, 12, 9), running=False))
     df = to_frame(revenue_retention(ctx, period="month"))
@@ -121,6 +122,7 @@ def test_nrr_is_comparable_only_between_complete_periods(book, to_frame) -> None
     ("start", "spread"),
     [(dt.date(2010, 12, 1), 20), (dt.date(2010, 12, 15), 20), (dt.date(2010, 12, 1), 55)],
 )
+@pytest.mark.on_spark
 def test_running_shop_first_customers_are_left_censored(book, to_frame, start, spread) -> None:
     """Customers from before the data show up over the first weeks (``spread`` days):
     the window grows while a month's first customers stay above twice the baseline."""

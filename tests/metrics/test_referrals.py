@@ -98,6 +98,7 @@ def _as_of(book) -> dt.date:
     return observation_end(book.inputs["orders"].to_pandas(), None)
 
 
+@pytest.mark.on_spark
 def test_problems_hand_checked(book, to_frame):
     ctx = book(customers=GRAPH, orders=ORDERS, config=RULES)
     df = to_frame(referral_problems(ctx), sort=["customer_id", "problem"])
@@ -115,6 +116,7 @@ def test_problems_hand_checked(book, to_frame):
     assert_same(df, problems_oracle(customers, RULES), keys=["customer_id", "problem"])
 
 
+@pytest.mark.on_spark
 def test_tree_hand_checked(book, to_frame):
     ctx = book(customers=GRAPH, orders=ORDERS, config=RULES)
     df = to_frame(referral_tree(ctx)).set_index("customer_id")
@@ -162,6 +164,7 @@ def test_tree_and_problems_match_oracle_on_random_books(book, to_frame, seed):
     )
 
 
+@pytest.mark.on_spark
 def test_ledger_hand_checked(book, to_frame):
     ctx = book(customers=GRAPH, orders=ORDERS, config=RULES)
     df = to_frame(referral_rewards(ctx, period="month"))
@@ -208,6 +211,7 @@ def test_no_rules_gives_an_empty_ledger(book, to_frame):
 
 
 @pytest.mark.parametrize("period", ["month", "quarter"])
+@pytest.mark.on_spark
 def test_per_period_matches_oracle(book, to_frame, period):
     ctx = book(config=CFG, **random_book(4))
     customers, orders = _inputs(book)

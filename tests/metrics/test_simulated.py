@@ -43,11 +43,13 @@ def test_lifecycle(ctx, book, to_frame):
     assert_frames_equal(got, lifecycle(book.inputs, "month", 3))
 
 
+@pytest.mark.on_spark
 def test_growth_sources(ctx, book, simulated, to_frame):
     got = to_frame(metrics.growth_sources(ctx, period="quarter"), sort=[])
     assert_frames_equal(got, sources(book.inputs, "quarter", dict(simulated.channels)))
 
 
+@pytest.mark.on_spark
 def test_channel_economics(ctx, book, simulated, to_frame):
     got = to_frame(metrics.channel_economics(ctx, period="quarter"), sort=["period", "channel"])
     want = channel_economics(book.inputs, "quarter", dict(simulated.channels), 4)

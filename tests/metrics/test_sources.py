@@ -14,12 +14,14 @@ from regulars.metrics import growth_accounting, growth_sources
 
 @pytest.mark.parametrize("period", ["month", "quarter", "year"])
 @pytest.mark.parametrize("seed", [13, 14])
+@pytest.mark.on_spark
 def test_matches_oracle_on_random_books(book, to_frame, period, seed):
     ctx = book(**random_book(seed), config=Config(channels=CHANNELS))
     got = to_frame(growth_sources(ctx, period=period), sort=[])
     assert_frames_equal(got, sources(book.inputs, period, CHANNELS))
 
 
+@pytest.mark.on_spark
 def test_parts_add_up_to_the_change(book, to_frame):
     ctx = book(**random_book(15), config=Config(channels=CHANNELS))
     src = to_frame(growth_sources(ctx, period="month"), sort=[])
@@ -33,6 +35,7 @@ def test_parts_add_up_to_the_change(book, to_frame):
         prev = r.revenue
 
 
+@pytest.mark.on_spark
 def test_seed_002_story(book, to_frame):
     # In March: existing customer a grows by 100 and x (only in orders) leaves with
     # 5 (upsell 95); referred r brings 50; cold c brings 50 at a cost of 300 (6 per

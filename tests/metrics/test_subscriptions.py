@@ -110,6 +110,7 @@ EDGE_ORDERS = _orders(
 @pytest.mark.parametrize("churn_at", ["period_end", "cancellation"])
 @pytest.mark.parametrize("discounts", ["net", "list"])
 @pytest.mark.parametrize("same_period", ["both", "neither"])
+@pytest.mark.on_spark
 def test_movements_match_oracle_on_edge_cases(book, to_frame, churn_at, discounts, same_period):
     cfg = _cfg(churn_at=churn_at, discounts=discounts, same_period=same_period)
     ctx = book(subscriptions=EDGE_SUBS, orders=EDGE_ORDERS, config=cfg)
@@ -128,6 +129,7 @@ def test_movements_match_oracle_on_simulated_book(book, to_frame, sim, period):
     assert_same(got, want, keys=["period"], money_cols=MOVE_MONEY, float_cols=MOVE_FLOATS)
 
 
+@pytest.mark.on_spark
 def test_movements_hand_checked(book, to_frame):
     ctx = book(subscriptions=EDGE_SUBS, orders=EDGE_ORDERS, config=_cfg())
     df = to_frame(subscription_movements(ctx, period="month"), sort=["period"])
@@ -211,6 +213,7 @@ def test_property_movements_add_up_to_the_change(duck_book, to_frame, rows, same
     assert_same(got, want, keys=["period"], money_cols=MOVE_MONEY, float_cols=MOVE_FLOATS)
 
 
+@pytest.mark.on_spark
 def test_spans_mrr_normalisation_and_discounts(book, to_frame):
     ctx = book(subscriptions=EDGE_SUBS, orders=EDGE_ORDERS, config=_cfg())
     df = to_frame(subscription_spans(ctx), sort=["subscription_id"]).set_index("subscription_id")
@@ -234,6 +237,7 @@ def test_renewal_rates_match_oracle(book, to_frame, sim, churn_at, by_cohort):
     assert_same(got, want, keys=keys, float_cols=("renewal_rate",))
 
 
+@pytest.mark.on_spark
 def test_renewal_rates_hand_checked(book, to_frame):
     ctx = book(subscriptions=EDGE_SUBS, orders=EDGE_ORDERS, config=_cfg())
     df = to_frame(renewal_rates(ctx))
@@ -282,6 +286,7 @@ def test_kaplan_meier_matches_oracle(book, to_frame, sim, by):
     assert_same(got, want, keys=keys, float_cols=("survival",))
 
 
+@pytest.mark.on_spark
 def test_kaplan_meier_hand_checked(book, to_frame):
     ctx = book(subscriptions=EDGE_SUBS, orders=EDGE_ORDERS, config=_cfg())
     df = to_frame(subscription_survival(ctx))
@@ -327,6 +332,7 @@ def _paper_cohort() -> dict[str, list]:
     return _subs(*rows)
 
 
+@pytest.mark.on_spark
 def test_sbg_projection_reproduces_fader_hardie(book, to_frame):
     ctx = book(subscriptions=_paper_cohort(), config=_cfg(), orders=_orders())
     df = to_frame(

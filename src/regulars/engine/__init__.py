@@ -8,12 +8,20 @@ shows how to point a workspace at Parquet files or at a Spark session.
 
 from __future__ import annotations
 
-from regulars.engine._backend import arrow_schema, backend_for, conform, ibis_schema, tables
+from regulars.engine._backend import (
+    arrow_schema,
+    backend_for,
+    computed_once,
+    conform,
+    ibis_schema,
+    tables,
+)
 from regulars.engine._spark import local_spark_session, stop_local_spark_session
 
 __all__ = [
     "arrow_schema",
     "backend_for",
+    "computed_once",
     "conform",
     "ibis_schema",
     "local_spark_session",

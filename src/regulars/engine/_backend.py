@@ -273,3 +273,45 @@ def tables(workspace: Workspace, *, session: Any = None) -> dict[str, ir.Table]:
     >>> ws.close()
     """
     return dict(_cached(workspace, session)[2])
+
+
+def computed_once(t: ir.Table) -> ir.Table:
+    """``t`` itself, or on Spark ``t`` computed now, so later plans read it as data.
+
+    Spark's analyser and optimiser walk the whole plan of a query, and they inline
+    every reuse of a common subquery (a cached temporary view too: it keeps its plan).
+    A plan that refers to one intermediate result many times (the ledger's credit
+    links, three times per matching round; the ledger, once per step of a metric)
+    grows exponentially: a growth-sources query on six orders took 50 s to analyse,
+    and larger ones exhausted the driver's heap.  On Spark ``t`` is therefore computed
+    once and checkpointed (``DataFrame.localCheckpoint``), which cuts its lineage: the
+    table is one leaf of every later plan.  Its temporary view is dropped when the
+    returned expression is garbage collected.  DuckDB plans the same SQL without that
+    growth, so the other engines keep the lazy expression.
+    """
+    try:
+        backend = t._find_backend(use_default=False)
+    except Exception:  # a table of in-memory data only: nothing to compute
+        return t
+    if getattr(backend, "name", "") != "pyspark":
+        return t
+    import uuid
+
+    backend._run_pre_execute_hooks(t)
+    session = backend._session
+    frame = session.sql(backend.compile(t)).localCheckpoint(eager=True)
+    name = f"regulars_once_{uuid.uuid4().hex}"
+    frame.createOrReplaceTempView(name)
+    out = backend.table(name)
+    schema = t.schema()
+    if out.schema() != schema:  # Spark's own types back to the expression's
+        out = out.cast(schema)
+    weakref.finalize(out.op(), _drop_view, session, name)
+    return out
+
+
+def _drop_view(session: Any, name: str) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # a stopped session took its views with it
+        session.catalog.dropTempView(name)

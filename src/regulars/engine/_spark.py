@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
@@ -29,14 +30,36 @@ def _import_spark() -> Any:
     return pyspark.sql
 
 
+_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+
+
+def _extra_conf() -> dict[str, str]:
+    """``REGULARS_SPARK_CONF``: further settings of a new local session, as JSON."""
+    text = os.environ.get("REGULARS_SPARK_CONF", "").strip()
+    if not text:
+        return {}
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        conf = exc
+    if not isinstance(conf, dict):
+        raise WorkspaceError(
+            f"REGULARS_SPARK_CONF must be a JSON object of Spark settings, got {text!r}. "
+            'Fix: for example REGULARS_SPARK_CONF=\'{"spark.sql.adaptive.enabled": "false"}\'.'
+        )
+    return {str(k): str(v) for k, v in conf.items()}
+
+
 def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
     """The active Spark session, or a new local one with its own temporary warehouse.
 
     An already running session (for example the one a notebook or a cluster job made)
     is reused as it is.  A new session gets a fresh temporary ``spark.sql.warehouse.dir``
     and Derby home (removed at exit), no web UI, the UTC session time zone (naive
-    business timestamps stay as they are) and few shuffle partitions, which suits one
-    machine.
+    business timestamps stay as they are), few shuffle partitions, which suits one
+    machine, and a 4 GiB driver heap (``REGULARS_SPARK_DRIVER_MEMORY`` changes it).
+    ``REGULARS_SPARK_CONF`` adds settings as a JSON object (its
+    ``spark.driver.extraJavaOptions`` are appended to regulars' own).
 
     Parameters
     ----------
@@ -49,13 +72,17 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
     active = sql.SparkSession.getActiveSession()
     if active is not None:
         return active
+    extra = _extra_conf()
     warehouse = tempfile.mkdtemp(prefix="regulars-spark-")
+    java_options = " ".join(
+        filter(None, [f"-Dderby.system.home={warehouse}/derby", extra.pop(_JAVA_OPTIONS, "")])
+    )
     try:
-        session = (
+        builder = (
             sql.SparkSession.builder.master(master)
             .appName("regulars")
             .config("spark.sql.warehouse.dir", f"{warehouse}/warehouse")
-            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}/derby")
+            .config(_JAVA_OPTIONS, java_options)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
@@ -64,8 +91,10 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
             # A local session's driver does all the work: the default 1 GiB heap runs out
             # on the larger metric plans.
             .config("spark.driver.memory", os.environ.get("REGULARS_SPARK_DRIVER_MEMORY", "4g"))
-            .getOrCreate()
         )
+        for key, value in extra.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
     except Exception as exc:  # Java missing, port clash...
         shutil.rmtree(warehouse, ignore_errors=True)
         raise WorkspaceError(

@@ -44,7 +44,7 @@ on Parquet files through DuckDB, and on Spark.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias, cast, get_args
@@ -165,13 +165,22 @@ class MetricContext:
             "the tables mapping."
         )
 
-    def ledger(self) -> ir.Table:
-        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context.
+    def once(self, key: str, build: Callable[[], ir.Table]) -> ir.Table:
+        """``build()``, built once per context under ``key`` (cached on Spark).
 
         Every step of a metric then reads the same expression (one common subquery on
-        DuckDB, one cached table on Spark) instead of a new copy of the ledger's plan.
+        DuckDB, one cached table on Spark, see :func:`regulars.engine.computed_once`)
+        instead of a new copy of its plan.
         """
-        if "ledger" not in self._memo:
+        if key not in self._memo:
+            from regulars.engine import computed_once
+
+            self._memo[key] = computed_once(build())
+        return self._memo[key]
+
+    def ledger(self) -> ir.Table:
+        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context."""
+        if "ledger" not in self._memo:  # order_ledger caches its own result on Spark
             self._memo["ledger"] = order_ledger(
                 self.table("orders"), credit_window_days=credit_window_days(self.config)
             )

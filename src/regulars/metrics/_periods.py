@@ -85,6 +85,10 @@ def _date_literal(value: str) -> ir.DateScalar:
 
 def coverage_table(ctx: MetricContext) -> ir.Table:
     """One row: ``data_start``, ``data_end`` (dates) of the data (see the module notes)."""
+    return ctx.once("coverage", lambda: _coverage_table(ctx))
+
+
+def _coverage_table(ctx: MetricContext) -> ir.Table:
     o = ctx.table("orders")
     day = o.order_date.cast("date")
     cov = o.aggregate(data_start=day.min(), data_end=day.max())
@@ -183,6 +187,10 @@ def left_censored_customers(ctx: MetricContext) -> ir.Table:
     Columns: ``customer_id``, ``first_date`` (their first paid order in the data).
     Empty when the data start with the business (see the module notes).
     """
+    return ctx.once("left_censored", lambda: _left_censored_customers(ctx))
+
+
+def _left_censored_customers(ctx: MetricContext) -> ir.Table:
     facts = order_facts(ctx, "month")
     first = first_paid_orders(facts).select("customer_id", "first_date", "cohort_index")
     cov = coverage_table(ctx)

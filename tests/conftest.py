@@ -1,0 +1,23 @@
+"""Settings for the whole test run."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+#: A local Spark session tuned for the tests' tiny tables: a query's cost is planning
+#: and JIT compilation, not data, so the JVM compiles less eagerly and adaptive
+#: re-planning and whole-stage code generation are off.  Results are the same.
+SPARK_TEST_CONF = {
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.default.parallelism": "2",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # setdefault: a developer can still try other settings from the shell.
+    os.environ.setdefault("REGULARS_SPARK_CONF", json.dumps(SPARK_TEST_CONF))
