@@ -8,4 +8,4 @@ echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest (all markers)"
-.venv/bin/pytest -m "" "$@"
+.venv/bin/pytest -m "" -n auto --dist loadgroup "$@"

@@ -21,3 +21,14 @@ SPARK_TEST_CONF = {
 def pytest_configure(config: pytest.Config) -> None:
     # setdefault: a developer can still try other settings from the shell.
     os.environ.setdefault("REGULARS_SPARK_CONF", json.dumps(SPARK_TEST_CONF))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``--dist loadgroup``), every Spark test runs in one worker.
+
+    One JVM then serves them all, instead of one local Spark session per worker.
+    """
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))
