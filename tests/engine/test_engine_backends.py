@@ -138,6 +138,7 @@ def test_public_api_is_pinned():
     assert engine.__all__ == [
         "arrow_schema",
         "backend_for",
+        "computed_once",
         "conform",
         "ibis_schema",
         "local_spark_session",

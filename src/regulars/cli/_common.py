@@ -106,6 +106,11 @@ class SafeConsole(Console):
         kwargs.setdefault("highlight", False)
         kwargs.setdefault("emoji", False)
         super().__init__(**kwargs)
+        if kwargs.get("width") is None:
+            # Rich pins COLUMNS as it is when the console is made (at import); read it
+            # when printing instead, so `COLUMNS=200 regulars ...` in one process, and
+            # each CliRunner invocation of the tests, get the width they ask for.
+            self._width = None
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(visible(text, keep="\n\t"), **kwargs)
