@@ -23,7 +23,13 @@ import pytest
 
 from regulars.actions._features import build_context, paid_orders
 from regulars.engine import arrow_schema, conform
-from regulars.ledger import DEFAULT_CREDIT_WINDOW_DAYS, credit_window_days, order_ledger
+from regulars.ledger import (
+    DEFAULT_CREDIT_WINDOW_DAYS,
+    credit_window_days,
+    guest_ledger,
+    has_amounts,
+    order_ledger,
+)
 from regulars.metrics import growth_accounting, new_vs_returning
 from regulars.models import rfm_summary
 from regulars.models._workspace import model_transactions
@@ -478,6 +484,39 @@ def test_a_cancelled_order_gets_no_score_and_no_action(ws: Workspace) -> None:
     assert acted <= set(want)
 
 
+def test_has_amounts_is_false_only_for_a_book_without_any_amount() -> None:
+    day = dt.datetime(2024, 1, 2)
+    log = [{"order_id": f"o{i}", "customer_id": "c", "order_date": day} for i in range(3)]
+    assert not has_amounts(duck_orders(log))
+    one = [*log, {"order_id": "x", "customer_id": "c", "order_date": day, "revenue": ZERO}]
+    assert has_amounts(duck_orders(one))
+    assert has_amounts(duck_orders([]))  # nothing says the amounts are missing
+
+
+def test_guest_ledger_nets_a_credit_note_only_against_the_invoice_it_names() -> None:
+    day = dt.datetime(2024, 3, 1)
+    later = dt.datetime(2024, 4, 2)
+    rows = [
+        {"order_id": "G1", "order_date": day, "revenue": Decimal("20.00")},
+        {"order_id": "G2", "order_date": day, "revenue": Decimal("5.00")},
+        # CG1 names G1: netted.  R9 has G2's exact amount but names nothing: with no
+        # customer to match by amount, it stays a negative amount on its own day.
+        {"order_id": "CG1", "order_date": later, "revenue": ZERO, "refund_amount": Decimal("8")},
+        {"order_id": "R9", "order_date": later, "revenue": ZERO, "refund_amount": Decimal("5")},
+        {"order_id": "G3", "order_date": day, "revenue": Decimal("9.00"), "status": "cancelled"},
+    ]
+    guests = duck_orders(rows).drop("customer_id")
+    got = {r["order_id"]: r for r in guest_ledger(guests).to_pyarrow().to_pylist()}
+    assert set(got) == {"G1", "G2", "CG1", "R9"}
+    assert "customer_id" not in guest_ledger(guests).columns
+    assert (got["G1"]["refund"], got["G1"]["net_revenue"]) == (Decimal("8.00"), Decimal("12.00"))
+    assert got["G1"]["refund_date"] == later.date()
+    assert (got["CG1"]["credit_for"], got["CG1"]["net_revenue"]) == ("G1", ZERO)
+    assert (got["R9"]["credit_for"], got["R9"]["net_revenue"]) == (None, Decimal("-5.00"))
+    assert got["G2"]["is_purchase"]
+    assert not got["R9"]["is_purchase"]
+
+
 def test_public_names_are_pinned() -> None:
     import regulars.ledger
 
@@ -486,6 +525,8 @@ def test_public_names_are_pinned() -> None:
         "DEFAULT_CREDIT_WINDOW_DAYS",
         "LEDGER_COLUMNS",
         "credit_window_days",
+        "guest_ledger",
+        "has_amounts",
         "order_ledger",
         "purchases",
     }

@@ -36,6 +36,11 @@ Net revenue and paid orders
     full refund or an over-refund does not.  An order without an amount (``revenue``
     empty, from a customer + date log) is a purchase whose money is unknown: its
     net revenue stays null, never 0 or 1 (unless its status is ``refunded``).
+Guest orders
+    Orders without a customer (``guest_orders``) follow the same rules through
+    :func:`guest_ledger`, except that a guest credit note has no customer whose recent
+    orders could be searched: it is netted only against the guest invoice its id names
+    (rule a, ``C`` + the invoice's id), else it stays a negative amount on its own day.
 
 Everything here is lazy, backend-neutral Ibis, so the ledger is computed by the engine
 on DuckDB, Parquet files and Spark alike.
@@ -59,6 +64,8 @@ __all__ = [
     "DEFAULT_CREDIT_WINDOW_DAYS",
     "LEDGER_COLUMNS",
     "credit_window_days",
+    "guest_ledger",
+    "has_amounts",
     "order_ledger",
     "purchases",
 ]
@@ -91,6 +98,19 @@ def credit_window_days(config: Config | None) -> int:
     if config is None or config.guarantee.days <= 0:
         return DEFAULT_CREDIT_WINDOW_DAYS
     return int(config.guarantee.days)
+
+
+def has_amounts(orders: ir.Table, /) -> bool:
+    """False when ``orders`` has rows and none of them has an amount.
+
+    A customer + date log is imported with ``revenue`` empty (unknown, never 0): every
+    amount derived from it is unknown, so surfaces show "no amounts" instead of money
+    and rank by orders.  An empty table has amounts (nothing says otherwise).  One
+    small aggregate, computed by the engine.
+    """
+    counts = orders.aggregate(n=orders.count(), known=orders.revenue.count()).to_pyarrow()
+    n, known = counts.column("n")[0].as_py(), counts.column("known")[0].as_py()
+    return not (int(n or 0) > 0 and int(known or 0) == 0)
 
 
 def _zero() -> ir.Scalar:
@@ -258,3 +278,25 @@ def purchases(
     """The paid orders of :func:`order_ledger` (``is_purchase`` true), same columns."""
     ledger = order_ledger(orders, credit_window_days=credit_window_days)
     return ledger.filter(ledger.is_purchase)
+
+
+def guest_ledger(guest_orders: ir.Table, /) -> ir.Table:
+    """:func:`order_ledger` of ``guest_orders``: the same rules, without a customer.
+
+    Cancelled guest orders are ignored, a refund is ``refund_amount`` (the whole
+    revenue for status ``refunded`` without one), and a guest credit note (revenue 0,
+    a refund above 0) is netted against the guest invoice its id names (``C`` + the
+    invoice's id, rule a).  With no customer there are no recent orders of the same
+    customer to match by amount (rule b), so any other guest credit note stays a
+    negative amount on its own day.
+
+    Columns: those of :func:`order_ledger` (``guest_orders`` has no ``customer_id``).
+    """
+    g = guest_orders
+    # The credit note's "customer" is the invoice it names, every other order's is
+    # itself: rule (a) then links exactly the named invoice, and rule (b) can only
+    # find that same invoice again (an order of another guest never matches).
+    names_invoice = (g.revenue.cast(_MONEY) == 0).fill_null(False) & g.order_id.startswith("C")
+    key = ibis.cases((names_invoice, g.order_id.substr(1)), else_=g.order_id)
+    ledger = order_ledger(g.mutate(customer_id=key.cast("string")))
+    return ledger.drop("customer_id")

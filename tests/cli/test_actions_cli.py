@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -286,3 +288,30 @@ def test_a_past_today_prints_a_what_if_note(ws_path: Path) -> None:
     code, _, err = run("actions", "-w", str(ws_path), "--today", "2024-01-01")
     assert code == 0
     assert "What-if view for 2024-01-01" in err
+
+
+def test_a_book_without_amounts_shows_no_money(tmp_path: Path) -> None:
+    """A customer + date log: no "0 EUR" anywhere, JSON null, ranked by orders."""
+    path = tmp_path / "log"
+    Workspace.init(path, name="Shop").close()
+    (path / "regulars.toml").write_text("[actions]\nholdout_share = 0.0\n", encoding="utf-8")
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "cust,date\n"
+        + "".join(f"A1,{day}\n" for day in LAPSED)
+        + "".join(f"Z9,2023-01-{d:02d}\n" for d in range(1, 29, 4))
+    )
+    code, _, err = run("import", "orders", str(log), "-w", str(path))
+    assert code == 0, err
+    code, out, err = run("actions", "-w", str(path), "--today", "2024-06-30")
+    assert code == 0
+    assert "no amounts" in out
+    assert "EUR" not in out + err
+    assert "ranked by the orders at stake" in err
+    rows = json_actions(path, "--today", "2024-06-30")
+    assert [r["customer_id"] for r in rows] == ["Z9", "A1"]  # 7 orders a year, then 3
+    assert [r["value_at_stake"] for r in rows] == [None, None]
+    assert [r["orders_at_stake"] for r in rows] == [7.0, 3.0]
+    code, out, _ = run("actions", "-w", str(path), "--format", "csv", "--today", "2024-06-30")
+    first = next(csv.DictReader(io.StringIO(out)))
+    assert (first["value_at_stake"], first["orders_at_stake"]) == ("", "7.0")  # empty, not 0

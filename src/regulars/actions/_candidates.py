@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import ibis
 
 from regulars._config_actions import PLAYBOOK_PLACEHOLDERS
 from regulars.actions._reasons import Reason, clause
@@ -14,7 +17,14 @@ from regulars.errors import ConfigError
 if TYPE_CHECKING:
     from regulars.actions._features import PlaybookContext
 
-__all__ = ["Candidate", "common_values", "orders_worth", "p_alive_clause", "render_message"]
+__all__ = [
+    "Candidate",
+    "common_values",
+    "orders_worth",
+    "p_alive_clause",
+    "render_message",
+    "with_orders_at_stake",
+]
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,9 @@ class Candidate:
     offered, the subscription and checkpoint...); with the playbook and the customer
     it makes the stable action id.  ``reason`` holds the clauses of the reason and
     their English text (see :mod:`regulars.actions._reasons`).  ``urgent`` raises
-    the priority.
+    the priority.  ``orders_at_stake`` is set (by :func:`with_orders_at_stake`) when
+    the orders have no amounts: the money at stake is then unknown, and the queue
+    ranks by it instead (:attr:`rank_value`).
     """
 
     customer_id: str
@@ -37,6 +49,56 @@ class Candidate:
     message: str
     urgent: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    orders_at_stake: float | None = None
+
+    @property
+    def rank_value(self) -> float:
+        """What the queue ranks by: the value at stake, or without amounts the orders."""
+        return self.value_at_stake if self.orders_at_stake is None else self.orders_at_stake
+
+    @property
+    def money_at_stake(self) -> float | None:
+        """The value at stake, rounded to the cent; None when it is unknown (it comes
+        from orders without amounts)."""
+        if self.orders_at_stake is not None and self.playbook not in _OWN_MONEY:
+            return None
+        return round(self.value_at_stake, 2)
+
+
+#: Playbooks whose value at stake is "(1 − P(active)) × a year of the customer".
+_AT_RISK = ("keep_in_touch", "win_back")
+#: Playbooks whose money does not come from the orders' amounts: the reward owed, the
+#: subscription's price.  Without amounts they still show it.
+_OWN_MONEY = ("pay_referral_reward", "renewal_due")
+
+
+def with_orders_at_stake(ctx: PlaybookContext, found: list[Candidate]) -> list[Candidate]:
+    """``found`` with ``orders_at_stake`` set, for a book without amounts.
+
+    The money formulas of the playbooks with orders in place of money: for
+    keep_in_touch and win_back, (1 − P(active)) × the customer's paid orders per year
+    (``yearly_orders``); for every other playbook, the orders the customer is expected
+    to place in the next year (``expected_orders_365d`` from the scores, else P(active)
+    × ``yearly_orders``).  One query for all the candidates' customers.
+    """
+    if not found:
+        return found
+    c = ctx.customers
+    ids = sorted({x.customer_id for x in found})
+    c = c.filter(c.customer_id.isin(ids))
+    p_active = c.p_active.fill_null(0.0)
+    rows = c.select(
+        "customer_id",
+        at_risk=((1.0 - p_active) * c.yearly_orders).fill_null(0.0),
+        expected=ibis.coalesce(c.expected_orders_365d, p_active * c.yearly_orders).fill_null(0.0),
+    )
+    weights = {r["customer_id"]: r for r in rows.to_pyarrow().to_pylist()}
+    out = []
+    for x in found:
+        w = weights.get(x.customer_id)
+        orders = 0.0 if w is None else w["at_risk" if x.playbook in _AT_RISK else "expected"]
+        out.append(dataclasses.replace(x, orders_at_stake=round(float(orders), 4)))
+    return out
 
 
 def p_alive_clause(
@@ -76,8 +138,10 @@ def common_values(
         "due": due.isoformat(),
         "name": row.get("name") or row["customer_id"],
         "orders": int(row.get("orders") or 0),
-        "revenue": ctx.money(float(row.get("revenue") or 0.0)),
-        "value_at_stake": ctx.money(value_at_stake),
+        # Without amounts the customer's money reads "no amount", never "0 EUR" (a
+        # reward owed or a subscription's price is still known money).
+        "revenue": ctx.money(float(row.get("revenue") or 0.0) if ctx.amounts else None),
+        "value_at_stake": ctx.money(value_at_stake if ctx.amounts or value_at_stake else None),
     }
 
 

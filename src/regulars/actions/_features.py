@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from regulars.actions._engine import input_tables, latest_order_date, scalar, state_table
 from regulars.actions._store import SCORE_HISTORY, ensure_action_tables
-from regulars.ledger import credit_window_days, purchases
+from regulars.ledger import credit_window_days, has_amounts, purchases
 
 if TYPE_CHECKING:
     from regulars.config import Config
@@ -114,8 +114,8 @@ class PlaybookContext:
     customer_id, name, orders, order_days, visits, first_order, last_order, revenue,
     last_product, mean_gap_days, days_since_order, last_touch, days_since_touch,
     last_contact, days_since_contact, feedback, referrals_made, p_alive, clv,
-    expected_orders_365d, p_alive_before, value, yearly_value, usual_gap_days,
-    gap_lapsed, p_active.
+    expected_orders_365d, p_alive_before, value, yearly_value, yearly_orders,
+    usual_gap_days, gap_lapsed, p_active.
 
     A *visit* is a run of orders each within ``[actions] visit_days`` of the one
     before, so a burst of orders in one week is one visit.  ``mean_gap_days`` is the
@@ -123,9 +123,14 @@ class PlaybookContext:
     ``usual_gap_days`` is that, or the median of it over all customers.  ``value`` is
     the CLV from the scores, or, without scores, the yearly revenue since the first
     order.  ``yearly_value`` is what a year of the customer is worth while they buy:
-    revenue over their active span plus one usual gap, counting at least a year.
+    revenue over their active span plus one usual gap, counting at least a year;
+    ``yearly_orders`` is the same for their paid orders.
     ``p_active`` is P(alive) from the scores, or without scores the share of the
     lapse threshold (``gap_multiple`` usual gaps) not yet used up.
+
+    ``amounts`` is False for a book without amounts (a customer + date log, see
+    :func:`regulars.ledger.has_amounts`): every money value is then unknown, and the
+    queue ranks by orders instead.
 
     The inputs come from the engine (:func:`regulars.engine.tables`); ``tables``
     holds them, and :meth:`state` hands the workspace file's action state over.
@@ -141,6 +146,7 @@ class PlaybookContext:
     previous_scored_at: _dt.datetime | None = None
     typical_gap_days: float = 365.0
     cache: dict[str, Any] = field(default_factory=dict)
+    amounts: bool = True
 
     @property
     def currency(self) -> str:
@@ -401,6 +407,7 @@ def build_context(
         usual_gap_days=usual_gap,
         gap_lapsed=since > usual_gap * multiple,
         yearly_value=facts.revenue * 365.0 / ibis.greatest(span, 365.0),
+        yearly_orders=facts.orders.cast("float64") * 365.0 / ibis.greatest(span, 365.0),
         p_active=ibis.coalesce(facts.p_alive, rhythm),
     )
     return PlaybookContext(
@@ -413,6 +420,7 @@ def build_context(
         tables=tables,
         previous_scored_at=previous_at,
         typical_gap_days=typical_gap,
+        amounts=has_amounts(tables["orders"]),
     )
 
 

@@ -16,7 +16,10 @@
    playbook and customer, see :func:`~regulars.actions.is_held_out`), the action is
    recorded as ``held_out`` and not shown.
 5. *Ranking.*  Open actions are ranked by value at stake; the priority is 1 for
-   urgent actions or the top quarter by value, 3 for the bottom half, else 2.
+   urgent actions or the top quarter by value, 3 for the bottom half, else 2.  When
+   the orders have no amounts (a customer + date log) the money at stake is unknown:
+   the queue ranks by ``orders_at_stake`` instead (see
+   :func:`~regulars.actions._candidates.with_orders_at_stake`) and stores no value.
 
 Open or held-out actions of the playbooks that ran and no longer qualify are
 marked ``expired``.
@@ -37,7 +40,7 @@ import pyarrow as pa
 from regulars._config_actions import PLAYBOOK_NAMES
 from regulars.actions import _playbooks_offers as offers
 from regulars.actions import _playbooks_people as people
-from regulars.actions._candidates import Candidate
+from regulars.actions._candidates import Candidate, with_orders_at_stake
 from regulars.actions._engine import on_workspace_file, scalar
 from regulars.actions._features import build_context, snapshot_scores
 from regulars.actions._store import (
@@ -112,6 +115,9 @@ class ActionRun:
     what_if : bool
         True when ``today`` lies before the day the stored queue was computed for: the
         list was computed as of that day and nothing was written.
+    amounts : bool
+        False when the orders have no amounts: the list is ranked by expected orders,
+        and values at stake from the orders are empty.
     """
 
     today: _dt.date
@@ -126,6 +132,7 @@ class ActionRun:
     over_capacity: int = 0
     capacity: int = 0
     what_if: bool = False
+    amounts: bool = True
 
 
 def check_playbooks(names: Iterable[str] | None) -> tuple[str, ...]:
@@ -223,7 +230,7 @@ def _has_inputs(ctx: PlaybookContext, playbook: str) -> bool:
 
 
 def _priorities(chosen: Sequence[Candidate]) -> dict[tuple[str, str], int]:
-    values = sorted(c.value_at_stake for c in chosen)
+    values = sorted(c.rank_value for c in chosen)
     if not values:
         return {}
 
@@ -236,9 +243,9 @@ def _priorities(chosen: Sequence[Candidate]) -> dict[tuple[str, str], int]:
     top, median = quantile(0.75), quantile(0.5)
     out = {}
     for c in chosen:
-        if c.urgent or c.value_at_stake >= top:
+        if c.urgent or c.rank_value >= top:
             p = 1
-        elif c.value_at_stake < median:
+        elif c.rank_value < median:
             p = 3
         else:
             p = 2
@@ -250,11 +257,13 @@ def rank_key(aid: str, c: Candidate, sticky: bool) -> tuple[Any, ...]:
     """The order in which candidates take customers and places on the list.
 
     Actions already on the list (open or held out) first, so an unchanged book gives
-    an unchanged list; then the value at stake, to the cent, largest first; then the
-    playbook's place in :data:`PLAYBOOKS`, the customer id and the action id, so ties
-    always break the same way.
+    an unchanged list; then the value at stake, to the cent, largest first (without
+    amounts: the orders at stake, to 1/10,000); then the playbook's place in
+    :data:`PLAYBOOKS`, the customer id and the action id, so ties always break the
+    same way.
     """
-    return (not sticky, -round(c.value_at_stake, 2), _ORDER[c.playbook], c.customer_id, aid)
+    value = round(c.rank_value, 2 if c.orders_at_stake is None else 4)
+    return (not sticky, -value, _ORDER[c.playbook], c.customer_id, aid)
 
 
 def _fill_week(
@@ -356,6 +365,8 @@ def compute_actions(
         got = PLAYBOOKS[name](ctx, settings)
         counts[name] = len(got)
         found.extend(got)
+    if not ctx.amounts:  # no money to rank by: rank by the orders at stake
+        found = with_orders_at_stake(ctx, found)
     everyone = {c.customer_id for c in found}
 
     quiet_map: dict[tuple[str, str], _dt.date] = {}
@@ -442,6 +453,7 @@ def compute_actions(
         over_capacity=len(chosen_customers - with_action),
         capacity=room if capacity else 0,
         what_if=not write,
+        amounts=ctx.amounts,
     )
 
 
@@ -470,17 +482,17 @@ def _what_if_actions(
             "reason": c.reason.text,
             "reason_code": c.reason.code,
             "reason_params": c.reason.params_json(),
-            "value_at_stake": round(c.value_at_stake, 2),
+            "value_at_stake": c.money_at_stake,
             "priority": priority[(c.customer_id, c.playbook)],
             "due": c.due,
             "message": c.message,
             "created_on": ctx.today,
             "detail": to_json(c.detail),
+            "orders_at_stake": c.orders_at_stake,
         }
         for aid, c in shown
     ]
-    t = ibis.memtable(pa.Table.from_pylist(rows, schema=_OPEN_SCHEMA))
-    return t.order_by([t.value_at_stake.desc(), t.priority, t.due, t.customer_id, t.action_id])
+    return _ranked(ibis.memtable(pa.Table.from_pylist(rows, schema=_OPEN_SCHEMA)))
 
 
 def _write(
@@ -516,7 +528,7 @@ def _write(
                 "reason_code": c.reason.code,
                 "reason_params": c.reason.params_json(),
                 "message": c.message,
-                "value_at_stake": round(c.value_at_stake, 2),
+                "value_at_stake": c.money_at_stake,
                 "priority": None if held[aid] else priority[(c.customer_id, c.playbook)],
                 "due": c.due,
                 "created_on": e.created_on if e is not None else day,
@@ -527,6 +539,7 @@ def _write(
                 "note": None,
                 "touch_id": None,
                 "detail": to_json(c.detail),
+                "orders_at_stake": c.orders_at_stake,
             }
         )
     stale = [
@@ -578,6 +591,7 @@ _ROW_SCHEMA = pa.schema(
         ("note", pa.string()),
         ("touch_id", pa.string()),
         ("detail", pa.string()),
+        ("orders_at_stake", pa.float64()),
     ]
 )
 
@@ -644,16 +658,33 @@ _OPEN_SCHEMA = pa.schema(
         ("message", pa.string()),
         ("created_on", pa.date32()),
         ("detail", pa.string()),
+        ("orders_at_stake", pa.float64()),
     ]
 )
 
 
+def _ranked(t: ir.Table) -> ir.Table:
+    """Open actions in list order: value at stake, largest first (without amounts:
+    orders at stake), then priority, due date, customer id and action id."""
+    return t.order_by(
+        [
+            t.value_at_stake.desc(nulls_first=False),
+            t.orders_at_stake.desc(nulls_first=False),
+            t.priority,
+            t.due,
+            t.customer_id,
+            t.action_id,
+        ]
+    )
+
+
 def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
     """The open actions, ranked by value at stake (then priority, due date, customer
-    id and action id).
+    id and action id); when the orders have no amounts, by the orders at stake.
 
     Columns: action_id, customer_id, name, playbook, reason, reason_code,
-    reason_params, value_at_stake, priority, due, message, created_on, detail.
+    reason_params, value_at_stake, priority, due, message, created_on, detail,
+    orders_at_stake (empty when the orders have amounts).
     ``reason`` is in English; ``reason_code`` and ``reason_params`` (JSON) hold the
     same reason as data (see ``docs/actions.md``, "Reasons as data").  Held-out,
     done, snoozed, dismissed and expired actions are not included.  Names come from
@@ -692,7 +723,6 @@ def open_actions(ws: Workspace, /, *, playbook: str | None = None) -> ir.Table:
         message="message",
         created_on="created_on",
         detail="detail",
+        orders_at_stake="orders_at_stake",
     )
-    return out.order_by(
-        [out.value_at_stake.desc(), out.priority, out.due, out.customer_id, out.action_id]
-    )
+    return _ranked(out)

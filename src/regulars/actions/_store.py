@@ -67,7 +67,12 @@ ACTIONS = Table(
             "The reason's clauses as a list of {code, parameters...}, for translations.",
         ),
         _c("message", "VARCHAR", False, "Suggested message from the playbook's template."),
-        _c("value_at_stake", MONEY, False, "Money the action protects or earns."),
+        _c(
+            "value_at_stake",
+            MONEY,
+            False,
+            "Money the action protects or earns (empty when the orders have no amounts).",
+        ),
         _c("priority", "INTEGER", False, "1 = high, 2 = medium, 3 = low."),
         _c("due", "DATE", False, "When the action should be done (may be past)."),
         _c("created_on", "DATE", True, "The day regulars first raised the action."),
@@ -78,6 +83,13 @@ ACTIONS = Table(
         _c("note", "VARCHAR", False, "Free note recorded with the outcome."),
         _c("touch_id", "VARCHAR", False, "The touch logged when the action was done."),
         _c("detail", "JSON", False, "Playbook-specific facts (product, subscription, amount)."),
+        _c(
+            "orders_at_stake",
+            "DOUBLE",
+            False,
+            "Expected orders the action protects or wins; ranks the list when the orders "
+            "have no amounts (empty otherwise).",
+        ),
     ),
     key=("action_id",),
     importable=False,

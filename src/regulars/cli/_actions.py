@@ -50,6 +50,7 @@ ACTION_FIELDS = (
     "created_on",
     "reason_code",
     "reason_params",
+    "orders_at_stake",
 )
 
 
@@ -207,6 +208,14 @@ def _print_summary(run: Any) -> None:
     if run.expired:
         text += f". {run.expired} earlier actions expired"
     err_console.print(Text(text + "."))
+    if not run.amounts:
+        err_console.print(
+            Text(
+                "The orders have no amounts, so there is no money at stake: the list is "
+                "ranked by the orders at stake (from P(alive) and each customer's orders "
+                "per year)."
+            )
+        )
     if run.what_if:
         err_console.print(
             Text(
@@ -225,7 +234,13 @@ def _print_actions(rows: list[dict[str, Any]], currency: str, today: dt.date) ->
     if not rows:
         console.print(Text(f"No open actions for {today.isoformat()}."))
         return
-    money = [_money(r["value_at_stake"], currency) for r in rows]
+    # Without amounts (a customer + date log) the money at stake is unknown, not 0.
+    money = [
+        "no amounts"
+        if r["value_at_stake"] is None and r.get("orders_at_stake") is not None
+        else _money(r["value_at_stake"], currency)
+        for r in rows
+    ]
     id_w = max(len("id"), *(len(r["action_id"]) for r in rows))
     pb_w = max(len("playbook"), *(len(r["playbook"]) for r in rows))
     money_w = max(len("at stake"), *(len(m) for m in money))

@@ -161,7 +161,7 @@ def _spark(workspace: Workspace, session: Any) -> tuple[BaseBackend, dict[str, i
             out[name] = con.read_parquet(path, table_name=f"regulars_{name}")
     else:
         existing = set(con.list_tables())
-        for name in TABLES:
+        for name in (*TABLES, "guest_orders"):
             if name in existing:
                 out[name] = con.table(name)
         missing = [n for n in TABLES if n not in out]
@@ -184,11 +184,11 @@ def _copy_from_duckdb(workspace: Workspace, con: Any, names: list[str]) -> dict[
         target = folder / f"{name}.parquet"
         workspace.con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
         out[name] = con.read_parquet(str(target), table_name=f"regulars_{name}")
-    extra = "scores"
-    if workspace.has_table(extra):
-        target = folder / f"{extra}.parquet"
-        workspace.con.execute(f"COPY \"{extra}\" TO '{target}' (FORMAT parquet)")
-        out[extra] = con.read_parquet(str(target), table_name=f"regulars_{extra}")
+    for extra in ("scores", "guest_orders"):  # derived tables the analytics read
+        if workspace.has_table(extra):
+            target = folder / f"{extra}.parquet"
+            workspace.con.execute(f"COPY \"{extra}\" TO '{target}' (FORMAT parquet)")
+            out[extra] = con.read_parquet(str(target), table_name=f"regulars_{extra}")
     return out
 
 

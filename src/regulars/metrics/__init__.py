@@ -25,6 +25,7 @@ from regulars.metrics.referrals import (
     referrals,
     top_referrers,
 )
+from regulars.metrics.revenue import business_revenue
 from regulars.metrics.sources import growth_sources
 from regulars.metrics.subscriptions import (
     renewal_rates,
@@ -35,6 +36,7 @@ from regulars.metrics.subscriptions import (
 
 __all__ = [
     "MetricContext",
+    "business_revenue",
     "channel_economics",
     "cohort_retention",
     "cold_funding",

@@ -170,16 +170,6 @@ def _open(ws: Workspace | str | Path) -> tuple[Workspace, bool]:
     return Workspace.open(ws), True
 
 
-def _has_amounts(ws: Workspace) -> bool:
-    """False when the book has orders and none of them has an amount (a customer + date
-    log, imported with ``revenue`` empty)."""
-    from regulars.metrics import MetricContext
-
-    orders = MetricContext.from_workspace(ws).table("orders")
-    counts = orders.aggregate(n=orders.count(), known=orders.revenue.count()).execute()
-    return not (int(counts["n"][0]) > 0 and int(counts["known"][0]) == 0)
-
-
 def _setup(
     ws: Workspace,
     period: str | None,
@@ -187,8 +177,12 @@ def _setup(
     end: dt.date | None,
     lang: str | None,
 ) -> tuple[ReportData, Translator]:
+    from regulars.engine import tables
+    from regulars.ledger import has_amounts
+
     cfg = ws.config.workspace
-    t = translator(lang or cfg.locale, currency=cfg.currency, amounts=_has_amounts(ws))
+    amounts = has_amounts(tables(ws)["orders"])
+    t = translator(lang or cfg.locale, currency=cfg.currency, amounts=amounts)
     _check_dates(start, end)
     data = ReportData(
         ws,

@@ -212,6 +212,7 @@ class ReportData:
     def _check(self, kind: str) -> bool:
         checks: dict[str, Callable[[], bool]] = {
             "orders": lambda: self._any("orders"),
+            "guests": lambda: self._any("guest_orders"),
             "costs": lambda: self._any("orders", lambda t: t.cost.notnull()),
             "spend": lambda: self._any("spend"),
             "channels": lambda: self._any("customers", lambda t: t.channel.notnull()),
@@ -334,6 +335,7 @@ _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
     "open_actions": _open_actions,
     "playbook_effectiveness": _effectiveness,
     "new_vs_returning": lambda d: d.metric("new_vs_returning"),
+    "business_revenue": lambda d: d.metric("business_revenue"),
     "growth_accounting": lambda d: d.metric("growth_accounting"),
     "growth_sources": lambda d: d.metric("growth_sources"),
     "cohort_retention": lambda d: d.metric("cohort_retention"),

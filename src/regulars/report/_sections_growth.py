@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from regulars.report._charts import OKABE_ITO, bar_chart, line_chart, records
 from regulars.report._context import ReportContext, share, to_float
+from regulars.report._i18n import Translator
 from regulars.report._model import Chart, Figure, MissingDataError, Section
 from regulars.report._parts import movement_chart
 
@@ -32,6 +34,52 @@ def _total(row: dict[str, Any], *cols: str) -> float:
 
 
 # -- 1. headline ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _BusinessRevenue:
+    """Guest checkouts in the headline (docs/data.md, "Guest orders").
+
+    Customer figures read customers' orders only.  The headline revenue is the
+    business's: with ``[workspace] guest_revenue = "include"`` it counts guest
+    checkouts and says how much came from each; with ``"exclude"`` it says the guest
+    amount is left out.  A workspace without guest orders reads as before.
+    """
+
+    now: dict[str, Any]
+    before: dict[str, Any]
+
+    @classmethod
+    def of(cls, ctx: ReportContext, cur: Any, prev: Any) -> _BusinessRevenue:
+        if not ctx.data.has("guests"):
+            return cls({}, {})
+        df = ctx.data.frame("business_revenue")
+        return cls(ctx.row(df, cur), ctx.row(df, prev))
+
+    @property
+    def includes(self) -> bool:
+        return bool(self.now.get("includes_guests"))
+
+    def totals(self, customers: tuple[float, float]) -> tuple[float, float]:
+        """The revenue now and before: the customers', plus the guests' when they count."""
+        if not self.includes:
+            return customers
+        before = customers[1] + to_float(self.before.get("guest_revenue", 0.0))
+        return customers[0] + to_float(self.now.get("guest_revenue", 0.0)), before
+
+    def text(self, t: Translator, revenue: float, customers: float) -> str:
+        """``revenue`` as money, with the guest clause when the period has guest orders."""
+        amount = t.money(revenue)
+        guests = to_float(self.now.get("guest_revenue"))
+        if not self.now or (not self.now.get("guest_orders") and not guests):
+            return amount
+        if self.includes:
+            return t._(
+                "{revenue} ({customers} from customers, {guests} from guest checkouts)"
+            ).format(revenue=amount, customers=t.money(customers), guests=t.money(guests))
+        return t._("{revenue} (customers only; {guests} from guest checkouts left out)").format(
+            revenue=amount, guests=t.money(guests)
+        )
 
 
 def headline_section(ctx: ReportContext) -> Section:
@@ -60,8 +108,11 @@ def headline_section(ctx: ReportContext) -> Section:
     def pair(*cols: str) -> tuple[float, float]:
         return _total(now, *cols), _total(before, *cols) if before else math.nan
 
+    business = _BusinessRevenue.of(ctx, cur, prev)
+    customers = pair("new_revenue", "returning_revenue")
+    revenue, revenue_before = business.totals(customers)
     items = [
-        (t._("Revenue"), pair("new_revenue", "returning_revenue"), "money"),
+        (t._("Revenue"), (revenue, revenue_before), "money"),
         (t._("Profit"), pair("new_profit", "returning_profit"), "money"),
         (t._("Orders"), pair("new_orders", "returning_orders"), "number"),
         (t._("Customers who ordered"), pair("new_customers", "returning_customers"), "number"),
@@ -74,16 +125,9 @@ def headline_section(ctx: ReportContext) -> Section:
         section.figures.append(
             Figure(label, value, f"{change} {vs}".strip() if change else "", direction)
         )
-    ret_share = share(
-        _total(now, "returning_revenue"), _total(now, "new_revenue", "returning_revenue")
-    )
-    prev_share = (
-        share(
-            _total(before, "returning_revenue"), _total(before, "new_revenue", "returning_revenue")
-        )
-        if before
-        else math.nan
-    )
+    # The share of the revenue shown above (with guest checkouts when they count).
+    ret_share = share(_total(now, "returning_revenue"), revenue)
+    prev_share = share(_total(before, "returning_revenue"), revenue_before) if before else math.nan
     section.figures.append(
         Figure(
             t._("Revenue from returning customers"),
@@ -94,7 +138,7 @@ def headline_section(ctx: ReportContext) -> Section:
             0,
         )
     )
-    revenue, revenue_before = pair("new_revenue", "returning_revenue")
+    revenue_text = business.text(t, revenue, customers[0])
     if prev and math.isfinite(revenue_before) and revenue_before > 0:
         rel = revenue / revenue_before - 1
         msg = (
@@ -110,7 +154,7 @@ def headline_section(ctx: ReportContext) -> Section:
         )
         section.takeaway = msg.format(
             period=ctx.label(cur),
-            revenue=t.money(revenue),
+            revenue=revenue_text,
             change=t.percent(abs(rel)),
             prev=ctx.label(prev),
             share=t.percent(ret_share),
@@ -118,7 +162,7 @@ def headline_section(ctx: ReportContext) -> Section:
     else:
         section.takeaway = t._(
             "Revenue in {period} was {revenue}; returning customers brought {share} of it."
-        ).format(period=ctx.label(cur), revenue=t.money(revenue), share=t.percent(ret_share))
+        ).format(period=ctx.label(cur), revenue=revenue_text, share=t.percent(ret_share))
     if not ctx.data.has("costs"):
         section.notes.append(
             t._(

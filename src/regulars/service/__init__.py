@@ -8,7 +8,7 @@ the CLI, a form field in the web app).
 
 >>> from regulars import service
 >>> sorted(service.METRICS)[:3]
-['channel-economics', 'cohort-retention', 'cold-funding']
+['business-revenue', 'channel-economics', 'cohort-retention']
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ METRICS: dict[str, str] = {
     "packages": "packages",
     "lifecycle": "lifecycle",
     "cold-funding": "cold_funding",
+    "business-revenue": "business_revenue",
 }
 
 
