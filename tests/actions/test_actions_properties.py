@@ -8,10 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import Book
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import Book
 from regulars.actions import compute_actions, record_outcome
 from regulars.store import Workspace
 
