@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import Book
 from scipy import stats
 
+from conftest import Book
 from regulars.actions import (
     action_outcomes,
     compute_actions,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import Book, insert
 
+from conftest import Book, insert
 from regulars.actions import compute_actions, open_actions, playbook_effectiveness, record_outcome
 
 TODAY = "2024-06-30"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import Book
 
+from conftest import Book
 from regulars.actions import compute_actions, log_touch, record_offer, record_outcome
 from regulars.errors import ActionError
 

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Book
 
+from conftest import Book
 from regulars.actions import co_purchase_rules, compute_actions, record_outcome
 from regulars.actions._features import paid_orders
 

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from conftest import Book
 
+from conftest import Book
 from regulars.actions import compute_actions, open_actions, record_outcome
 from regulars.errors import ActionError
 

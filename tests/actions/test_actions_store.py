@@ -6,8 +6,8 @@ import datetime as dt
 import json
 
 import pytest
-from conftest import Book
 
+from conftest import Book
 from regulars.actions import action_id, compute_actions, holdout_draw, is_held_out, resolve_today
 from regulars.actions._reasons import english_clause
 from regulars.actions._store import ACTION_TABLES, ACTIONS, ensure_action_tables

@@ -8,12 +8,12 @@ from decimal import Decimal
 import hypothesis.strategies as st
 import pytest
 from _metrics_oracle import CHANNELS, random_book, shuffled
-from conftest import Book
 from hypothesis import HealthCheck, given, settings
 from oracles_retention import SimData, assert_same, simulated
 from oracles_retention import cohort_retention as cohort_oracle
 from oracles_retention import revenue_retention as nrr_oracle
 
+from conftest import Book
 from regulars.config import Config
 from regulars.errors import ConfigError
 from regulars.metrics import cohort_retention, revenue_retention

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import hypothesis.strategies as st
 import pytest
-from conftest import Book
 from hypothesis import HealthCheck, given, settings
 from oracles_retention import (
     SimData,
@@ -21,6 +20,7 @@ from oracles_retention import (
 from oracles_retention import renewal_rates as renewal_oracle
 from oracles_retention import subscription_movements as movements_oracle
 
+from conftest import Book
 from regulars.config import Config, SubscriptionsConfig
 from regulars.errors import ConfigError
 from regulars.metrics import (
