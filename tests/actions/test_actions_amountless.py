@@ -113,3 +113,31 @@ def test_with_amounts_nothing_is_ranked_by_orders(tmp_path: Path) -> None:
         assert all(r["value_at_stake"] is not None for r in rows)
     finally:
         ws.close()
+
+
+def test_a_package_without_a_price_is_due_for_renewal_without_a_crash(tmp_path: Path) -> None:
+    # Package orders in a log without amounts: renewal_due has no price to show.
+    rows = ["cust,date,kind"]
+    rows += [f"P{i},2024-01-05,package" for i in range(3)]
+    rows += [f"P{i},2024-{m:02d}-05,one-off" for i in range(3) for m in range(2, 11)]
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    ws = Workspace.init(tmp_path / "ws")
+    cfg = ws.path / "regulars.toml"
+    ws.close()
+    # Only renewal_due may act, so its candidates are the ones stored.
+    off = "".join(
+        f"[playbooks.{p}]\nenable = false\n"
+        for p in ("ask_for_referral", "win_back", "keep_in_touch", "next_step", "package_offer")
+    )
+    cfg.write_text("[actions]\nholdout_share = 0.0\n" + off)
+    ws = Workspace.open(tmp_path / "ws")
+    import_file(ws, "orders", log)
+    compute_actions(ws, today="2024-11-01")
+    rows_ = ws.con.execute("SELECT playbook, reason, value_at_stake FROM actions").fetchall()
+    assert {p for p, _, _ in rows_} == {"renewal_due"}
+    assert len(rows_) == 3
+    for _, text, value in rows_:
+        assert value is None
+        assert "EUR" not in text, text
+    ws.close()

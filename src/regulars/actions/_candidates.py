@@ -43,7 +43,7 @@ class Candidate:
     customer_id: str
     playbook: str
     episode: str
-    value_at_stake: float
+    value_at_stake: float | None
     due: _dt.date
     reason: Reason
     message: str
@@ -54,12 +54,16 @@ class Candidate:
     @property
     def rank_value(self) -> float:
         """What the queue ranks by: the value at stake, or without amounts the orders."""
-        return self.value_at_stake if self.orders_at_stake is None else self.orders_at_stake
+        if self.orders_at_stake is None:
+            return self.value_at_stake or 0.0
+        return self.orders_at_stake
 
     @property
     def money_at_stake(self) -> float | None:
         """The value at stake, rounded to the cent; None when it is unknown (it comes
         from orders without amounts)."""
+        if self.value_at_stake is None:  # a package from a log without amounts
+            return None
         if self.orders_at_stake is not None and self.playbook not in _OWN_MONEY:
             return None
         return round(self.value_at_stake, 2)
@@ -128,7 +132,7 @@ def orders_worth(row: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def common_values(
-    ctx: PlaybookContext, row: dict[str, Any], *, value_at_stake: float, due: _dt.date
+    ctx: PlaybookContext, row: dict[str, Any], *, value_at_stake: float | None, due: _dt.date
 ) -> dict[str, Any]:
     """The placeholders every message template may use."""
     return {

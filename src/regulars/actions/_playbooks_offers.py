@@ -356,7 +356,8 @@ def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
         left = int(r["days_left"])
         cp = next(c for c in checkpoints if left <= c)
         due = r["end_on"] - _dt.timedelta(days=cp)
-        value = float(r["yearly_value"])
+        # A package from a log without amounts has no price: say so, never 0.
+        value = None if r["yearly_value"] is None else float(r["yearly_value"])
         when = {"end": r["end_on"], "days": left, "checkpoint": cp}
         if r["source"] != "subscription":
             what = clause(
