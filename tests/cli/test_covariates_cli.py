@@ -73,10 +73,25 @@ def test_fit_prints_covariate_effects(shop: Path) -> None:
     out = " ".join(out.split())  # the console wraps long lines
     assert "Covariates" in out
     assert "compared with channel_kind=cold, segment=smb" in out
-    assert "channel_kind=referral: buy " in out
-    assert "segment=enterprise: " in out
+    # the report's wording: one sentence per level, compared with the reference
+    assert "Referred customers buy " in out
+    assert "than cold ones." in out or "as cold ones" in out
+    assert "Customers with segment = enterprise " in out
     # random labels: no clear difference in dropping out is the honest answer
     assert "no clear difference" in out
+    # the effects are kept with the stored fit, for the report
+    from regulars.models import latest_fit
+
+    with Workspace.open(shop) as ws:
+        fit = latest_fit(ws)
+    assert fit is not None
+    assert fit.covariates is not None
+    assert fit.covariates["references"] == {"channel_kind": "cold", "segment": "smb"}
+    assert fit.covariates["columns"] == ["channel_kind", "segment"]
+    terms = {(e["process"], e["term"]) for e in fit.covariates["effects"]}
+    assert ("purchase", "channel_kind=referral") in terms
+    assert ("dropout", "segment=enterprise") in terms
+    assert all("text" not in e for e in fit.covariates["effects"])
 
 
 def test_fit_json_has_the_effects(shop: Path) -> None:

@@ -406,7 +406,44 @@ def _holdout_bins() -> pd.DataFrame:
     )
 
 
+def _covariate_effects() -> pd.DataFrame:
+    """What ``regulars fit --covariates channel_kind`` stored: referred vs cold."""
+    return pd.DataFrame(
+        {
+            "process": ["purchase", "dropout"],
+            "term": ["channel_kind=referral"] * 2,
+            "ratio": [1.4, 0.7],
+            "lower_95": [1.2, 0.58],
+            "upper_95": [1.6, 0.85],
+            "column": ["channel_kind"] * 2,
+            "reference": ["cold"] * 2,
+            "model": ["bgnbd"] * 2,
+        }
+    )
+
+
+def _top_customers() -> pd.DataFrame:
+    """Two customers with 90% intervals and one scored before intervals were stored."""
+    return pd.DataFrame(
+        {
+            "customer_id": ["C-1", "C-2", "C-3"],
+            "name": ["Ada Studio", "Bistro Lux", "C-3"],
+            "clv": [1200.0, 900.0, 400.0],
+            "clv_low": [800.0, 700.0, None],
+            "clv_high": [1900.0, 1100.0, None],
+            "p_alive": [0.64, 0.9, 0.3],
+            "p_alive_low": [0.52, 0.85, None],
+            "p_alive_high": [0.75, 0.94, None],
+            "expected_orders_365d": [2.4, 1.8, 0.5],
+            "expected_orders_365d_low": [1.9, 1.5, None],
+            "expected_orders_365d_high": [3.0, 2.2, None],
+        }
+    )
+
+
 FRAMES = {
+    "covariate_effects": _covariate_effects,
+    "top_customers": _top_customers,
     "clv_histogram": _hist,
     "p_alive_matrix": _matrix,
     "score_summary": lambda: pd.DataFrame(

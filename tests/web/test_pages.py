@@ -104,6 +104,53 @@ def test_customer_list_sorts_like_pandas() -> None:
     assert positions == sorted(positions)
 
 
+def test_customer_page_shows_clv_and_p_alive_with_their_intervals() -> None:
+    import html
+
+    from django.conf import settings
+
+    from regulars.store import Workspace
+    from regulars.web._format import Formatter
+
+    with Workspace.open(settings.REGULARS_WORKSPACE) as ws:
+        # The book is fitted with MBG/CNBD-k, whose scores have P(alive) intervals but
+        # no CLV interval (docs/models.md); give the top customer one, as the other
+        # models' scores have, and keep the next one without.
+        (top, plain) = ws.con.execute(
+            "SELECT customer_id FROM scores WHERE clv IS NOT NULL AND p_alive_low IS NOT NULL "
+            "ORDER BY clv DESC, customer_id LIMIT 2"
+        ).fetchall()
+        ws.con.execute(
+            "UPDATE scores SET clv_low = round(clv * 0.7), clv_high = round(clv * 1.5) "
+            "WHERE customer_id = ?",
+            [top[0]],
+        )
+        ws.con.execute(
+            "UPDATE scores SET clv_low = NULL, clv_high = NULL WHERE customer_id = ?", [plain[0]]
+        )
+        query = (
+            "SELECT clv, clv_low, clv_high, p_alive, p_alive_low, p_alive_high FROM scores "
+            "WHERE customer_id = ?"
+        )
+        a = ws.con.execute(query, [top[0]]).fetchone()
+        b = ws.con.execute(query, [plain[0]]).fetchone()
+        currency = ws.config.workspace.currency
+    assert a is not None
+    assert b is not None
+    fmt = Formatter("en", currency)
+
+    def page(customer_id: str) -> str:
+        return html.unescape(client_for("vic").get(f"/customers/{customer_id}/").content.decode())
+
+    shown = page(top[0])
+    assert f"<dd>{fmt.money(a[0])} ({fmt.money(a[1])}–{fmt.money(a[2])})</dd>" in shown
+    assert f"<dd>{fmt.percent(a[3])} ({fmt.percent(a[4])}–{fmt.percent(a[5])})</dd>" in shown
+    # no CLV interval: the value alone; P(alive) keeps its own
+    shown = page(plain[0])
+    assert f"<dd>{fmt.money(b[0])}</dd>" in shown
+    assert f"<dd>{fmt.percent(b[3])} ({fmt.percent(b[4])}–{fmt.percent(b[5])})</dd>" in shown
+
+
 def test_log_a_touch_shows_on_the_timeline() -> None:
     client = client_for("sam")
     r = client.post("/customers/C-00003/touch/", {"kind": "call", "note": "Asked about Q3"})

@@ -293,6 +293,7 @@ def fit_command(
         regulars fit --json > fit.json
         regulars fit --covariates channel_kind,segment
     """
+    from regulars.models._fit_store import store_covariates
     from regulars.models._workspace import fit_workspace
     from regulars.models._workspace_covariates import covariate_effects
 
@@ -313,6 +314,7 @@ def fit_command(
                 if progress is not None:
                     progress(f"Fitting {fit.model} with covariates {', '.join(columns)}")
                 effects = covariate_effects(ws, columns, model=fit.model)
+                store_covariates(ws, fit, effects.stored())
     finally:
         ws.close()
     if as_json:
@@ -323,14 +325,19 @@ def fit_command(
         return
     _render_fit(fit)
     if effects is not None:
+        from regulars.report._effects import effect_sentences
+        from regulars.report._i18n import translator
+
         refs = ", ".join(f"{k}={v}" for k, v in effects.references.items())
         console.print(
             f"\n[bold]Covariates[/] ({MODEL_NAMES[effects.model_name]} with covariates"
             + (f"; compared with {esc(refs)}" if refs else "")
             + "; 95% intervals):"
         )
-        for text in effects.effects["text"]:
-            console.print(f"  {esc(str(text))}")
+        for text in effect_sentences(
+            effects.effects.to_dict(orient="records"), effects.references, translator("en")
+        ):
+            console.print(f"  {esc(text)}")
 
 
 @app.command("score")

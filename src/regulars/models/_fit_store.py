@@ -3,7 +3,9 @@
 A fit is stored as one row per model (``kind`` ``purchase`` or ``spend``) with its
 parameters, its holdout check, its diagnostics (:class:`~regulars.models.Diagnostics`),
 the ``auto`` comparison (on the purchase row) and the penalizer it used, so any
-surface (the CLI, the report, the web app) can show whether to trust it.
+surface (the CLI, the report, the web app) can show whether to trust it.  When
+``regulars fit --covariates`` also fitted the model with covariates, the purchase row
+keeps the effects (``covariates``, see :func:`store_covariates`) for the report.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "ScoreResult",
     "latest_fit",
     "model_class",
+    "store_covariates",
     "store_fit",
 ]
 
@@ -53,12 +56,19 @@ _FIT_DDL = f"""CREATE TABLE IF NOT EXISTS "{FIT_TABLE}" (
     fit_id VARCHAR NOT NULL, model VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     params JSON NOT NULL, log_likelihood DOUBLE, n_customers BIGINT,
     fitted_at TIMESTAMP NOT NULL, time_unit VARCHAR NOT NULL, observation_end DATE NOT NULL,
-    holdout JSON, diagnostics JSON, selection JSON, penalizer DOUBLE, covariance JSON)"""
+    holdout JSON, diagnostics JSON, selection JSON, penalizer DOUBLE, covariance JSON,
+    covariates JSON)"""
 #: Columns added after the first release: workspaces fitted before get them on the next fit.
-_ADDED = ("diagnostics JSON", "selection JSON", "penalizer DOUBLE", "covariance JSON")
+_ADDED = (
+    "diagnostics JSON",
+    "selection JSON",
+    "penalizer DOUBLE",
+    "covariance JSON",
+    "covariates JSON",
+)
 _COLUMNS = (
     "fit_id, model, kind, params, log_likelihood, n_customers, fitted_at, time_unit, "
-    "observation_end, holdout, diagnostics, selection, penalizer, covariance"
+    "observation_end, holdout, diagnostics, selection, penalizer, covariance, covariates"
 )
 
 
@@ -92,6 +102,9 @@ class FitResult:
     notes: list[str] = field(default_factory=list)
     selection: Selection | None = None
     penalizer: float = 0.0
+    #: The effects of ``regulars fit --covariates`` (what :func:`store_covariates`
+    #: stores), or None when the fit has none.
+    covariates: dict[str, Any] | None = None
 
     @property
     def diagnostics(self) -> list[Diagnostics]:
@@ -189,6 +202,7 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
             None if fit.selection is None else _json(_clean(fit.selection.to_dict())),
             float(getattr(fit.purchase, "penalizer", 0.0) or 0.0),
             _covariance(fit.purchase),
+            _json(_clean(fit.covariates)),
         )
     ]
     if fit.spend is not None:
@@ -208,14 +222,37 @@ def store_fit(ws: Workspace, fit: FitResult) -> None:
                 None,
                 float(getattr(fit.spend, "penalizer", 0.0) or 0.0),
                 _covariance(fit.spend),
+                None,
             )
         )
     with ws.transaction() as con:
-        con.execute(_FIT_DDL)
-        for column in _ADDED:
-            con.execute(f'ALTER TABLE "{FIT_TABLE}" ADD COLUMN IF NOT EXISTS {column}')
+        _ensure_table(con)
         marks = ", ".join("?" * len(rows[0]))
         con.executemany(f'INSERT INTO "{FIT_TABLE}" ({_COLUMNS}) VALUES ({marks})', rows)
+
+
+def _ensure_table(con: Any) -> None:
+    con.execute(_FIT_DDL)
+    for column in _ADDED:
+        con.execute(f'ALTER TABLE "{FIT_TABLE}" ADD COLUMN IF NOT EXISTS {column}')
+
+
+def store_covariates(ws: Workspace, fit: FitResult, covariates: dict[str, Any]) -> None:
+    """Keep the effects of a covariate fit with the stored ``fit`` (its purchase row).
+
+    ``covariates`` is JSON-ready: ``model``, ``columns``, ``references`` (column ->
+    reference level) and ``effects`` (one record per effect: ``process``, ``term``,
+    ``ratio``, ``lower_95``, ``upper_95``).  The report words them in its channel
+    section.  A fit stored before has its row updated; the fit's other rows and the
+    scores do not change.
+    """
+    fit.covariates = covariates
+    with ws.transaction() as con:
+        _ensure_table(con)
+        con.execute(
+            f"UPDATE \"{FIT_TABLE}\" SET covariates = ? WHERE fit_id = ? AND kind = 'purchase'",
+            [_json(_clean(covariates)), fit.fit_id],
+        )
 
 
 def _stored_params(model: Any) -> dict[str, float]:
@@ -288,6 +325,7 @@ def latest_fit(ws: Workspace) -> FitResult | None:
     ]
     extra.append("penalizer" if "penalizer" in existing else "NULL")
     extra.append("CAST(covariance AS VARCHAR)" if "covariance" in existing else "NULL")
+    extra.append("CAST(covariates AS VARCHAR)" if "covariates" in existing else "NULL")
     rows = ws.con.execute(
         "SELECT model, kind, CAST(params AS VARCHAR), log_likelihood, n_customers, fitted_at, "
         f'time_unit, observation_end, {", ".join(extra)} FROM "{FIT_TABLE}" WHERE fit_id = ?',
@@ -317,4 +355,5 @@ def latest_fit(ws: Workspace) -> FitResult | None:
         fitted_at=p[5],
         selection=None if p[10] is None else Selection.from_dict(json.loads(p[10])),
         penalizer=float(p[11] or 0.0),
+        covariates=None if p[13] is None else json.loads(p[13]),
     )

@@ -3,8 +3,9 @@
 :func:`covariate_effects` joins each customer's attributes to the RFM summary of the
 workspace's paid orders and fits :class:`~regulars.models.BetaGeoCovariateModel` (or the
 MBG/NBD or Pareto/NBD variant), so that the effects of, say, the acquisition channel can
-be read in plain words.  The main fit and the scores are unchanged: this is an
-analysis beside them.
+be read in plain words.  The main fit's parameters and the scores are unchanged: this
+is an analysis beside them, kept with the stored fit (``regulars fit --covariates``
+stores the effects on the fit's row) so that the report can show them.
 
 Covariates are columns of ``customers`` (``segment``, ``channel``...), plus
 ``channel_kind`` (referral, cold, organic, partner, other; from ``[channels]`` in
@@ -41,12 +42,27 @@ class CovariateFit:
     model: Any
     effects: pd.DataFrame
     references: dict[str, str]
+    columns: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model_name,
             "references": self.references,
             "effects": self.effects.to_dict(orient="records"),
+        }
+
+    def stored(self) -> dict[str, Any]:
+        """What the stored fit keeps (:func:`~regulars.models._fit_store.store_covariates`):
+        the effects without the model's English ``text``, to be worded where shown."""
+        keep = ["process", "term", "ratio", "lower_95", "upper_95"]
+        return {
+            "model": self.model_name,
+            "columns": list(self.columns),
+            "references": dict(self.references),
+            "effects": [
+                {k: (str(r[k]) if k in ("process", "term") else float(r[k])) for k in keep}
+                for r in self.effects.to_dict(orient="records")
+            ],
         }
 
 
@@ -121,4 +137,4 @@ def covariate_effects(
         kwargs["modified"] = True
     fitted = cls(**kwargs).fit(data[["frequency", "recency", "T", *columns]])
     refs = {c: levels[0] for c, levels in fitted.design_.levels.items()}
-    return CovariateFit(name, fitted, fitted.effects(), refs)
+    return CovariateFit(name, fitted, fitted.effects(), refs, tuple(columns))

@@ -557,8 +557,90 @@ def _model_choice(data: ReportData) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _covariate_effects(data: ReportData) -> pd.DataFrame:
+    """The effects ``regulars fit --covariates`` stored with the latest fit, one row per
+    effect (``process``, ``term``, ``ratio``, ``lower_95``, ``upper_95``, ``column``,
+    ``reference``, ``model``); empty when the latest fit has none."""
+    import json
+
+    if not data.workspace.has_table("model_fits"):
+        return pd.DataFrame()
+    fits = data.workspace.table("model_fits")
+    if "covariates" not in fits.columns:
+        return pd.DataFrame()
+    latest = fits.filter(fits.kind == "purchase").order_by(
+        [fits.fitted_at.desc(), fits.fit_id.desc()]
+    )
+    row = latest.limit(1).select(c=latest.covariates.cast("string")).to_pyarrow().to_pylist()
+    stored = json.loads(row[0]["c"] or "null") if row else None
+    if not stored:
+        return pd.DataFrame()
+    refs = stored.get("references") or {}
+    out = []
+    for e in stored.get("effects") or []:
+        column, has_level, _level = str(e.get("term", "")).partition("=")
+        out.append(
+            {
+                "process": e.get("process"),
+                "term": e.get("term"),
+                "ratio": e.get("ratio"),
+                "lower_95": e.get("lower_95"),
+                "upper_95": e.get("upper_95"),
+                "column": column,
+                "reference": refs.get(column) if has_level else None,
+                "model": stored.get("model"),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _top_customers(data: ReportData, n: int = 10) -> pd.DataFrame:
+    """The ``n`` customers with the highest CLV (expected orders when there is no CLV),
+    with their 90% intervals (null for scores from before intervals were stored)."""
+    import ibis
+
+    s = data.workspace.table("scores")
+
+    def col(name: str) -> Any:
+        return s[name].cast("float64") if name in s.columns else ibis.null("float64")
+
+    names = (
+        "clv",
+        "clv_low",
+        "clv_high",
+        "p_alive",
+        "p_alive_low",
+        "p_alive_high",
+        "expected_orders_365d",
+        "expected_orders_365d_low",
+        "expected_orders_365d_high",
+    )
+    scores = s.select("customer_id", **{name: col(name) for name in names})
+    top = scores.order_by(
+        [
+            scores.clv.desc(nulls_first=False),
+            scores.expected_orders_365d.desc(nulls_first=False),
+            scores.customer_id,
+        ]
+    ).limit(n)
+    customers = data.context.tables["customers"]
+    named = top.left_join(
+        customers.select("customer_id", customer_name=customers.name), "customer_id"
+    )
+    out = named.select(
+        "customer_id", *names, name=ibis.coalesce(named.customer_name, named.customer_id)
+    ).to_pandas()
+    return out.sort_values(
+        ["clv", "expected_orders_365d", "customer_id"],
+        ascending=[False, False, True],
+        na_position="last",
+    ).reset_index(drop=True)
+
+
 _LOADERS.update(
     {
+        "covariate_effects": _covariate_effects,
+        "top_customers": _top_customers,
         "model_choice": _model_choice,
         "p_alive_matrix": _p_alive_matrix,
         "clv_histogram": _clv_histogram,

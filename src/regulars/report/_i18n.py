@@ -172,6 +172,14 @@ class PeriodName(str):
         return obj
 
 
+def _known(value: Any) -> bool:
+    """Whether ``value`` is a finite number (not None, NaN or NA)."""
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _locale_dir() -> Any:
     return resources.files("regulars.report").joinpath("locale")
 
@@ -277,6 +285,37 @@ class Translator:
             last = pattern.rindex("0")
             pattern = pattern[: last + 1] + "." + "0" * digits + pattern[last + 1 :]
         return format_percent(share, format=pattern, locale=self.locale)
+
+    def money_interval(
+        self, value: float | int | None, low: float | int | None, high: float | int | None
+    ) -> str:
+        """An amount with its interval, ``€1,200 (€800–€1,900)``; the amount alone when
+        an end is unknown (scores from before intervals, a fit without standard errors)."""
+        if _known(value) and _known(low) and _known(high) and self.amounts:
+            return f"{self.money(value)} ({self.money(low)}–{self.money(high)})"
+        return self.money(value)
+
+    def percent_interval(
+        self, share: float | None, low: float | None, high: float | None, digits: int = 0
+    ) -> str:
+        """A share with its interval, ``64% (52%–75%)``; the share alone without one."""
+        if _known(share) and _known(low) and _known(high):
+            return (
+                f"{self.percent(share, digits)} "
+                f"({self.percent(low, digits)}–{self.percent(high, digits)})"
+            )
+        return self.percent(share, digits)
+
+    def number_interval(
+        self, value: float | None, low: float | None, high: float | None, digits: int = 1
+    ) -> str:
+        """A number with its interval, ``2.4 (1.9–3.0)``; the number alone without one."""
+        if _known(value) and _known(low) and _known(high):
+            return (
+                f"{self.number(value, digits)} "
+                f"({self.number(low, digits)}–{self.number(high, digits)})"
+            )
+        return self.number(value, digits)
 
     def ratio(self, value: float | None, digits: int = 1) -> str:
         """A ratio such as a quick ratio or CLV:CAC (``2.4×``)."""

@@ -16,6 +16,7 @@ from regulars.report._charts import (
     scatter_with_line,
 )
 from regulars.report._context import ReportContext, to_float
+from regulars.report._effects import effect_sentences
 from regulars.report._model import Chart, MissingDataError, Section, TableView
 from regulars.report._parts import frame_rows
 from regulars.report._reasons import reason_text
@@ -35,6 +36,7 @@ def channels_section(ctx: ReportContext) -> Section:
     except MissingDataError as exc:
         section.missing.append(exc.missing)
         return section
+    section.notes.extend(_covariate_notes(ctx))
     has_spend = ctx.data.has("spend")
     if not has_spend:
         try:
@@ -155,6 +157,34 @@ def channels_section(ctx: ReportContext) -> Section:
     )
     section.takeaway = _channels_takeaway(ctx, summary) if has_spend else ""
     return section
+
+
+def _covariate_notes(ctx: ReportContext) -> list[str]:
+    """The effects of the latest covariate fit in plain words (as ``regulars fit
+    --covariates`` prints them), or one line on how to get them."""
+    t = ctx.t
+    effects = ctx.data.frame("covariate_effects")
+    if effects.empty:
+        return [
+            t._(
+                "Do customers of one channel kind buy more often or stay longer than cold "
+                "ones? Fit the model with the channel kind as a covariate: regulars fit "
+                "--covariates channel_kind."
+            )
+        ]
+    references = {
+        str(r["column"]): str(r["reference"])
+        for r in effects.to_dict("records")
+        if isinstance(r.get("reference"), str)
+    }
+    sentences = effect_sentences(effects.to_dict("records"), references, t)
+    if not sentences:
+        return []
+    lead = t._(
+        "How the customers' attributes go with buying and dropping out, from the last fit "
+        "with covariates ({model}; 95% intervals; associations, not causes):"
+    ).format(model=str(effects["model"].iloc[0]))
+    return [lead, *sentences]
 
 
 def _channel_summary(ce: pd.DataFrame) -> pd.DataFrame:
@@ -367,6 +397,7 @@ def customer_value_section(ctx: ReportContext) -> Section:
                 ),
             )
         )
+    _top_customers(ctx, section)
     _holdout(ctx, section)
     _model_choice(ctx, section)
     summary = ctx.data.frame("score_summary")
@@ -387,6 +418,49 @@ def customer_value_section(ctx: ReportContext) -> Section:
             "{at_risk} customers who used to buy are now more likely gone than active."
         ).format(at_risk=t.number(int(summary.iloc[0]["likely_gone_repeaters"])))
     return section
+
+
+def _top_customers(ctx: ReportContext, section: Section) -> None:
+    """The most valuable customers, each score with its 90% interval where it has one."""
+    t = ctx.t
+    top = ctx.data.frame("top_customers")
+    if top.empty:
+        return
+    top_rows = top.to_dict("records")
+    has_clv = bool(top["clv"].notna().any()) and t.amounts
+    columns = [t._("Customer")]
+    if has_clv:
+        columns.append(t._("CLV, {currency}").format(currency=t.currency))
+    columns += [t._("P(alive)"), t._("Expected orders in the next year")]
+    rows = []
+    for r in top_rows:
+        row = [str(r["name"])]
+        if has_clv:
+            row.append(t.money_interval(r["clv"], r["clv_low"], r["clv_high"]))
+        row.append(t.percent_interval(r["p_alive"], r["p_alive_low"], r["p_alive_high"]))
+        row.append(
+            t.number_interval(
+                r["expected_orders_365d"],
+                r["expected_orders_365d_low"],
+                r["expected_orders_365d_high"],
+            )
+        )
+        rows.append(tuple(row))
+    section.tables.append(
+        TableView(
+            "top-customers",
+            t._("Most valuable customers") if has_clv else t._("Customers expected to buy most"),
+            tuple(columns),
+            tuple(rows),
+            (False, *([True] * (len(columns) - 1))),
+            note=t._(
+                "In brackets: the 90% interval from the uncertainty of the fitted model. A "
+                "wide interval means the model is unsure of this customer: weigh it before "
+                "acting on the number. Scores without one predate the intervals (run "
+                "regulars score again)."
+            ),
+        )
+    )
 
 
 def _preparation_notes(ctx: ReportContext) -> list[str]:

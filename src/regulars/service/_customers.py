@@ -62,6 +62,17 @@ def _purchases(ws: Workspace, customer_id: str | None = None) -> ir.Table:
     return ledger.filter(ledger.is_purchase)
 
 
+_SCORES = ("p_alive", "clv", "expected_orders_365d")
+_INTERVALS = (
+    "p_alive_low",
+    "p_alive_high",
+    "clv_low",
+    "clv_high",
+    "expected_orders_365d_low",
+    "expected_orders_365d_high",
+)
+
+
 def _customer_rows(ws: Workspace, customer_id: str | None = None) -> ir.Table:
     c = ws.table("customers")
     if customer_id is not None:
@@ -83,16 +94,21 @@ def _customer_rows(ws: Workspace, customer_id: str | None = None) -> ir.Table:
         revenue=per.revenue,
     )
     if ws.has_table("scores"):
-        s = ws.table("scores").select("customer_id", "p_alive", "clv", "expected_orders_365d")
+        scores = ws.table("scores")
+        # 90% intervals: null for scores from before they were stored
+        s = scores.select(
+            "customer_id",
+            *_SCORES,
+            **{
+                c: scores[c].cast("float64") if c in scores.columns else ibis.null("float64")
+                for c in _INTERVALS
+            },
+        )
         if customer_id is not None:
             s = s.filter(s.customer_id == customer_id)
         t = t.left_join(s, t.customer_id == s.customer_id).drop("customer_id_right")
     else:
-        t = t.mutate(
-            p_alive=ibis.null("float64"),
-            clv=ibis.null("float64"),
-            expected_orders_365d=ibis.null("float64"),
-        )
+        t = t.mutate(**{c: ibis.null("float64") for c in (*_SCORES, *_INTERVALS)})
     return t
 
 

@@ -43,6 +43,14 @@ class Formatter:
     def percent(self, value: Any) -> str:
         return self._t.percent(None if value is None else float(value))
 
+    def money_interval(self, value: Any, low: Any, high: Any) -> str:
+        """``€1,200 (€800–€1,900)``; the amount alone when the interval is unknown."""
+        return self._t.money_interval(_float(value), _float(low), _float(high))
+
+    def percent_interval(self, value: Any, low: Any, high: Any) -> str:
+        """``64% (52%–75%)``; the share alone when the interval is unknown."""
+        return self._t.percent_interval(_float(value), _float(low), _float(high))
+
     def date(self, value: dt.date | dt.datetime | None) -> str:
         if value is None:
             return ""
@@ -52,6 +60,10 @@ class Formatter:
 
     def reason(self, row: dict[str, Any]) -> str:
         return reason_text(self._reasons, row)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def formatter(request: HttpRequest, currency: str = "EUR") -> Formatter:

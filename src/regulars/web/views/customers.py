@@ -115,8 +115,13 @@ def customer_page(request: HttpRequest, customer_id: str) -> HttpResponse:
             "attributes": sorted(attributes_of(customer).items()),
             "timeline": timeline,
             "why": _why_text(fmt, customer["why"]),
-            "clv_text": fmt.money(customer["clv"]),
-            "p_alive_text": fmt.percent(customer["p_alive"]),
+            # with the 90% interval where the scores have one: "€1,200 (€800–€1,900)"
+            "clv_text": fmt.money_interval(
+                customer["clv"], customer.get("clv_low"), customer.get("clv_high")
+            ),
+            "p_alive_text": fmt.percent_interval(
+                customer["p_alive"], customer.get("p_alive_low"), customer.get("p_alive_high")
+            ),
             "revenue_text": fmt.money(customer["revenue"]),
             "form": TouchForm(),
         },
