@@ -144,4 +144,5 @@ def test_public_api_is_pinned():
         "local_spark_session",
         "stop_local_spark_session",
         "tables",
+        "write_derived",
     ]

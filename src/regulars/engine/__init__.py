@@ -15,6 +15,7 @@ from regulars.engine._backend import (
     conform,
     ibis_schema,
     tables,
+    write_derived,
 )
 from regulars.engine._spark import local_spark_session, stop_local_spark_session
 
@@ -27,4 +28,5 @@ __all__ = [
     "local_spark_session",
     "stop_local_spark_session",
     "tables",
+    "write_derived",
 ]

@@ -22,7 +22,9 @@ so the metrics run unchanged.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
+import uuid
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +49,13 @@ __all__ = [
     "ibis_schema",
     "parquet_tables",
     "tables",
+    "write_derived",
 ]
 
+#: Prefix of the temporary views over the Parquet files (``backend = "parquet"``).
+_PARQUET_VIEW = "_regulars_parquet_"
+#: The folder of the workspace where Spark writes derived tables.
+DERIVED_DIR = "derived"
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _CACHE: weakref.WeakKeyDictionary[Any, tuple[str, BaseBackend, dict[str, ir.Table]]] = (
     weakref.WeakKeyDictionary()
@@ -137,15 +144,33 @@ def parquet_tables(folder: Path) -> dict[str, str]:
     return found
 
 
-def _duckdb_parquet(folder: Path) -> tuple[BaseBackend, dict[str, ir.Table]]:
-    con = ibis.duckdb.connect()
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _duckdb_parquet(workspace: Workspace, folder: Path) -> tuple[BaseBackend, dict[str, ir.Table]]:
+    """The Parquet tables as temporary views of the workspace's own DuckDB connection.
+
+    One engine then sees the data (read in place, nothing copied) and the derived
+    tables of the workspace file (scores, fits, actions), so the report and the
+    actions join them without mixing backends, and ``regulars score`` writes its
+    table inside DuckDB without a round trip through Python.
+    """
+    con = workspace.ibis
     out: dict[str, ir.Table] = {}
     for name, path in parquet_tables(folder).items():
         source = f"{path}/**/*.parquet" if Path(path).is_dir() else path
-        out[name] = con.read_parquet(source, table_name=name)
+        view = f"{_PARQUET_VIEW}{name}"
+        workspace.con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM read_parquet('
+            f"{_sql_string(source)})"
+        )
+        out[name] = con.table(view)
     for name in TABLES:
         if name not in out:
-            out[name] = con.create_table(name, schema=ibis_schema(name))
+            out[name] = con.create_table(
+                f"{_PARQUET_VIEW}{name}", schema=ibis_schema(name), temp=True, overwrite=True
+            )
     return con, out
 
 
@@ -167,12 +192,74 @@ def _spark(workspace: Workspace, session: Any) -> tuple[BaseBackend, dict[str, i
         missing = [n for n in TABLES if n not in out]
         if missing and workspace.db_path.exists():
             out.update(_copy_from_duckdb(workspace, con, missing))
+    for name, path in _derived_tables(workspace).items():
+        out[name] = con.read_parquet(path, table_name=f"regulars_{name}")
     for name in TABLES:
         if name not in out:
             empty = session.createDataFrame([], schema=_spark_ddl(name))
             empty.createOrReplaceTempView(f"regulars_{name}")
             out[name] = con.table(f"regulars_{name}")
     return con, out
+
+
+def derived_dir(workspace: Workspace) -> Path:
+    """Where Spark writes the workspace's derived tables (``<workspace>/derived``)."""
+    return workspace.path / DERIVED_DIR
+
+
+def _derived_tables(workspace: Workspace) -> dict[str, str]:
+    folder = derived_dir(workspace)
+    if not folder.is_dir():
+        return {}
+    return {
+        entry.name: str(entry)
+        for entry in sorted(folder.iterdir())
+        if entry.is_dir() and not entry.name.startswith(".") and any(entry.glob("*.parquet"))
+    }
+
+
+def write_derived(workspace: Workspace, name: str, expr: ir.Table) -> None:
+    """Write derived table ``name`` (scores...) from ``expr``, where the data live.
+
+    On the workspace's DuckDB connection (``duckdb`` and ``parquet`` backends) it
+    replaces the table of the workspace file inside DuckDB.  On Spark, Spark writes
+    it as Parquet to ``<workspace>/derived/<name>/`` (later commands read it from
+    there), and the workspace file gets a copy that DuckDB reads from those files,
+    for the commands that keep state there (actions, export).  The rows never pass
+    through Python in one piece.
+    """
+    backend = expr._find_backend(use_default=True)
+    if backend is workspace.ibis:
+        workspace.replace_table(name, expr)
+        return
+    folder = derived_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}-{uuid.uuid4().hex[:12]}"
+    target = folder / name
+    try:
+        backend.to_parquet(expr, str(tmp))
+        source = _sql_string(str(tmp / "*.parquet"))
+        types = ", ".join(
+            f'CAST("{c}" AS {_duck_type(t)}) AS "{c}"' for c, t in expr.schema().items()
+        )
+        with workspace.transaction() as con:
+            con.execute(
+                f'CREATE OR REPLACE TABLE "{name}" AS SELECT {types} FROM read_parquet({source})'
+            )
+        old = folder / f".{name}-old-{uuid.uuid4().hex[:12]}"
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _CACHE.pop(workspace, None)
+
+
+def _duck_type(t: dt.DataType) -> str:
+    import ibis.backends.sql.datatypes as sqltypes
+
+    return str(sqltypes.DuckDBType.from_ibis(t).sql("duckdb"))
 
 
 def _copy_from_duckdb(workspace: Workspace, con: Any, names: list[str]) -> dict[str, ir.Table]:
@@ -222,7 +309,7 @@ def _load(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[st
         ).fetchall()
         found = {str(r[0]): con.table(str(r[0])) for r in rows}
     elif kind == "parquet":
-        con, found = _duckdb_parquet(_parquet_dir(workspace))
+        con, found = _duckdb_parquet(workspace, _parquet_dir(workspace))
     else:
         con, found = _spark(workspace, session)
     return kind, con, {name: conform(t, name) for name, t in found.items()}
@@ -232,7 +319,8 @@ def _cached(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[
     if session is not None or workspace.config.engine.backend == "duckdb":
         return _load(workspace, session)
     hit = _CACHE.get(workspace)
-    if hit is None or hit[0] != workspace.config.engine.backend:
+    kind = workspace.config.engine.backend
+    if hit is None or hit[0] != kind or (kind == "parquet" and hit[1] is not workspace.ibis):
         hit = _load(workspace, None)
         _CACHE[workspace] = hit
     return hit

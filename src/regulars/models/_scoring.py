@@ -206,10 +206,14 @@ def _upload(columns: dict[str, NDArray[Any]], backend: BaseBackend) -> ir.Table:
     cardinality estimates, and the optimizer then joins the two score tables to each
     other on ``frequency`` first: a fan-out of tens of millions of rows on a book of
     20,000 customers, quadratic beyond.  A temporary table has statistics, and the
-    join runs customer by customer.
+    join runs customer by customer.  Engines without temporary tables (Spark, whose
+    planner broadcasts the small side) get an in-memory table.
     """
+    data = pa.table(columns)
+    if backend.name != "duckdb":  # Spark has no temporary tables, and no such fan-out
+        return ibis.memtable(data)
     name = f"_regulars_scores_{uuid.uuid4().hex[:12]}"
-    return backend.create_table(name, obj=pa.table(columns), temp=True)
+    return backend.create_table(name, obj=data, temp=True)
 
 
 def _backend_of(rfm: ir.Table) -> BaseBackend:

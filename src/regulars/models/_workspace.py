@@ -594,7 +594,7 @@ def score_workspace(
     progress
         Called with a short description before each step.
     """
-    from regulars.engine import backend_for
+    from regulars.engine import backend_for, write_derived
 
     say = progress or _no_progress
     fmt = _export_format(out, format) if out is not None else None
@@ -651,10 +651,7 @@ def score_workspace(
             scored_at=ibis.literal(scored_at, type="timestamp"),
         )
         say(f"Writing the {SCORES_TABLE} table")
-        if backend is ws.ibis:
-            ws.replace_table(SCORES_TABLE, scores)
-        else:
-            ws.replace_table(SCORES_TABLE, scores.to_pyarrow())
+        write_derived(ws, SCORES_TABLE, scores)
     finally:
         rfm.release()
     n = ws.count(SCORES_TABLE)

@@ -396,7 +396,10 @@ def _bin(value: Any, bins: tuple[tuple[int, str], ...]) -> tuple[Any, Any]:
 
 
 def _scores(data: ReportData) -> Any:
-    s = data.workspace.table("scores")
+    # On the engine of the orders (Spark reads its own copy of the scores), so the
+    # joins with the customers' activity run on one backend.
+    tables = data.context.tables
+    s = tables["scores"] if "scores" in tables else data.workspace.table("scores")
     return s.select("customer_id", p_alive=s.p_alive.cast("float64"), clv=s.clv.cast("float64"))
 
 
