@@ -18,7 +18,7 @@ import pytest
 from regulars.actions import compute_actions, open_actions
 from regulars.datasets import simulate
 from regulars.engine import backend_for
-from regulars.metrics import growth_accounting, new_vs_returning
+from regulars.metrics import channel_economics, growth_accounting, new_vs_returning
 from regulars.models import fit_workspace, score_workspace
 from regulars.report import build_report
 from regulars.store import Workspace
@@ -70,6 +70,8 @@ def _commands(ws: Workspace) -> dict[str, Any]:
         for r in scores.select("customer_id", "clv").to_pyarrow().to_pylist()
         if r["clv"] is not None
     )
+    # CLV per channel reads the scores beside the orders
+    out["channel_economics"] = _rounded(_rows(channel_economics(ws, period="quarter")))
     compute_actions(ws, today=TODAY)
     out["actions"] = _rows(open_actions(ws).select(*ACTION_COLUMNS))
     html = build_report(ws, fit=False)
@@ -98,7 +100,8 @@ def on_duckdb(tmp_path_factory, book):
 def _same(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got["report"]
     assert want["report"]
-    for key in ("growth_accounting", "new_vs_returning", "scores", "clv", "actions"):
+    keys = ("growth_accounting", "new_vs_returning", "scores", "clv", "channel_economics")
+    for key in (*keys, "actions"):
         assert got[key] == want[key], key
     assert want["actions"], "the book should give some actions"
     assert got["params"].keys() == want["params"].keys()

@@ -171,7 +171,21 @@ def _duckdb_parquet(workspace: Workspace, folder: Path) -> tuple[BaseBackend, di
             out[name] = con.create_table(
                 f"{_PARQUET_VIEW}{name}", schema=ibis_schema(name), temp=True, overwrite=True
             )
+    for name in _file_tables(workspace):  # derived tables (scores...) of the workspace file
+        if name not in TABLES:
+            out.setdefault(name, con.table(name))
     return con, out
+
+
+def _file_tables(workspace: Workspace) -> list[str]:
+    # Listed through the raw connection: Ibis 12's list_tables calls a DuckDB API
+    # that newer DuckDB releases deprecate.
+    rows = workspace.con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_catalog = current_database() "
+        "ORDER BY table_name"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def _spark(workspace: Workspace, session: Any) -> tuple[BaseBackend, dict[str, ir.Table]]:
@@ -231,6 +245,7 @@ def write_derived(workspace: Workspace, name: str, expr: ir.Table) -> None:
     backend = expr._find_backend(use_default=True)
     if backend is workspace.ibis:
         workspace.replace_table(name, expr)
+        _CACHE.pop(workspace, None)
         return
     folder = derived_dir(workspace)
     folder.mkdir(parents=True, exist_ok=True)
@@ -301,13 +316,7 @@ def _load(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[st
     kind = workspace.config.engine.backend
     if kind == "duckdb":
         con: BaseBackend = workspace.ibis
-        # Listed through the raw connection: Ibis 12's list_tables calls a DuckDB API
-        # that newer DuckDB releases deprecate.
-        rows = workspace.con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = current_schema() ORDER BY table_name"
-        ).fetchall()
-        found = {str(r[0]): con.table(str(r[0])) for r in rows}
+        found = {name: con.table(name) for name in _file_tables(workspace)}
     elif kind == "parquet":
         con, found = _duckdb_parquet(workspace, _parquet_dir(workspace))
     else:
