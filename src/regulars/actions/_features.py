@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 
 from regulars.actions._engine import input_tables, latest_order_date, scalar, state_table
 from regulars.actions._store import SCORE_HISTORY, ensure_action_tables
+from regulars.engine import computed_once
 from regulars.ledger import credit_window_days, has_amounts, purchases
 
 if TYPE_CHECKING:
@@ -170,7 +171,8 @@ class PlaybookContext:
         """:func:`purchased_items` of the paid orders (computed once per item column)."""
         key = f"items:{item}"
         if key not in self.cache:
-            self.cache[key] = purchased_items(self.ws, self.orders, item)
+            # Several joins of a playbook read it: on Spark, computed once.
+            self.cache[key] = computed_once(purchased_items(self.ws, self.orders, item))
         out: ir.Table = self.cache[key]
         return out
 
@@ -391,7 +393,11 @@ def build_context(
         value=ibis.coalesce(c.clv, yearly),
     ).drop("customer_name", "last_visit")
 
-    facts = c.cache()
+    # Computed once, in the engine: every playbook reads these facts.  On Spark a
+    # checkpoint (a cached view keeps its plan, which each playbook's query would
+    # analyse again), elsewhere a temporary table.
+    once = computed_once(c)
+    facts = c.cache() if once is c else once
     median_gap = scalar(facts.mean_gap_days.median())
     typical_gap = float(median_gap) if median_gap is not None and median_gap == median_gap else 0.0
     if typical_gap <= 0:

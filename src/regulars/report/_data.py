@@ -366,7 +366,12 @@ def _customer_activity(data: ReportData) -> Any:
     """Per customer: repeat orders (distinct paid-order days − 1) and days since the last.
 
     Paid orders are those of :func:`regulars.ledger.purchases`, as in the models.
+    Built once per report (computed once on Spark): two frames read it.
     """
+    return data.context.once("report:customer_activity", lambda: _activity(data))
+
+
+def _activity(data: ReportData) -> Any:
     import ibis
 
     from regulars.ledger import credit_window_days, purchases
