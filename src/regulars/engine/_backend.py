@@ -6,7 +6,8 @@
     The workspace's own ``regulars.duckdb`` file.
 ``parquet``
     A folder of ``<table>.parquet`` files (or ``<table>/`` folders of Parquet parts),
-    ``[engine] parquet_dir``, read in place by an in-memory DuckDB.
+    ``[engine] parquet_dir``, read in place through temporary views of the workspace's
+    own DuckDB connection, which also holds the derived tables (scores, fits, actions).
 ``spark``
     A Spark session: the one passed in, else the active one, else a new local session
     (``[engine] spark_master``) with its own temporary warehouse.  Tables come from
@@ -348,8 +349,8 @@ def backend_for(workspace: Workspace, *, session: Any = None) -> BaseBackend:
     Returns
     -------
     ibis backend
-        DuckDB over ``regulars.duckdb`` (``duckdb``), an in-memory DuckDB over the
-        Parquet folder (``parquet``) or PySpark (``spark``).
+        DuckDB over ``regulars.duckdb`` (``duckdb``), the same connection with views
+        of the Parquet folder (``parquet``) or PySpark (``spark``).
     """
     return _cached(workspace, session)[1]
 
