@@ -400,11 +400,15 @@ def _bin(value: Any, bins: tuple[tuple[int, str], ...]) -> tuple[Any, Any]:
     return label, order
 
 
-def _scores(data: ReportData) -> Any:
-    # On the engine of the orders (Spark reads its own copy of the scores), so the
-    # joins with the customers' activity run on one backend.
+def _score_table(data: ReportData) -> Any:
+    """The ``scores`` table on the engine of the orders (Spark reads its own copy of the
+    scores), so joins with the customers' activity or names run on one backend."""
     tables = data.context.tables
-    s = tables["scores"] if "scores" in tables else data.workspace.table("scores")
+    return tables["scores"] if "scores" in tables else data.workspace.table("scores")
+
+
+def _scores(data: ReportData) -> Any:
+    s = _score_table(data)
     return s.select("customer_id", p_alive=s.p_alive.cast("float64"), clv=s.clv.cast("float64"))
 
 
@@ -607,7 +611,7 @@ def _top_customers(data: ReportData, n: int = 10) -> pd.DataFrame:
     with their 90% intervals (null for scores from before intervals were stored)."""
     import ibis
 
-    s = data.workspace.table("scores")
+    s = _score_table(data)  # joined with the engine's customers
 
     def col(name: str) -> Any:
         return s[name].cast("float64") if name in s.columns else ibis.null("float64")
