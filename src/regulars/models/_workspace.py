@@ -544,7 +544,9 @@ def fit_workspace(
         observation_end=end,
         n_customers=n_customers,
         fit_id=uuid.uuid4().hex[:12],
-        fitted_at=dt.datetime.now().replace(microsecond=0),
+        # To the microsecond: the latest fit is the one with the latest fitted_at, and
+        # two fits within one second (a script, a test) must not tie.
+        fitted_at=dt.datetime.now(),
         holdout=check,
         notes=notes,
         selection=selection,
