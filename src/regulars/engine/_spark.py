@@ -40,8 +40,8 @@ def _extra_conf() -> dict[str, str]:
         return {}
     try:
         conf = json.loads(text)
-    except json.JSONDecodeError as exc:
-        conf = exc
+    except json.JSONDecodeError:
+        conf = None  # reported below, like any value that is not an object
     if not isinstance(conf, dict):
         raise WorkspaceError(
             f"REGULARS_SPARK_CONF must be a JSON object of Spark settings, got {text!r}. "
