@@ -17,11 +17,11 @@ PACKAGE = Path(regulars.report.__file__).parent
 
 
 def test_languages() -> None:
-    assert available_languages() == ("en", "ru")
+    assert available_languages() == ("en", "he", "ru", "sl")
 
 
 def test_unknown_language_lists_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match=r"Available languages: en, ru.*Adding a language"):
+    with pytest.raises(ConfigError, match=r"languages: en, he, ru, sl.*Adding a language"):
         translator("xx")
 
 
@@ -30,6 +30,7 @@ def test_unknown_language_lists_the_valid_ones() -> None:
     [
         ("en", "€12,346", "1,234,568", "64%", "Q1 2025", "Mar 2025"),
         ("ru", "12\xa0346\xa0€", "1\xa0234\xa0568", "64\xa0%", "1-й кв. 2025", "март 2025"),
+        ("sl", "12.346\xa0€", "1.234.568", "64\xa0%", "1. čet. 2025", "mar. 2025"),
     ],
 )
 def test_formats(
@@ -79,7 +80,7 @@ def _extracted() -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("lang", ["ru"])
+@pytest.mark.parametrize("lang", ["ru", "sl", "he"])
 def test_catalogue_translates_every_message(lang: str) -> None:
     """Every message in the code has a translation, and no stale ones remain."""
     po = PACKAGE / "locale" / lang / "LC_MESSAGES" / "regulars.po"
@@ -98,20 +99,58 @@ def _text(string: object) -> str:
     return " ".join(string) if isinstance(string, tuple) else str(string)
 
 
-def test_translations_keep_placeholders() -> None:
+@pytest.mark.parametrize("lang", ["en", "ru", "sl", "he"])
+def test_translations_keep_placeholders(lang: str) -> None:
     import string
 
-    po = PACKAGE / "locale" / "ru" / "LC_MESSAGES" / "regulars.po"
+    po = PACKAGE / "locale" / lang / "LC_MESSAGES" / "regulars.po"
     with po.open("rb") as fh:
-        catalog = read_po(fh, locale="ru")
+        catalog = read_po(fh, locale=lang)
     fmt = string.Formatter()
+    checked = 0
     for m in catalog:
-        if not m.id or not isinstance(m.id, str):
-            continue
-        want = {f for _, f, _, _ in fmt.parse(m.id) if f}
-        # A translation may use a period's forms: {period.in_} is {period}.
+        if not m.id or not _text(m.string).strip():
+            continue  # the header; English may leave msgstr empty (the msgid is shown)
+        want = {f for _, f, _, _ in fmt.parse(_text(m.id)) if f}
+        # A translation may use a period's forms: {period.in_} is {period}.  A plural
+        # form may spell its number out ("חודשיים"), so the forms are checked together.
         got = {f.split(".")[0] for _, f, _, _ in fmt.parse(_text(m.string)) if f}
         assert want == got, m.id
+        checked += 1
+    assert checked > 400 or lang == "en"
+
+
+@pytest.mark.parametrize(("lang", "nplurals"), [("ru", 3), ("sl", 4), ("he", 3)])
+def test_plural_messages_have_every_form(lang: str, nplurals: int) -> None:
+    po = PACKAGE / "locale" / lang / "LC_MESSAGES" / "regulars.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    assert catalog.num_plurals == nplurals
+    plurals = [m for m in catalog if m.id and isinstance(m.id, tuple)]
+    assert len(plurals) >= 8
+    for m in plurals:
+        assert len(m.string) == nplurals, m.id
+        assert all(form.strip() for form in m.string), m.id
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "want"),
+    [
+        ("sl", 1, "1 mesec"),
+        ("sl", 2, "2 meseca"),
+        ("sl", 3, "3 meseci"),
+        ("sl", 5, "5 mesecev"),
+        ("sl", 101, "101 mesec"),
+        ("sl", 104, "104 meseci"),
+        ("he", 1, "חודש אחד"),
+        ("he", 2, "חודשיים"),
+        ("he", 5, "5 חודשים"),
+        ("ru", 22, "22 месяца"),
+    ],
+)
+def test_plural_forms_follow_the_language(lang: str, n: int, want: str) -> None:
+    t = translator(lang)
+    assert t.ngettext("{n} month", "{n} months", n).format(n=n) == want
 
 
 @pytest.mark.parametrize(
@@ -149,4 +188,38 @@ def test_russian_sentences_decline_the_period() -> None:
     en = translator("en")
     assert en._("vs {period}").format(period=en.period_name(dt.date(2025, 4, 1), "quarter")) == (
         "vs Q2 2025"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "start", "period", "form", "want"),
+    [
+        ("sl", dt.date(2025, 7, 1), "quarter", "in_", "v 3. četrtletju 2025"),
+        ("sl", dt.date(2025, 4, 1), "quarter", "from_", "od 2. četrtletja 2025"),
+        ("sl", dt.date(2025, 3, 1), "month", "in_", "marca 2025"),
+        ("sl", dt.date(2025, 3, 1), "month", "In", "Marca 2025"),
+        ("sl", dt.date(2025, 1, 1), "year", "of", "leta 2025"),
+        ("he", dt.date(2025, 7, 1), "quarter", "in_", "ברבעון השלישי של 2025"),
+        ("he", dt.date(2025, 3, 1), "month", "in_", "במרץ 2025"),
+        ("he", dt.date(2025, 3, 1), "month", "from_", "ממרץ 2025"),
+        ("he", dt.date(2025, 1, 1), "year", "of", "שנת 2025"),
+    ],
+)
+def test_new_languages_decline_the_period(
+    lang: str, start: dt.date, period: str, form: str, want: str
+) -> None:
+    name = translator(lang).period_name(start, period)
+    assert getattr(name, form) == want
+
+
+def test_slovenian_and_hebrew_sentences() -> None:
+    sl = translator("sl")
+    q3 = sl.period_name(dt.date(2025, 7, 1), "quarter")
+    text = sl._("Growth sources in {period}").format(period=q3)
+    assert text == "Viri rasti v 3. četrtletju 2025"
+    he = translator("he")
+    assert he._("Growth accounting") == "חשבונאות הצמיחה"
+    march = he.period_name(dt.date(2025, 3, 1), "month")
+    assert he._("MRR was {mrr} at the end of {period}").format(mrr="1", period=march) == (
+        "MRR בסוף מרץ 2025: 1"
     )
