@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regulars.errors import ConfigError, RegularsError
-from regulars.report._charts import to_static
+from regulars.report._charts import right_to_left, to_static
 from regulars.report._context import ReportContext
 from regulars.report._data import DataSource, ReportData
 from regulars.report._i18n import Translator, translator
@@ -120,7 +120,11 @@ def build_sections(
 ) -> list[Section]:
     """Run the section builders (all, or the ids in ``only``) in report order."""
     ctx = ReportContext(data=data, t=t, period=data.period)
-    return [spec.build(ctx) for spec in SECTIONS if only is None or spec.id in only]
+    sections = [spec.build(ctx) for spec in SECTIONS if only is None or spec.id in only]
+    if t.direction == "rtl":
+        for s in sections:
+            s.charts = [replace(c, spec=right_to_left(c.spec)) for c in s.charts]
+    return sections
 
 
 def build_document(
@@ -158,6 +162,7 @@ def build_document(
         footer=footer,
         version=version,
         sections=sections,
+        direction=t.direction,
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "heatmap",
     "line_chart",
     "records",
+    "right_to_left",
     "scatter_with_line",
     "to_static",
     "waterfall",
@@ -101,6 +102,52 @@ def base_config() -> dict[str, Any]:
         "bar": {"continuousBandSize": 18},
         "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
     }
+
+
+# Right-to-left isolate and pop directional isolate (Unicode bidi, UAX #9).
+_RLI, _PDI = "\u2067", "\u2069"
+
+
+def _rtl_title(value: Any) -> Any:
+    if isinstance(value, str):
+        return f"{_RLI}{value}{_PDI}" if value else value
+    if isinstance(value, list):
+        return [_rtl_title(v) for v in value]
+    if isinstance(value, dict) and "text" in value:
+        return {**value, "text": _rtl_title(value["text"])}
+    return value
+
+
+def _rtl_walk(value: Any) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "data":  # the rows stay as they are
+                out[key] = item
+            elif key == "title":
+                out[key] = _rtl_title(_rtl_walk(item))
+            else:
+                out[key] = _rtl_walk(item)
+        return out
+    if isinstance(value, list):
+        return [_rtl_walk(v) for v in value]
+    return value
+
+
+def right_to_left(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` for a language written right to left (Hebrew).
+
+    Vega draws its SVG left to right, and the charts keep that layout (a time axis
+    runs left to right, as in most Hebrew business charts).  Each title, axis title,
+    legend title and tooltip title becomes a right-to-left isolate, so a mixed title
+    such as "הכנסות, EUR" reads in order, and the chart's title sits on the right.
+    The data are left as they are.
+    """
+    out: dict[str, Any] = _rtl_walk(spec)
+    config = dict(out.get("config") or {})
+    config["title"] = {**config.get("title", {}), "anchor": "end"}
+    out["config"] = config
+    return out
 
 
 def _title_lines(title: str, width: int = 40) -> str | list[str]:

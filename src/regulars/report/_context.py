@@ -138,5 +138,5 @@ class ReportContext:
             return "", 0
         rel = now / before - 1
         sign = "+" if rel > 0 else ("−" if rel < 0 else "±")
-        text = sign + self.t.percent(abs(rel))
+        text = self.t.isolate(sign + self.t.percent(abs(rel)))
         return text, (1 if rel > 0.005 else -1 if rel < -0.005 else 0)

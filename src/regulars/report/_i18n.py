@@ -7,6 +7,11 @@ language: its catalogue may leave ``msgstr`` empty and the ``msgid`` is shown.
 
 Numbers, money and dates are formatted with Babel for the chosen language, and the
 same separators are handed to Vega (``format_locale``) so charts and text agree.
+
+Hebrew is written right to left (:attr:`Translator.direction`): the page gets
+``dir="rtl"``, and every number, amount and share is a Unicode bidi isolate
+(:meth:`Translator.isolate`), so "+12%" or "€1,200 (€800–€1,900)" keep their order
+inside a Hebrew sentence.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ __all__ = ["DOMAIN", "PeriodName", "Translator", "available_languages", "transla
 
 DOMAIN = "regulars"
 SOURCE_LANGUAGE = "en"
+
+# First-strong isolate and pop directional isolate (Unicode bidi, UAX #9).
+_FSI, _PDI = "\u2068", "\u2069"
 
 
 def N_(message: str) -> str:
@@ -241,6 +249,24 @@ class Translator:
         self._tr = _translations(self.lang)
         self.locale = Locale.parse(self.lang)
 
+    # -- direction --------------------------------------------------------------------
+    @property
+    def direction(self) -> str:
+        """``rtl`` for a language written right to left (Hebrew), else ``ltr``."""
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
+
+    def isolate(self, text: str) -> str:
+        """``text`` as a bidi isolate in a right-to-left language (unchanged otherwise).
+
+        A number inside a Hebrew sentence keeps its sign, its currency and its range in
+        reading order: ``+12%`` does not become ``12%+``.  Isolates inside ``text`` are
+        dropped (``isolate("+" + t.percent(x))`` is one isolate): browsers do not skip a
+        nested isolate when they look for the first strong character.
+        """
+        if self.direction == "rtl" and text:
+            return _FSI + text.replace(_FSI, "").replace(_PDI, "") + _PDI
+        return text
+
     # -- messages ---------------------------------------------------------------------
     def _(self, message: str) -> str:
         """The translation of ``message`` (the message itself when untranslated)."""
@@ -255,6 +281,9 @@ class Translator:
         """``12 345`` / ``12,345``; ``–`` for missing values."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "–"
+        return self.isolate(self._decimal(value, digits))
+
+    def _decimal(self, value: float | int, digits: int) -> str:
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=fmt, locale=self.locale)
 
@@ -268,12 +297,14 @@ class Translator:
         if digits == 0:
             pattern = self.locale.currency_formats["standard"].pattern
             fmt = pattern.replace(".00", "").split(";")[0]
-        return format_currency(
-            value,
-            self.currency,
-            format=fmt,
-            locale=self.locale,
-            currency_digits=digits != 0,
+        return self.isolate(
+            format_currency(
+                value,
+                self.currency,
+                format=fmt,
+                locale=self.locale,
+                currency_digits=digits != 0,
+            )
         )
 
     def percent(self, share: float | None, digits: int = 0) -> str:
@@ -284,7 +315,7 @@ class Translator:
         if digits:
             last = pattern.rindex("0")
             pattern = pattern[: last + 1] + "." + "0" * digits + pattern[last + 1 :]
-        return format_percent(share, format=pattern, locale=self.locale)
+        return self.isolate(format_percent(share, format=pattern, locale=self.locale))
 
     def money_interval(
         self, value: float | int | None, low: float | int | None, high: float | int | None
@@ -321,7 +352,7 @@ class Translator:
         """A ratio such as a quick ratio or CLV:CAC (``2.4×``)."""
         if value is None or not math.isfinite(value):
             return "–"
-        return self.number(value, digits) + "×"
+        return self.isolate(self._decimal(value, digits) + "×")
 
     # -- dates ------------------------------------------------------------------------
     def date(self, value: dt.date, form: str = "medium") -> str:
@@ -352,7 +383,7 @@ class Translator:
 
     def d3_format_locale(self) -> dict[str, Any]:
         """A d3-format locale with this language's separators and the workspace currency."""
-        sample = self.money(1)
+        sample = self.money(1).strip(_FSI + _PDI)
         symbol = self.currency_symbol
         before, _, after = sample.partition("1")
         prefix = before if symbol in before else ""
@@ -362,6 +393,11 @@ class Translator:
             "thousands": get_group_symbol(self.locale),
             "grouping": [3],
             "currency": [prefix, suffix],
-            "percent": "\u202f%" if self.lang == "ru" else "%",
+            "percent": "\u202f%" if self.lang == "ru" else self._percent_suffix(),
             "minus": "\u2212",
         }
+
+    def _percent_suffix(self) -> str:
+        """What follows the digits in the language's percent format (``%``, ``\xa0%``)."""
+        pattern = self.locale.percent_formats[None].pattern.split(";")[0]
+        return pattern[pattern.rindex("0") + 1 :] or "%"

@@ -85,7 +85,10 @@ def format_param(t: Translator, kind: str, value: Any) -> str:
     """One clause parameter written for ``t``'s language (see ``REASON_KINDS``)."""
     if kind in _UNITS:
         fmt = "#,##0.0" if kind == "years" else "#,##0"
-        return str(format_unit(value, _UNITS[kind], format=fmt, locale=t.locale))
+        text = str(format_unit(value, _UNITS[kind], format=fmt, locale=t.locale))
+        if _UNITS[kind] in text:  # CLDR has no long form (Hebrew years): the short one
+            text = str(format_unit(value, _UNITS[kind], "short", format=fmt, locale=t.locale))
+        return text
     if kind == "orders":
         return t.ngettext("{n} order", "{n} orders", int(value)).format(n=t.number(value))
     if kind == "services":

@@ -36,6 +36,8 @@ class ReportDocument:
     footer: str
     version: str
     sections: list[Section] = field(default_factory=list)
+    #: ``rtl`` for a language written right to left (the page's ``dir``).
+    direction: str = "ltr"
 
 
 def _cache_dir() -> Path:

@@ -560,7 +560,9 @@ def _holdout(ctx: ReportContext, section: Section) -> None:
                 end=t.date(pd.Timestamp(r["observation_end"]).date()),
                 predicted=t.number(to_float(r["predicted_total"])),
                 actual=t.number(to_float(r["actual_total"])),
-                error=("+" if error > 0 else "−" if error < 0 else "") + t.percent(abs(error), 1),
+                error=t.isolate(
+                    ("+" if error > 0 else "−" if error < 0 else "") + t.percent(abs(error), 1)
+                ),
                 quality=quality,
             )
         )
