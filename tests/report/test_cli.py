@@ -96,11 +96,43 @@ def test_report_in_russian_by_quarter(orders_only_workspace: Path, tmp_path: Pat
     assert "4-й кв. 2022" not in html
 
 
+def test_report_help_lists_the_languages() -> None:
+    code, output = run("report", "--help")
+    assert code == 0, output
+    text = " ".join(output.split())
+    for lang in ("en (English)", "ru (Russian)", "sl (Slovenian)", "he (Hebrew, right to left)"):
+        assert lang in text
+    assert "regulars report --lang he --out report-he.html" in text
+
+
+@pytest.mark.slow
+def test_report_in_the_workspace_language_and_in_hebrew(
+    orders_only_workspace: Path, tmp_path: Path
+) -> None:
+    ws = _copy(orders_only_workspace, tmp_path)
+    toml = ws / "regulars.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert 'locale = "en"' in text
+    toml.write_text(text.replace('locale = "en"', 'locale = "sl"'), encoding="utf-8")
+    out = tmp_path / "sl.html"
+    code, output = run("report", "-w", str(ws), "--out", str(out), "--no-fit", "--period", "year")
+    assert code == 0, output
+    html = out.read_text(encoding="utf-8")
+    assert '<html lang="sl" dir="ltr">' in html
+    assert "Nove in obstoječe stranke" in html
+    out = tmp_path / "he.html"
+    code, output = run("report", "-w", str(ws), "-o", str(out), "--no-fit", "--lang", "he")
+    assert code == 0, output
+    html = out.read_text(encoding="utf-8")
+    assert '<html lang="he" dir="rtl">' in html
+    assert "לקוחות חדשים מול חוזרים" in html
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--lang", "xx"], "Available languages: en, ru"),
+        (["--lang", "xx"], "Available languages: en, he, ru, sl"),
         (["--from", "2025-13-01"], "is not a date"),
         (["--from", "2025-01-01", "--to", "2024-01-01"], "is after --to"),
     ],

@@ -47,7 +47,12 @@ def _size(n: int) -> str:
 @click.option("--period", type=PERIOD_CHOICE, help="Period grain (default: [workspace] period).")
 @click.option("--from", "start", metavar="DATE", help="Show periods from this date (YYYY-MM-DD).")
 @click.option("--to", "end", metavar="DATE", help="Show periods up to this date (YYYY-MM-DD).")
-@click.option("--lang", help="Report language: en or ru (default: [workspace] locale).")
+@click.option(
+    "--lang",
+    metavar="LANG",
+    help="Report language: en (English), ru (Russian), sl (Slovenian) or he (Hebrew, right "
+    "to left). Default: [workspace] locale.",
+)
 @click.option(
     "--no-fit",
     is_flag=True,
@@ -70,6 +75,7 @@ def report_command(
     Examples:
         regulars report
         regulars report --period quarter --from 2024-01-01 --lang ru --out report-ru.html
+        regulars report --lang he --out report-he.html
     """
     from regulars.errors import WorkspaceError
     from regulars.report import Preparation, needs_preparation, prepare_workspace, write_report
@@ -119,7 +125,11 @@ def report_command(
 @click.option("--period", type=PERIOD_CHOICE, help="Period grain (default: [workspace] period).")
 @click.option("--from", "start", metavar="DATE", help="Show periods from this date (YYYY-MM-DD).")
 @click.option("--to", "end", metavar="DATE", help="Show periods up to this date (YYYY-MM-DD).")
-@click.option("--lang", help="Chart language: en or ru (default: [workspace] locale).")
+@click.option(
+    "--lang",
+    metavar="LANG",
+    help="Chart language: en, ru, sl or he. Default: [workspace] locale.",
+)
 @click.option("--scale", type=float, default=2.0, show_default=True, help="PNG pixel scale.")
 @click.option("--list", "list_charts", is_flag=True, help="List the chart names and exit.")
 @workspace_option
