@@ -55,6 +55,32 @@ HEADINGS = {
         "Ценность клиентов",
         "Действия на эту неделю",
     ],
+    "sl": [
+        "Ključne številke",
+        "Nove in obstoječe stranke",
+        "Računovodstvo rasti",
+        "Od kod je prišla rast",
+        "Ekonomika kanalov",
+        "Kohorte in zadržanje",
+        "Naročnine",
+        "Program priporočil",
+        "Garancija in paketi",
+        "Vrednost strank",
+        "Dejanja za ta teden",
+    ],
+    "he": [
+        "המספרים העיקריים",
+        "לקוחות חדשים מול חוזרים",
+        "חשבונאות הצמיחה",
+        "מאין הגיעה הצמיחה",
+        "כלכלת ערוצים",
+        "קוהורטות ושימור",
+        "מנויים",
+        "תוכנית המלצות",
+        "אחריות וחבילות",
+        "ערך הלקוחות",
+        "הפעולות של השבוע",
+    ],
 }
 
 # Plain-text mentions of URLs that the inlined Vega bundle carries: XML namespaces,
@@ -125,7 +151,7 @@ def test_section_order_matches_registry() -> None:
     assert [s.id for s in SECTIONS] == SECTION_IDS
 
 
-@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("lang", ["en", "ru", "sl", "he"])
 def test_structure_snapshot(lang: str) -> None:
     out = outline(render(lang))
     assert out.sections == SECTION_IDS
@@ -181,6 +207,72 @@ def test_russian_numbers() -> None:
     html = render("ru")
     assert "134\xa0000\xa0€" in html
     assert 'lang="ru"' in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "money"),
+    [
+        ("en", "ltr", "€134,000"),
+        ("ru", "ltr", "134\xa0000\xa0€"),
+        ("sl", "ltr", "134.000\xa0€"),
+        # Hebrew: CLDR's right-to-left marks, inside a first-strong isolate.
+        ("he", "rtl", "\u2068\u200f134,000\xa0\u200f€\u2069"),
+    ],
+)
+def test_page_language_direction_and_money(lang: str, direction: str, money: str) -> None:
+    html = render(lang)
+    assert f'<html lang="{lang}" dir="{direction}">' in html
+    assert money in html
+    assert ("\u2068" in html) is (direction == "rtl")
+
+
+def _page_text(html: str) -> str:
+    """The page's text and chart specs, without the inlined Vega JavaScript."""
+    import html as htmllib
+
+    return htmllib.unescape(re.sub(r"<script>.*?</script>", "", html, flags=re.DOTALL))
+
+
+@pytest.mark.parametrize("lang", ["ru", "sl", "he"])
+def test_no_english_message_left_on_the_page(lang: str) -> None:
+    """Every message the page shows is translated: no English msgid is on the page."""
+    from babel.messages.pofile import read_po
+
+    from .test_i18n import PACKAGE
+
+    with (PACKAGE / "locale" / lang / "LC_MESSAGES" / "regulars.po").open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    english = [
+        m.id
+        for m in catalog
+        if isinstance(m.id, str) and " " in m.id and "{" not in m.id and m.string != m.id
+    ]
+    assert len(english) > 150
+    text = _page_text(render(lang))
+    assert [m for m in english if m in text] == []
+    # And the fixture's page does show translated text in quantity.
+    assert sum(catalog[m].string in text for m in english) > 40
+
+
+def test_hebrew_chart_titles_read_right_to_left() -> None:
+    html = render("he")
+    specs = [
+        json.loads(m)
+        for m in re.findall(r'<script type="application/json" id="spec-[^"]+">(.*?)</script>', html)
+    ]
+    assert specs
+    for spec in specs:
+        assert spec["config"]["title"]["anchor"] == "end"
+        title = spec["title"]["text"]
+        first = title if isinstance(title, str) else title[0]
+        assert first.startswith("\u2067")
+        assert first.endswith("\u2069")
+    assert all(
+        json.loads(m)["config"]["title"]["anchor"] == "start"
+        for m in re.findall(
+            r'<script type="application/json" id="spec-[^"]+">(.*?)</script>', render("sl")
+        )
+    )
 
 
 def test_missing_sections_say_what_to_import() -> None:
