@@ -57,12 +57,24 @@ def _open_report(path: Path, screenshot: Path | None) -> dict[str, object]:
                 " e.querySelector('svg') ? e.querySelector('svg').getBBox().width : 0])",
             )
             missing = page.eval_on_selector_all(".missing", "els => els.length")
+            layout = page.evaluate(
+                "() => ({direction: getComputedStyle(document.body).direction,"
+                " chart: getComputedStyle(document.querySelector('.chart')).direction,"
+                " num: document.querySelector('h2 .num').getBoundingClientRect().toJSON(),"
+                " main: document.querySelector('main').getBoundingClientRect().toJSON()})"
+            )
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
-    return {"console": console, "requests": requests, "charts": charts, "missing": missing}
+    return {
+        "console": console,
+        "requests": requests,
+        "charts": charts,
+        "missing": missing,
+        "layout": layout,
+    }
 
 
 def _check(result: dict[str, object]) -> None:
@@ -85,6 +97,28 @@ def test_fake_report_renders(tmp_path: Path) -> None:
     path = tmp_path / "fake.html"
     path.write_text(render_html(doc, t), encoding="utf-8")
     _check(_open_report(path, None))
+
+
+@pytest.mark.parametrize(("lang", "business"), [("he", "סטודיו"), ("sl", "Studio")])
+def test_fake_report_renders_in_hebrew_and_slovenian(
+    tmp_path: Path, lang: str, business: str
+) -> None:
+    t = translator(lang, currency="EUR")
+    doc = build_document(FakeData(), t, business=business, version="0")
+    path = tmp_path / f"fake-{lang}.html"
+    path.write_text(render_html(doc, t), encoding="utf-8")
+    result = _open_report(path, ARTIFACTS / f"report-fake-{lang}.png")
+    _check(result)
+    layout = result["layout"]
+    assert isinstance(layout, dict)
+    assert layout["direction"] == ("rtl" if lang == "he" else "ltr")
+    assert layout["chart"] == "ltr"  # Vega's SVG keeps its own left-to-right layout
+    # A section's number starts its heading: on the right in Hebrew, on the left otherwise.
+    num, main = layout["num"], layout["main"]
+    if lang == "he":
+        assert main["right"] - num["right"] < 40 < num["left"] - main["left"]
+    else:
+        assert num["left"] - main["left"] < 40 < main["right"] - num["right"]
 
 
 def test_demo_report_renders(demo_report: Path) -> None:
