@@ -161,6 +161,20 @@ def test_russian_formats_numbers_dates_and_plurals() -> None:
     )
 
 
+def test_slovenian_and_hebrew_reasons() -> None:
+    sl = translator("sl", currency="EUR")
+    loyal = clause("loyal", orders=3, revenue=1250.0, years=1.5)
+    assert render_clauses(sl, [loyal]) == (
+        "Zvesta stranka: 3 naročila v vrednosti 1.250\xa0€ v obdobju 1,5 let."
+    )
+    he = translator("he", currency="EUR")
+    # Babel has no long Hebrew unit for years: the short one ("שנים"), not "duration-year".
+    text = render_clauses(he, [loyal]).replace("\u2068", "").replace("\u2069", "")
+    assert text == "לקוח נאמן: 3 הזמנות בשווי \u200f1,250\xa0\u200f€ במשך 1.5 שנים."
+    one = clause("loyal_orders", orders=1, years=2.0)
+    assert render_clauses(he, [one]) == "לקוח נאמן: הזמנה אחת במשך 2.0 שנים."
+
+
 def test_clause_english_is_the_stored_english() -> None:
     c = clause("no_touch", days=1, cadence_days=45, cycle_days=90)
     assert english_clause(c, "EUR") == (
