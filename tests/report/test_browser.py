@@ -35,6 +35,16 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+# Where the sign and the percent sign of the first headline change ("+21%") are drawn.
+_CHANGE_JS = (
+    "(() => { const el = document.querySelector('.figure-change');"
+    " if (!el) return null; const n = el.firstChild, s = n.data;"
+    " const x = ch => { const r = document.createRange(), i = s.indexOf(ch);"
+    " r.setStart(n, i); r.setEnd(n, i + 1); return r.getBoundingClientRect().left; };"
+    " return {text: s, sign: x('+'), percent: x('%')}; })()"
+)
+
+
 def _open_report(path: Path, screenshot: Path | None) -> dict[str, object]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():  # pragma: no cover - set-up problem, not a bug
@@ -61,7 +71,8 @@ def _open_report(path: Path, screenshot: Path | None) -> dict[str, object]:
                 "() => ({direction: getComputedStyle(document.body).direction,"
                 " chart: getComputedStyle(document.querySelector('.chart')).direction,"
                 " num: document.querySelector('h2 .num').getBoundingClientRect().toJSON(),"
-                " main: document.querySelector('main').getBoundingClientRect().toJSON()})"
+                " main: document.querySelector('main').getBoundingClientRect().toJSON(),"
+                " change: " + _CHANGE_JS + "})"
             )
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +124,10 @@ def test_fake_report_renders_in_hebrew_and_slovenian(
     assert isinstance(layout, dict)
     assert layout["direction"] == ("rtl" if lang == "he" else "ltr")
     assert layout["chart"] == "ltr"  # Vega's SVG keeps its own left-to-right layout
+    # "+21%" keeps its sign on the left of the number, in a Hebrew sentence too.
+    change = layout["change"]
+    assert change["text"].startswith(("+", "\u2066+")), change
+    assert change["sign"] < change["percent"], change
     # A section's number starts its heading: on the right in Hebrew, on the left otherwise.
     num, main = layout["num"], layout["main"]
     if lang == "he":
@@ -138,6 +153,21 @@ def test_demo_report_in_russian_by_year(demo_workspace: Path, tmp_path: Path) ->
     _check(result)
     # Only the holdout check may be missing: the demo fits without one.
     assert result["missing"] <= 1
+
+
+def test_demo_report_in_hebrew_by_quarter(demo_workspace: Path, tmp_path: Path) -> None:
+    from regulars.report import write_report
+
+    path = write_report(demo_workspace, tmp_path / "he.html", period="quarter", lang="he")
+    result = _open_report(path, ARTIFACTS / "report-he.png")
+    _check(result)
+    assert result["missing"] <= 1
+    layout = result["layout"]
+    assert isinstance(layout, dict)
+    assert layout["direction"] == "rtl"
+    html = path.read_text(encoding="utf-8")
+    assert '<html lang="he" dir="rtl">' in html
+    assert "duration-" not in html  # every unit has a Hebrew form
 
 
 def test_orders_only_report_renders(orders_only_report: Path) -> None:

@@ -215,15 +215,15 @@ def test_russian_numbers() -> None:
         ("en", "ltr", "€134,000"),
         ("ru", "ltr", "134\xa0000\xa0€"),
         ("sl", "ltr", "134.000\xa0€"),
-        # Hebrew: CLDR's right-to-left marks, inside a first-strong isolate.
-        ("he", "rtl", "\u2068\u200f134,000\xa0\u200f€\u2069"),
+        # Hebrew: CLDR's right-to-left marks, inside a right-to-left isolate.
+        ("he", "rtl", "\u2067\u200f134,000\xa0\u200f€\u2069"),
     ],
 )
 def test_page_language_direction_and_money(lang: str, direction: str, money: str) -> None:
     html = render(lang)
     assert f'<html lang="{lang}" dir="{direction}">' in html
     assert money in html
-    assert ("\u2068" in html) is (direction == "rtl")
+    assert ("\u2069" in html) is (direction == "rtl")  # the isolates' end
 
 
 def _page_text(html: str) -> str:

@@ -20,6 +20,7 @@ import datetime as dt
 import gettext
 import io
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -45,8 +46,10 @@ __all__ = ["DOMAIN", "PeriodName", "Translator", "available_languages", "transla
 DOMAIN = "regulars"
 SOURCE_LANGUAGE = "en"
 
-# First-strong isolate and pop directional isolate (Unicode bidi, UAX #9).
-_FSI, _PDI = "\u2068", "\u2069"
+# Left-to-right, right-to-left and first-strong isolates, and the pop directional
+# isolate that ends each (Unicode bidi, UAX #9).
+_LRI, _RLI, _FSI, _PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+_ISOLATES = {ord(c): None for c in (_LRI, _RLI, _FSI, _PDI)}
 
 
 def N_(message: str) -> str:
@@ -259,13 +262,16 @@ class Translator:
         """``text`` as a bidi isolate in a right-to-left language (unchanged otherwise).
 
         A number inside a Hebrew sentence keeps its sign, its currency and its range in
-        reading order: ``+12%`` does not become ``12%+``.  Isolates inside ``text`` are
-        dropped (``isolate("+" + t.percent(x))`` is one isolate): browsers do not skip a
-        nested isolate when they look for the first strong character.
+        reading order: ``+12%`` does not become ``12%+``.  The isolate is right to left
+        when ``text`` has a right-to-left letter or mark (CLDR's Hebrew money,
+        ``\u200f1,250\xa0\u200f€``), else left to right.  Isolates inside ``text`` are
+        dropped, so ``isolate("+" + t.percent(x))`` is one isolate.
         """
-        if self.direction == "rtl" and text:
-            return _FSI + text.replace(_FSI, "").replace(_PDI, "") + _PDI
-        return text
+        if self.direction != "rtl" or not text:
+            return text
+        text = text.translate(_ISOLATES)
+        rtl = any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
+        return (_RLI if rtl else _LRI) + text + _PDI
 
     # -- messages ---------------------------------------------------------------------
     def _(self, message: str) -> str:
@@ -383,7 +389,7 @@ class Translator:
 
     def d3_format_locale(self) -> dict[str, Any]:
         """A d3-format locale with this language's separators and the workspace currency."""
-        sample = self.money(1).strip(_FSI + _PDI)
+        sample = self.money(1).translate(_ISOLATES)
         symbol = self.currency_symbol
         before, _, after = sample.partition("1")
         prefix = before if symbol in before else ""
