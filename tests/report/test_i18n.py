@@ -31,6 +31,16 @@ def test_unknown_language_lists_the_valid_ones() -> None:
         ("en", "€12,346", "1,234,568", "64%", "Q1 2025", "Mar 2025"),
         ("ru", "12\xa0346\xa0€", "1\xa0234\xa0568", "64\xa0%", "1-й кв. 2025", "март 2025"),
         ("sl", "12.346\xa0€", "1.234.568", "64\xa0%", "1. čet. 2025", "mar. 2025"),
+        # Hebrew: numbers are bidi isolates (U+2066/U+2067 ... U+2069); CLDR's money
+        # carries right-to-left marks, so it is a right-to-left isolate.
+        (
+            "he",
+            "\u2067\u200f12,346\xa0\u200f€\u2069",
+            "\u20661,234,568\u2069",
+            "\u206664%\u2069",
+            "Q1 2025",
+            "מרץ 2025",
+        ),
     ],
 )
 def test_formats(
@@ -223,3 +233,15 @@ def test_slovenian_and_hebrew_sentences() -> None:
     assert he._("MRR was {mrr} at the end of {period}").format(mrr="1", period=march) == (
         "MRR בסוף מרץ 2025: 1"
     )
+
+
+def test_only_hebrew_is_right_to_left() -> None:
+    assert [lang for lang in available_languages() if translator(lang).direction == "rtl"] == ["he"]
+    he = translator("he")
+    # One isolate around a signed share, not an isolate inside another.
+    assert he.isolate("+" + he.percent(0.12)) == "\u2066+12%\u2069"
+    assert he.ratio(2.345) == "\u20662.3×\u2069"
+    assert translator("sl").isolate("+12 %") == "+12 %"
+    loc = he.d3_format_locale()
+    assert loc["currency"] == ["", "\xa0\u200f€"]  # no isolate inside the charts' format
+    assert translator("sl").d3_format_locale()["percent"] == "\xa0%"
