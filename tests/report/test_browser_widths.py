@@ -63,7 +63,7 @@ def _label_boxes(path: Path, width: int, shot: Path) -> list[dict]:
     return boxes
 
 
-@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("lang", ["en", "ru", "sl", "he"])
 def test_axis_labels_never_overlap(shop_workspace: Path, tmp_path: Path, lang: str) -> None:
     from regulars.report import write_report
 
