@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ from regulars.report._charts import (
 )
 from regulars.report._context import ReportContext, to_float
 from regulars.report._effects import effect_sentences
+from regulars.report._i18n import Translator
 from regulars.report._model import Chart, MissingDataError, Section, TableView
 from regulars.report._parts import frame_rows
 from regulars.report._reasons import reason_text
@@ -232,6 +234,11 @@ def _channel_summary(ce: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _names(t: Translator, names: Iterable[Any]) -> str:
+    """Channel names from the data, comma-separated; each a bidi isolate in Hebrew."""
+    return ", ".join(t.isolate(str(n)) for n in names)
+
+
 def _sentence(text: str) -> str:
     """Trim and start with a capital letter (channel names may be lower case)."""
     text = text.strip()
@@ -267,16 +274,16 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
             "A customer from {dear} cost {dear_cac}, {times} as much as one from {cheap} "
             "({cheap_cac})."
         ).format(
-            dear=dear["channel"],
+            dear=t.isolate(str(dear["channel"])),
             dear_cac=t.money(dear["cac"]),
             times=t.ratio(dear["cac"] / cheap["cac"]),
-            cheap=cheap["channel"],
+            cheap=t.isolate(str(cheap["channel"])),
             cheap_cac=t.money(cheap["cac"]),
         )
     free = summary.loc[(summary["spend"] == 0)]
     if not free.empty:
         text += " " + _sentence(
-            t._("{channels} cost nothing to acquire.").format(channels=", ".join(free["channel"]))
+            t._("{channels} cost nothing to acquire.").format(channels=_names(t, free["channel"]))
         )
     if not losing.empty:
         text += " " + _sentence(
@@ -284,7 +291,7 @@ def _channels_takeaway(ctx: ReportContext, summary: pd.DataFrame) -> str:
                 "{channels} do not pay for themselves in the first year: the other channels pay "
                 "for "
                 "them."
-            ).format(channels=", ".join(losing["channel"]))
+            ).format(channels=_names(t, losing["channel"]))
         )
     else:
         text += " " + t._("Every channel earns back its acquisition cost within the first year.")
@@ -714,7 +721,7 @@ def actions_section(ctx: ReportContext) -> Section:
     ).format(
         n=t.number(len(acts)),
         value=t.money(total),
-        customer=str(top.iloc[0]["name"]),
+        customer=t.isolate(str(top.iloc[0]["name"])),
     )
     _effectiveness(ctx, section)
     return section
