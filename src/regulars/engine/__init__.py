@@ -17,6 +17,7 @@ from regulars.engine._backend import (
     tables,
     write_derived,
 )
+from regulars.engine._shared import data_version, shared_table
 from regulars.engine._spark import local_spark_session, stop_local_spark_session
 
 __all__ = [
@@ -24,8 +25,10 @@ __all__ = [
     "backend_for",
     "computed_once",
     "conform",
+    "data_version",
     "ibis_schema",
     "local_spark_session",
+    "shared_table",
     "stop_local_spark_session",
     "tables",
     "write_derived",

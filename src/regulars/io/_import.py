@@ -327,6 +327,9 @@ def import_file(
         result.rows_skipped = skipped
         result.rows_imported = result.rows_read - result.rows_rejected - skipped
         _cleanup(con)
+        # The data changed: derived tables of the old data version (RFM summary,
+        # customer-period table) stop being reused when this transaction commits.
+        workspace.bump_data_version(con)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -112,8 +112,22 @@ def model_transactions(ws: Workspace) -> ir.Table:
     return paid.select("customer_id", "order_date", net_revenue=paid.net_revenue.cast("float64"))
 
 
-def _date_bounds(tx: ir.Table) -> tuple[dt.date, dt.date] | None:
-    row = tx.aggregate(first=tx["order_date"].min(), last=tx["order_date"].max()).to_pyarrow()
+def _date_bounds(tx: ir.Table, ws: Workspace | None = None) -> tuple[dt.date, dt.date] | None:
+    """The first and last order dates of ``tx``.
+
+    With ``ws``, ``tx`` must be the workspace's :func:`model_transactions`: the bounds
+    are then stored per data version, like the RFM summary.
+    """
+    from regulars.engine import shared_table
+
+    def build() -> ir.Table:
+        return tx.aggregate(first=tx["order_date"].min(), last=tx["order_date"].max())
+
+    if ws is None:
+        row = build().to_pyarrow()
+    else:
+        params = {"credit_window_days": credit_window_days(ws.config), "format": _RFM_FORMAT}
+        row = shared_table(ws, "paid_order_bounds", params, build).to_pyarrow()
     first, last = row.column("first")[0].as_py(), row.column("last")[0].as_py()
     if first is None or last is None:
         return None
@@ -230,35 +244,93 @@ def _calibration_end(
     return cal_end
 
 
-class _RFMs:
-    """The whole-history RFM summary per merge period, built once each."""
+#: Bumped when the RFM summary's definition changes, so stored copies are not reused.
+_RFM_FORMAT = 1
 
-    def __init__(self, tx: ir.Table, end: dt.date, time_unit: TimeUnit) -> None:
-        self.tx, self.end, self.time_unit = tx, end, time_unit
-        self.built: dict[str, ir.Table] = {}
+
+def workspace_rfm(
+    ws: Workspace,
+    *,
+    observation_end: dt.date,
+    time_unit: TimeUnit,
+    merge_period: TimeUnit = "D",
+    litt: bool = False,
+    transactions: ir.Table | None = None,
+) -> ir.Table:
+    """The RFM summary of the workspace's paid orders, computed once per data version.
+
+    One row per customer with a paid order (:func:`model_transactions`):
+    ``customer_id, frequency, recency, T, monetary_value`` (and ``litt``, the mean log
+    inter-purchase time, with ``litt=True``), as :func:`rfm_summary` computes them.
+    The first call for a data version and these arguments stores the table in the
+    workspace (:func:`regulars.engine.shared_table`); ``fit``, ``score``, the actions
+    and the report then read that copy until an import changes the data.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    observation_end
+        The end of the history (``regulars fit`` and ``score``: the last order date).
+    time_unit
+        The unit of ``recency`` and ``T`` (``[models] time_unit``).
+    merge_period
+        Purchases in the same period count once (``"D"``; the time unit for BG/BB).
+    litt
+        Add ``litt`` (for the MBG/CNBD-k model).
+    transactions
+        The paid orders, when the caller has them already (default:
+        :func:`model_transactions`).
+    """
+    from regulars.engine import shared_table
+
+    def orders() -> ir.Table:
+        return model_transactions(ws) if transactions is None else transactions
+
+    params = {
+        "observation_end": observation_end.isoformat(),
+        "time_unit": time_unit,
+        "merge_period": merge_period,
+        "credit_window_days": credit_window_days(ws.config),
+        "format": _RFM_FORMAT,
+    }
+
+    def build() -> ir.Table:
+        return rfm_summary(
+            orders(),
+            datetime_col="order_date",
+            monetary_value_col="net_revenue",
+            observation_end=observation_end,
+            time_unit=time_unit,
+            merge_period=merge_period,
+        )
+
+    rfm = shared_table(ws, "rfm", params, build)
+    if not litt:
+        return rfm
+    return shared_table(
+        ws,
+        "rfm_litt",
+        params,
+        lambda: with_litt(rfm, orders(), observation_end, time_unit),
+    )
+
+
+class _RFMs:
+    """The whole-history RFM summary per merge period (shared per data version)."""
+
+    def __init__(self, ws: Workspace, tx: ir.Table, end: dt.date, time_unit: TimeUnit) -> None:
+        self.ws, self.tx, self.end, self.time_unit = ws, tx, end, time_unit
 
     def __call__(self, model: str) -> ir.Table:
-        merge = _merge_period(model, self.time_unit)
-        if model == "mbgcnbd":  # also the log inter-purchase times, to choose k
-            if "litt" not in self.built:
-                self.built["litt"] = with_litt(
-                    self(model="bgnbd"), self.tx, self.end, self.time_unit
-                ).cache()
-            return self.built["litt"]
-        if merge not in self.built:
-            self.built[merge] = rfm_summary(
-                self.tx,
-                datetime_col="order_date",
-                monetary_value_col="net_revenue",
-                observation_end=self.end,
-                time_unit=self.time_unit,
-                merge_period=merge,
-            ).cache()
-        return self.built[merge]
-
-    def release(self) -> None:
-        for table in self.built.values():
-            table.release()
+        return workspace_rfm(
+            self.ws,
+            observation_end=self.end,
+            time_unit=self.time_unit,
+            merge_period=_merge_period(model, self.time_unit),
+            litt=model == "mbgcnbd",
+            transactions=self.tx,
+        )
 
 
 def _sample(rfm: ir.Table) -> tuple[ir.Table, bool]:
@@ -479,7 +551,7 @@ def fit_workspace(
     holdout_setting = holdout if holdout is not None else cfg.holdout
 
     tx = model_transactions(ws)
-    bounds = _date_bounds(tx)
+    bounds = _date_bounds(tx, ws)
     if bounds is None:
         raise WorkspaceError(
             f"There are no paid orders in {ws.path} to fit the models on (orders that are "
@@ -491,50 +563,47 @@ def fit_workspace(
     notes: list[str] = []
     cal_end = _calibration_end(holdout_setting, first, end, notes)
 
-    rfms = _RFMs(tx, end, time_unit)
+    rfms = _RFMs(ws, tx, end, time_unit)
     check: HoldoutCheck | None = None
     selection: Selection | None = None
-    try:
-        if name == "auto":
-            name, purchase, check, selection = _choose(
-                tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
-            )
-        else:
-            if cal_end is not None:
-                say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
-                try:
-                    data = HoldoutData(
-                        tx,
-                        cal_end=cal_end,
-                        end=end,
-                        time_unit=time_unit,
-                        merge=_merge_period(name, time_unit),
-                    )
-                    try:
-                        check, _ = holdout_fit(
-                            data,
-                            model_class(PURCHASE_MODELS[name]),
-                            penalizer=pen,
-                            progress=say,
-                        )
-                    finally:
-                        data.release()
-                except RegularsError as exc:
-                    notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
-            say("Building the RFM summary in the engine")
-            purchase = _fit_purchase(name, rfms(name), pen, say)
-        rfm = rfms(name)
-        n_customers = int(rfm.count().to_pyarrow().as_py())
-        spend_model = None
-        if spend_name != "none":
-            spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
-            if spend_model is None:
-                notes.append(
-                    "No spend model: fewer than two customers have a repeat purchase "
-                    "with positive spend, so CLV is left empty."
+    if name == "auto":
+        name, purchase, check, selection = _choose(
+            tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
+        )
+    else:
+        if cal_end is not None:
+            say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
+            try:
+                data = HoldoutData(
+                    tx,
+                    cal_end=cal_end,
+                    end=end,
+                    time_unit=time_unit,
+                    merge=_merge_period(name, time_unit),
                 )
-    finally:
-        rfms.release()
+                try:
+                    check, _ = holdout_fit(
+                        data,
+                        model_class(PURCHASE_MODELS[name]),
+                        penalizer=pen,
+                        progress=say,
+                    )
+                finally:
+                    data.release()
+            except RegularsError as exc:
+                notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
+        say("Building the RFM summary in the engine")
+        purchase = _fit_purchase(name, rfms(name), pen, say)
+    rfm = rfms(name)
+    n_customers = int(rfm.count().to_pyarrow().as_py())
+    spend_model = None
+    if spend_name != "none":
+        spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
+        if spend_model is None:
+            notes.append(
+                "No spend model: fewer than two customers have a repeat purchase "
+                "with positive spend, so CLV is left empty."
+            )
     result = FitResult(
         model=name,
         purchase=purchase,
@@ -607,55 +676,51 @@ def score_workspace(
         fit = fit_workspace(ws, holdout="none", progress=say)
     cfg = ws.config.models
     tx = model_transactions(ws)
-    bounds = _date_bounds(tx)
+    bounds = _date_bounds(tx, ws)
     if bounds is None:
         raise WorkspaceError(f"There are no paid orders in {ws.path} to score.")
-    say("Building the RFM summary in the engine")
-    rfm = rfm_summary(
-        tx,
-        datetime_col="order_date",
-        monetary_value_col="net_revenue",
+    say("Building the RFM summary in the engine (or reading the stored one)")
+    rfm = workspace_rfm(
+        ws,
         observation_end=bounds[1],
         time_unit=fit.time_unit,
         merge_period=_merge_period(fit.model, fit.time_unit),
-    ).cache()
+        transactions=tx,
+    )
     backend = backend_for(ws)
     scored_at = dt.datetime.now().replace(microsecond=0)
-    try:
-        say("Scoring the distinct customer tuples and joining them back")
-        scores = score_customers(
-            rfm,
-            fit.purchase,
-            fit.spend,
-            horizons=SCORE_HORIZONS,
-            clv_horizon=cfg.clv_horizon_months,
-            discount_rate=cfg.discount_rate,
-            time_unit=fit.time_unit,
-            backend=backend,
-        )
-        if fit.spend is None:
-            scores = scores.mutate(expected_spend=ibis.null("float64"), clv=ibis.null("float64"))
-        say("Scoring under parameter draws for the low/high columns")
-        scores = _with_intervals(scores, rfm, fit, cfg, backend)
-        name = fit.model if fit.spend_model is None else f"{fit.model}+{fit.spend_model}"
-        scores = scores.select(
-            "customer_id",
-            "frequency",
-            "recency",
-            "T",
-            "monetary_value",
-            "p_alive",
-            *(f"expected_orders_{d}d" for d in SCORE_HORIZONS),
-            "expected_spend",
-            "clv",
-            *INTERVAL_COLUMNS,
-            model=ibis.literal(name),
-            scored_at=ibis.literal(scored_at, type="timestamp"),
-        )
-        say(f"Writing the {SCORES_TABLE} table")
-        write_derived(ws, SCORES_TABLE, scores)
-    finally:
-        rfm.release()
+    say("Scoring the distinct customer tuples and joining them back")
+    scores = score_customers(
+        rfm,
+        fit.purchase,
+        fit.spend,
+        horizons=SCORE_HORIZONS,
+        clv_horizon=cfg.clv_horizon_months,
+        discount_rate=cfg.discount_rate,
+        time_unit=fit.time_unit,
+        backend=backend,
+    )
+    if fit.spend is None:
+        scores = scores.mutate(expected_spend=ibis.null("float64"), clv=ibis.null("float64"))
+    say("Scoring under parameter draws for the low/high columns")
+    scores = _with_intervals(scores, rfm, fit, cfg, backend)
+    name = fit.model if fit.spend_model is None else f"{fit.model}+{fit.spend_model}"
+    scores = scores.select(
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "p_alive",
+        *(f"expected_orders_{d}d" for d in SCORE_HORIZONS),
+        "expected_spend",
+        "clv",
+        *INTERVAL_COLUMNS,
+        model=ibis.literal(name),
+        scored_at=ibis.literal(scored_at, type="timestamp"),
+    )
+    say(f"Writing the {SCORES_TABLE} table")
+    write_derived(ws, SCORES_TABLE, scores)
     n = ws.count(SCORES_TABLE)
     notes = _score_notes(ws, fit)
     path = None

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend as DuckDBBackend
 
 __all__ = [
+    "DATA_VERSION_TABLE",
     "DB_FILE",
     "ENV_VAR",
     "Workspace",
@@ -36,6 +38,13 @@ ENV_VAR = "REGULARS_WORKSPACE"
 #: before it gives up with a clear message (``$REGULARS_LOCK_WAIT`` overrides it).
 LOCK_WAIT_SECONDS = 5.0
 LOCK_WAIT_VAR = "REGULARS_LOCK_WAIT"
+#: The one-row table that holds the workspace's data version (see
+#: :meth:`Workspace.data_version`).
+DATA_VERSION_TABLE = "_regulars_data_version"
+_DATA_VERSION_DDL = (
+    f'CREATE TABLE IF NOT EXISTS "{DATA_VERSION_TABLE}" '
+    "(version VARCHAR NOT NULL, changed_at TIMESTAMP NOT NULL)"
+)
 
 
 def resolve_workspace_path(path: str | Path | None = None) -> Path:
@@ -251,9 +260,48 @@ class Workspace:
 
     # -- tables ---------------------------------------------------------------------
     def ensure_tables(self) -> None:
-        """Create every contract table that does not exist yet."""
+        """Create every contract table that does not exist yet (and the data version)."""
         for t in TABLES.values():
             self.con.execute(create_table_sql(t))
+        self.con.execute(_DATA_VERSION_DDL)
+        row = self.con.execute(f'SELECT count(*) FROM "{DATA_VERSION_TABLE}"').fetchone()
+        if not row or not row[0]:  # a new workspace, or one made before the stamp existed
+            self.bump_data_version(self.con)
+
+    # -- data version ---------------------------------------------------------------
+    @property
+    def data_version(self) -> str | None:
+        """A stamp that changes whenever the workspace's data change.
+
+        Every write of data (an import, and any other write to the contract tables)
+        calls :meth:`bump_data_version` inside its transaction, so a derived table
+        stored with the stamp it was computed from (the RFM summary, the
+        customer-period table: see :func:`regulars.engine.shared_table`) is current
+        exactly while the stamp is unchanged.  None when the workspace has no stamp
+        (a read-only workspace made by an older regulars).
+        """
+        try:
+            row = self.con.execute(
+                f'SELECT version FROM "{DATA_VERSION_TABLE}" ORDER BY changed_at DESC LIMIT 1'
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
+        return str(row[0]) if row else None
+
+    def bump_data_version(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Give the data a new version stamp; call inside the write's :meth:`transaction`.
+
+        Derived tables computed from the previous version stop being reused from the
+        moment the transaction commits; a write that rolls back keeps the old stamp.
+        Returns the new stamp.
+        """
+        version = uuid.uuid4().hex
+        con.execute(_DATA_VERSION_DDL)
+        con.execute(f'DELETE FROM "{DATA_VERSION_TABLE}"')
+        con.execute(
+            f'INSERT INTO "{DATA_VERSION_TABLE}" VALUES (?, current_localtimestamp())', [version]
+        )
+        return version
 
     def has_table(self, name: str) -> bool:
         row = self.con.execute(
@@ -298,7 +346,11 @@ class Workspace:
 
         Rows whose key already exists are replaced, so writing the same rows twice
         changes nothing.  Call inside :meth:`transaction`.  Returns the rows written.
+        A write to a contract table (orders, customers, touches...) bumps the data
+        version (:meth:`bump_data_version`) in the same transaction.
         """
+        if table.name in TABLES:
+            self.bump_data_version(con)
         cols = ", ".join(f'"{c}"' for c in table.column_names)
         on = " AND ".join(f't."{k}" = s."{k}"' for k in table.key)
         con.execute(f'DELETE FROM "{table.name}" t USING {source} s WHERE {on}')

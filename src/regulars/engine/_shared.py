@@ -1,0 +1,164 @@
+"""Derived tables shared per data version: computed once, reused until the data change.
+
+Several commands derive the same table from the orders: ``fit`` and ``score`` the RFM
+summary, the metrics and the actions the customer-period table.  :func:`shared_table`
+computes such a table once per *data version* (the stamp that every import bumps, see
+:meth:`regulars.store.Workspace.data_version`) and hands the stored copy to every later
+caller that asks for the same ``kind`` and ``params``:
+
+* on the workspace's DuckDB connection (``duckdb`` and ``parquet`` backends) it is a
+  table of the workspace file, ``_shared_<kind>_<hash>``, listed in
+  ``_regulars_shared`` with the data version it was computed from; so ``regulars
+  score`` reads what ``regulars fit`` stored, in another process.  Tables of an older
+  data version are dropped when a newer one is stored;
+* on Spark it is computed once per Spark session (:func:`computed_once`) and kept
+  for the session's lifetime, keyed by the data version too.
+
+``params`` must name everything the table depends on besides the data (the
+observation end, the time unit, the settings of the ledger...); regulars' version is
+added, so an upgrade never reads a table computed by older code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regulars.engine._backend import backend_for, computed_once
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from regulars.store import Workspace
+
+__all__ = ["SHARED_REGISTRY", "data_version", "shared_table"]
+
+#: The table that lists the shared tables of the workspace file.
+SHARED_REGISTRY = "_regulars_shared"
+_PREFIX = "_shared_"
+_REGISTRY_DDL = (
+    f'CREATE TABLE IF NOT EXISTS "{SHARED_REGISTRY}" (name VARCHAR PRIMARY KEY, '
+    "kind VARCHAR NOT NULL, params VARCHAR NOT NULL, data_version VARCHAR NOT NULL, "
+    "created_at TIMESTAMP NOT NULL)"
+)
+#: Spark: session -> {(name, data version): computed table}.
+_SESSION: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], ir.Table]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _parquet_fingerprint(folder: Path) -> str:
+    """Names, sizes and modification times of the Parquet files the data come from."""
+    parts = []
+    for path in sorted(folder.rglob("*.parquet")):
+        st = path.stat()
+        parts.append(f"{path.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def data_version(ws: Workspace) -> str | None:
+    """The version of the data the workspace's analytics read (None: unknown).
+
+    The workspace's stamp (:meth:`~regulars.store.Workspace.data_version`), and with
+    ``[engine] parquet_dir`` also the names, sizes and modification times of the
+    Parquet files, which change outside regulars.
+    """
+    stamp = ws.data_version
+    if stamp is None:
+        return None
+    raw = ws.config.engine.parquet_dir
+    if ws.config.engine.backend != "duckdb" and raw:
+        folder = Path(raw).expanduser()
+        if not folder.is_absolute():
+            folder = ws.path / folder
+        if folder.is_dir():
+            stamp = f"{stamp}-{_parquet_fingerprint(folder)}"
+    return stamp
+
+
+def _name(kind: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    from regulars import __version__
+
+    text = json.dumps({**params, "_regulars": __version__}, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()[:16]
+    return f"{_PREFIX}{kind}_{digest}", text
+
+
+def shared_table(
+    ws: Workspace,
+    kind: str,
+    params: Mapping[str, Any],
+    build: Callable[[], ir.Table],
+) -> ir.Table:
+    """The derived table ``kind`` for ``params``, computed once per data version.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    kind
+        A short name of what the table is (``rfm``, ``customer_periods``...): letters,
+        digits and underscores.
+    params
+        Everything besides the data that the table depends on (JSON-serialisable).
+    build
+        Returns the table's expression on the workspace's engine
+        (:func:`~regulars.engine.backend_for`); called only when no stored copy of the
+        current data version exists.
+
+    Returns
+    -------
+    ibis.Table
+        A table on the workspace's engine with the rows of ``build()``.  On a
+        read-only workspace, or one whose data version is unknown, ``build()`` itself.
+
+    Examples
+    --------
+    Actions reuse the RFM summary that ``regulars fit`` stored (see
+    ``regulars.models.shared_rfm``), or their own per-customer table::
+
+        table = shared_table(ws, "last_orders", {"credit_window_days": 30}, build)
+    """
+    if not kind.replace("_", "").isalnum():
+        raise ValueError(f"kind={kind!r} must be letters, digits and underscores.")
+    version = data_version(ws)
+    if version is None:
+        return build()
+    name, text = _name(kind, params)
+    backend = backend_for(ws)
+    if getattr(backend, "name", "") == "pyspark":
+        tables = _SESSION.setdefault(backend._session, {})
+        hit = tables.get((name, version))
+        if hit is None:
+            for key in [k for k in tables if k[0] == name]:  # older data versions
+                del tables[key]
+            hit = tables[(name, version)] = computed_once(build())
+        return hit
+    if ws.read_only or backend is not ws.ibis:
+        return build()
+    con = ws.con
+    con.execute(_REGISTRY_DDL)
+    row = con.execute(
+        f'SELECT data_version FROM "{SHARED_REGISTRY}" WHERE name = ?', [name]
+    ).fetchone()
+    if row is not None and row[0] == version and ws.has_table(name):
+        return ws.ibis.table(name)
+    sql = ws.ibis.compile(build())
+    with ws.transaction() as tx:
+        stale = tx.execute(
+            f'SELECT name FROM "{SHARED_REGISTRY}" WHERE data_version <> ? OR name = ?',
+            [version, name],
+        ).fetchall()
+        for (old,) in stale:
+            tx.execute(f'DROP TABLE IF EXISTS "{old}"')
+            tx.execute(f'DELETE FROM "{SHARED_REGISTRY}" WHERE name = ?', [old])
+        tx.execute(f'CREATE TABLE "{name}" AS {sql}')
+        tx.execute(
+            f'INSERT INTO "{SHARED_REGISTRY}" VALUES (?, ?, ?, ?, current_localtimestamp())',
+            [name, kind, text, version],
+        )
+    return ws.ibis.table(name)
