@@ -14,11 +14,21 @@ What it does, in one run:
    pandas < 2 era packages) on the same Parquet file.
 4. Prints each step's time and the ratio, and checks that the fitted parameters agree
    to 1e-4 (relative).
+5. The command-line path (issue 13): imports the same orders into a workspace (once,
+   untimed, kept in ``benchmarks/_data``), then times ``regulars fit -w WS`` and
+   ``regulars score -w WS`` with their defaults (``--model auto`` with the holdout
+   check, parameter intervals), each a fresh process on a fresh copy of the workspace,
+   against the whole lifetimes script as one process (start-up, reading the Parquet
+   file, RFM, BG/NBD and Gamma-Gamma fits, P(alive), expected orders in 90 days and
+   the 12-month CLV) and the same script with clvkit 0.2.1 (its own environment,
+   ``benchmarks/.clvkit-venv``).  clvkit runs on ``--clvkit-sample`` customers (default
+   100,000) and its compute time is extrapolated linearly, which the output says.
 
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_models.py                      # 1 M customers
     .venv/bin/python benchmarks/bench_models.py --customers 10000000 --no-lifetimes
+    .venv/bin/python benchmarks/bench_models.py --only-cli          # the CLI ratios only
 
 Both sides get the same number of threads (``--threads``, default 2).  Each step is
 timed once (wall clock); the machine is shared, so expect some noise.
@@ -31,6 +41,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -57,6 +68,8 @@ SEED = 20240601
 TRUE_PARAMS = {"r": 0.5, "alpha": 36.0, "a": 0.8, "b": 2.4, "p": 6.0, "q": 4.0, "v": 15.0}
 SPAN_DAYS = 730
 CHUNK = 1_000_000
+CLVKIT_VENV = HERE / ".clvkit-venv"
+CLVKIT_PINS = ["clvkit==0.2.1", "pyarrow"]
 
 
 # -- data ------------------------------------------------------------------------------
@@ -235,6 +248,7 @@ def run_regulars(path: Path, threads: int, skip_bare: bool = False) -> dict[str,
 
 
 def run_lifetimes(path: Path, sample: int | None) -> dict[str, Any]:
+    t_start = time.perf_counter()
     import warnings
 
     import numpy as np
@@ -243,11 +257,12 @@ def run_lifetimes(path: Path, sample: int | None) -> dict[str, Any]:
     from lifetimes.utils import summary_data_from_transaction_data
 
     warnings.simplefilter("ignore")  # lifetimes' own FutureWarnings and overflows
+    t0 = time.perf_counter()
     tx = pd.read_parquet(path)
     if sample is not None:
         keep = np.sort(tx["customer_id"].unique())[:sample]
         tx = tx[tx["customer_id"].isin(keep)]
-    times: dict[str, float] = {}
+    times: dict[str, float] = {"imports": t0 - t_start, "read": time.perf_counter() - t0}
     t0 = time.perf_counter()
     s = summary_data_from_transaction_data(
         tx,
@@ -297,23 +312,215 @@ def run_lifetimes(path: Path, sample: int | None) -> dict[str, Any]:
             "clv_12m": float(np.nansum(clv)),
         },
         "nan_clv": int(np.isnan(np.asarray(clv, dtype=float)).sum()),
+        "expected_orders_90d": float(np.sum(e90)),
     }
 
 
-def ensure_lifetimes_venv() -> Path:
-    python = VENV / "bin" / "python"
+# -- the clvkit side -------------------------------------------------------------------
+
+
+def run_clvkit(path: Path, sample: int | None) -> dict[str, Any]:
+    """clvkit 0.2.1: the same summary (weeks, same-day purchases merged), BG/NBD and
+    Gamma-Gamma, P(alive), expected orders in 90 days and a 12-month CLV."""
+    t_start = time.perf_counter()
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    from clvkit import BGNBD, CLV, CustomerBase, GammaGamma
+
+    warnings.simplefilter("ignore")  # its independence check and assumption warnings
+    t0 = time.perf_counter()
+    tx = pd.read_parquet(path)
+    if sample is not None:
+        keep = np.sort(tx["customer_id"].unique())[:sample]
+        tx = tx[tx["customer_id"].isin(keep)]
+    times: dict[str, float] = {"imports": t0 - t_start, "read": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    cb = CustomerBase.from_transactions(
+        tx,
+        customer_id_col="customer_id",
+        datetime_col="order_date",
+        amount_col="amount",
+        time_unit="W",
+        collapse="D",
+        # the end of the last day: clvkit refuses an end before the last timestamp
+        observation_period_end=f"{OBSERVATION_END} 23:59:59",
+    )
+    times["rfm"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bg = BGNBD()
+    clv = CLV(transaction_model=bg, monetary_model=GammaGamma()).fit(cb)
+    times["fit"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    p_alive = bg.probability_alive(cb)
+    e90 = bg.predict(90 / 7, cb)
+    times["score"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    value = clv.predict(horizon=52, discount_rate=1.01 ** (12 / 52) - 1.0)
+    times["clv"] = time.perf_counter() - t0
+
+    def total(pred: Any) -> float:
+        frame = pred.to_pandas() if hasattr(pred, "to_pandas") else pred
+        if isinstance(frame, pd.DataFrame):
+            frame = frame.select_dtypes("number").iloc[:, -1]
+        return float(np.nansum(np.asarray(frame, dtype=float)))
+
+    return {
+        "times": times,
+        "customers": len(cb.to_pandas()),
+        "sums": {
+            "p_alive": total(p_alive),
+            "expected_orders_90d": total(e90),
+            "clv_12m": float(np.nansum(value.to_pandas()["clv"].to_numpy(dtype=float))),
+        },
+    }
+
+
+def ensure_venv(venv: Path = VENV, pins: list[str] = LIFETIMES_PINS) -> Path:
+    """A virtual environment with ``pins`` (created on first use)."""
+    python = venv / "bin" / "python"
     if python.exists():
         return python
     uv = Path("/tmp/venv0/bin/uv")
-    print(f"Creating {VENV} with lifetimes 0.11.3 ...", flush=True)
+    print(f"Creating {venv} with {', '.join(pins)} ...", flush=True)
     if uv.exists():
-        subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(VENV)], check=True)
-        env = {**os.environ, "VIRTUAL_ENV": str(VENV)}
-        subprocess.run([str(uv), "pip", "install", "-q", *LIFETIMES_PINS], check=True, env=env)
+        subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+        env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+        subprocess.run([str(uv), "pip", "install", "-q", *pins], check=True, env=env)
     else:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *LIFETIMES_PINS], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], check=True)
     return python
+
+
+def ensure_lifetimes_venv() -> Path:
+    return ensure_venv(VENV, LIFETIMES_PINS)
+
+
+# -- the command-line path -------------------------------------------------------------
+
+
+def _regulars_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("regulars")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from regulars.cli import main; main()"]
+
+
+def cli_workspace(path: Path, n_customers: int, seed: int) -> Path:
+    """A workspace with the benchmark's orders imported (built once, untimed)."""
+    ws = DATA_DIR / f"ws_{n_customers}_{seed}"
+    if (ws / "regulars.duckdb").exists():
+        return ws
+    tmp = ws.with_name(ws.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = _regulars_cmd()
+    subprocess.run([*cmd, "init", str(tmp)], check=True, capture_output=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [*cmd, "import", "orders", str(path), "-w", str(tmp), "--map", "revenue=amount"],
+        check=True,
+        capture_output=True,
+    )
+    print(f"Imported the orders into {ws} in {time.perf_counter() - t0:.1f} s", flush=True)
+    tmp.rename(ws)
+    return ws
+
+
+def _timed_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system) of one child process, and its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"{' '.join(cmd[:3])} failed (exit {proc.returncode})")
+    return wall, cpu, proc.stdout
+
+
+def run_cli(pristine: Path) -> dict[str, Any]:
+    """``regulars fit`` then ``regulars score``, defaults, on a fresh copy of the workspace."""
+    run = pristine.with_name(pristine.name + ".run")
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(pristine, run)
+    cmd = _regulars_cmd()
+    env = {**os.environ, "COLUMNS": "120"}
+    startup, startup_cpu, _ = _timed_process([*cmd, "--help"], env)
+    fit, fit_cpu, fit_out = _timed_process([*cmd, "fit", "-w", str(run)], env)
+    score, score_cpu, _ = _timed_process([*cmd, "score", "-w", str(run)], env)
+    chosen = next((line for line in fit_out.splitlines() if line.startswith("Chosen:")), "")
+    shutil.rmtree(run, ignore_errors=True)
+    return {
+        "times": {"startup": startup, "fit": fit, "score": score},
+        "cpu": {"startup": startup_cpu, "fit": fit_cpu, "score": score_cpu},
+        "chosen": chosen,
+    }
+
+
+def _script(python: Path, role: str, args: list[str]) -> tuple[float, float, dict[str, Any]]:
+    cmd = [str(python), str(Path(__file__).resolve()), "--worker", role, *args]
+    wall, cpu, out = _timed_process(cmd)
+    return wall, cpu, json.loads(out.strip().splitlines()[-1])
+
+
+def cli_comparison(args: argparse.Namespace, path: Path, result: dict[str, Any]) -> None:
+    """The CLI against the lifetimes and clvkit scripts, each a whole process."""
+    pristine = cli_workspace(path, args.customers, args.seed)
+    load = os.getloadavg()
+    cli = run_cli(pristine)
+    lt_python = ensure_lifetimes_venv()
+    lt_wall, lt_cpu, lt = _script(lt_python, "lifetimes", ["--data", str(path)])
+    out: dict[str, Any] = {
+        "load_average_before": load,
+        "cli": cli,
+        "lifetimes": {"wall": lt_wall, "cpu": lt_cpu, "times": lt["times"]},
+    }
+    ck_wall = ck_cpu = None
+    if not args.no_clvkit:
+        ck_python = ensure_venv(CLVKIT_VENV, CLVKIT_PINS)
+        sample = args.clvkit_sample if args.clvkit_sample < args.customers else None
+        extra = ["--sample", str(sample)] if sample else []
+        wall, cpu, ck = _script(ck_python, "clvkit", ["--data", str(path), *extra])
+        fixed = ck["times"]["imports"] + ck["times"]["read"]
+        scale = args.customers / ck["customers"] if sample else 1.0
+        ck_wall = fixed + (wall - fixed) * scale
+        ck_cpu = cpu * scale
+        out["clvkit"] = {
+            "wall_measured": wall,
+            "customers": ck["customers"],
+            "scale": scale,
+            "wall": ck_wall,
+            "times": ck["times"],
+            "sums": ck["sums"],
+        }
+    out["load_average_after"] = os.getloadavg()
+    total = cli["times"]["fit"] + cli["times"]["score"]
+    total_cpu = cli["cpu"]["fit"] + cli["cpu"]["score"]
+    print(
+        f"\nCommand line on {args.customers:,} customers (load average before "
+        f"{load[0]:.1f}, after {out['load_average_after'][0]:.1f}):"
+    )
+    print("                                 wall      CPU")
+    for step, label in (("startup", "regulars --help (start-up)"), ("fit", "regulars fit")):
+        print(f"  {label:<27} {cli['times'][step]:7.2f} s {cli['cpu'][step]:7.2f} s")
+    print(f"  {'regulars score':<27} {cli['times']['score']:7.2f} s {cli['cpu']['score']:7.2f} s")
+    print(f"  fit + score                 {total:7.2f} s {total_cpu:7.2f} s   {cli['chosen']}")
+    print(f"  lifetimes 0.11.3 script     {lt_wall:7.2f} s {lt_cpu:7.2f} s")
+    ratio = lt_wall / total
+    line = f"  CLI vs lifetimes: {ratio:.2f}x (target: >= 10x)"
+    if ck_wall is not None:
+        scaled = out["clvkit"]["scale"] > 1
+        note = f", extrapolated from {out['clvkit']['customers']:,}" if scaled else ""
+        print(f"  clvkit 0.2.1 script         {ck_wall:7.2f} s {ck_cpu:7.2f} s  (wall{note})")
+        line += f";  CLI vs clvkit: {ck_wall / total:.2f}x"
+        out["clvkit_ratio"] = ck_wall / total
+    print(line)
+    out["lifetimes_ratio"] = ratio
+    result["cli"] = out
 
 
 # -- driver ----------------------------------------------------------------------------
@@ -369,7 +576,17 @@ def main() -> None:
         "linearly (said clearly in the output)",
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
-    ap.add_argument("--worker", choices=["regulars", "lifetimes"], help=argparse.SUPPRESS)
+    ap.add_argument("--no-cli", action="store_true", help="skip the command-line comparison")
+    ap.add_argument("--only-cli", action="store_true", help="only the command-line comparison")
+    ap.add_argument("--no-clvkit", action="store_true", help="skip clvkit in the CLI comparison")
+    ap.add_argument(
+        "--clvkit-sample",
+        type=int,
+        default=100_000,
+        help="run clvkit on the first N customers and extrapolate its compute time linearly "
+        "(default 100,000; said in the output)",
+    )
+    ap.add_argument("--worker", choices=["regulars", "lifetimes", "clvkit"], help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--sample", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--skip-bare", action="store_true", help=argparse.SUPPRESS)
@@ -380,6 +597,9 @@ def main() -> None:
         return
     if args.worker == "lifetimes":
         print(json.dumps(run_lifetimes(args.data, args.sample)))
+        return
+    if args.worker == "clvkit":
+        print(json.dumps(run_clvkit(args.data, args.sample)))
         return
 
     DATA_DIR.mkdir(exist_ok=True)
@@ -393,6 +613,13 @@ def main() -> None:
             flush=True,
         )
     print(f"Machine: {machine()}", flush=True)
+    if args.only_cli:
+        result_cli: dict[str, Any] = {"customers": args.customers, "seed": args.seed}
+        cli_comparison(args, path, result_cli)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result_cli, indent=2, default=str))
+        return
     env_threads = ["--threads", str(args.threads)]
     reg = worker(sys.executable, "regulars", ["--data", str(path), *env_threads])
     result: dict[str, Any] = {
@@ -416,6 +643,8 @@ def main() -> None:
             python, ["lifetimes", "pandas", "numpy", "scipy", "autograd"]
         )
         compare(reg, lt, args.lifetimes_sample, result)
+    if not args.no_cli:
+        cli_comparison(args, path, result)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, default=str))
