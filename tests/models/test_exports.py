@@ -39,6 +39,7 @@ EXPECTED = [
     "rfm_summary",
     "score_customers",
     "score_workspace",
+    "workspace_rfm",
 ]
 
 

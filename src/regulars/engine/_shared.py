@@ -119,7 +119,7 @@ def shared_table(
     Examples
     --------
     Actions reuse the RFM summary that ``regulars fit`` stored (see
-    ``regulars.models.shared_rfm``), or their own per-customer table::
+    ``regulars.models.workspace_rfm``), or their own per-customer table::
 
         table = shared_table(ws, "last_orders", {"credit_window_days": 30}, build)
     """

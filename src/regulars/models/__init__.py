@@ -37,6 +37,7 @@ from regulars.models._workspace import (
     fit_workspace,
     latest_fit,
     score_workspace,
+    workspace_rfm,
 )
 from regulars.models.beta_geo import BetaGeoModel
 from regulars.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
@@ -96,4 +97,5 @@ __all__ = [
     "rfm_summary",
     "score_customers",
     "score_workspace",
+    "workspace_rfm",
 ]

@@ -75,6 +75,7 @@ __all__ = [
     "latest_fit",
     "model_transactions",
     "score_workspace",
+    "workspace_rfm",
 ]
 
 SCORE_HORIZONS = (90, 365)
