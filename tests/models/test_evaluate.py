@@ -127,3 +127,30 @@ def test_toy_example_by_hand() -> None:
         t=39,
     )
     assert result.customer_mae == pytest.approx(np.mean(np.abs(np.array([1, 0, 2, 5]) - predicted)))
+
+
+def test_weighted_rows_give_the_per_customer_answer(
+    calibration_holdout: pd.DataFrame, cdnow_tracking: np.ndarray
+) -> None:
+    """Distinct rows with a weight (as the holdout check passes them) = one row each."""
+    from regulars.models import baseline_comparison
+
+    cols = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout"]
+    model = BetaGeoModel().fit(
+        calibration_holdout.rename(
+            columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"}
+        )
+    )
+    rows = calibration_holdout[cols]
+    grouped = rows.groupby(cols, as_index=False).size().rename(columns={"size": "weight"})
+    assert len(grouped) < len(rows)
+    tracking = np.diff(cdnow_tracking, prepend=0)
+    plain = evaluate(model, rows, tracking=tracking)
+    weighted = evaluate(model, grouped, tracking=tracking)
+    pd.testing.assert_frame_equal(weighted.frequency_bins, plain.frequency_bins, rtol=1e-12)
+    pd.testing.assert_frame_equal(weighted.tracking, plain.tracking, rtol=1e-12)
+    assert weighted.customer_mae == pytest.approx(plain.customer_mae, rel=1e-12)
+    assert weighted.customer_rmse == pytest.approx(plain.customer_rmse, rel=1e-12)
+    pd.testing.assert_frame_equal(
+        baseline_comparison(model, grouped), baseline_comparison(model, rows), rtol=1e-12
+    )

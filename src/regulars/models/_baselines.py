@@ -67,13 +67,16 @@ def naive_forecasts(data: TableLike, /, *, margin: float = 1.0) -> dict[str, Flo
     return out
 
 
-def _errors(actual: FloatArray, predicted: FloatArray) -> dict[str, float]:
+def _errors(
+    actual: FloatArray, predicted: FloatArray, weight: FloatArray | None = None
+) -> dict[str, float]:
+    w = np.ones(actual.shape[0]) if weight is None else weight
     diff = predicted - actual
-    total = float(actual.sum())
+    total = float(w @ actual)
     return {
-        "mae": float(np.mean(np.abs(diff))),
-        "rmse": float(np.sqrt(np.mean(diff**2))),
-        "bias": float(predicted.sum() / total - 1.0) if total > 0 else float("nan"),
+        "mae": float(np.average(np.abs(diff), weights=w)),
+        "rmse": float(np.sqrt(np.average(diff**2, weights=w))),
+        "bias": float((w @ predicted) / total - 1.0) if total > 0 else float("nan"),
     }
 
 
@@ -94,7 +97,8 @@ def baseline_comparison(
         ``expected_purchases(frequency_cal, recency_cal, T_cal, t=duration_holdout)``.
     data : table or dict of arrays
         A calibration/holdout summary, with ``recency_cal`` and, for the value rows,
-        ``monetary_value_cal`` and ``monetary_value_holdout``.
+        ``monetary_value_cal`` and ``monetary_value_holdout``.  Without the money
+        columns an optional ``weight`` column counts identical customers.
     spend_model : GammaGammaModel, optional
         With money columns, the model's value forecast is its expected purchases times
         the spend model's expected spend times ``margin``.
@@ -109,14 +113,30 @@ def baseline_comparison(
         (total predicted / total actual - 1) and ``mae_vs_model`` (the forecast's MAE
         divided by the model's: above 1 the model does better).
     """
-    cols = read_columns(data, (*_ORDERS, "recency_cal"), caller="baseline_comparison")
+    money = _has_money(data)
+    # Without money columns only the order columns matter: an Ibis table is grouped by
+    # them in its engine (a ``weight`` column counts identical customers), and each
+    # distinct row is predicted once.
+    cols = read_columns(
+        data, (*_ORDERS, "recency_cal"), caller="baseline_comparison", weighted=not money
+    )
+    w = cols.weight
     actual = cols["frequency_holdout"]
     rfm = {"frequency": cols["frequency_cal"], "recency": cols["recency_cal"], "T": cols["T_cal"]}
     predicted = np.asarray(model.expected_purchases(rfm, t=cols["duration_holdout"]), dtype=float)
-    naive = naive_forecasts(data, margin=margin)
+    if money:
+        naive = naive_forecasts(data, margin=margin)
+    else:
+        x, big_t = cols["frequency_cal"], cols["T_cal"]
+        rate = np.divide(x, big_t, out=np.zeros_like(x), where=big_t > 0)
+        naive = {"past_rate_orders": rate * cols["duration_holdout"]}
     rows = [
-        {"target": "orders", "forecast": "model", **_errors(actual, predicted)},
-        {"target": "orders", "forecast": "past rate", **_errors(actual, naive["past_rate_orders"])},
+        {"target": "orders", "forecast": "model", **_errors(actual, predicted, w)},
+        {
+            "target": "orders",
+            "forecast": "past rate",
+            **_errors(actual, naive["past_rate_orders"], w),
+        },
     ]
     if "ticket_frequency_margin" in naive:
         money = read_columns(data, _MONEY, caller="baseline_comparison")

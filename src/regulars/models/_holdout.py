@@ -194,7 +194,9 @@ def holdout_check(
 
     ch = calibration_holdout
     columns = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout"]
-    data = ch.select(*columns).to_pyarrow()
+    # The distinct rows of the five columns, with the customers of each as their weight:
+    # grouped in the engine, and each distinct row predicted once.
+    data = ch.group_by(columns).aggregate(weight=ch.count()).to_pyarrow()
     ev = evaluate(model, data, censor=MAX_BIN)
     baselines = baseline_comparison(model, data)
     b = ev.frequency_bins

@@ -72,13 +72,18 @@ def _bins(frequency: FloatArray, censor: int) -> tuple[FloatArray, list[str]]:
 
 
 def _bin_table(
-    index: FloatArray, labels: list[str], actual: FloatArray, predicted: FloatArray
+    index: FloatArray,
+    labels: list[str],
+    actual: FloatArray,
+    predicted: FloatArray,
+    weight: FloatArray | None = None,
 ) -> pd.DataFrame:
     k = len(labels)
-    count = np.bincount(index, minlength=k).astype(float)
+    w = np.ones(index.shape[0]) if weight is None else weight
+    count = np.bincount(index, weights=w, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        act = np.bincount(index, weights=actual, minlength=k) / count
-        pred = np.bincount(index, weights=predicted, minlength=k) / count
+        act = np.bincount(index, weights=w * actual, minlength=k) / count
+        pred = np.bincount(index, weights=w * predicted, minlength=k) / count
     return pd.DataFrame(
         {"customers": count.astype(int), "actual": act, "predicted": pred},
         index=pd.Index(labels, name="frequency_cal"),
@@ -90,15 +95,19 @@ def expected_cumulative_purchases(
     T_cal: FloatArray,
     n_periods: int,
     period_length: float = 1.0,
+    weight: FloatArray | None = None,
 ) -> FloatArray:
     """Expected cumulative repeat purchases of a cohort at the end of periods 1..n.
 
     Customers are born ``max(T_cal) - T_cal`` time units after the cohort starts (as in
     BTYD's ``bgnbd.ExpectedCumulativeTransactions``); each contributes the expected
-    purchases of a new customer over the time since birth.
+    purchases of a new customer over the time since birth.  ``weight`` counts the
+    customers of each row (1 each by default).
     """
     birth = np.max(T_cal) - T_cal
-    ages, counts = np.unique(birth, return_counts=True)
+    ages, codes = np.unique(birth, return_inverse=True)
+    w = np.ones(birth.shape[0]) if weight is None else weight
+    counts = np.bincount(codes.ravel(), weights=w, minlength=ages.size)
     out = np.zeros(n_periods)
     for k in range(1, n_periods + 1):
         now = k * period_length
@@ -130,7 +139,9 @@ def evaluate(
     calibration_holdout : table or dict of arrays
         ``frequency_cal``, ``recency_cal``, ``T_cal``, ``frequency_holdout``,
         ``duration_holdout``, optionally ``monetary_value_cal`` and
-        ``monetary_value_holdout``.
+        ``monetary_value_holdout``.  Without ``spend_model``, an optional ``weight``
+        column counts identical customers, and an Ibis table is grouped by the five
+        columns in its engine, so each distinct row is predicted once.
     tracking : array-like, optional
         Repeat purchases of the whole cohort in each period since the cohort began
         (incremental counts, one per period of ``period_length`` time units); for a
@@ -153,12 +164,18 @@ def evaluate(
     """
     if isinstance(censor, bool) or not isinstance(censor, int) or censor < 1:
         raise ValueError(f"censor must be an int >= 1. Got {censor!r}.")
-    cols = read_columns(calibration_holdout, _COLUMNS, caller="evaluate")
+    # Without a spend model only the five columns matter: an Ibis table is grouped by
+    # them in its engine, a ``weight`` column counts identical customers, and each
+    # distinct row is predicted once.
+    cols = read_columns(
+        calibration_holdout, _COLUMNS, caller="evaluate", weighted=spend_model is None
+    )
+    w = cols.weight
     rfm = {"frequency": cols["frequency_cal"], "recency": cols["recency_cal"], "T": cols["T_cal"]}
-    predicted = model.expected_purchases(rfm, t=cols["duration_holdout"])
+    predicted = np.asarray(model.expected_purchases(rfm, t=cols["duration_holdout"]), dtype=float)
     actual = cols["frequency_holdout"]
     index, labels = _bins(cols["frequency_cal"], censor)
-    bins = _bin_table(index, labels, actual, predicted)
+    bins = _bin_table(index, labels, actual, predicted, w)
     filled = bins[bins["customers"] > 0]
     corr = (
         float(np.corrcoef(filled["actual"], filled["predicted"])[0, 1])
@@ -175,7 +192,7 @@ def evaluate(
             )
         cum_actual = np.cumsum(counts)
         cum_expected = expected_cumulative_purchases(
-            model, cols["T_cal"], counts.size, period_length
+            model, cols["T_cal"], counts.size, period_length, w
         )
         diff = cum_actual - cum_expected
         track = pd.DataFrame(
@@ -200,8 +217,8 @@ def evaluate(
         rmse=rmse,
         mape=mape,
         bin_correlation=corr,
-        customer_mae=float(np.mean(np.abs(errors))),
-        customer_rmse=float(np.sqrt(np.mean(errors**2))),
+        customer_mae=float(np.average(np.abs(errors), weights=w)),
+        customer_rmse=float(np.sqrt(np.average(errors**2, weights=w))),
         spend=spend,
     )
 
