@@ -53,6 +53,8 @@ FloatArray = NDArray[np.float64]
 #: Log-parameters are kept in [-LOG_BOUND, LOG_BOUND], i.e. parameters in [1e-9, 1e9].
 LOG_BOUND = float(np.log(1e9))
 _Z95 = 1.959963984540054
+#: BFGS's gradient tolerance from a warm start (see ``BaseModel._minimize``).
+WARM_GTOL = 1e-7
 
 
 class NoInformationError(ConvergenceError):
@@ -494,6 +496,11 @@ class BaseModel:
             options: dict[str, Any] = {"maxiter": self.max_iter, "gtol": 1e-9}
             if i == 0 and hess_inv0 is not None:
                 options["hess_inv0"] = hess_inv0
+                # From a warm start BFGS only has to come close: the Newton polish
+                # below takes the last steps (and accepts a gradient of 1e-6 at most).
+                # A likelihood evaluated by quadrature (Pareto/NBD) is not smooth to
+                # 1e-9, and BFGS then spent up to ~150 evaluations in line searches.
+                options["gtol"] = WARM_GTOL
             try:
                 res = minimize(guarded, z0, jac=True, method="BFGS", options=options)
             except (FloatingPointError, ValueError, ArithmeticError) as exc:
