@@ -115,3 +115,82 @@ def test_a_read_only_workspace_computes_without_storing(tmp_path: Path) -> None:
         rfm = mw.workspace_rfm(ro, observation_end=end, time_unit="W")
         assert _rows(rfm) == _direct(ro, end)
         assert not ro.has_table(SHARED_REGISTRY)
+
+
+def _engine_workspace(path: Path, engine: str) -> Workspace:
+    ws = Workspace.init(path)
+    cfg = ws.path / "regulars.toml"
+    cfg.write_text(cfg.read_text().replace('backend = "duckdb"', engine, 1))
+    ws.close()
+    return Workspace.open(path)
+
+
+def _orders_parquet(path: Path, rows: list[str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cells = [r.split(",") for r in rows]
+    table = pa.table(
+        {
+            "order_id": [c[0] for c in cells],
+            "customer_id": [c[1] for c in cells],
+            "order_date": pa.array(
+                [dt.datetime.fromisoformat(c[2]) for c in cells], pa.timestamp("us")
+            ),
+            "revenue": pa.array([float(c[3]) for c in cells]).cast(pa.decimal128(18, 2)),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def test_parquet_files_that_change_are_a_new_data_version(
+    tmp_path: Path, builds: list[dict[str, Any]]
+) -> None:
+    """With parquet_dir the data change outside regulars: the files are in the version."""
+    import os
+
+    data = tmp_path / "ws" / "data" / "orders.parquet"
+    _orders_parquet(data, ORDERS)
+    ws = _engine_workspace(tmp_path / "ws", 'backend = "parquet"\nparquet_dir = "data"')
+    end = dt.date(2024, 6, 30)
+    first = _rows(mw.workspace_rfm(ws, observation_end=end, time_unit="W"))
+    mw.workspace_rfm(ws, observation_end=end, time_unit="W")
+    assert len(builds) == 1
+    _orders_parquet(data, [*ORDERS, "o11,c,2024-06-01,5.00"])
+    os.utime(data, ns=(data.stat().st_mtime_ns + 10**9,) * 2)  # a later modification
+    ws.close()
+    ws = Workspace.open(tmp_path / "ws")
+    again = _rows(mw.workspace_rfm(ws, observation_end=end, time_unit="W"))
+    assert len(builds) == 2
+    assert again != first
+    assert again == _direct(ws, end)
+    ws.close()
+
+
+@pytest.mark.spark
+# PySpark 4.0's toPandas uses pandas options that pandas 3 deprecates.
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_on_spark_it_is_computed_once_per_session(
+    tmp_path: Path, builds: list[dict[str, Any]]
+) -> None:
+    from regulars.engine import backend_for, local_spark_session
+
+    local_spark_session("local[2]", shuffle_partitions=2)
+    _orders_parquet(tmp_path / "ws" / "data" / "orders.parquet", ORDERS)
+    ws = _engine_workspace(tmp_path / "ws", 'backend = "spark"\nparquet_dir = "data"')
+    assert backend_for(ws).name == "pyspark"
+    end = dt.date(2024, 6, 30)
+    first = mw.workspace_rfm(ws, observation_end=end, time_unit="W")
+    again = mw.workspace_rfm(ws, observation_end=end, time_unit="W")
+    assert len(builds) == 1
+    assert again is first
+    with Workspace.init(tmp_path / "duck") as duck:
+        import_file(duck, "orders", _write(tmp_path / "orders.csv", ORDERS))
+        want = _direct(duck, end)
+    got = _rows(again)
+    assert [r["customer_id"] for r in got] == [r["customer_id"] for r in want]
+    for g, w in zip(got, want, strict=True):
+        for k in ("frequency", "recency", "T", "monetary_value"):
+            assert g[k] == pytest.approx(w[k], rel=1e-12)
+    ws.close()
