@@ -113,18 +113,18 @@ def baseline_comparison(
         (total predicted / total actual - 1) and ``mae_vs_model`` (the forecast's MAE
         divided by the model's: above 1 the model does better).
     """
-    money = _has_money(data)
+    with_money = _has_money(data)
     # Without money columns only the order columns matter: an Ibis table is grouped by
     # them in its engine (a ``weight`` column counts identical customers), and each
     # distinct row is predicted once.
     cols = read_columns(
-        data, (*_ORDERS, "recency_cal"), caller="baseline_comparison", weighted=not money
+        data, (*_ORDERS, "recency_cal"), caller="baseline_comparison", weighted=not with_money
     )
     w = cols.weight
     actual = cols["frequency_holdout"]
     rfm = {"frequency": cols["frequency_cal"], "recency": cols["recency_cal"], "T": cols["T_cal"]}
     predicted = np.asarray(model.expected_purchases(rfm, t=cols["duration_holdout"]), dtype=float)
-    if money:
+    if with_money:
         naive = naive_forecasts(data, margin=margin)
     else:
         x, big_t = cols["frequency_cal"], cols["T_cal"]
