@@ -13,12 +13,17 @@ from django.utils import translation
 __all__ = ["SessionLimitsMiddleware", "UserLanguageMiddleware"]
 
 _LOGIN_AT = "regulars_login_at"
+_SEEN_AT = "regulars_seen_at"
 
 
 class SessionLimitsMiddleware:
     """End a session this long after its login, whatever the activity (absolute timeout).
 
-    The idle timeout is Django's own: ``SESSION_COOKIE_AGE`` renewed on every request.
+    The idle timeout is Django's own: a session expires ``SESSION_COOKIE_AGE`` seconds
+    after it was last saved.  Saving on every request would write the session database
+    on every page view, so a request marks the session for saving only when it was last
+    renewed ``REGULARS_SESSION_RENEW`` seconds ago or more: an idle session then ends
+    at most that much *earlier* than the idle timeout, never later.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -32,6 +37,10 @@ class SessionLimitsMiddleware:
                 request.session[_LOGIN_AT] = now
             elif now - float(started) > settings.REGULARS_ABSOLUTE_TIMEOUT:
                 logout(request)
+                return self.get_response(request)
+            seen = request.session.get(_SEEN_AT)
+            if seen is None or now - float(seen) >= settings.REGULARS_SESSION_RENEW:
+                request.session[_SEEN_AT] = now  # modified: saved, and its expiry renewed
         return self.get_response(request)
 
 

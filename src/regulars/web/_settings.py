@@ -17,6 +17,9 @@ LANGUAGES = [("en", "English"), ("ru", "Русский"), ("sl", "Slovenščina"
 IDLE_TIMEOUT = 2 * 3600
 #: ...and any session ends this long after its login.
 ABSOLUTE_TIMEOUT = 12 * 3600
+#: A request renews the idle timeout (saves the session) when it was last renewed this
+#: many seconds ago or more, not on every request (each save is a database write).
+SESSION_RENEW = 60
 #: Largest upload accepted (bytes).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -172,13 +175,14 @@ def build_settings(
         # -- sessions: database-backed, 128+ random bits, idle and absolute timeouts
         "SESSION_ENGINE": "django.contrib.sessions.backends.db",
         "SESSION_COOKIE_AGE": IDLE_TIMEOUT,
-        "SESSION_SAVE_EVERY_REQUEST": True,
+        "SESSION_SAVE_EVERY_REQUEST": False,  # renewed by SessionLimitsMiddleware instead
         "SESSION_EXPIRE_AT_BROWSER_CLOSE": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,
         "SESSION_COOKIE_NAME": "regulars_session",
         "REGULARS_ABSOLUTE_TIMEOUT": ABSOLUTE_TIMEOUT,
+        "REGULARS_SESSION_RENEW": SESSION_RENEW,
         "CSRF_COOKIE_HTTPONLY": True,
         "CSRF_COOKIE_SAMESITE": "Lax",
         "CSRF_COOKIE_SECURE": https,
