@@ -116,6 +116,20 @@ def test_timeline_is_newest_first_and_has_every_kind(ws: Workspace) -> None:
     assert as_dt == sorted(as_dt, reverse=True)
 
 
+@pytest.mark.parametrize("cid", ["C-1", "C-2", "C-3", "C-4"])
+def test_prepared_customer_queries_equal_the_plain_ones(ws: Workspace, cid: str) -> None:
+    from regulars.service._customers import CustomerQueries
+
+    queries = CustomerQueries(ws)  # compiled once, run with the id as a DuckDB parameter
+    assert queries.detail(ws, cid) == service.customer_detail(ws, cid)
+    assert queries.timeline(ws, cid) == service.customer_timeline(ws, cid)
+    with pytest.raises(NotFoundError, match="C-404"):
+        queries.detail(ws, "C-404")
+    assert queries.timeline(ws, "C-404") == []
+    # an id that looks like SQL is only a value
+    assert queries.timeline(ws, "x' OR '1'='1") == []
+
+
 def test_run_metric_equals_the_metric_function(ws: Workspace) -> None:
     from regulars.metrics import growth_accounting
 

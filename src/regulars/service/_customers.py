@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUSTOMER_SORTS",
     "CustomerPage",
+    "CustomerQueries",
     "customer_detail",
     "customer_timeline",
     "list_customers",
@@ -42,7 +44,7 @@ class CustomerPage:
     filters: dict[str, str] = field(default_factory=dict)
 
 
-def _ledger(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+def _ledger(ws: Workspace, customer_id: str | ir.Value | None = None) -> ir.Table:
     """The orders through the one ledger (credit notes netted, cancelled orders out).
 
     With ``customer_id``, only that customer's orders: the ledger nets a credit note
@@ -56,7 +58,7 @@ def _ledger(ws: Workspace, customer_id: str | None = None) -> ir.Table:
     return order_ledger(orders, credit_window_days=credit_window_days(ws.config))
 
 
-def _purchases(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+def _purchases(ws: Workspace, customer_id: str | ir.Value | None = None) -> ir.Table:
     """The paid orders (see :mod:`regulars.ledger`)."""
     ledger = _ledger(ws, customer_id)
     return ledger.filter(ledger.is_purchase)
@@ -73,7 +75,7 @@ _INTERVALS = (
 )
 
 
-def _customer_rows(ws: Workspace, customer_id: str | None = None) -> ir.Table:
+def _customer_rows(ws: Workspace, customer_id: str | ir.Value | None = None) -> ir.Table:
     c = ws.table("customers")
     if customer_id is not None:
         c = c.filter(c.customer_id == customer_id)
@@ -162,43 +164,7 @@ def list_customers(
 
 def customer_detail(ws: Workspace, customer_id: str) -> dict[str, Any]:
     """The customer's facts and scores; :class:`NotFoundError` for an unknown id."""
-    rows = _customer_rows(ws, customer_id).to_pyarrow().to_pylist()
-    if not rows:
-        raise NotFoundError(f"No customer with id {customer_id!r}.", hint={"field": "customer_id"})
-    row = dict(rows[0])
-    c = ws.table("customers")
-    extra = (
-        c.filter(c.customer_id == customer_id)
-        .select("phone", "acquired_at", "referred_by", "attributes")
-        .to_pyarrow()
-        .to_pylist()
-    )
-    row.update(extra[0] if extra else {})
-    row["why"] = _why(ws, row)
-    return row
-
-
-def _why(ws: Workspace, row: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Plain-words reasons behind the scores, as (message id, values) to translate."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    if row.get("p_alive") is None:
-        return [("no_scores", {})]
-    if ws.has_table("scores"):
-        s = ws.table("scores")
-        facts = (
-            s.filter(s.customer_id == row["customer_id"])
-            .select("frequency", "recency", "T")
-            .to_pyarrow()
-            .to_pylist()
-        )
-        if facts:
-            f = facts[0]
-            out.append(("repeat_orders", {"n": int(f["frequency"] or 0)}))
-            if f["T"] is not None and f["recency"] is not None:
-                out.append(("since_last", {"days": round(float(f["T"] - f["recency"]))}))
-    p = float(row["p_alive"])
-    out.append(("alive_high" if p >= 0.7 else "alive_mid" if p >= 0.3 else "alive_low", {"p": p}))
-    return out
+    return CustomerQueries(ws, prepare=False).detail(ws, customer_id)
 
 
 def customer_timeline(ws: Workspace, customer_id: str, *, limit: int = 500) -> list[dict[str, Any]]:
@@ -206,110 +172,221 @@ def customer_timeline(ws: Workspace, customer_id: str, *, limit: int = 500) -> l
 
     Newest first; each event has ``at`` (date or time), ``kind`` and its fields.
     """
-    events: list[dict[str, Any]] = []
-    o = _ledger(ws, customer_id)
-    for r in (
-        o.select("order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note")
-        .to_pyarrow()
-        .to_pylist()
-    ):
-        if r["is_credit_note"]:  # a return, never an order
-            ret = {"at": r["order_date"], "kind": "return", "id": r["order_id"]}
-            events.append({**ret, "amount": r["refund"]})
-            continue
-        events.append(
-            {"at": r["order_date"], "kind": "order", "id": r["order_id"], "amount": r["revenue"]}
-        )
-        if r["refund"]:
-            events.append(
-                {
-                    "at": r["refund_date"] or r["order_date"],
-                    "kind": "refund",
-                    "id": r["order_id"],
-                    "amount": r["refund"],
-                }
+    return CustomerQueries(ws, prepare=False).timeline(ws, customer_id, limit=limit)
+
+
+class _Query:
+    """One customer's rows of an Ibis expression built around a parameter for the id.
+
+    Prepared, the expression is compiled once (building and compiling the Ibis
+    expressions costs far more than running them on one customer) and each call
+    runs the SQL with the id bound as a DuckDB parameter.  Not prepared, each call
+    runs the expression through Ibis.
+    """
+
+    #: Stands for the customer id while compiling; then replaced by a parameter.
+    _MARK = "__regulars_customer_id__"
+
+    def __init__(self, ws: Workspace, build: Callable[[ir.Value], ir.Table], prepare: bool):
+        self.param = ibis.param("string")
+        self.expr = build(self.param)
+        self.sql: str | None = None
+        if prepare:
+            sql = ws.ibis.compile(self.expr, params={self.param: self._MARK})
+            quoted = f"'{self._MARK}'"
+            if quoted in sql:
+                self.sql = sql.replace(quoted, "$customer_id")
+
+    def rows(self, ws: Workspace, customer_id: str) -> list[dict[str, Any]]:
+        if self.sql is None:
+            table = self.expr.to_pyarrow(params={self.param: customer_id})
+        else:
+            raw = ws.con.sql(self.sql, params={"customer_id": customer_id}).to_arrow_table()
+            table = self.expr.__pyarrow_result__(raw)  # Ibis's types, as to_pyarrow
+        return list(table.to_pylist())
+
+
+class CustomerQueries:
+    """The queries of one customer's page, built for a workspace's current tables.
+
+    :func:`customer_detail` and :func:`customer_timeline` build them for one call.
+    A surface that shows many customers (the web app) builds them once with
+    ``prepare=True`` and keeps them until the workspace changes: a customer's page
+    then costs a handful of small DuckDB queries, each filtered by the customer id.
+    """
+
+    def __init__(self, ws: Workspace, *, prepare: bool = True) -> None:
+        self._prepare = prepare
+        self._has_scores = ws.has_table("scores")
+        self._has_actions = ws.has_table("actions")
+        self._queries: dict[str, _Query] = {}
+        if prepare:  # all at once: the object is then read-only, safe to share by threads
+            for name in self._NAMES:
+                if (name != "facts" or self._has_scores) and (
+                    name != "actions" or self._has_actions
+                ):
+                    self._queries[name] = self._query(ws, name)
+
+    _NAMES = ("row", "extra", "facts", "orders", "touches", "actions", "referrals", "subs")
+
+    def _query(self, ws: Workspace, name: str) -> _Query:
+        return _Query(ws, lambda cid: self._build(ws, name, cid), self._prepare)
+
+    def _rows(self, ws: Workspace, name: str, customer_id: str) -> list[dict[str, Any]]:
+        query = self._queries.get(name)
+        if query is None:
+            query = self._queries[name] = self._query(ws, name)
+        return query.rows(ws, customer_id)
+
+    def _build(self, ws: Workspace, name: str, cid: ir.Value) -> ir.Table:
+        if name == "row":
+            return _customer_rows(ws, cid)
+        if name == "orders":
+            return _ledger(ws, cid).select(
+                "order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note"
             )
-    t = ws.table("touches")
-    for r in (
-        t.filter(t.customer_id == customer_id)
-        .select("touch_id", "touched_at", "kind", "note", "outcome")
-        .to_pyarrow()
-        .to_pylist()
-    ):
-        events.append(
-            {
-                "at": r["touched_at"],
-                "kind": "touch",
-                "id": r["touch_id"],
-                "touch_kind": r["kind"],
-                "note": r["note"],
-                "outcome": r["outcome"],
-            }
+        c = ws.table("customers")
+        if name == "extra":
+            return c.filter(c.customer_id == cid).select(
+                "phone", "acquired_at", "referred_by", "attributes"
+            )
+        if name == "referrals":
+            return c.filter(c.referred_by == cid).select("customer_id", "name", "acquired_at")
+        if name == "facts":
+            sc = ws.table("scores")
+            return sc.filter(sc.customer_id == cid).select("frequency", "recency", "T")
+        if name == "touches":
+            t = ws.table("touches")
+            return t.filter(t.customer_id == cid).select(
+                "touch_id", "touched_at", "kind", "note", "outcome"
+            )
+        if name == "actions":
+            a = ws.table("actions")
+            return a.filter(a.customer_id == cid).select(
+                "action_id", "playbook", "status", "created_on", "closed_on", "outcome"
+            )
+        s = ws.table("subscriptions")  # "subs"
+        return s.filter(s.customer_id == cid).select(
+            "subscription_id", "plan", "start_date", "cancel_date", "price"
         )
-    if ws.has_table("actions"):
-        a = ws.table("actions")
-        for r in (
-            a.filter(a.customer_id == customer_id)
-            .select("action_id", "playbook", "status", "created_on", "closed_on", "outcome")
-            .to_pyarrow()
-            .to_pylist()
-        ):
-            if r["status"] == "held_out":
+
+    def detail(self, ws: Workspace, customer_id: str) -> dict[str, Any]:
+        """The customer's facts and scores; :class:`NotFoundError` for an unknown id."""
+        rows = self._rows(ws, "row", customer_id)
+        if not rows:
+            raise NotFoundError(
+                f"No customer with id {customer_id!r}.", hint={"field": "customer_id"}
+            )
+        row = dict(rows[0])
+        extra = self._rows(ws, "extra", customer_id)
+        row.update(extra[0] if extra else {})
+        row["why"] = self._why(ws, row)
+        return row
+
+    def _why(self, ws: Workspace, row: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Plain-words reasons behind the scores, as (message id, values) to translate."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        if row.get("p_alive") is None:
+            return [("no_scores", {})]
+        if self._has_scores:
+            facts = self._rows(ws, "facts", row["customer_id"])
+            if facts:
+                f = facts[0]
+                out.append(("repeat_orders", {"n": int(f["frequency"] or 0)}))
+                if f["T"] is not None and f["recency"] is not None:
+                    out.append(("since_last", {"days": round(float(f["T"] - f["recency"]))}))
+        p = float(row["p_alive"])
+        kind = "alive_high" if p >= 0.7 else "alive_mid" if p >= 0.3 else "alive_low"
+        out.append((kind, {"p": p}))
+        return out
+
+    def timeline(
+        self, ws: Workspace, customer_id: str, *, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Orders, refunds, touches, actions and outcomes, referrals and subscriptions.
+
+        Newest first; each event has ``at`` (date or time), ``kind`` and its fields.
+        """
+        events: list[dict[str, Any]] = []
+        for r in self._rows(ws, "orders", customer_id):
+            if r["is_credit_note"]:  # a return, never an order
+                ret = {"at": r["order_date"], "kind": "return", "id": r["order_id"]}
+                events.append({**ret, "amount": r["refund"]})
                 continue
             events.append(
                 {
-                    "at": r["closed_on"] or r["created_on"],
-                    "kind": "action",
-                    "id": r["action_id"],
-                    "playbook": r["playbook"],
-                    "status": r["status"],
+                    "at": r["order_date"],
+                    "kind": "order",
+                    "id": r["order_id"],
+                    "amount": r["revenue"],
+                }
+            )
+            if r["refund"]:
+                events.append(
+                    {
+                        "at": r["refund_date"] or r["order_date"],
+                        "kind": "refund",
+                        "id": r["order_id"],
+                        "amount": r["refund"],
+                    }
+                )
+        for r in self._rows(ws, "touches", customer_id):
+            events.append(
+                {
+                    "at": r["touched_at"],
+                    "kind": "touch",
+                    "id": r["touch_id"],
+                    "touch_kind": r["kind"],
+                    "note": r["note"],
                     "outcome": r["outcome"],
                 }
             )
-    c = ws.table("customers")
-    for r in (
-        c.filter(c.referred_by == customer_id)
-        .select("customer_id", "name", "acquired_at")
-        .to_pyarrow()
-        .to_pylist()
-    ):
-        events.append(
-            {
-                "at": r["acquired_at"],
-                "kind": "referral",
-                "id": r["customer_id"],
-                "name": r["name"] or r["customer_id"],
-            }
-        )
-    s = ws.table("subscriptions")
-    for r in (
-        s.filter(s.customer_id == customer_id)
-        .select("subscription_id", "plan", "start_date", "cancel_date", "price")
-        .to_pyarrow()
-        .to_pylist()
-    ):
-        events.append(
-            {
-                "at": r["start_date"],
-                "kind": "subscription",
-                "id": r["subscription_id"],
-                "plan": r["plan"],
-                "amount": r["price"],
-            }
-        )
-        if r["cancel_date"]:
+        if self._has_actions:
+            for r in self._rows(ws, "actions", customer_id):
+                if r["status"] == "held_out":
+                    continue
+                events.append(
+                    {
+                        "at": r["closed_on"] or r["created_on"],
+                        "kind": "action",
+                        "id": r["action_id"],
+                        "playbook": r["playbook"],
+                        "status": r["status"],
+                        "outcome": r["outcome"],
+                    }
+                )
+        for r in self._rows(ws, "referrals", customer_id):
             events.append(
-                {"at": r["cancel_date"], "kind": "cancellation", "id": r["subscription_id"]}
+                {
+                    "at": r["acquired_at"],
+                    "kind": "referral",
+                    "id": r["customer_id"],
+                    "name": r["name"] or r["customer_id"],
+                }
             )
+        for r in self._rows(ws, "subs", customer_id):
+            events.append(
+                {
+                    "at": r["start_date"],
+                    "kind": "subscription",
+                    "id": r["subscription_id"],
+                    "plan": r["plan"],
+                    "amount": r["price"],
+                }
+            )
+            if r["cancel_date"]:
+                events.append(
+                    {"at": r["cancel_date"], "kind": "cancellation", "id": r["subscription_id"]}
+                )
 
-    def when(e: dict[str, Any]) -> dt.datetime:
-        at = e["at"]
-        if at is None:
-            return dt.datetime.min
-        return at if isinstance(at, dt.datetime) else dt.datetime.combine(at, dt.time())
+        def when(e: dict[str, Any]) -> dt.datetime:
+            at = e["at"]
+            if at is None:
+                return dt.datetime.min
+            return at if isinstance(at, dt.datetime) else dt.datetime.combine(at, dt.time())
 
-    events.sort(key=lambda e: (when(e), e["kind"], e["id"]), reverse=True)
-    return events[:limit]
+        events.sort(key=lambda e: (when(e), e["kind"], e["id"]), reverse=True)
+        return events[:limit]
 
 
 def attributes_of(row: dict[str, Any]) -> dict[str, Any]:
