@@ -9,16 +9,17 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from regulars import service
 from regulars.schema import TOUCH_KINDS
-from regulars.service._customers import attributes_of
-from regulars.web._access import require
+from regulars.service._customers import CustomerQueries, attributes_of
+from regulars.web._access import require, role_of
 from regulars.web._audit import audit
-from regulars.web._cache import cached
-from regulars.web._format import formatter
+from regulars.web._cache import cached, cached_html
+from regulars.web._format import Formatter, formatter
 from regulars.web._ws import open_ws
 
 __all__ = ["customer_list", "customer_page", "log_touch"]
@@ -93,39 +94,54 @@ def _why_text(fmt: object, why: list[tuple[str, dict[str, object]]]) -> list[str
 
 def _customer(customer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     with open_ws() as ws:
-        customer = service.customer_detail(ws, customer_id)
-        timeline = service.customer_timeline(ws, customer_id)
+        # compiled once per state of the workspace, then a few small queries per customer
+        queries = cached(("customer-queries",), lambda: CustomerQueries(ws))
+        customer = queries.detail(ws, customer_id)
+        timeline = queries.timeline(ws, customer_id)
         return customer, timeline, ws.config.workspace.currency
 
 
 @require("viewer")
 def customer_page(request: HttpRequest, customer_id: str) -> HttpResponse:
+    """Facts, scores with their "why", the timeline, and (staff) the touch form.
+
+    The body is rendered once per customer, language and role, and kept until the
+    workspace changes (see :func:`~regulars.web._cache.cached_html`).
+    """
     customer, timeline, currency = cached(("customer", customer_id), lambda: _customer(customer_id))
+    can_edit = role_of(request.user) in ("owner", "staff")
+
+    def context() -> dict[str, Any]:
+        return _page_context(customer, timeline, currency) | {"can_edit": can_edit}
+
+    body = cached_html(request, (customer_id, can_edit), "regulars_web/customer_body.html", context)
+    return render(request, "regulars_web/customer.html", {"c": customer, "body": body})
+
+
+def _page_context(
+    customer: dict[str, Any], timeline: list[dict[str, Any]], currency: str
+) -> dict[str, Any]:
     timeline = [dict(e) for e in timeline]
-    fmt = formatter(request, currency)
+    fmt = Formatter(translation.get_language() or "en", currency)
     for e in timeline:
         e["at_text"] = fmt.date(e["at"])
         if e.get("amount") is not None:
             e["amount_text"] = fmt.money(e["amount"])
-    return render(
-        request,
-        "regulars_web/customer.html",
-        {
-            "c": customer,
-            "attributes": sorted(attributes_of(customer).items()),
-            "timeline": timeline,
-            "why": _why_text(fmt, customer["why"]),
-            # with the 90% interval where the scores have one: "€1,200 (€800–€1,900)"
-            "clv_text": fmt.money_interval(
-                customer["clv"], customer.get("clv_low"), customer.get("clv_high")
-            ),
-            "p_alive_text": fmt.percent_interval(
-                customer["p_alive"], customer.get("p_alive_low"), customer.get("p_alive_high")
-            ),
-            "revenue_text": fmt.money(customer["revenue"]),
-            "form": TouchForm(),
-        },
-    )
+    return {
+        "c": customer,
+        "attributes": sorted(attributes_of(customer).items()),
+        "timeline": timeline,
+        "why": _why_text(fmt, customer["why"]),
+        # with the 90% interval where the scores have one: "€1,200 (€800–€1,900)"
+        "clv_text": fmt.money_interval(
+            customer["clv"], customer.get("clv_low"), customer.get("clv_high")
+        ),
+        "p_alive_text": fmt.percent_interval(
+            customer["p_alive"], customer.get("p_alive_low"), customer.get("p_alive_high")
+        ),
+        "revenue_text": fmt.money(customer["revenue"]),
+        "form": TouchForm(),
+    }
 
 
 @require("staff")

@@ -13,16 +13,17 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from regulars import service
 from regulars.actions import OUTCOMES, PLAYBOOKS
 from regulars.errors import ActionError
-from regulars.web._access import can_change_action, require
+from regulars.web._access import can_change_action, require, role_of
 from regulars.web._audit import audit
-from regulars.web._cache import cached
-from regulars.web._format import back, formatter
+from regulars.web._cache import cached, cached_html
+from regulars.web._format import Formatter, back
 from regulars.web._ws import open_ws
 from regulars.web.models import Assignment
 
@@ -61,68 +62,95 @@ def _draft(row: dict[str, Any], email: str | None) -> dict[str, str]:
 
 @require("viewer")
 def week(request: HttpRequest) -> HttpResponse:
-    """The open actions, ranked, filterable by playbook and assignee."""
+    """The open actions, ranked, filterable by playbook and assignee.
+
+    The list is rendered once per filter, language, role and state of the
+    assignments and users, and kept until the workspace changes (see
+    :func:`~regulars.web._cache.cached_html`).
+    """
     playbook = request.GET.get("playbook", "")
     if playbook not in PLAYBOOKS:
         playbook = ""
     assignee = request.GET.get("assignee", "")
-    assigned = _assignees()
-    ids: set[str] | None = None
-    if assignee == "me":
-        ids = {a for a, u in assigned.items() if u.pk == request.user.pk}
-    elif assignee == "none":
-        ids = None
-    elif assignee.isdigit():
-        ids = {a for a, u in assigned.items() if str(u.pk) == assignee}
+    if assignee not in ("me", "none") and not assignee.isdigit():
+        assignee = ""
     try:
         shown = min(max(PAGE, int(request.GET.get("show", PAGE))), 1000)
     except ValueError:
         shown = PAGE
-    fmt = formatter(request)
+    user = request.user
+    assigned = _assignees()
+    users = list(
+        get_user_model()
+        .objects.filter(is_active=True, profile__role__in=["owner", "staff"])
+        .order_by("username")
+    )
+    role = role_of(user)
+    snooze_default = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    key = (
+        playbook,
+        assignee,
+        user.pk if assignee == "me" or role == "staff" else None,  # "me"; staff's own actions
+        shown,
+        role,
+        tuple(sorted((a, u.pk, u.username) for a, u in assigned.items())),
+        tuple((u.pk, u.username) for u in users),
+        snooze_default,
+    )
+
+    def context() -> dict[str, Any]:
+        return _week_context(user, playbook, assignee, shown, assigned, users) | {
+            "snooze_default": snooze_default
+        }
+
+    body = cached_html(request, key, "regulars_web/week_body.html", context)
+    return render(request, "regulars_web/week.html", {"body": body})
+
+
+def _week_context(
+    user: Any,
+    playbook: str,
+    assignee: str,
+    shown: int,
+    assigned: dict[str, Any],
+    users: list[Any],
+) -> dict[str, Any]:
+    ids: set[str] | None = None
+    if assignee == "me":
+        ids = {a for a, u in assigned.items() if u.pk == user.pk}
+    elif assignee.isdigit():
+        ids = {a for a, u in assigned.items() if str(u.pk) == assignee}
     key = ("week", playbook, None if ids is None else frozenset(ids), shown)
     rows, emails, currency = cached(key, lambda: _queue(playbook, ids, shown + 1))
     if assignee == "none":
         rows = [r for r in rows if r["action_id"] not in assigned]
     more = len(rows) > shown
     rows = rows[:shown]
-    fmt.currency = currency
-    texts = cached(
-        ("week-texts", fmt.lang, currency, tuple(r["action_id"] for r in rows)),
-        lambda: [
-            (fmt.reason(r), fmt.money(r["value_at_stake"]), fmt.date(r["due"]) if r["due"] else "")
-            for r in rows
-        ],
-    )
+    fmt = Formatter(translation.get_language() or "en", currency)
     items = []
-    for r, (reason, value, due) in zip(rows, texts, strict=True):
-        user = assigned.get(r["action_id"])
+    for r in rows:
+        who = assigned.get(r["action_id"])
         items.append(
             {
                 **r,
-                "reason_text": reason,
-                "value_text": value,
-                "due_text": due,
-                "assignee": user,
-                "can_change": can_change_action(request.user, user.pk if user else None),
+                "reason_text": fmt.reason(r),
+                "value_text": fmt.money(r["value_at_stake"]),
+                "due_text": fmt.date(r["due"]) if r["due"] else "",
+                "assignee": who,
+                "can_change": can_change_action(user, who.pk if who else None),
                 "draft": _draft(r, emails.get(r["customer_id"])),
             }
         )
-    users = get_user_model().objects.filter(is_active=True, profile__role__in=["owner", "staff"])
-    return render(
-        request,
-        "regulars_web/week.html",
-        {
-            "items": items,
-            "more": more,
-            "show_more": shown + PAGE,
-            "playbooks": PLAYBOOKS,
-            "playbook": playbook,
-            "assignee": assignee,
-            "users": users.order_by("username"),
-            "outcomes": OUTCOMES,
-            "snooze_default": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
-        },
-    )
+    return {
+        "items": items,
+        "more": more,
+        "show_more": shown + PAGE,
+        "playbooks": PLAYBOOKS,
+        "playbook": playbook,
+        "assignee": assignee,
+        "users": users,
+        "outcomes": OUTCOMES,
+    }
 
 
 def _queue(
