@@ -130,3 +130,23 @@ def test_prepared_customer_queries_equal_the_plain_ones() -> None:
         for cid in _customer_ids(12):
             assert queries.detail(ws, cid) == service.customer_detail(ws, cid)
             assert queries.timeline(ws, cid) == service.customer_timeline(ws, cid)
+
+
+def test_warm_up_fills_the_cache_for_the_first_visit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regulars.web import _cache
+    from regulars.web._server import warm_up
+    from regulars.web.views import customers, week
+
+    _cache.clear()
+    done = warm_up()
+    assert {"en /week/", "en /growth/", "en /customers/"} <= set(done)
+    cid = next(p for p in done if p.startswith("en /customers/C"))[len("en /customers/") : -1]
+
+    def refuse(**_: Any) -> Any:
+        raise AssertionError("the workspace was opened for a warmed page")
+
+    monkeypatch.setattr(week, "open_ws", refuse)
+    monkeypatch.setattr(customers, "open_ws", refuse)
+    client = client_for("boss")
+    for url in ("/week/", "/customers/", f"/customers/{cid}/"):
+        assert client.get(url).status_code == 200

@@ -44,11 +44,15 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page = 0
     query = request.GET.get("q", "")[:200]
-    with open_ws() as ws:
-        result = service.list_customers(
-            ws, query=query, sort=sort, descending=descending, limit=PAGE, offset=page * PAGE
-        )
-        currency = ws.config.workspace.currency
+
+    def compute() -> tuple[service.CustomerPage, str]:
+        with open_ws() as ws:
+            result = service.list_customers(
+                ws, query=query, sort=sort, descending=descending, limit=PAGE, offset=page * PAGE
+            )
+            return result, ws.config.workspace.currency
+
+    result, currency = cached(("customers", query, sort, descending, page), compute)
     fmt = formatter(request, currency)
     rows = [
         {
