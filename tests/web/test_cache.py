@@ -150,3 +150,26 @@ def test_warm_up_fills_the_cache_for_the_first_visit(monkeypatch: pytest.MonkeyP
     client = client_for("boss")
     for url in ("/week/", "/customers/", f"/customers/{cid}/"):
         assert client.get(url).status_code == 200
+
+
+def test_a_changed_file_recomputes_and_drops_the_older_results() -> None:
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from regulars.web import _cache
+
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert _cache.cached(("probe",), compute) == 1
+    assert _cache.cached(("probe",), compute) == 1  # from memory
+    toml = Path(settings.REGULARS_WORKSPACE) / "regulars.toml"
+    st = toml.stat()
+    os.utime(toml, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert _cache.cached(("probe",), compute) == 2
+    assert all(state == _cache.fingerprint() for _, state in _cache._store)
