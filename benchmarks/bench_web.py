@@ -2,7 +2,9 @@
 
 Starts ``regulars serve`` on the workspace in a child process (waitress, the
 production server, which starts computing the main pages at once), adds a benchmark
-user, logs ``--clients`` clients in (not timed) and then lets each request This week,
+user, visits the customer list, This week and Growth once (these first visits are
+timed apart: the server computes each page once per state of the workspace), logs
+``--clients`` clients in (not timed) and then lets each request This week,
 a customer page (one of the 50 on the customer list's first page) and Growth in turn
 for ``--seconds`` seconds, with no pause: a closed loop with ``--clients`` requests
 always in flight.  Prints p50/p95/max per page, the request rate, the load average
@@ -114,7 +116,15 @@ class Client:
 async def _run(port: int, user: str, password: str, clients: int, seconds: float) -> dict:
     first = Client(port)
     await first.login(user, password)
-    _, _, listing = await first.request("GET", "/customers/?sort=clv")
+    cold: dict[str, float] = {}  # the first visits (not timed): the server computes them
+    for path in ("/customers/?sort=clv", "/week/", "/growth/?period=quarter"):
+        t0 = time.perf_counter()
+        status, _, body = await first.request("GET", path)
+        cold[path] = time.perf_counter() - t0
+        if status != 200:
+            raise SystemExit(f"{path}: HTTP {status} on the first visit")
+        if path.startswith("/customers/"):
+            listing = body
     ids = sorted(set(re.findall(rb'href="/customers/([^/"]+)/"', listing)))[:50]
     customers = [i.decode() for i in ids] or ["none"]
     pages = {
@@ -294,6 +304,10 @@ def main() -> None:
         f"workspace {args.workspace}: {args.clients} clients, {args.seconds:.0f} s, "
         f"{total:,} requests ({total / result['elapsed']:.1f}/s); load average "
         f"{result['load'][0]:.1f} at the start, {result['load'][1]:.1f} at the end"
+    )
+    print(
+        "first visits, before the timed run (the server computes these pages once): "
+        + ", ".join(f"{p} {t:.1f} s" for p, t in result["cold"].items())
     )
     print(f"{'page':<10}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'target':>10}")
     targets = {"week": 0.3, "customer": 0.3, "growth": 1.0}
