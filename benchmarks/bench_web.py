@@ -162,6 +162,7 @@ async def _run(port: int, user: str, password: str, clients: int, seconds: float
         "errors": errors,
         "elapsed": elapsed,
         "load": (load, os.getloadavg()[0]),
+        "cold": cold,
     }
 
 
