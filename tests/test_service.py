@@ -123,6 +123,7 @@ def test_prepared_customer_queries_equal_the_plain_ones(ws: Workspace, cid: str)
     queries = CustomerQueries(ws)  # compiled once, run with the id as a DuckDB parameter
     assert queries.detail(ws, cid) == service.customer_detail(ws, cid)
     assert queries.timeline(ws, cid) == service.customer_timeline(ws, cid)
+    assert queries.page(ws, cid) == (queries.detail(ws, cid), queries.timeline(ws, cid))
     with pytest.raises(NotFoundError, match="C-404"):
         queries.detail(ws, "C-404")
     assert queries.timeline(ws, "C-404") == []

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ibis
 
@@ -14,6 +14,7 @@ from regulars.errors import NotFoundError, RegularsError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
 
     from regulars.store import Workspace
 
@@ -197,13 +198,49 @@ class _Query:
             if quoted in sql:
                 self.sql = sql.replace(quoted, "$customer_id")
 
+    def arrow(self, ws: Workspace, customer_id: str) -> pa.Table:
+        """The rows as DuckDB returns them (prepared queries only)."""
+        assert self.sql is not None
+        return ws.con.sql(self.sql, params={"customer_id": customer_id}).to_arrow_table()
+
     def rows(self, ws: Workspace, customer_id: str) -> list[dict[str, Any]]:
         if self.sql is None:
             table = self.expr.to_pyarrow(params={self.param: customer_id})
-        else:
-            raw = ws.con.sql(self.sql, params={"customer_id": customer_id}).to_arrow_table()
-            table = self.expr.__pyarrow_result__(raw)  # Ibis's types, as to_pyarrow
+        else:  # Ibis's types, as to_pyarrow gives them
+            table = self.expr.__pyarrow_result__(self.arrow(ws, customer_id))
         return list(table.to_pylist())
+
+
+def _rows_of(ws: Workspace, table: str) -> Callable[[ir.Value], ir.Table]:
+    """The rows of ``table`` whose ``customer_id`` is the parameter."""
+
+    def build(cid: ir.Value) -> ir.Table:
+        t = ws.table(table)
+        return t.filter(t.customer_id == cid)
+
+    return build
+
+
+class _OneCustomer:
+    """Stands for the workspace in the queries of one customer's facts and orders.
+
+    Its tables are that customer's rows of ``orders``, ``customers`` and ``scores``,
+    read once per page (one filtered scan each) and registered on the connection as
+    ``_one_<table>``: the ledger's several passes over the orders then run on a few
+    rows instead of the whole table.
+    """
+
+    TABLES = ("orders", "customers", "scores")
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self.config = ws.config
+
+    def table(self, name: str) -> ir.Table:
+        return ibis.table(self._ws.table(name).schema(), name=f"_one_{name}")
+
+    def has_table(self, name: str) -> bool:
+        return self._ws.has_table(name)
 
 
 class CustomerQueries:
@@ -220,7 +257,11 @@ class CustomerQueries:
         self._has_scores = ws.has_table("scores")
         self._has_actions = ws.has_table("actions")
         self._queries: dict[str, _Query] = {}
+        self._snapshots: dict[str, _Query] = {}
         if prepare:  # all at once: the object is then read-only, safe to share by threads
+            for table in _OneCustomer.TABLES:
+                if table != "scores" or self._has_scores:
+                    self._snapshots[table] = _Query(ws, _rows_of(ws, table), prepare=True)
             for name in self._NAMES:
                 if (name != "facts" or self._has_scores) and (
                     name != "actions" or self._has_actions
@@ -228,6 +269,18 @@ class CustomerQueries:
                     self._queries[name] = self._query(ws, name)
 
     _NAMES = ("row", "extra", "facts", "orders", "touches", "actions", "referrals", "subs")
+    #: The queries that read the customer's rows of :class:`_OneCustomer` when prepared.
+    _ON_SNAPSHOT = ("row", "extra", "facts", "orders")
+
+    def _load(self, ws: Workspace, customer_id: str) -> None:
+        """Register the customer's rows of :attr:`_OneCustomer.TABLES` on the connection."""
+        for table, query in self._snapshots.items():
+            ws.con.register(f"_one_{table}", query.arrow(ws, customer_id))
+
+    def page(self, ws: Workspace, customer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """:meth:`detail` and :meth:`timeline`, reading the customer's rows once."""
+        self._load(ws, customer_id)
+        return self._detail(ws, customer_id), self._timeline(ws, customer_id)
 
     def _query(self, ws: Workspace, name: str) -> _Query:
         return _Query(ws, lambda cid: self._build(ws, name, cid), self._prepare)
@@ -239,21 +292,25 @@ class CustomerQueries:
         return query.rows(ws, customer_id)
 
     def _build(self, ws: Workspace, name: str, cid: ir.Value) -> ir.Table:
+        one = ws
+        if self._prepare and name in self._ON_SNAPSHOT:
+            one = cast("Workspace", _OneCustomer(ws))  # its table() and has_table() only
         if name == "row":
-            return _customer_rows(ws, cid)
+            return _customer_rows(one, cid)
         if name == "orders":
-            return _ledger(ws, cid).select(
+            return _ledger(one, cid).select(
                 "order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note"
             )
-        c = ws.table("customers")
         if name == "extra":
-            return c.filter(c.customer_id == cid).select(
+            c1 = one.table("customers")
+            return c1.filter(c1.customer_id == cid).select(
                 "phone", "acquired_at", "referred_by", "attributes"
             )
+        c = ws.table("customers")
         if name == "referrals":
             return c.filter(c.referred_by == cid).select("customer_id", "name", "acquired_at")
         if name == "facts":
-            sc = ws.table("scores")
+            sc = one.table("scores")
             return sc.filter(sc.customer_id == cid).select("frequency", "recency", "T")
         if name == "touches":
             t = ws.table("touches")
@@ -272,6 +329,10 @@ class CustomerQueries:
 
     def detail(self, ws: Workspace, customer_id: str) -> dict[str, Any]:
         """The customer's facts and scores; :class:`NotFoundError` for an unknown id."""
+        self._load(ws, customer_id)
+        return self._detail(ws, customer_id)
+
+    def _detail(self, ws: Workspace, customer_id: str) -> dict[str, Any]:
         rows = self._rows(ws, "row", customer_id)
         if not rows:
             raise NotFoundError(
@@ -307,6 +368,12 @@ class CustomerQueries:
 
         Newest first; each event has ``at`` (date or time), ``kind`` and its fields.
         """
+        self._load(ws, customer_id)
+        return self._timeline(ws, customer_id, limit=limit)
+
+    def _timeline(
+        self, ws: Workspace, customer_id: str, *, limit: int = 500
+    ) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         for r in self._rows(ws, "orders", customer_id):
             if r["is_credit_note"]:  # a return, never an order

@@ -100,8 +100,7 @@ def _customer(customer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]], s
     with open_ws() as ws:
         # compiled once per state of the workspace, then a few small queries per customer
         queries = cached(("customer-queries",), lambda: CustomerQueries(ws))
-        customer = queries.detail(ws, customer_id)
-        timeline = queries.timeline(ws, customer_id)
+        customer, timeline = queries.page(ws, customer_id)
         return customer, timeline, ws.config.workspace.currency
 
 
