@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import keyword
+import re
 import tomllib
 import types
 import typing
@@ -34,6 +36,7 @@ __all__ = [
     "Config",
     "EngineConfig",
     "GuaranteeConfig",
+    "ImportConfig",
     "MetricsConfig",
     "ModelsConfig",
     "Period",
@@ -129,6 +132,23 @@ class EngineConfig:
     backend: Literal["duckdb", "parquet", "spark"] = "duckdb"
     parquet_dir: str = ""
     spark_master: str = "local[2]"
+
+
+@dataclass
+class ImportConfig:
+    """``[import]``: the resources of ``regulars import`` (see docs/data.md, Big files)."""
+
+    # DuckDB's memory limit during an import: a size ("4GiB", "512MiB"), a share of
+    # the machine's memory ("25%"), or "auto" (an eighth of it, 1 to 16 GiB).  The
+    # environment variable REGULARS_IMPORT_MEMORY and --memory override it.
+    memory: str = "auto"
+    # Most disk space the import's spill files may take: a size, a share of the free
+    # disk space ("50%"), or "auto" (half of it).
+    spill: str = "auto"
+
+    def __post_init__(self) -> None:
+        parse_size(self.memory, where="[import] memory", of=100)
+        parse_size(self.spill, where="[import] spill", of=100)
 
 
 @dataclass
@@ -329,6 +349,8 @@ class Config:
     # Channel name -> channel kind (referral, cold, organic, partner, other).
     channels: dict[str, str] = field(default_factory=_default_channels)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    # ``[import]`` in the file (``import`` is a Python keyword).
+    import_: ImportConfig = field(default_factory=ImportConfig)
     guarantee: GuaranteeConfig = field(default_factory=GuaranteeConfig)
     subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
     referrals: ReferralsConfig = field(default_factory=ReferralsConfig)
@@ -352,6 +374,40 @@ class Config:
         if channel is None:
             return "other"
         return self.channels.get(channel, "other")
+
+
+_UNITS = {"k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgt]?)(i?)b?)?\s*", re.I)
+
+
+def parse_size(text: str, *, where: str, of: int | None = None) -> int | None:
+    """Bytes of a size such as ``4GiB``, ``512MB``, ``3g`` or ``25%`` (of ``of``).
+
+    ``auto`` (or an empty text) gives None: the default applies.  Anything else
+    raises :class:`ConfigError` naming ``where``.
+    """
+    value = str(text).strip()
+    if value.lower() in ("", "auto"):
+        return None
+    example = 'for example "4GiB", "512MiB", "25%" or "auto"'
+    if value.endswith("%"):
+        try:
+            share = float(value[:-1])
+        except ValueError:
+            share = -1.0
+        if of is None or not 0 < share <= 100:
+            raise ConfigError(
+                f"{where} = {text!r} is not a size ({example}; a percentage is between 0 and 100)."
+            )
+        return int(of * share / 100)
+    m = _SIZE.fullmatch(value)
+    if not m:
+        raise ConfigError(f"{where} = {text!r} is not a size ({example}).")
+    number, unit = float(m.group(1)), (m.group(2) or "").lower()
+    if not unit:
+        raise ConfigError(f"{where} = {text!r} has no unit ({example}).")
+    factor = 1024 ** " kmgt".index(unit) if m.group(3) else _UNITS[unit]
+    return int(number * factor)
 
 
 T = TypeVar("T")
@@ -415,13 +471,14 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{where}.{key}" if where else key
-        if key not in fields:
+        attr = f"{key}_" if keyword.iskeyword(key) else key  # [import] -> import_
+        if attr not in fields:
             raise ConfigError(
                 f"Unknown key {name!r} in {CONFIG_FILE}. "
                 f"Valid keys{' in [' + where + ']' if where else ''}: "
-                f"{', '.join(sorted(fields))}."
+                f"{', '.join(sorted(f.removesuffix('_') for f in fields))}."
             )
-        kwargs[key] = _convert(value, hints[key], name)
+        kwargs[attr] = _convert(value, hints[attr], name)
     return cls(**kwargs)
 
 
@@ -507,6 +564,10 @@ locale = "en"              # report language and number format: en, ru, sl or he
 
 [engine]
 backend = "duckdb"         # duckdb (this folder's regulars.duckdb), parquet or spark
+
+[import]
+memory = "auto"            # DuckDB's memory during an import: "4GiB", "25%", or auto (1/8 of RAM)
+spill = "auto"             # most disk for its spill files: "20GiB", "50%", or auto (half the free)
 
 [guarantee]
 {guarantee_line}# money-back window in days; 0 = no guarantee

@@ -99,6 +99,13 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     is_flag=True,
     help="customers: empty cells clear the stored values (by default they keep them).",
 )
+@click.option(
+    "--memory",
+    metavar="SIZE",
+    help="DuckDB's memory limit for this import, e.g. 4GiB or 25% (default: "
+    "$REGULARS_IMPORT_MEMORY, else [import] memory in regulars.toml, else an eighth of "
+    "the machine's memory). Beyond it the import spills to disk.",
+)
 @workspace_option
 def import_command(
     table: str,
@@ -113,6 +120,7 @@ def import_command(
     rejects: Path | None,
     guest_revenue: str | None,
     clear_empty: bool,
+    memory: str | None,
     workspace: Path | None,
 ) -> None:
     """Import FILE (CSV, TSV, Excel, Parquet, JSON Lines) into TABLE.
@@ -148,6 +156,7 @@ def import_command(
             rejects=rejects,
             guest_revenue=guest_revenue,
             clear_empty=clear_empty,
+            memory=memory,
             progress=err_console.is_terminal,
         )
     finally:

@@ -542,7 +542,16 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             f"CAST({sql_ident(k)} AS VARCHAR) AS {sql_ident(n)}"
             for k, n in zip(keys, names, strict=True)
         )
-        con.execute(f"CREATE TEMP TABLE {_RAW0} AS SELECT {sel} FROM read_parquet({src})")
+        # A Parquet file is read in place, not copied: every step streams its row
+        # groups again (``file_row_number`` numbers the rows in file order), so a file
+        # of any size stages in no memory and no spill space.
+        con.execute(
+            f"CREATE TEMP VIEW {RAW} AS SELECT CAST(file_row_number AS BIGINT) + 1 AS _row, "
+            f"{sel} FROM read_parquet({src}, file_row_number = true)"
+        )
+        row = con.execute(
+            f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata({src})"
+        ).fetchone()
     except duckdb.Error as exc:
         raise SchemaError(
             f"Cannot read {path.name} as Parquet: {_duck_message(exc)}. Nothing was imported. "
@@ -551,7 +560,13 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         ) from None
     if not names:
         raise SchemaError(f"{path.name} has no columns. Fix: check the file.")
-    return _finish(con, Staged(path, "parquet", names, 0))
+    staged = Staged(path, "parquet", names, int(row[0]) if row else 0)
+    if staged.rows == 0:
+        raise SchemaError(
+            f"{staged.label} has a header but no data rows. Nothing was imported. Fix: check "
+            "that the export includes its data (filters, date range)."
+        )
+    return staged
 
 
 def _cell(v: Any) -> str | None:

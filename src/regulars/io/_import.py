@@ -17,7 +17,6 @@ workspace exactly as it was):
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -29,6 +28,7 @@ from regulars.errors import SchemaError, WorkspaceError
 from regulars.io import _orders
 from regulars.io._formats import ERR_COL, RAW, Staged, detect_format, drop_staging, stage_file
 from regulars.io._mapping import CURRENCY, CUSTOMER_EXTRAS, Plan, resolve_plan, sql_ident
+from regulars.io._memory import ENV_VAR, SPILL_ENV_VAR, ImportBudget, budget
 from regulars.io._parse import FieldSpec, kind_of, sql_str
 from regulars.io._presets import PRESETS, Preset, TablePreset
 from regulars.io._progress import Steps
@@ -49,12 +49,9 @@ from regulars.schema import TABLES, Table
 if TYPE_CHECKING:
     from regulars.store import Workspace
 
-__all__ = ["IMPORTABLE_TABLES", "IMPORT_MEMORY_LIMIT", "ImportResult", "import_file"]
+__all__ = ["IMPORTABLE_TABLES", "ImportResult", "import_file"]
 
 IMPORTABLE_TABLES = tuple(name for name, t in TABLES.items() if t.importable)
-# DuckDB spills to its temp directory beyond this, so an import of any size runs in
-# bounded memory.
-IMPORT_MEMORY_LIMIT = 1024**3
 
 _NONNEG = {("subscriptions", "price"), ("spend", "amount"), ("orders", "cost")}
 _MAGNITUDE = {("orders", "discount"), ("orders", "refund_amount")}
@@ -97,9 +94,11 @@ def _preset(name: str | None, table: str) -> tuple[Preset | None, TablePreset | 
 
 
 @contextlib.contextmanager
-def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _settings(con: duckdb.DuckDBPyConnection, limits: ImportBudget) -> Iterator[None]:
+    """DuckDB's settings during an import: its memory and spill budget; then the old ones."""
     names = (
         "memory_limit",
+        "max_temp_directory_size",
         "preserve_insertion_order",
         "enable_progress_bar",
         "enable_progress_bar_print",
@@ -108,11 +107,11 @@ def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         f"SELECT {', '.join(f'current_setting({sql_str(n)})' for n in names)}"
     ).fetchone()
     old = dict(zip(names, row or (), strict=False))
-    limit = _bytes(str(old.get("memory_limit", "")))
+    # Staging numbers rows in file order; later steps say their order themselves.
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar_print = false")  # regulars draws its own
-    if limit is None or limit > IMPORT_MEMORY_LIMIT:
-        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT // 1024**2}MiB'")
+    con.execute(f"SET memory_limit = '{max(limits.memory // 1024**2, 1)}MiB'")
+    con.execute(f"SET max_temp_directory_size = '{max(limits.spill // 1024**2, 1)}MiB'")
     try:
         yield
     finally:
@@ -125,16 +124,6 @@ def _settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
                 now = con.execute(f"SELECT current_setting({sql_str(n)})").fetchone()
                 if now is None or str(now[0]) != str(old[n]):
                     con.execute(f"SET {n} = {sql_str(str(old[n]))}")
-
-
-def _bytes(text: str) -> int | None:
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)\s*", text)
-    if not m:
-        return None
-    unit = m.group(2)
-    base = 1024 if "i" in unit else 1000
-    power = " KMGT".index(unit[0]) if unit[0] in "KMGT" else 0
-    return int(float(m.group(1)) * base**power)
 
 
 def import_file(
@@ -152,6 +141,7 @@ def import_file(
     rejects: str | Path | None = None,
     guest_revenue: str | None = None,
     clear_empty: bool = False,
+    memory: str | None = None,
     progress: bool = False,
 ) -> ImportResult:
     """Import one file into a contract table, all or nothing.
@@ -193,6 +183,12 @@ def import_file(
     clear_empty : bool
         customers: an empty cell clears the stored value.  By default it keeps it
         (a re-import with fewer details never wipes names and emails).
+    memory : str, optional
+        DuckDB's memory limit during the import, such as ``"4GiB"`` or ``"25%"`` (of
+        the machine's memory).  By default ``$REGULARS_IMPORT_MEMORY``, else
+        ``[import] memory`` of ``regulars.toml``, else an eighth of the machine's
+        memory (1 to 16 GiB).  Beyond it DuckDB spills to the workspace's
+        temporary folder, up to ``[import] spill``.
     progress : bool
         Draw a progress bar on standard error.
 
@@ -250,10 +246,12 @@ def import_file(
         if rejects is not None
         else path.with_name(path.name.rsplit(".", 1)[0] + ".rejected.csv")
     )
+    cfg = workspace.config.import_
+    limits = budget(workspace.path, memory=memory, config_memory=cfg.memory, config_spill=cfg.spill)
     with (
-        _engine_errors(path),
+        _engine_errors(path, limits),
         contextlib.ExitStack() as stack,
-        _settings(con),
+        _settings(con, limits),
         Steps(con, 4, enabled=progress) as steps,
         workspace.transaction(),
     ):
@@ -284,6 +282,9 @@ def import_file(
         specs = _specs(plan, date_format=date_format, currency=workspace.config.workspace.currency)
         with steps.step("Checking values"):
             result.notes = _detect(con, staged, specs, decimal_comma)
+            # Every later step numbers and orders rows by _row itself: without keeping
+            # insertion order DuckDB streams and aggregates in less memory.
+            con.execute("SET preserve_insertion_order = false")
             checks = _build_typed(con, staged, plan, specs, workspace.config.workspace.currency)
         with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
             problems, bad_rows, skipped = _validate(
@@ -335,7 +336,7 @@ def import_file(
 
 
 @contextlib.contextmanager
-def _engine_errors(path: Path) -> Iterator[None]:
+def _engine_errors(path: Path, limits: ImportBudget) -> Iterator[None]:
     """A DuckDB failure (memory, disk, or a bug) becomes one clear message.
 
     The transaction has been rolled back by then, so nothing was written.
@@ -343,10 +344,20 @@ def _engine_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
+        first = str(exc).splitlines()[0]
+        if "max_temp_directory_size" in str(exc):
+            raise WorkspaceError(
+                f"Importing {path.name} needed more disk for its spill files than the "
+                f"{limits.spill_text} allowed by {limits.spill_source} ({first}). Nothing was "
+                "imported. Fix: free disk space in the workspace's folder, or raise "
+                f'[import] spill in regulars.toml (for example spill = "50GiB") or '
+                f"${SPILL_ENV_VAR}."
+            ) from None
         raise WorkspaceError(
-            f"Importing {path.name} ran out of memory ({str(exc).splitlines()[0]}). Nothing "
-            "was imported. Free some memory or disk space for DuckDB's temporary files "
-            "and try again."
+            f"Importing {path.name} ran out of memory: DuckDB's limit is "
+            f"{limits.memory_text}, set by {limits.memory_source} ({first}). Nothing was "
+            "imported. Fix: raise it with --memory (for example --memory 8GiB), "
+            f'${ENV_VAR} or [import] memory in regulars.toml (for example memory = "8GiB").'
         ) from None
     except duckdb.IOException as exc:
         raise WorkspaceError(
@@ -362,8 +373,15 @@ def _engine_errors(path: Path) -> Iterator[None]:
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    names = ", ".join(sql_str(n) for n in _TEMP)
+    views = {
+        str(r[0])
+        for r in con.execute(
+            f"SELECT view_name FROM duckdb_views() WHERE temporary AND view_name IN ({names})"
+        ).fetchall()
+    }
     for name in _TEMP:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {name}")
     drop_staging(con)
 
 
@@ -518,7 +536,14 @@ def _validate(
             "NOT _skip AND (order_id IS NULL OR order_id NOT IN (SELECT order_id FROM _rg_oskip))"
         )
         collect_row_problems(con, spec_list, checks, keep=keep)
-        problems, skipped = _orders.order_groups(con, plan, specs, codes)
+        # One line per order id (a file of orders rather than of order lines): nothing
+        # to group, and the orders stream from _rg_typed to their tables.
+        repeated = con.execute(
+            "SELECT count(*) FROM (SELECT order_id FROM _rg_typed WHERE order_id IS NOT NULL "
+            "GROUP BY order_id HAVING count(*) > 1)"
+        ).fetchone()
+        single = repeated is not None and int(repeated[0]) == 0
+        problems, skipped = _orders.order_groups(con, plan, specs, codes, single=single)
     else:
         collect_row_problems(con, spec_list, checks, keep="NOT _skip")
         problems = _keyed(con, plan)

@@ -175,6 +175,11 @@ def _largest(col: str) -> str:
     return f"arg_max({col}, {key}) FILTER ({col} IS NOT NULL)"
 
 
+def q(name: str) -> str:
+    """A quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def group_fix(reason: str) -> str:
     """How to fix an order whose lines do not fit together."""
     fixes = []
@@ -228,8 +233,13 @@ def order_groups(
     plan: Plan,
     specs: Mapping[str, FieldSpec],
     codes: list[str],
+    *,
+    single: bool = False,
 ) -> tuple[list[Problem], int]:
     """Group lines into orders; add group problems to ``_rg_bad``.
+
+    ``single``: every order id is on one row, so an order is its line and nothing is
+    grouped; the orders and lines are then views over ``_rg_typed``.
 
     Returns the first group problems and the number of rows left out because
     their order was skipped by a preset rule.  Creates ``_rg_out`` (orders) and
@@ -240,31 +250,41 @@ def order_groups(
     agree += [
         n for n in ("revenue", "discount", "refund_amount") if n in specs and specs[n].order_level
     ]
+    sold = "(_amount >= 0 OR _amount IS NULL)"
+    # Each item: (the aggregate over an order's lines, the same for a one-line order).
     items = [
-        "bool_or(_skip) AS _skip",
-        "min(_row) AS _first",
-        "count(*) AS _n",
-        "max(_row) - min(_row) + 1 = count(*) AS _contiguous",
-        f"bool_or({any_bad}) AS _has_bad",
-        "sum(_amount) FILTER (_amount >= 0) AS _pos",
-        "sum(-_amount) FILTER (_amount < 0) AS _ret",
-        "count(*) FILTER (_amount >= 0 OR _amount IS NULL) AS _npos",
+        ("bool_or(_skip)", "_skip", "_skip"),
+        ("min(_row)", "_row", "_first"),
+        ("count(*)", "1", "_n"),
+        ("max(_row) - min(_row) + 1 = count(*)", "true", "_contiguous"),
+        (f"bool_or({any_bad})", f"({any_bad})", "_has_bad"),
+        ("sum(_amount) FILTER (_amount >= 0)", "CASE WHEN _amount >= 0 THEN _amount END", "_pos"),
+        ("sum(-_amount) FILTER (_amount < 0)", "CASE WHEN _amount < 0 THEN -_amount END", "_ret"),
+        (f"count(*) FILTER {sold}", f"CASE WHEN {sold} THEN 1 ELSE 0 END", "_npos"),
     ]
     for n in agree:
-        items += [f'min("{n}") AS "{n}"', f'max("{n}") AS "{n}__max"']
+        items += [(f'min("{n}")', f'"{n}"', n), (f'max("{n}")', f'"{n}"', f"{n}__max")]
     for n in ("cost", "discount", "refund_amount"):
         if n in specs and not specs[n].order_level:
-            items.append(f'sum("{n}") AS "{n}"')
+            items.append((f'sum("{n}")', f'"{n}"', n))
     if "quantity" in specs:
-        items.append('sum(quantity) FILTER (_amount >= 0 OR _amount IS NULL) AS "quantity"')
+        items.append(
+            (f"sum(quantity) FILTER {sold}", f"CASE WHEN {sold} THEN quantity END", "quantity")
+        )
     if "unit_price" in specs:
-        items.append("CASE WHEN count(*) = 1 THEN min(unit_price) END AS unit_price")
+        items.append(
+            ("CASE WHEN count(*) = 1 THEN min(unit_price) END", "unit_price", "unit_price")
+        )
     for n in ("product", "category"):
         if n in specs:
-            items.append(f'{_largest(n)} AS "{n}"')
+            items.append((_largest(n), f'"{n}"', n))
     for n in ("email", "name"):
         if n in specs:
-            items.append(f'arg_min("{n}", _row) FILTER ("{n}" IS NOT NULL) AS "_{n}"')
+            items.append((f'arg_min("{n}", _row) FILTER ("{n}" IS NOT NULL)', f'"{n}"', f"_{n}"))
+    line_fields = [n for n in ("product", "category", "quantity", "unit_price") if n in specs]
+    if single:
+        # Every order is one line: no grouping, and its line rides along (``__l_*``).
+        items += [(f'"{n}"', f'"{n}"', f"__l_{n}") for n in (*line_fields, "_amount")]
 
     revenue = (
         "coalesce(revenue, _pos, 0)"
@@ -278,8 +298,10 @@ def order_groups(
         f"CASE WHEN {given} IS NULL AND _ret IS NULL THEN NULL "
         f"ELSE coalesce({given}, 0) + coalesce(_ret, 0) END"
     )
-    reasons = []
-    for n in agree:
+    # (condition, reason) of each group problem; the reason text is built only for
+    # the orders that have one.
+    reasons: list[tuple[str, str]] = []
+    for n in [] if single else agree:  # one line always agrees with itself
         # Lines of one order stamped minutes apart on the same day are one order at
         # its earliest line's time; different days are a true disagreement.
         differ = (
@@ -288,47 +310,72 @@ def order_groups(
             else f'"{n}" <> "{n}__max"'
         )
         reasons.append(
-            f"CASE WHEN {differ} THEN {sql_str(f'its lines disagree on {n}: ')} "
-            f'|| \'"\' || CAST("{n}" AS VARCHAR) || \'" and "\' || CAST("{n}__max" AS VARCHAR)'
-            " || '\"' END"
+            (
+                differ,
+                f'{sql_str(f"its lines disagree on {n}: ")} || \'"\' || CAST("{n}" AS VARCHAR)'
+                f' || \'" and "\' || CAST("{n}__max" AS VARCHAR) || \'"\'',
+            )
         )
     for n in ("order_date",):  # no customer: a guest order, kept apart
         label = specs[n].source.label if n in specs else n
         present = f'"{n}"' if n in specs else "NULL"
         empty = sql_str(f'column "{label}" ({n}) is empty')
         reasons.append(
-            f"CASE WHEN {present} IS NULL THEN {empty} || CASE WHEN _n > 1 THEN "
-            "' on every line of the order' ELSE '' END END"
+            (
+                f"{present} IS NULL",
+                f"{empty} || CASE WHEN _n > 1 THEN ' on every line of the order' ELSE '' END",
+            )
         )
     big = [revenue, refund] + (['"cost"'] if "cost" in specs else [])
     # Compared as decimals: as a double the documented maximum rounds up to 10^16.
     too_big = " OR ".join(f"abs({b}) > {MAX_MONEY_TEXT}::DECIMAL(38,2)" for b in big)
-    reasons.append(
-        f"CASE WHEN {too_big} THEN 'its total is too large (at most 9,999,999,999,999,999.99)' END"
-    )
+    reasons.append((too_big, "'its total is too large (at most 9,999,999,999,999,999.99)'"))
     # A refund above what was paid (an order with sales; a credit note has revenue 0).
     reasons.append(
-        f"CASE WHEN {revenue} > 0 AND {refund} > {revenue} THEN 'its refund_amount \"' || "
-        f"CAST(CAST({refund} AS {MONEY}) AS VARCHAR) || '\" is more than its revenue \"' || "
-        f"CAST(CAST({revenue} AS {MONEY}) AS VARCHAR) || '\"' END"
+        (
+            f"{revenue} > 0 AND {refund} > {revenue}",
+            f"'its refund_amount \"' || CAST(CAST({refund} AS {MONEY}) AS VARCHAR) || "
+            f"'\" is more than its revenue \"' || CAST(CAST({revenue} AS {MONEY}) AS VARCHAR) "
+            "|| '\"'",
+        )
     )
+    failing = " OR ".join(f"coalesce({c}, false)" for c, _ in reasons)
+    texts = ", ".join(f"CASE WHEN {c} THEN {t} END" for c, t in reasons)
+    if single:
+        inner = (
+            f"SELECT order_id, {', '.join(f'{r} AS {q(a)}' for _, r, a in items)} "
+            "FROM _rg_typed WHERE order_id IS NOT NULL"
+        )
+    else:
+        inner = (
+            f"SELECT order_id, {', '.join(f'{g} AS {q(a)}' for g, _, a in items)} "
+            "FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id"
+        )
+    # One-line orders: a view, so the orders stream from _rg_typed to their tables.
     con.execute(
-        f"CREATE TEMP TABLE {GROUPS} AS SELECT *, NOT _skip AND NOT _has_bad AND _reason = '' "
-        f"AS _ok FROM (SELECT *, CASE WHEN _has_bad THEN '' ELSE concat_ws('; ', "
-        f"{', '.join(reasons)}) END AS _reason FROM (SELECT order_id, {', '.join(items)} "
-        "FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id))"
+        f"CREATE TEMP {'VIEW' if single else 'TABLE'} {GROUPS} AS SELECT *, NOT _skip AND "
+        "NOT _has_bad AND NOT _failing AS _ok, CASE WHEN _has_bad OR NOT _failing THEN '' "
+        f"ELSE concat_ws('; ', {texts}) END AS _reason FROM (SELECT *, ({failing}) AS _failing "
+        f"FROM ({inner}))"
     )
 
-    con.execute(
-        f"INSERT INTO {BAD} SELECT t._row, 'order \"' || o.order_id || '\": ' || o._reason, "
-        f"true FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
-        f"WHERE o._reason <> '' AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
-    )
-    con.execute(
-        f"INSERT INTO {BAD} SELECT t._row, 'another line of order \"' || o.order_id || "
-        f"'\" is invalid', false FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
-        f"WHERE o._has_bad AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
-    )
+    if single:  # the order's one line is its first row
+        con.execute(
+            f"INSERT INTO {BAD} SELECT _first, 'order \"' || order_id || '\": ' || _reason, "
+            f"true FROM {GROUPS} WHERE _reason <> '' AND NOT _skip "
+            f"AND _first NOT IN (SELECT _row FROM {BAD})"
+        )
+    else:
+        con.execute(
+            f"INSERT INTO {BAD} SELECT t._row, 'order \"' || o.order_id || '\": ' || o._reason, "
+            f"true FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
+            f"WHERE o._reason <> '' AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
+        )
+        con.execute(
+            f"INSERT INTO {BAD} SELECT t._row, 'another line of order \"' || o.order_id || "
+            f"'\" is invalid', false FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
+            f"WHERE o._has_bad AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
+        )
     problems = [
         Problem(int(first), what=str(reason), order=str(oid), fix=group_fix(str(reason)))
         for first, oid, reason in con.execute(
@@ -364,25 +411,37 @@ def order_groups(
         "_name": '"_name"' if "name" in specs else "NULL",
     }
     select = ", ".join(f'{expr} AS "{name}"' for name, expr in cols.items())
+    kind_ = "VIEW" if single else "TABLE"
     con.execute(
-        f"CREATE TEMP TABLE {OUT} AS SELECT {select} FROM {GROUPS} "
+        f"CREATE TEMP {kind_} {OUT} AS SELECT {select} FROM {GROUPS} "
         "WHERE _ok AND customer_id IS NOT NULL"
     )
     guest = ", ".join(
         f'{expr} AS "{name}"' for name, expr in cols.items() if name in GUEST_ORDERS.column_names
     )
     con.execute(
-        f"CREATE TEMP TABLE {GUESTS_OUT} AS SELECT {guest} FROM {GROUPS} "
+        f"CREATE TEMP {kind_} {GUESTS_OUT} AS SELECT {guest} FROM {GROUPS} "
         "WHERE _ok AND customer_id IS NULL"
-    )
-    line_cols = ", ".join(
-        f"t.{n}" if n in specs else f"NULL AS {n}"
-        for n in ("product", "category", "quantity", "unit_price")
     )
     # Guest orders keep no lines; nor does a log without amounts (a line is an amount).
     customer_ok = "o._ok AND o.customer_id IS NOT NULL"
     if amountless(specs):
         customer_ok = "false"
+    if single:
+        lines = ", ".join(
+            f'"__l_{n}" AS {n}' if n in specs else f"NULL AS {n}"
+            for n in ("product", "category", "quantity", "unit_price")
+        )
+        con.execute(
+            f"CREATE TEMP VIEW {LINES_OUT} AS SELECT order_id, CAST(1 AS INTEGER) AS line_no, "
+            f'{lines}, "__l__amount" AS revenue FROM {GROUPS} o WHERE {customer_ok}'
+        )
+        row = con.execute("SELECT count(*) FROM _rg_typed WHERE _skip").fetchone()
+        return problems, int(row[0]) if row else 0
+    line_cols = ", ".join(
+        f"t.{n}" if n in specs else f"NULL AS {n}"
+        for n in ("product", "category", "quantity", "unit_price")
+    )
     # Lines of an order usually follow each other: their number is then the
     # distance from the order's first row, with no sort.
     con.execute(

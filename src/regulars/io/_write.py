@@ -66,20 +66,37 @@ def write_rows(
             f"LEFT JOIN customers t USING ({key})"
         )
         source = "_rg_final"
-    result.records = _count(con, f"SELECT count(*) FROM {source}")
+    records = con.execute(
+        f"SELECT count(*), count(*) FILTER ({'revenue IS NULL' if t.name == 'orders' else 'false'})"
+        f" FROM {source}"
+    ).fetchone()
+    result.records = int(records[0]) if records else 0
+    # Into an empty table (a first import) nothing can be replaced: the rows stream in
+    # with no join against what is there.
+    first = not _has_rows(con, t.name)
     on = " AND ".join(f"s.{sql_ident(k)} = t.{sql_ident(k)}" for k in t.key)
-    existing = _count(
-        con, f"SELECT count(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {t.name} t WHERE {on})"
+    existing = (
+        0
+        if first
+        else _count(
+            con,
+            f"SELECT count(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {t.name} t WHERE {on})",
+        )
     )
     result.new_records = result.records - existing
     before = _count(con, "SELECT count(*) FROM customers")
     if t.name == "orders":
-        if _count(con, "SELECT count(*) FROM _rg_out WHERE revenue IS NULL"):
+        if records and int(records[1]):
             # Workspaces made before amount-less logs had revenue NOT NULL.
             con.execute("ALTER TABLE orders ALTER COLUMN revenue DROP NOT NULL")
-        con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
+        if _has_rows(con, "order_lines"):
+            con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
         _write_guests(con, workspace)
-    workspace.upsert(con, t, source)
+    if first:
+        cols = ", ".join(sql_ident(c) for c in t.column_names)
+        con.execute(f"INSERT INTO {sql_ident(t.name)} ({cols}) SELECT {cols} FROM {source}")
+    else:
+        workspace.upsert(con, t, source)
     if t.name == "orders":
         cols = ", ".join(sql_ident(c) for c in TABLES["order_lines"].column_names)
         con.execute(f"INSERT INTO order_lines ({cols}) SELECT {cols} FROM _rg_lines_out")
@@ -107,9 +124,17 @@ def write_rows(
         result.customers_created = max(0, result.customers_created - result.new_records)
 
 
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"SELECT 1 FROM {sql_ident(table)} LIMIT 1").fetchone() is not None
+
+
 def _write_guests(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> None:
     """Guest orders go to ``guest_orders``; an order id lives in one of the two tables."""
     con.execute(create_table_sql(GUEST_ORDERS))
+    if not _has_rows(con, "_rg_guests_out"):
+        if _has_rows(con, "guest_orders"):
+            con.execute("DELETE FROM guest_orders WHERE order_id IN (SELECT order_id FROM _rg_out)")
+        return
     guests = "(SELECT order_id FROM _rg_guests_out)"
     con.execute("DELETE FROM guest_orders WHERE order_id IN (SELECT order_id FROM _rg_out)")
     con.execute(f"DELETE FROM order_lines WHERE order_id IN {guests}")
