@@ -6,7 +6,8 @@ and prints each step's wall time and peak resident memory (``wait4``'s ``ru_maxr
 that process and its children):
 
 1. ``regulars import orders FILE`` (DuckDB engine only: Parquet and Spark read the file
-   in place);
+   in place), then the same import again (``import again``: it must change nothing, and
+   the script checks the row counts of the tables);
 2. ``regulars metrics NAME`` for every metric the orders can answer;
 3. ``regulars fit`` (default model choice and holdout check);
 4. ``regulars score``;
@@ -20,6 +21,7 @@ the script says for each step whether they are identical.
     python benchmarks/bench_scale.py --lines 1000000
     python benchmarks/bench_scale.py --lines 10000000 --engines duckdb,parquet,spark
     python benchmarks/bench_scale.py --lines 100000000 --skip report --json out.json
+    python benchmarks/bench_scale.py --lines 30000000 --only import
 
 A step that fails is reported with the end of its error output, and the run goes on.
 """
@@ -82,6 +84,8 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], stdout: Path | None) -> 
         "rss_mib": round(usage.ru_maxrss / 1024),
         "rc": rc,
         "error": err.strip().splitlines()[-3:] if rc else [],
+        # The machine may be shared: the 1-minute load average when the step ended.
+        "load": round(os.getloadavg()[0], 1),
     }
 
 
@@ -111,6 +115,7 @@ def steps(engine: str, data: Path, out: Path, skip: set[str]) -> list[tuple[str,
     todo: list[tuple[str, list[str]]] = []
     if engine == "duckdb" and "import" not in skip:
         todo.append(("import", [*base, "import", "orders", str(data)]))
+        todo.append(("import again", [*base, "import", "orders", str(data)]))
     if "metrics" not in skip:
         for name in METRICS:
             todo.append(
@@ -136,10 +141,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default="duckdb", help="comma-separated: duckdb,parquet,spark")
     parser.add_argument("--skip", default="", help=f"comma-separated steps of {', '.join(STEPS)}")
+    parser.add_argument("--only", default="", help="comma-separated: run only these steps")
     parser.add_argument("--json", type=Path, help="write all results to this JSON file")
     args = parser.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.only:
+        only = {s.strip() for s in args.only.split(",") if s.strip()}
+        skip |= set(STEPS) - only
 
     data = generate(args.lines, args.seed)
     results: dict[str, dict[str, dict[str, object]]] = {}
@@ -154,11 +163,38 @@ def main() -> None:
             r = run(cmd, ws, env, out / "actions.csv" if name == "actions" else None)
             results[engine][name] = r
             mark = "ok" if r["rc"] == 0 else f"FAILED: {' | '.join(r['error'])}"  # type: ignore[arg-type]
-            print(f"{name:32} {r['seconds']:>9.1f} s {r['rss_mib']:>7,} MiB  {mark}", flush=True)
+            if name.startswith("import") and r["rc"] == 0:
+                counts = table_counts(ws)
+                r["counts"] = counts
+                r["lines_per_second"] = round(args.lines / float(r["seconds"]))  # type: ignore[arg-type]
+                if name == "import again":
+                    same = counts == results[engine]["import"].get("counts")
+                    mark += ", nothing changed" if same else f", COUNTS CHANGED: {counts}"
+                else:
+                    mark += f", {r['lines_per_second']:,} lines/s, {counts}"
+            print(
+                f"{name:32} {r['seconds']:>9.1f} s {r['rss_mib']:>7,} MiB  load {r['load']:>5}  "
+                f"{mark}",
+                flush=True,
+            )
         if engine != engines[0]:
             compare(DATA / f"ws_{engines[0]}_{args.lines}" / "_out", out, results[engine])
     if args.json:
         args.json.write_text(json.dumps({"lines": args.lines, "results": results}, indent=2))
+
+
+def table_counts(ws: Path) -> dict[str, int]:
+    """Rows of the tables an import of orders writes."""
+    import duckdb
+
+    con = duckdb.connect(str(ws / "regulars.duckdb"), read_only=True)
+    try:
+        return {
+            t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+            for t in ("orders", "order_lines", "customers")
+        }
+    finally:
+        con.close()
 
 
 def compare(first: Path, other: Path, results: dict[str, dict[str, object]]) -> None:
