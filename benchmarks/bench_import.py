@@ -4,12 +4,13 @@ Generates ``--lines`` order lines (default 10 million; three lines per order,
 deterministic, so every run imports the same file) into ``benchmarks/_data/``,
 imports them with ``regulars.io.import_file`` in a child process, and prints the
 wall time, the CPU time and the child's peak resident memory.  The point: memory
-stays bounded (DuckDB's limit during an import is 1 GiB and it spills beyond) while
-the file is several times larger.
+stays bounded (DuckDB's limit during an import is ``[import] memory``, by default an
+eighth of the machine's memory, and it spills beyond) while the file is several times
+larger.  ``benchmarks/bench_scale.py --only import`` does the same for Parquet.
 
     python benchmarks/bench_import.py                 # 10 M lines
     python benchmarks/bench_import.py --lines 1000000
-    python benchmarks/bench_import.py --memory-limit 1024
+    python benchmarks/bench_import.py --memory 1GiB
 """
 
 from __future__ import annotations
@@ -30,14 +31,12 @@ DATA = HERE / "_data" / "import"
 
 CHILD = """
 import json, resource, sys, time
-from regulars.io import _import, import_file
+from regulars.io import import_file
 from regulars.store import Workspace
 
-if len(sys.argv) > 3:
-    _import.IMPORT_MEMORY_LIMIT = int(sys.argv[3]) * 1024**2
 ws = Workspace.init(sys.argv[1])
 t0 = time.perf_counter()
-r = import_file(ws, "orders", sys.argv[2])
+r = import_file(ws, "orders", sys.argv[2], memory=sys.argv[3] if len(sys.argv) > 3 else None)
 seconds = time.perf_counter() - t0
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({
@@ -76,10 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument(
-        "--memory-limit",
-        type=int,
-        metavar="MIB",
-        help="DuckDB memory limit during the import (default: regulars' own)",
+        "--memory",
+        metavar="SIZE",
+        help="DuckDB's memory limit during the import, e.g. 1GiB (default: regulars' own)",
     )
     args = parser.parse_args()
 
@@ -88,8 +86,7 @@ def main() -> None:
     shutil.rmtree(ws, ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(ws), str(src)]
-        + ([str(args.memory_limit)] if args.memory_limit else []),
+        [sys.executable, "-c", CHILD, str(ws), str(src)] + ([args.memory] if args.memory else []),
         capture_output=True,
         text=True,
         check=False,

@@ -78,6 +78,10 @@ class Staged:
     text_path: Path | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
+    # Columns the file stores as numbers or as dates and times (Parquet): their text
+    # is DuckDB's own, so there is no decimal comma or day/month order to detect.
+    numeric: frozenset[str] = frozenset()
+    temporal: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -560,7 +564,16 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         ) from None
     if not names:
         raise SchemaError(f"{path.name} has no columns. Fix: check the file.")
-    staged = Staged(path, "parquet", names, int(row[0]) if row else 0)
+    types = {n: str(r[1]).upper() for n, r in zip(names, desc, strict=True)}
+    numeric = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+    staged = Staged(
+        path,
+        "parquet",
+        names,
+        int(row[0]) if row else 0,
+        numeric=frozenset(n for n, t in types.items() if t.startswith(numeric)),
+        temporal=frozenset(n for n, t in types.items() if t in ("DATE", "TIMESTAMP")),
+    )
     if staged.rows == 0:
         raise SchemaError(
             f"{staged.label} has a header but no data rows. Nothing was imported. Fix: check "

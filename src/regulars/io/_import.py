@@ -426,7 +426,11 @@ def _detect(
     for s in specs.values():
         where = f'{staged.label}, column "{s.source.label}" ({s.name})'
         note = None
-        if s.is_number:
+        if s.is_number and forced is None and set(s.source.columns) <= staged.numeric:
+            s.comma = False  # stored as numbers: their text has a decimal point
+        elif s.is_date and set(s.source.columns) <= staged.temporal:
+            s.slash = "dmy"  # stored as dates: their text is ISO, with no slashes
+        elif s.is_number:
 
             def first(cls: str, s: FieldSpec = s) -> tuple[int, str] | None:
                 got = con.execute(s.number_class_sql(RAW, cls)).fetchone()
