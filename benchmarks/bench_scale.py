@@ -62,7 +62,8 @@ def generate(lines: int, seed: int) -> Path:
 
     t0 = time.perf_counter()
     tmp = path.with_name("orders.tmp.parquet")
-    simulate_orders_to_parquet(tmp, n_lines=lines, seed=seed)
+    # Chunks of 1 M orders keep the generator itself under 1 GiB at any size.
+    simulate_orders_to_parquet(tmp, n_lines=lines, seed=seed, chunk_lines=1_000_000)
     tmp.rename(path)
     print(f"generated {lines:,} orders in {time.perf_counter() - t0:.0f} s: {path}")
     return path
