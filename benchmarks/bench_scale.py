@@ -83,6 +83,8 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], stdout: Path | None) -> 
     return {
         "seconds": round(time.perf_counter() - t0, 2),
         "rss_mib": round(usage.ru_maxrss / 1024),
+        # CPU time of the process and its children: the better guide on a shared machine.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "rc": rc,
         "error": err.strip().splitlines()[-3:] if rc else [],
         # The machine may be shared: the 1-minute load average when the step ended.
@@ -174,7 +176,8 @@ def main() -> None:
                 else:
                     mark += f", {r['lines_per_second']:,} lines/s, {counts}"
             print(
-                f"{name:32} {r['seconds']:>9.1f} s {r['rss_mib']:>7,} MiB  load {r['load']:>5}  "
+                f"{name:32} {r['seconds']:>9.1f} s {r['rss_mib']:>7,} MiB  "
+                f"CPU {r['cpu_seconds']:>7.1f} s  load {r['load']:>5}  "
                 f"{mark}",
                 flush=True,
             )
