@@ -195,3 +195,25 @@ def test_one_line_orders_import_as_if_grouped(
         assert fast[0] == "ImportDataError"
         assert 'order "A-6": its refund_amount "40.00" is more than its revenue' in fast[1]
         assert not fast_tables["orders"]
+
+
+@pytest.mark.slow
+def test_a_parquet_file_imports_under_a_small_limit_and_again_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """300,000 simulated orders under 256 MiB: DuckDB spills, the spill folder goes."""
+    from regulars.datasets import simulate_orders_to_parquet
+
+    f = simulate_orders_to_parquet(tmp_path / "orders.parquet", n_lines=300_000, seed=3)
+    w = Workspace.init(tmp_path / "w")
+    try:
+        first = import_file(w, "orders", f, memory="256MiB")
+        assert (first.records, first.new_records, first.lines) == (300_000, 300_000, 300_000)
+        before = contents(w)
+        again = import_file(w, "orders", f, memory="256MiB")
+        assert (again.records, again.new_records, again.customers_created) == (300_000, 0, 0)
+        assert contents(w) == before
+        assert w.con.execute("SELECT current_setting('memory_limit')").fetchone() != ("256.0 MiB",)
+    finally:
+        w.close()
+    assert not (tmp_path / "w" / "regulars.duckdb.tmp").exists()
