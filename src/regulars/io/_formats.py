@@ -3,9 +3,10 @@
 Every reader streams the file into the temporary table ``_rg_raw0`` (one VARCHAR
 column per source column, in file order) through DuckDB's own readers; only Excel
 goes through Python (openpyxl in read-only mode, in Arrow batches).  The view
-``_rg_raw`` adds ``_row``, the 1-based data row.  Lines DuckDB cannot parse (too
-many or too few fields, broken quoting, bad encoding) are collected as
-``structural`` problems with their line number.
+``_rg_raw`` adds ``_row``, the 1-based data row.  A Parquet file is not copied:
+``_rg_raw`` reads it in place, its columns as text, numbered by ``file_row_number``.
+Lines DuckDB cannot parse (too many or too few fields, broken quoting, bad
+encoding) are collected as ``structural`` problems with their line number.
 """
 
 from __future__ import annotations
