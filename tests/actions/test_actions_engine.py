@@ -65,13 +65,14 @@ def test_parquet_workspace_gives_the_same_actions(
     # A touch logged here (kept in the workspace file) counts with the engine's touches.
     from regulars.actions import log_touch, resolve_today
     from regulars.actions._features import build_context
-    from regulars.actions._queue import _recent_contacts
+    from regulars.actions._rank import blocked_customers
 
     customer = duckdb_queue[0][1]
     today = resolve_today(ws)
     log_touch(ws, customer, kind="call", at=today)
     assert ws.count("orders") == 0
-    assert customer in _recent_contacts(build_context(ws, today), today)
+    blocked = blocked_customers(build_context(ws, today), today, names=())
+    assert customer in set(blocked.to_pyarrow().column("b_customer").to_pylist())
     ws.close()
 
 

@@ -1,14 +1,15 @@
-"""What a playbook returns: candidate actions, their reasons and their messages."""
+"""What a playbook is: a query for its candidates, and how to word the ones kept."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ibis
+import ibis.expr.types as ir
 
 from regulars._config_actions import PLAYBOOK_PLACEHOLDERS
 from regulars.actions._reasons import Reason, clause
@@ -18,13 +19,41 @@ if TYPE_CHECKING:
     from regulars.actions._features import PlaybookContext
 
 __all__ = [
+    "CORE_COLUMNS",
     "Candidate",
+    "Playbook",
     "common_values",
+    "orders_at_stake",
     "orders_worth",
     "p_alive_clause",
     "render_message",
-    "with_orders_at_stake",
 ]
+
+#: The columns of a playbook's candidates that the queue ranks, caps and holds out by.
+CORE_COLUMNS: dict[str, str] = {
+    "customer_id": "string",
+    "episode": "string",
+    "at_stake": "float64",
+    "due": "date",
+    "urgent": "boolean",
+}
+
+
+class Playbook(NamedTuple):
+    """A playbook: ``found`` and ``render``.
+
+    ``found(ctx, settings)`` is an Ibis table of the playbook's candidates, computed
+    in the engine: one row per candidate with :data:`CORE_COLUMNS` (``customer_id``;
+    ``episode``, what the action is about, which with the playbook and the customer
+    makes the action id; ``at_stake``, the value at stake, null when unknown;
+    ``due``; ``urgent``) and whatever else its reason and message need.  The queue
+    ranks, caps and holds out the candidates in the engine; ``render(ctx, settings,
+    rows)`` then turns only the rows kept for this week's list (as dicts) into
+    :class:`Candidate` objects with their reason and message.
+    """
+
+    found: Callable[[PlaybookContext, Any], ir.Table]
+    render: Callable[[PlaybookContext, Any, list[dict[str, Any]]], list[Candidate]]
 
 
 @dataclass(frozen=True)
@@ -76,33 +105,26 @@ _AT_RISK = ("keep_in_touch", "win_back")
 _OWN_MONEY = ("pay_referral_reward", "renewal_due")
 
 
-def with_orders_at_stake(ctx: PlaybookContext, found: list[Candidate]) -> list[Candidate]:
-    """``found`` with ``orders_at_stake`` set, for a book without amounts.
+def orders_at_stake(ctx: PlaybookContext, candidates: ir.Table) -> ir.Table:
+    """``candidates`` (with ``customer_id`` and ``playbook``) with ``orders_at_stake``,
+    for a book without amounts, rounded to 1/10,000.
 
     The money formulas of the playbooks with orders in place of money: for
     keep_in_touch and win_back, (1 − P(active)) × the customer's paid orders per year
     (``yearly_orders``); for every other playbook, the orders the customer is expected
     to place in the next year (``expected_orders_365d`` from the scores, else P(active)
-    × ``yearly_orders``).  One query for all the candidates' customers.
+    × ``yearly_orders``).  Computed in the engine, by a join with the facts.
     """
-    if not found:
-        return found
     c = ctx.customers
-    ids = sorted({x.customer_id for x in found})
-    c = c.filter(c.customer_id.isin(ids))
     p_active = c.p_active.fill_null(0.0)
-    rows = c.select(
-        "customer_id",
-        at_risk=((1.0 - p_active) * c.yearly_orders).fill_null(0.0),
-        expected=ibis.coalesce(c.expected_orders_365d, p_active * c.yearly_orders).fill_null(0.0),
+    weights = c.select(
+        _w_customer="customer_id",
+        _at_risk=((1.0 - p_active) * c.yearly_orders).fill_null(0.0),
+        _expected=ibis.coalesce(c.expected_orders_365d, p_active * c.yearly_orders).fill_null(0.0),
     )
-    weights = {r["customer_id"]: r for r in rows.to_pyarrow().to_pylist()}
-    out = []
-    for x in found:
-        w = weights.get(x.customer_id)
-        orders = 0.0 if w is None else w["at_risk" if x.playbook in _AT_RISK else "expected"]
-        out.append(dataclasses.replace(x, orders_at_stake=round(float(orders), 4)))
-    return out
+    t = candidates.left_join(weights, candidates.customer_id == weights._w_customer)
+    orders = ibis.cases((t.playbook.isin(_AT_RISK), t._at_risk), else_=t._expected).fill_null(0.0)
+    return t.mutate(orders_at_stake=orders.round(4)).drop("_w_customer", "_at_risk", "_expected")
 
 
 def p_alive_clause(

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from regulars.actions._candidates import Candidate, common_values, orders_worth, render_message
+from regulars.actions._candidates import (
+    CORE_COLUMNS,
+    Candidate,
+    Playbook,
+    common_values,
+    orders_worth,
+    render_message,
+)
 from regulars.actions._features import active
 from regulars.actions._reasons import clause, reason
 from regulars.actions._store import OFFERS, REWARD_PAYMENTS
@@ -42,6 +49,19 @@ PACKAGE = "package"
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return list(expr.to_pyarrow().to_pylist())
+
+
+def _iso(day: ir.DateValue) -> ir.StringValue:
+    """A date as ISO text (``2024-06-30``), the same on every engine.
+
+    Formatted rather than cast: DuckDB's date + interval is a timestamp, whose text
+    would carry a time."""
+    return day.strftime("%Y-%m-%d")
+
+
+def _offered(last: ir.DateValue) -> ir.StringValue:
+    """The last offer's day as ISO text, or ``never``."""
+    return ibis.coalesce(_iso(last), ibis.literal("never"))
 
 
 def _last_offers(ctx: PlaybookContext) -> ir.Table:
@@ -114,7 +134,7 @@ def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     return out
 
 
-def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
+def next_step_found(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     """The service a customer is most likely to take next, by expected value.
 
     For each customer who bought A and not yet B, rules A → B with at least
@@ -145,10 +165,22 @@ def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
             order_by=[cand.expected_value.desc(), cand.lift.desc(), cand.b_item, cand.a_item],
         )
     )
-    best = cand.filter(cand._rn == 0)
+    best = cand.filter(cand._rn == 0).drop("_rn")
+    return best.mutate(
+        at_stake=best.expected_value.fill_null(0.0),
+        episode=best.b_item + "|" + _offered(best.last_offered_on),
+        due=ibis.date(ctx.today),
+        urgent=ibis.literal(False),
+    )
+
+
+def next_step_render(
+    ctx: PlaybookContext, s: NextStepPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`next_step_found`'s rows, with reason and message."""
     out = []
-    for r in _rows(best):
-        value = float(r["expected_value"] or 0.0)
+    for r in rows:
+        value = float(r["at_stake"])
         a, b = r["a_item"], r["b_item"]
         last = r["last_offered_on"]
         why = reason(
@@ -173,7 +205,7 @@ def next_step(ctx: PlaybookContext, s: NextStepPlaybook) -> list[Candidate]:
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="next_step",
-                episode=f"{b}|" + (last.isoformat() if last else "never"),
+                episode=r["episode"],
                 value_at_stake=value,
                 due=ctx.today,
                 reason=why,
@@ -188,7 +220,16 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candidate]:
+def _package_items(ctx: PlaybookContext, s: PackageOfferPlaybook) -> tuple[ir.Table, ir.Table]:
+    """The paid orders of the lookback window and their items from separate orders."""
+    start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
+    o = ctx.orders.filter(ctx.orders.order_date > start)
+    separate = o.filter(o.kind != "package").select("order_id")
+    it = ctx.items(s.item)
+    return o, it.filter(it.order_date > start).semi_join(separate, "order_id")
+
+
+def package_offer_found(ctx: PlaybookContext, s: PackageOfferPlaybook) -> ir.Table:
     """Customers who bought ``min_services`` services in ``min_orders`` separate
     orders within ``lookback_days`` and hold no package.
 
@@ -197,15 +238,8 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
     less the package ``discount``, times ``[workspace] default_margin``.  A package
     offered within ``cooldown_days`` is not repeated.
     """
-    start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
-    o = ctx.orders.filter(ctx.orders.order_date > start)
+    o, it = _package_items(ctx, s)
     packaged = o.filter(o.kind == "package").select("customer_id").distinct()
-    separate = o.filter(o.kind != "package").select("order_id")
-    it = ctx.items(s.item)
-    it = it.filter(it.order_date > start).semi_join(separate, "order_id")
-    per_item = it.group_by("customer_id", "item").agg(
-        item_orders=it.order_id.nunique(), item_revenue=it.amount.sum()
-    )
     per_customer = it.group_by("customer_id").agg(
         services=it.item.nunique(),
         separate_orders=it.order_id.nunique(),
@@ -221,17 +255,33 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
     cooldown_start = ibis.date(ctx.today - _dt.timedelta(days=s.cooldown_days))
     found = found.filter(found.last_offered_on.isnull() | (found.last_offered_on <= cooldown_start))
     found = found.join(ctx.customers, "customer_id")
-    rows = _rows(found)
-    wanted = {r["customer_id"] for r in rows}
+    yearly = found.lookback_revenue.fill_null(0.0) * 365.0 / float(s.lookback_days)
+    margin = ctx.config.workspace.default_margin
+    return found.mutate(
+        at_stake=yearly * (1.0 - s.discount) * margin,
+        episode=ibis.literal(f"{PACKAGE}|") + _offered(found.last_offered_on),
+        due=ibis.date(ctx.today),
+        urgent=ibis.literal(False),
+    )
+
+
+def package_offer_render(
+    ctx: PlaybookContext, s: PackageOfferPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`package_offer_found`'s rows; the reason names the
+    services, largest spend first."""
+    wanted = sorted({r["customer_id"] for r in rows})
     services: dict[str, list[tuple[float, str]]] = defaultdict(list)
     if wanted:
-        for r in _rows(per_item.filter(per_item.customer_id.isin(sorted(wanted)))):
+        _o, it = _package_items(ctx, s)
+        it = it.filter(it.customer_id.isin(wanted))
+        per_item = it.group_by("customer_id", "item").agg(item_revenue=it.amount.sum())
+        for r in _rows(per_item):
             services[r["customer_id"]].append((-float(r["item_revenue"] or 0.0), r["item"]))
     out = []
     for r in rows:
         names = [name for _, name in sorted(services[r["customer_id"]])]
-        yearly = float(r["lookback_revenue"] or 0.0) * 365.0 / s.lookback_days
-        value = yearly * (1.0 - s.discount) * ctx.config.workspace.default_margin
+        value = float(r["at_stake"])
         last = r["last_offered_on"]
         months = round(s.lookback_days / 30.44)
         why = reason(
@@ -253,7 +303,7 @@ def package_offer(ctx: PlaybookContext, s: PackageOfferPlaybook) -> list[Candida
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="package_offer",
-                episode=f"{PACKAGE}|" + (last.isoformat() if last else "never"),
+                episode=r["episode"],
                 value_at_stake=value,
                 due=ctx.today,
                 reason=why,
@@ -339,7 +389,7 @@ def _renewals(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
     )
 
 
-def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
+def renewal_due_found(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
     """Subscriptions and packages that end within the largest checkpoint.
 
     A fixed-term subscription ends on its ``end_date``; an open-ended one whose
@@ -351,12 +401,39 @@ def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
     """
     found = _renewals(ctx, s).join(ctx.customers, "customer_id")
     checkpoints = sorted(s.checkpoints)
-    out = []
-    for r in _rows(found):
-        left = int(r["days_left"])
-        cp = next(c for c in checkpoints if left <= c)
-        due = r["end_on"] - _dt.timedelta(days=cp)
+    # The checkpoint reached: the nearest one at or above the days left.
+    cp = ibis.cases(
+        *[(found.days_left <= c, ibis.literal(c, "int64")) for c in checkpoints],
+        else_=ibis.literal(checkpoints[-1], "int64"),
+    )
+    found = found.mutate(checkpoint=cp)
+    episode = (
+        found.source
+        + ":"
+        + found.source_id
+        + "|"
+        + _iso(found.end_on)
+        + "|"
+        + found.checkpoint.cast("string")
+    )
+    return found.mutate(
         # A package from a log without amounts has no price: say so, never 0.
+        at_stake=found.yearly_value,
+        episode=episode,
+        due=(found.end_on - found.checkpoint.as_interval("D")).cast("date"),
+        urgent=found.checkpoint == checkpoints[0],
+    )
+
+
+def renewal_due_render(
+    ctx: PlaybookContext, s: RenewalDuePlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`renewal_due_found`'s rows, with reason and message."""
+    out = []
+    for r in rows:
+        left = int(r["days_left"])
+        cp = int(r["checkpoint"])
+        due = r["due"]
         value = None if r["yearly_value"] is None else float(r["yearly_value"])
         when = {"end": r["end_on"], "days": left, "checkpoint": cp}
         if r["source"] != "subscription":
@@ -378,12 +455,12 @@ def renewal_due(ctx: PlaybookContext, s: RenewalDuePlaybook) -> list[Candidate]:
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="renewal_due",
-                episode=f"{r['source']}:{r['source_id']}|{r['end_on'].isoformat()}|{cp}",
+                episode=r["episode"],
                 value_at_stake=value,
                 due=due,
                 reason=why,
                 message=render_message("renewal_due", s.message, values),
-                urgent=cp == checkpoints[0],
+                urgent=bool(r["urgent"]),
                 detail={
                     "source": r["source"],
                     "source_id": r["source_id"],
@@ -442,11 +519,38 @@ def reward_ledger(ctx: PlaybookContext) -> list[dict[str, Any]]:
     return rows
 
 
-def pay_referral_reward(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> list[Candidate]:
+def pay_referral_reward_found(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> ir.Table:
     """Referral rewards earned and cleared (past the referee's guarantee window, as
     the reward ledger decides) but not yet paid; one action per recipient for all
     they are owed.  The value at stake is the amount owed.
+
+    The ledger is read in Python (one row per reward, a small table), so the
+    candidates are made here and handed to the engine as an in-memory table; their
+    reasons wait in the run's cache for :func:`pay_referral_reward_render`.
     """
+    found = _owed_rewards(ctx, s)
+    ctx.cache["pay_referral_reward"] = {(c.customer_id, c.episode): c for c in found}
+    return ibis.memtable(
+        {
+            "customer_id": [c.customer_id for c in found],
+            "episode": [c.episode for c in found],
+            "at_stake": [c.value_at_stake for c in found],
+            "due": [c.due for c in found],
+            "urgent": [c.urgent for c in found],
+        },
+        schema=CORE_COLUMNS,
+    )
+
+
+def pay_referral_reward_render(
+    ctx: PlaybookContext, s: PayReferralRewardPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates :func:`pay_referral_reward_found` made, for the rows kept."""
+    made = ctx.cache.get("pay_referral_reward", {})
+    return [made[(r["customer_id"], r["episode"])] for r in rows]
+
+
+def _owed_rewards(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> list[Candidate]:
     ledger = reward_ledger(ctx)
     if not ledger:
         return []
@@ -518,3 +622,9 @@ def pay_referral_reward(ctx: PlaybookContext, s: PayReferralRewardPlaybook) -> l
             )
         )
     return out
+
+
+next_step = Playbook(next_step_found, next_step_render)
+package_offer = Playbook(package_offer_found, package_offer_render)
+renewal_due = Playbook(renewal_due_found, renewal_due_render)
+pay_referral_reward = Playbook(pay_referral_reward_found, pay_referral_reward_render)

@@ -1,15 +1,17 @@
 """Playbooks about the relationship: keep in touch, ask for a referral, win back,
 check in during the guarantee.
 
-Each function reads the facts of :class:`~regulars.actions._features.PlaybookContext`,
-selects its customers in the engine, and turns the (per-customer) rows into
+Each playbook has two parts (see :class:`~regulars.actions._candidates.Playbook`):
+``*_found`` selects its customers in the engine from the facts of
+:class:`~regulars.actions._features.PlaybookContext`, one row per candidate with the
+columns the queue ranks by (``customer_id``, ``episode``, ``at_stake``, ``due``,
+``urgent``); ``*_render`` turns the few rows the queue keeps into
 :class:`~regulars.actions._candidates.Candidate` objects with a reason and a message.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -17,6 +19,7 @@ import ibis.expr.types as ir
 
 from regulars.actions._candidates import (
     Candidate,
+    Playbook,
     common_values,
     orders_worth,
     p_alive_clause,
@@ -35,11 +38,24 @@ if TYPE_CHECKING:
     )
     from regulars.actions._features import PlaybookContext
 
-__all__ = ["ask_for_referral", "guarantee_check_in", "keep_in_touch", "win_back"]
+__all__ = [
+    "ask_for_referral",
+    "guarantee_check_in",
+    "keep_in_touch",
+    "win_back",
+]
 
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return list(expr.to_pyarrow().to_pylist())
+
+
+def _iso(day: ir.DateValue) -> ir.StringValue:
+    """A date as ISO text (``2024-06-30``), the same on every engine.
+
+    Formatted rather than cast: DuckDB's date + interval is a timestamp, whose text
+    would carry a time."""
+    return day.strftime("%Y-%m-%d")
 
 
 def at_stake(c: ir.Table) -> ir.FloatingValue:
@@ -49,7 +65,7 @@ def at_stake(c: ir.Table) -> ir.FloatingValue:
     return value.fill_null(0.0)
 
 
-def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidate]:
+def keep_in_touch_found(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> ir.Table:
     """Active, valuable customers without contact for longer than their cadence.
 
     The cadence is ``cycle_share`` of the customer's own purchase cycle (mean days
@@ -87,9 +103,18 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
         at_stake=at_stake(eligible),
     )
     found = found.filter(found.days_since_contact.cast("float64") > found.cadence_days)
+    return found.mutate(
+        episode=_iso(found.last_contact),
+        urgent=found.days_since_contact.cast("float64") > 2 * found.cadence_days,
+    )
 
+
+def keep_in_touch_render(
+    ctx: PlaybookContext, s: KeepInTouchPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`keep_in_touch_found`'s rows, with reason and message."""
     out = []
-    for r in _rows(found):
+    for r in rows:
         cadence_days = float(r["cadence_days"])
         since = int(r["days_since_contact"])
         touched = r["last_touch"] is not None and r["last_touch"] >= r["last_order"]
@@ -115,12 +140,12 @@ def keep_in_touch(ctx: PlaybookContext, s: KeepInTouchPlaybook) -> list[Candidat
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="keep_in_touch",
-                episode=r["last_contact"].isoformat(),
+                episode=r["episode"],
                 value_at_stake=value,
                 due=r["due"],
                 reason=why,
                 message=render_message("keep_in_touch", s.message, values),
-                urgent=since > 2 * cadence_days,
+                urgent=bool(r["urgent"]),
                 detail={"cadence_days": round(cadence_days, 1), "last_contact": r["last_contact"]},
             )
         )
@@ -134,7 +159,7 @@ def _last_closed(ctx: PlaybookContext, playbook: str) -> ir.Table:
     return ctx.state(ACTIONS.name, a.group_by("customer_id").agg(last_asked=a.closed_on.max()))
 
 
-def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Candidate]:
+def ask_for_referral_found(ctx: PlaybookContext, s: AskForReferralPlaybook) -> ir.Table:
     """Loyal, happy customers who never referred anyone and were not asked lately.
 
     Loyal: at least ``min_orders`` orders and active (P(alive) at least
@@ -154,11 +179,24 @@ def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Ca
     found = found.left_join(_last_closed(ctx, "ask_for_referral"), "customer_id").drop(
         "customer_id_right"
     )
-    out = []
-    for r in _rows(found):
-        years = (ctx.today - r["first_order"]).days / 365.25
+    asked = ibis.coalesce(_iso(found.last_asked), ibis.literal("never"))
+    return found.mutate(
         # Unknown amounts (a customer + date log) put no money at stake.
-        value = s.success_rate * float(r["value"] or 0.0)
+        at_stake=s.success_rate * found.value.fill_null(0.0),
+        episode=ibis.literal("asked:") + asked,
+        due=ibis.date(ctx.today),
+        urgent=ibis.literal(False),
+    )
+
+
+def ask_for_referral_render(
+    ctx: PlaybookContext, s: AskForReferralPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`ask_for_referral_found`'s rows."""
+    out = []
+    for r in rows:
+        years = (ctx.today - r["first_order"]).days / 365.25
+        value = float(r["at_stake"])
         feedback = r["feedback"]
         why = reason(
             ctx.currency,
@@ -175,12 +213,11 @@ def ask_for_referral(ctx: PlaybookContext, s: AskForReferralPlaybook) -> list[Ca
             "feedback": "" if feedback is None else f"{feedback:g}",
             "tenure_years": f"{years:.1f}",
         }
-        last = r["last_asked"]
         out.append(
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="ask_for_referral",
-                episode="asked:" + (last.isoformat() if last else "never"),
+                episode=r["episode"],
                 value_at_stake=value,
                 due=ctx.today,
                 reason=why,
@@ -201,7 +238,7 @@ def _active_subscribers(ctx: PlaybookContext) -> ir.Table:
     return live.select("customer_id").distinct()
 
 
-def _something_new(ctx: PlaybookContext, found: ir.Table) -> dict[str, str]:
+def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str, str]:
     """Per customer, something first sold after their last order that buyers of what
     they bought went on to buy: the best next_step rule A → B (by lift, then
     confidence) with A one of their items and B first sold after their last order.
@@ -212,7 +249,13 @@ def _something_new(ctx: PlaybookContext, found: ir.Table) -> dict[str, str]:
     items = ctx.items(s.item)
     rules = next_step_rules(ctx, s)
     launched = items.group_by(b_item=items.item).agg(launched=items.order_date.min())
-    mine = found.select("customer_id", "last_order")
+    mine = ibis.memtable(
+        {
+            "customer_id": [r["customer_id"] for r in rows],
+            "last_order": [r["last_order"] for r in rows],
+        },
+        schema={"customer_id": "string", "last_order": "date"},
+    )
     owned = items.select("customer_id", "item").distinct()
     cand = owned.join(mine, "customer_id")
     cand = cand.join(rules, cand.item == rules.a_item)
@@ -229,7 +272,7 @@ def _something_new(ctx: PlaybookContext, found: ir.Table) -> dict[str, str]:
     return {r["customer_id"]: r["item"] for r in _rows(best)}
 
 
-def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
+def win_back_found(ctx: PlaybookContext, s: WinBackPlaybook) -> ir.Table:
     """Customers who stopped buying: P(alive) below ``max_p_alive`` (when scored) or
     no order for ``gap_multiple`` times their usual gap, within ``max_days_lapsed``.
 
@@ -248,15 +291,27 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
         c.days_since_order <= s.max_days_lapsed,
     )
     found = found.anti_join(_active_subscribers(ctx), "customer_id")
-    found = found.mutate(at_stake=at_stake(found))
-    rows = _rows(found)
-    news = _something_new(ctx, found) if rows else {}
+    lapsed_after = (found.usual_gap_days * s.gap_multiple).ceil().cast("int64")
+    lapsed_on = found.last_order + lapsed_after.as_interval("D")
+    return found.mutate(
+        at_stake=at_stake(found),
+        episode=_iso(found.last_order),
+        due=ibis.least(lapsed_on.cast("date"), ibis.date(ctx.today)),
+        urgent=ibis.literal(False),
+    )
+
+
+def win_back_render(
+    ctx: PlaybookContext, s: WinBackPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`win_back_found`'s rows; the message suggests something
+    new since their last order (see :func:`_something_new`)."""
+    news = _something_new(ctx, rows) if rows else {}
     out = []
     for r in rows:
         gap = float(r["usual_gap_days"])
         since = int(r["days_since_order"])
-        lapsed_on = r["last_order"] + _dt.timedelta(days=math.ceil(s.gap_multiple * gap))
-        due = min(lapsed_on, ctx.today)
+        due = r["due"]
         value = float(r["at_stake"])
         new = news.get(r["customer_id"])
         own_gap = r["mean_gap_days"] is not None
@@ -282,7 +337,7 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="win_back",
-                episode=r["last_order"].isoformat(),
+                episode=r["episode"],
                 value_at_stake=value,
                 due=due,
                 reason=why,
@@ -293,15 +348,13 @@ def win_back(ctx: PlaybookContext, s: WinBackPlaybook) -> list[Candidate]:
     return out
 
 
-def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> list[Candidate]:
+def guarantee_check_in_found(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> ir.Table:
     """New customers inside the money-back window with no contact since their first
     order, from ``after_days`` after it; refunded customers are left out.
 
     The value at stake is the revenue still under the guarantee.
     """
     days = ctx.config.guarantee.days
-    if days <= 0:
-        return []
     c = ctx.customers
     since_first = ibis.date(ctx.today).delta(c.first_order, unit="day")
     found = c.filter(
@@ -324,13 +377,27 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
         first_revenue="net_revenue",
     )
     found = found.left_join(first, "customer_id").drop("customer_id_right")
+    since = ibis.date(ctx.today).delta(found.first_order, unit="day")
+    return found.mutate(
+        at_stake=found.revenue.fill_null(0.0),
+        episode=_iso(found.first_order),
+        due=(found.first_order + ibis.interval(days=s.after_days)).cast("date"),
+        urgent=(days - since) <= 14,
+    )
+
+
+def guarantee_check_in_render(
+    ctx: PlaybookContext, s: GuaranteeCheckInPlaybook, rows: list[dict[str, Any]]
+) -> list[Candidate]:
+    """The candidates of :func:`guarantee_check_in_found`'s rows."""
+    days = ctx.config.guarantee.days
     out = []
-    for r in _rows(found):
+    for r in rows:
         end = r["first_order"] + _dt.timedelta(days=days)
-        due = r["first_order"] + _dt.timedelta(days=s.after_days)
+        due = r["due"]
         since = (ctx.today - r["first_order"]).days
         product = r["first_product"] or "their first order"
-        value = float(r["revenue"] or 0.0)
+        value = float(r["at_stake"])
         first = (
             clause("new_customer", days=since, product=product, revenue=r["first_revenue"])
             if r["first_product"]
@@ -348,13 +415,19 @@ def guarantee_check_in(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) -> lis
             Candidate(
                 customer_id=r["customer_id"],
                 playbook="guarantee_check_in",
-                episode=r["first_order"].isoformat(),
+                episode=r["episode"],
                 value_at_stake=value,
                 due=due,
                 reason=why,
                 message=render_message("guarantee_check_in", s.message, values),
-                urgent=(end - ctx.today).days <= 14,
+                urgent=bool(r["urgent"]),
                 detail={"guarantee_end": end},
             )
         )
     return out
+
+
+keep_in_touch = Playbook(keep_in_touch_found, keep_in_touch_render)
+ask_for_referral = Playbook(ask_for_referral_found, ask_for_referral_render)
+win_back = Playbook(win_back_found, win_back_render)
+guarantee_check_in = Playbook(guarantee_check_in_found, guarantee_check_in_render)

@@ -23,13 +23,20 @@
 
 Open or held-out actions of the playbooks that ran and no longer qualify are
 marked ``expired``.
+
+Every step runs in the engine (:mod:`regulars.actions._rank`): each playbook's
+candidates are a query, their union is ranked, capped and held out by joins and
+window functions, and only the rows kept for this week's list reach Python, where
+their reasons and messages are written.  The action state read back is what the
+steps need (quiet periods, the list so far, the week's closed actions), never the
+whole history.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,18 +47,19 @@ import pyarrow as pa
 from regulars._config_actions import PLAYBOOK_NAMES
 from regulars.actions import _playbooks_offers as offers
 from regulars.actions import _playbooks_people as people
-from regulars.actions._candidates import Candidate, with_orders_at_stake
+from regulars.actions._candidates import CORE_COLUMNS, Candidate, Playbook, orders_at_stake
 from regulars.actions._engine import on_workspace_file, scalar
 from regulars.actions._features import build_context, snapshot_scores
+from regulars.actions._rank import choose, mark
 from regulars.actions._store import (
     ACTION_EVENTS,
     ACTIONS,
     action_id,
     ensure_action_tables,
-    is_held_out,
     resolve_today,
     to_json,
 )
+from regulars.engine import computed_once
 from regulars.errors import ActionError
 
 if TYPE_CHECKING:
@@ -68,8 +76,8 @@ __all__ = [
     "rank_key",
 ]
 
-#: Playbook name -> the function that finds its candidates.
-PLAYBOOKS: dict[str, Callable[[PlaybookContext, Any], list[Candidate]]] = {
+#: Playbook name -> its query for candidates and how it words the kept ones.
+PLAYBOOKS: dict[str, Playbook] = {
     "keep_in_touch": people.keep_in_touch,
     "next_step": offers.next_step,
     "package_offer": offers.package_offer,
@@ -154,55 +162,40 @@ def check_playbooks(names: Iterable[str] | None) -> tuple[str, ...]:
 @dataclass
 class _Existing:
     action_id: str
-    customer_id: str
-    playbook: str
     status: str
     created_on: _dt.date
-    closed_on: _dt.date | None
-    until: _dt.date | None
-    updated_on: _dt.date | None = None
 
 
-def _existing(ws: Workspace) -> dict[str, _Existing]:
+def _existing(ws: Workspace, ids: Sequence[str]) -> dict[str, _Existing]:
+    """The stored actions among ``ids`` (this week's list: a few rows)."""
+    if not ids:
+        return {}
     rows = ws.con.execute(
-        "SELECT action_id, customer_id, playbook, status, created_on, closed_on, until, "
-        f"updated_on FROM {ACTIONS.name}"
+        f"SELECT action_id, status, created_on FROM {ACTIONS.name} "
+        "WHERE list_contains(?, action_id)",
+        [list(ids)],
     ).fetchall()
     return {r[0]: _Existing(*r) for r in rows}
 
 
-def _quiet_until(config: Config, e: _Existing) -> _dt.date | None:
-    """Until when (exclusive) the action keeps its customer quiet for its playbook."""
-    if e.status == "snoozed":
-        return e.until
-    if e.status in ("done", "dismissed") and e.closed_on is not None:
-        if e.until is not None:
-            return e.until
-        cooldown = config.playbooks.get(e.playbook).cooldown_days
-        return e.closed_on + _dt.timedelta(days=cooldown)
-    return None
+def _last_day(ws: Workspace) -> _dt.date | None:
+    """The day the stored list was last computed for."""
+    row = ws.con.execute(f"SELECT max(updated_on) FROM {ACTIONS.name}").fetchone()
+    return row[0] if row else None
+
+
+def _stale(ws: Workspace, names: Iterable[str], keep: set[str]) -> list[str]:
+    """Open or held-out actions of the playbooks ``names`` that are not in ``keep``."""
+    rows = ws.con.execute(
+        f"SELECT action_id FROM {ACTIONS.name} WHERE status IN ('open', 'held_out') "
+        "AND list_contains(?, playbook) ORDER BY action_id",
+        [list(names)],
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in keep]
 
 
 def _capped_playbooks(config: Config) -> list[str]:
     return [n for n in PLAYBOOK_NAMES if config.playbooks.get(n).respect_cap]
-
-
-def _recent_contacts(ctx: PlaybookContext, today: _dt.date) -> set[str]:
-    """Customers touched, or with a capped action done, within the frequency cap."""
-    days = ctx.config.actions.frequency_cap_days
-    if days <= 0:
-        return set()
-    start = today - _dt.timedelta(days=days)
-    tc = ctx.table("touches")
-    when = tc.touched_at.cast("date")
-    touched = tc.filter(when > ibis.date(start), when <= ibis.date(today))
-    out = {str(v) for v in touched.select("customer_id").distinct().to_pyarrow().column(0)}
-    rows = ctx.ws.con.execute(
-        f"SELECT customer_id FROM {ACTIONS.name} WHERE status = 'done' "
-        "AND closed_on > ? AND closed_on <= ? AND list_contains(?, playbook)",
-        [start, today, _capped_playbooks(ctx.config)],
-    ).fetchall()
-    return out | {r[0] for r in rows}
 
 
 def _closed_this_week(ws: Workspace, config: Config, today: _dt.date) -> int:
@@ -266,48 +259,6 @@ def rank_key(aid: str, c: Candidate, sticky: bool) -> tuple[Any, ...]:
     return (not sticky, -value, _ORDER[c.playbook], c.customer_id, aid)
 
 
-def _fill_week(
-    config: Config,
-    chosen: list[tuple[str, Candidate]],
-    held: dict[str, bool],
-    room: int,
-) -> list[tuple[str, Candidate]]:
-    """The ranked candidates that fit in this week's ``room``.
-
-    First pass: in rank order, no playbook takes more than ``[actions]
-    playbook_share`` of the room (so the list is a mix a person can work through);
-    second pass: places still free go to the candidates the first pass skipped, in
-    rank order.  A held-out candidate stays when it would have been shown, and takes
-    no place.  Playbooks outside the cap are always kept.
-    """
-    limit = max(1, math.ceil(config.actions.playbook_share * room))
-    per_playbook: dict[str, int] = {}
-    on_list = 0
-    keep: set[str] = set()
-    skipped: list[tuple[str, Candidate]] = []
-    for aid, c in chosen:
-        if not config.playbooks.get(c.playbook).respect_cap:
-            keep.add(aid)
-        elif on_list >= room:
-            break
-        elif per_playbook.get(c.playbook, 0) >= limit:
-            skipped.append((aid, c))
-        else:
-            keep.add(aid)
-            if not held[aid]:
-                on_list += 1
-                per_playbook[c.playbook] = per_playbook.get(c.playbook, 0) + 1
-    for aid, _ in skipped:
-        if on_list >= room:
-            break
-        keep.add(aid)
-        if not held[aid]:
-            on_list += 1
-    # Outside-the-cap candidates after the break are kept too.
-    keep |= {aid for aid, c in chosen if not config.playbooks.get(c.playbook).respect_cap}
-    return [(aid, c) for aid, c in chosen if aid in keep]
-
-
 def compute_actions(
     ws: Workspace,
     /,
@@ -348,118 +299,145 @@ def compute_actions(
     ensure_action_tables(ws)
     day = resolve_today(ws, today)
     config = ws.config
-    existing = _existing(ws)
-    last_day = max((e.updated_on for e in existing.values() if e.updated_on), default=None)
+    last_day = _last_day(ws)
     if write is None:
         write = last_day is None or day >= last_day
     if write:
         snapshot_scores(ws)
     ctx = build_context(ws, day)
 
-    found: list[Candidate] = []
-    counts: dict[str, int] = {}
+    found: dict[str, ir.Table] = {}
     for name in names:
         settings = config.playbooks.get(name)
-        if not settings.enable or not _has_inputs(ctx, name):
-            continue
-        got = PLAYBOOKS[name](ctx, settings)
-        counts[name] = len(got)
-        found.extend(got)
-    if not ctx.amounts:  # no money to rank by: rank by the orders at stake
-        found = with_orders_at_stake(ctx, found)
-    everyone = {c.customer_id for c in found}
-
-    quiet_map: dict[tuple[str, str], _dt.date] = {}
-    for e in existing.values():
-        until = _quiet_until(config, e)
-        if until is not None:
-            key = (e.customer_id, e.playbook)
-            quiet_map[key] = max(until, quiet_map.get(key, until))
-
-    # 1. quiet periods
-    live: list[tuple[str, Candidate]] = []
-    for c in found:
-        aid = action_id(c.playbook, c.customer_id, c.episode)
-        prev = existing.get(aid)
-        same_closed = prev is not None and (
-            prev.status == "done"
-            or (prev.status == "dismissed" and (prev.until is None or prev.until > day))
-        )
-        if same_closed or quiet_map.get((c.customer_id, c.playbook), day) > day:
-            continue
-        live.append((aid, c))
-    not_quiet = {c.customer_id for _, c in live}
-
-    # 2. one candidate per customer and playbook; 3. the cap
-    def sticky(aid: str) -> bool:
-        return aid in existing and existing[aid].status in ("open", "held_out")
-
-    live.sort(key=lambda item: rank_key(item[0], item[1], sticky(item[0])))
-    recent = _recent_contacts(ctx, day)
-    names_set = set(names)
-    slot_taken = {
-        e.customer_id
-        for e in existing.values()
-        if e.status in ("open", "held_out")
-        and e.playbook not in names_set
-        and config.playbooks.get(e.playbook).respect_cap
-    }
-    seen: set[tuple[str, str]] = set()
-    chosen: list[tuple[str, Candidate]] = []
-    for aid, c in live:
-        if (c.customer_id, c.playbook) in seen:
-            continue
-        seen.add((c.customer_id, c.playbook))
-        if config.playbooks.get(c.playbook).respect_cap:
-            if c.customer_id in recent or c.customer_id in slot_taken:
-                continue
-            slot_taken.add(c.customer_id)
-        chosen.append((aid, c))
-
-    # 4. the holdout; 5. this week's capacity (held-out actions take the places they
-    # would have had, so the holdout stays comparable with the list)
-    salt = config.actions.holdout_salt
+        if settings.enable and _has_inputs(ctx, name):
+            found[name] = PLAYBOOKS[name].found(ctx, settings)
     capacity = config.actions.weekly_capacity
-    room = max(capacity - _closed_this_week(ws, config, day), 0) if capacity else 0
-    held: dict[str, bool] = {}
-    for aid, c in chosen:
-        share = config.playbooks.get(c.playbook).holdout_share
-        if share < 0:
-            share = config.actions.holdout_share
-        held[aid] = is_held_out(c.playbook, c.customer_id, share, salt)
-    kept = _fill_week(config, chosen, held, room) if capacity else list(chosen)
-    shown = [c for aid, c in kept if not held[aid]]
-    with_action = {c.customer_id for _, c in kept}
-    chosen_customers = {c.customer_id for _, c in chosen}
+    room = max(capacity - _closed_this_week(ws, config, day), 0) if capacity else None
+    kept, counts, summary = _select(ctx, found, day=day, names=names, room=room)
+
+    # Only this week's rows reach Python: their reasons and messages.
+    candidates = _render(ctx, found, kept)
+    held = {r["action_id"]: bool(r["held"]) for r in kept}
+    sticky = {r["action_id"]: bool(r["_sticky"]) for r in kept}
+    listed = sorted(
+        candidates.items(), key=lambda item: rank_key(item[0], item[1], sticky[item[0]])
+    )
+    shown = [c for aid, c in listed if not held[aid]]
 
     # 6. priorities, then write
     priority = _priorities(shown)
     if write:
-        expired = _write(ws, day, existing, kept, held, priority, names_set)
+        expired = _write(ws, day, listed, held, priority, names)
         actions = open_actions(ws)
     else:
         expired = 0
-        actions = _what_if_actions(ctx, kept, held, priority)
+        actions = _what_if_actions(ctx, listed, held, priority)
     return ActionRun(
         today=day,
         actions=actions,
         candidates=counts,
         shown=len(shown),
-        held_out=len(kept) - len(shown),
-        quiet=len(everyone - not_quiet),
-        capped=len(not_quiet - chosen_customers),
+        held_out=len(listed) - len(shown),
+        quiet=summary["customers"] - summary["live"],
+        capped=summary["live"] - summary["chosen"],
         expired=expired,
-        customers=len(everyone),
-        over_capacity=len(chosen_customers - with_action),
-        capacity=room if capacity else 0,
+        customers=summary["customers"],
+        over_capacity=summary["chosen"] - summary["kept"],
+        capacity=room or 0,
         what_if=not write,
         amounts=ctx.amounts,
     )
 
 
+def _once(t: ir.Table) -> ir.Table:
+    """``t`` computed once in the engine: a temporary table, or a checkpoint on Spark."""
+    once = computed_once(t)
+    return t.cache() if once is t else once
+
+
+def _select(
+    ctx: PlaybookContext,
+    found: dict[str, ir.Table],
+    *,
+    day: _dt.date,
+    names: tuple[str, ...],
+    room: int | None,
+) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int]]:
+    """Steps 1 to 5 in the engine: the rows kept for this week's list, the candidates
+    per playbook, and the customers with a candidate, a live one, a chosen one and a
+    kept one."""
+    counts: dict[str, int] = {}
+    summary = {"customers": 0, "live": 0, "chosen": 0, "kept": 0}
+    if not found:
+        return [], counts, summary
+    parts = [
+        t.select(*CORE_COLUMNS).cast(CORE_COLUMNS).mutate(playbook=ibis.literal(name))
+        for name, t in found.items()
+    ]
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union(part)
+    if not ctx.amounts:  # no money to rank by: rank by the orders at stake
+        union = orders_at_stake(ctx, union)
+    else:
+        union = union.mutate(orders_at_stake=ibis.null("float64"))
+    marked = _once(mark(ctx, union, day=day, names=names))
+    chosen = _once(choose(ctx, marked, room=room))
+    per_playbook = marked.group_by("playbook").agg(n=marked.count()).to_pyarrow().to_pylist()
+    counts = {r["playbook"]: int(r["n"]) for r in per_playbook}
+    counts = {name: counts.get(name, 0) for name in found}
+    live = marked.filter(marked.live)
+    with_action = chosen.filter(chosen.kept)
+    totals = (
+        marked.aggregate(customers=marked.customer_id.nunique())
+        .cross_join(live.aggregate(live=live.customer_id.nunique()))
+        .cross_join(chosen.aggregate(chosen=chosen.customer_id.nunique()))
+        .cross_join(with_action.aggregate(kept=with_action.customer_id.nunique()))
+    )
+    summary = {k: int(v or 0) for k, v in totals.to_pyarrow().to_pylist()[0].items()}
+    kept = with_action.select(
+        "customer_id", "playbook", "episode", "orders_at_stake", "held", "_sticky"
+    ).to_pyarrow()
+    rows = kept.to_pylist()
+    for r in rows:
+        r["action_id"] = action_id(r["playbook"], r["customer_id"], r["episode"])
+    return rows, counts, summary
+
+
+def _render(
+    ctx: PlaybookContext, found: dict[str, ir.Table], kept: list[dict[str, Any]]
+) -> dict[str, Candidate]:
+    """The kept rows as :class:`Candidate` objects, by action id, with their reasons
+    and messages: each playbook's rows are read again, for these customers only."""
+    out: dict[str, Candidate] = {}
+    for name, t in found.items():
+        mine = [r for r in kept if r["playbook"] == name]
+        if not mine:
+            continue
+        keys = ibis.memtable(
+            {
+                "_k_customer": [r["customer_id"] for r in mine],
+                "_k_episode": [r["episode"] for r in mine],
+            },
+            schema={"_k_customer": "string", "_k_episode": "string"},
+        )
+        rows = t.semi_join(keys, [t.customer_id == keys._k_customer, t.episode == keys._k_episode])
+        wanted = {(r["customer_id"], r["episode"]): r for r in mine}
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows.to_pyarrow().to_pylist():
+            unique.setdefault((r["customer_id"], r["episode"]), r)
+        ordered = [unique[k] for k in sorted(unique)]
+        for c in PLAYBOOKS[name].render(ctx, ctx.config.playbooks.get(name), ordered):
+            r = wanted[(c.customer_id, c.episode)]
+            if not ctx.amounts:
+                c = dataclasses.replace(c, orders_at_stake=r["orders_at_stake"])
+            out[r["action_id"]] = c
+    return out
+
+
 def _what_if_actions(
     ctx: PlaybookContext,
-    kept: list[tuple[str, Candidate]],
+    kept: Sequence[tuple[str, Candidate]],
     held: dict[str, bool],
     priority: dict[tuple[str, str], int],
 ) -> ir.Table:
@@ -498,14 +476,14 @@ def _what_if_actions(
 def _write(
     ws: Workspace,
     day: _dt.date,
-    existing: dict[str, _Existing],
-    chosen: list[tuple[str, Candidate]],
+    chosen: Sequence[tuple[str, Candidate]],
     held: dict[str, bool],
     priority: dict[tuple[str, str], int],
-    names: set[str],
+    names: Iterable[str],
 ) -> int:
     """Upsert the kept actions, expire the stale ones, append the events."""
     now = _dt.datetime.now().replace(microsecond=0)
+    existing = _existing(ws, [aid for aid, _ in chosen])
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     chosen_ids = {aid for aid, _ in chosen}
@@ -542,13 +520,7 @@ def _write(
                 "orders_at_stake": c.orders_at_stake,
             }
         )
-    stale = [
-        e.action_id
-        for e in existing.values()
-        if e.status in ("open", "held_out")
-        and e.playbook in names
-        and e.action_id not in chosen_ids
-    ]
+    stale = _stale(ws, names, chosen_ids)
     events.extend(_event(aid, "expired", day, now) for aid in stale)
     src = pa.Table.from_pylist(rows, schema=_ROW_SCHEMA)
     with ws.transaction() as con:
