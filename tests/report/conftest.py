@@ -514,6 +514,14 @@ FRAMES = {
     "referral_rewards": _ledger,
     "referral_problems": lambda: pd.DataFrame({"customer_id": ["C-9"], "problem": ["cycle"]}),
     "open_actions": _actions,
+    "top_actions": lambda: _actions().head(10),
+    "actions_by_playbook": lambda: (
+        _actions()
+        .groupby("playbook")
+        .agg(actions=("action_id", "count"), value=("value_at_stake", "sum"))
+        .reset_index()
+        .sort_values(["value", "playbook"], ascending=[False, True])
+    ),
     "playbook_effectiveness": _effect,
     "subscription_movements": _mrr,
     "renewal_rates": _renewals,

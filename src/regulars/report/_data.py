@@ -319,10 +319,32 @@ def _floats(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+#: Open actions the report lists, from the top of the ranked list.
+TOP_ACTIONS = 10
+
+
 def _open_actions(data: ReportData) -> pd.DataFrame:
     from regulars.actions import open_actions
 
     return _floats(open_actions(data.workspace).to_pandas())
+
+
+def _top_actions(data: ReportData) -> pd.DataFrame:
+    """The first :data:`TOP_ACTIONS` open actions, in list order."""
+    from regulars.actions import open_actions
+
+    return _floats(open_actions(data.workspace).limit(TOP_ACTIONS).to_pandas())
+
+
+def _actions_by_playbook(data: ReportData) -> pd.DataFrame:
+    """Per playbook, the open actions and their value at stake, grouped in the engine
+    (only one row per playbook reaches pandas)."""
+    a = data.workspace.table("actions")
+    a = a.filter(a.status == "open")
+    by = a.group_by("playbook").agg(
+        actions=a.count(), value=a.value_at_stake.cast("float64").sum().fill_null(0.0)
+    )
+    return _floats(by.order_by([by.value.desc(), by.playbook]).to_pandas())
 
 
 def _effectiveness(data: ReportData) -> pd.DataFrame:
@@ -333,6 +355,8 @@ def _effectiveness(data: ReportData) -> pd.DataFrame:
 
 _LOADERS: dict[str, Callable[[ReportData], pd.DataFrame]] = {
     "open_actions": _open_actions,
+    "top_actions": _top_actions,
+    "actions_by_playbook": _actions_by_playbook,
     "playbook_effectiveness": _effectiveness,
     "new_vs_returning": lambda d: d.metric("new_vs_returning"),
     "business_revenue": lambda d: d.metric("business_revenue"),

@@ -651,18 +651,14 @@ def actions_section(ctx: ReportContext) -> Section:
     section = Section("actions", t._("This week's actions"))
     try:
         ctx.data.require("actions")
-        acts = ctx.data.frame("open_actions")
+        # Grouped in the engine; only the top of the list is read row by row.
+        by_pb = ctx.data.frame("actions_by_playbook")
+        top = ctx.data.frame("top_actions")
     except MissingDataError as exc:
         section.missing.append(exc.missing)
         return section
     names = playbook_names(ctx)
     money = t._("Value at stake, {currency}").format(currency=t.currency)
-    by_pb = (
-        acts.groupby("playbook")
-        .agg(actions=("action_id", "count"), value=("value_at_stake", "sum"))
-        .reset_index()
-        .sort_values(["value", "playbook"], ascending=[False, True])
-    )
     rows = frame_rows(
         by_pb,
         playbook=("playbook", lambda v: names.get(str(v), str(v))),
@@ -688,7 +684,6 @@ def actions_section(ctx: ReportContext) -> Section:
         ],
     )
     section.charts.append(Chart("actions-by-playbook", t._("Actions by playbook"), spec))
-    top = acts.head(10)
     section.tables.append(
         TableView(
             "top-actions",
@@ -713,13 +708,14 @@ def actions_section(ctx: ReportContext) -> Section:
             (False, False, False, True, True),
         )
     )
-    total = float(acts["value_at_stake"].astype(float).sum())
+    total = float(by_pb["value"].astype(float).sum())
+    n_open = int(by_pb["actions"].sum())
     section.takeaway = t.ngettext(
         "{n} action is open this week, with {value} at stake; start with {customer}.",
         "{n} actions are open this week, with {value} at stake; start with {customer}.",
-        len(acts),
+        n_open,
     ).format(
-        n=t.number(len(acts)),
+        n=t.number(n_open),
         value=t.money(total),
         customer=t.isolate(str(top.iloc[0]["name"])),
     )
