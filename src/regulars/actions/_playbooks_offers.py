@@ -22,6 +22,7 @@ from regulars.actions._candidates import (
 from regulars.actions._features import active
 from regulars.actions._reasons import clause, reason
 from regulars.actions._store import OFFERS, REWARD_PAYMENTS
+from regulars.engine import computed_once
 
 if TYPE_CHECKING:
     from regulars._config_actions import (
@@ -121,15 +122,19 @@ def co_purchase_rules(
 
 def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     """The co-purchase rules of the paid orders' items that pass ``s``'s thresholds
-    (computed once per run)."""
+    (computed once per run, in the engine: next_step and win_back read them when the
+    queue ranks their candidates and again when it words the kept ones; a rule per
+    pair of items is a small table)."""
     key = f"rules:{s.item}:{s.min_support}:{s.min_lift}:{s.min_confidence}"
     if key not in ctx.cache:
         rules = co_purchase_rules(ctx.items(s.item), "item", "amount")
-        ctx.cache[key] = rules.filter(
+        rules = rules.filter(
             rules.support >= s.min_support,
             rules.lift >= s.min_lift,
             rules.confidence >= s.min_confidence,
         )
+        once = computed_once(rules)
+        ctx.cache[key] = rules.cache() if once is rules else once
     out: ir.Table = ctx.cache[key]
     return out
 
