@@ -113,11 +113,12 @@ def test_a_done_action_blocks_other_playbooks_for_the_cap(book: Book) -> None:
 
 def test_reward_payments_are_outside_the_cap(book: Book) -> None:
     from regulars.actions._features import build_context
-    from regulars.actions._queue import _recent_contacts
+    from regulars.actions._rank import blocked_customers
 
     book.orders("L", LOYAL, 400).touch("L", "2024-06-29")
     ctx = build_context(book.ws, dt.date(2024, 6, 30))
-    assert _recent_contacts(ctx, dt.date(2024, 6, 30)) == {"L"}
+    blocked = blocked_customers(ctx, dt.date(2024, 6, 30), names=())
+    assert set(blocked.to_pyarrow().column("b_customer").to_pylist()) == {"L"}
     assert not book.ws.config.playbooks.pay_referral_reward.respect_cap
 
 
