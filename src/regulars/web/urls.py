@@ -37,6 +37,7 @@ urlpatterns = [
     path("growth/", growth.growth, name="growth"),
     path("growth/chart/<str:name>.svg", growth.chart, name="growth-chart"),
     path("growth/report/", growth.report_download, name="growth-report"),
+    path("growth/vega.js", growth.vega_script, name="growth-vega"),
     path("models/", growth.models_page, name="models"),
     path("models/refit/", growth.refit, name="models-refit"),
     path("settings/", admin.settings_page, name="settings"),
