@@ -41,6 +41,7 @@ urlpatterns = [
     path("models/", growth.models_page, name="models"),
     path("models/refit/", growth.refit, name="models-refit"),
     path("settings/", admin.settings_page, name="settings"),
+    path("settings/digest/", admin.digest_schedule, name="settings-digest"),
     path("users/", admin.users, name="users"),
     path("users/<int:user_id>/", admin.user_edit, name="user-edit"),
     path("audit/", admin.audit_log, name="audit"),
