@@ -70,21 +70,22 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(root, user=PG_USER)
     data, port = root / "data", _free_port()
     env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-    run = {"check": True, "capture_output": True, "text": True, "env": env, "cwd": root}
+
+    def run(*cmd: str) -> None:
+        full = [*prefix, *cmd]
+        subprocess.run(full, check=True, capture_output=True, text=True, env=env, cwd=root)
+
     init = [initdb, "-D", str(data), "-U", "regulars", "--auth=trust", "-E", "UTF8", "--no-sync"]
-    subprocess.run([*prefix, *init, "--no-instructions"], **run)  # type: ignore[call-overload]
+    run(*init, "--no-instructions")
     options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root}"
     options += " -c fsync=off"
-    start = [*prefix, pg_ctl, "-D", str(data), "-l", str(root / "log"), "-o", options]
     try:
-        subprocess.run([*start, "-w", "-t", "120", "start"], **run)  # type: ignore[call-overload]
+        log = str(root / "log")
+        run(pg_ctl, "-D", str(data), "-l", log, "-o", options, "-w", "-t", "120", "start")
         yield f"postgresql://regulars@127.0.0.1:{port}/postgres"
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
-            subprocess.run(
-                [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                **run,  # type: ignore[call-overload]
-            )
+            run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
 
 
