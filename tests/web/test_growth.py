@@ -176,10 +176,32 @@ def test_growth_on_an_orders_only_shop(shop_workspace: Path) -> None:
     assert "growth-accounting" in specs  # orders alone give growth accounting
     empty = [s for s in doc.sections if s.is_empty]
     assert {"channels", "customer-value"} <= {s.id for s in empty}
-    for s in empty:  # "data needed", and where to add it
+    for s in empty:  # "data needed" and where to add it, or why the section is empty
         section = html.split(f'<section id="{s.id}"', 1)[1].split("</section>", 1)[0]
-        assert 'class="missing"' in section
-        assert "<pre>regulars " in section
+        assert "section-missing" in section.split(">", 1)[0]
+        for m in s.missing:
+            assert escape(m.what) in section
+            assert "<pre>regulars " in section
+        for note in s.notes:
+            assert escape(note) in section
+        assert s.missing or s.notes
     value = html.split('<section id="customer-value"', 1)[1].split("</section>", 1)[0]
     assert '<a href="/models/">Models</a>' in value  # scores come from a refit
     assert client.get("/growth/report/?period=quarter").status_code == 200
+
+
+def test_a_refit_fills_customer_value_and_the_week_on_the_shop(shop_workspace: Path) -> None:
+    from regulars.web.models import AuditEvent
+
+    response = client_for("sam").post("/models/refit/")
+    assert response.status_code == 302
+    refit = AuditEvent.objects.filter(event="refit").first()
+    assert refit is not None
+    assert json.loads(refit.detail)["planned_actions"] is True
+    doc = _document("quarter", "en")
+    filled = {s.id for s in doc.sections if not s.is_empty}
+    assert {"customer-value", "actions"} <= filled
+    html = client_for("vic").get("/growth/?period=quarter").content.decode()
+    for section_id in ("customer-value", "actions"):
+        section = html.split(f'<section id="{section_id}"', 1)[1].split("</section>", 1)[0]
+        assert "section-missing" not in section.split(">", 1)[0]

@@ -200,9 +200,15 @@ def refit(request: HttpRequest) -> HttpResponse:
     user = request.user
 
     def job(progress: Any) -> None:
+        from regulars.report import prepare_workspace
+
         with open_ws(retry_seconds=30) as ws:
             result = service.score_models(ws, refit=True, progress=progress)
-        audit(None, "refit", json.dumps({"fit": result.fit.fit_id}), user=user)
+            # This week's actions too when there are none (an orders-only workspace):
+            # the Growth page's "actions" note sends the owner here.
+            planned = prepare_workspace(ws, progress=progress).planned
+        detail = {"fit": result.fit.fit_id, "planned_actions": planned}
+        audit(None, "refit", json.dumps(detail), user=user)
 
     if start("refit", job):
         audit(request, "refit_started")
