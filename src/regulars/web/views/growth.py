@@ -106,7 +106,7 @@ def growth(request: HttpRequest) -> HttpResponse:
         "regulars_web/growth.html",
         {
             "period": period,
-            "periods": [(p, _(p.capitalize())) for p in PERIODS],
+            "periods": [("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))],
             "doc": doc,
             "sections": sections,
             "specs": specs,
