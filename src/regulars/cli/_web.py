@@ -175,8 +175,9 @@ def digest_command(workspace: Path | None, base_url: str, dry_run: bool) -> None
     """Email every user their actions due this week, in their language.
 
     Uses the mail server in [smtp] of regulars.toml; the password comes from the
-    environment variable named by [smtp] password_env. Schedule it weekly with cron
-    or a systemd timer (see docs/web.md).
+    environment variable named by [smtp] password_env. While `regulars serve` runs it
+    sends the digest itself at the time set under Settings ([digest] in regulars.toml);
+    otherwise schedule this command weekly with cron or a systemd timer (docs/web.md).
 
     \b
     Examples:
