@@ -32,8 +32,10 @@ from regulars.schema import CHANNEL_KINDS
 
 __all__ = [
     "CONFIG_FILE",
+    "WEEKDAYS",
     "ActionsConfig",
     "Config",
+    "DigestConfig",
     "EngineConfig",
     "GuaranteeConfig",
     "ImportConfig",
@@ -184,6 +186,41 @@ class SmtpConfig:
             raise ConfigError(
                 f"[smtp] due_within_days = {self.due_within_days!r} must be 0 or more."
             )
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass
+class DigestConfig:
+    """``[digest]``: when ``regulars serve`` sends the weekly digest by itself."""
+
+    # Send it from the running app (``regulars digest`` works either way).
+    enabled: bool = False
+    # Day of the week and hour (0-23, in `timezone`) of the weekly digest.
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
+        "monday"
+    )
+    hour: int = 7
+    # An IANA time zone name, such as "Europe/Ljubljana".
+    timezone: str = "UTC"
+    # The app's address for the link in the mail (default: the address it serves on).
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.hour <= 23:
+            raise ConfigError(
+                f"[digest] hour = {self.hour!r} is not an hour of the day (expected 0 to 23)."
+            )
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"[digest] timezone = {self.timezone!r} is not a time zone. Use an IANA name "
+                'such as "UTC", "Europe/Ljubljana" or "Asia/Jerusalem".'
+            ) from None
 
 
 def _default_retention_channels() -> list[str]:
@@ -360,6 +397,7 @@ class Config:
     playbooks: PlaybooksConfig = field(default_factory=PlaybooksConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
 
     def __post_init__(self) -> None:
         for name, kind in self.channels.items():

@@ -12,6 +12,7 @@ def test_public_api() -> None:
         "Missing",
         "MissingDataError",
         "Preparation",
+        "ReportDocument",
         "Section",
         "TableView",
         "Translator",
@@ -22,6 +23,8 @@ def test_public_api() -> None:
         "export_chart",
         "needs_preparation",
         "prepare_workspace",
+        "render_document",
+        "report_document",
         "translator",
         "write_report",
     ]

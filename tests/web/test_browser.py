@@ -165,3 +165,39 @@ def test_hostile_names_and_notes_render_inert(page: Any, live_url: str) -> None:
     assert page.locator("ol.timeline img").count() == 0
     page.goto(f"{live_url}/week/")
     assert page.problems == []
+
+
+def test_growth_shows_every_report_section_with_its_charts(page: Any, live_url: str) -> None:
+    from django.conf import settings
+
+    from regulars.report import report_document
+    from regulars.store import Workspace
+
+    with Workspace.open(settings.REGULARS_WORKSPACE, read_only=True) as ws:
+        doc, _t = report_document(ws, period="year", lang="en")
+    charts = [c.name for s in doc.sections for c in s.charts]
+    assert charts  # the test workspace has enough data for charts
+    _login(page, live_url, "vic")
+    slow = 300_000  # a cold Growth page computes every section (seconds; more on a busy CI)
+    page.goto(f"{live_url}/growth/?period=year", timeout=slow)
+    page.wait_for_selector("html[data-charts-ready=true]", timeout=slow)
+    shown = page.locator("section.report-section").evaluate_all("els => els.map(e => e.id)")
+    assert shown == [s.id for s in doc.sections]
+    for s in doc.sections:
+        if s.takeaway:
+            assert page.locator(f"#{s.id} .takeaway").inner_text() == s.takeaway
+    assert page.locator("[data-chart]").count() == len(charts)
+    for name in charts:
+        box = page.locator(f'[data-chart="{name}"]')
+        assert box.get_attribute("data-rendered") == "true", name
+        assert box.locator("svg").count() >= 1, name
+    # the period selector and the download
+    page.select_option("#period-form select[name=period]", "quarter")
+    page.click("#period-form button", timeout=slow)
+    page.wait_for_url("**/growth/?period=quarter", timeout=slow)
+    page.wait_for_selector("html[data-charts-ready=true]", timeout=slow)
+    assert page.locator("section.report-section").count() == len(doc.sections)
+    with page.expect_download(timeout=slow) as download:
+        page.click("#report-download")
+    assert download.value.suggested_filename == "regulars-report.html"
+    assert page.problems == []  # no console error: the charts run under the strict CSP

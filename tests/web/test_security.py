@@ -66,7 +66,9 @@ def test_login_page_posts_need_csrf_too() -> None:
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("url", ["/settings/", "/users/", "/audit/", "/users/1/"])
+@pytest.mark.parametrize(
+    "url", ["/settings/", "/settings/digest/", "/users/", "/audit/", "/users/1/"]
+)
 def test_staff_gets_403_on_owner_pages(url: str) -> None:
     client = client_for("sam")
     assert client.get(url).status_code == 403
@@ -91,6 +93,7 @@ def test_viewer_changes_nothing() -> None:
         "/data/1/import/": {"go": "1"},
         "/models/refit/": {},
         "/settings/": {"text": ""},
+        "/settings/digest/": {"enabled": "on", "day": "monday", "hour": "7", "timezone": "UTC"},
         "/users/": {"username": "mallory", "role": "owner"},
     }
     for url, data in posts.items():

@@ -52,6 +52,7 @@ def serve_command(
         regulars serve --host 0.0.0.0 --port 8080 --https   # behind a proxy
     """
     from regulars.web import ensure_owner
+    from regulars.web._digest import DigestScheduler
     from regulars.web._server import serve
 
     _setup(workspace, database_url, https)
@@ -72,6 +73,8 @@ def serve_command(
 
     def ready(url: str) -> None:
         console.print(f"Serving regulars at {esc(url)} (press Ctrl+C to stop).", soft_wrap=True)
+        # The weekly digest at the time set in [digest] of regulars.toml (Settings page).
+        DigestScheduler(default_url=url).start()
 
     serve(host, port, threads=threads, on_ready=ready)
 
@@ -172,8 +175,9 @@ def digest_command(workspace: Path | None, base_url: str, dry_run: bool) -> None
     """Email every user their actions due this week, in their language.
 
     Uses the mail server in [smtp] of regulars.toml; the password comes from the
-    environment variable named by [smtp] password_env. Schedule it weekly with cron
-    or a systemd timer (see docs/web.md).
+    environment variable named by [smtp] password_env. While `regulars serve` runs it
+    sends the digest itself at the time set under Settings ([digest] in regulars.toml);
+    otherwise schedule this command weekly with cron or a systemd timer (docs/web.md).
 
     \b
     Examples:

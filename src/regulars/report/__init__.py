@@ -16,11 +16,14 @@ from regulars.report._build import (
     chart_names,
     chart_spec,
     export_chart,
+    render_document,
+    report_document,
     write_report,
 )
 from regulars.report._i18n import Translator, available_languages, translator
 from regulars.report._model import Chart, Figure, Missing, MissingDataError, Section, TableView
 from regulars.report._prepare import Preparation, needs_preparation, prepare_workspace
+from regulars.report._render import ReportDocument
 
 __all__ = [
     "Chart",
@@ -28,6 +31,7 @@ __all__ = [
     "Missing",
     "MissingDataError",
     "Preparation",
+    "ReportDocument",
     "Section",
     "TableView",
     "Translator",
@@ -38,6 +42,8 @@ __all__ = [
     "export_chart",
     "needs_preparation",
     "prepare_workspace",
+    "render_document",
+    "report_document",
     "translator",
     "write_report",
 ]

@@ -42,6 +42,8 @@ __all__ = [
     "chart_names",
     "chart_spec",
     "export_chart",
+    "render_document",
+    "report_document",
     "write_report",
 ]
 
@@ -255,6 +257,32 @@ def build_report(
     finally:
         if owned:
             workspace.close()
+
+
+def report_document(
+    ws: Workspace,
+    *,
+    period: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    lang: str | None = None,
+) -> tuple[ReportDocument, Translator]:
+    """Every section of the report, and its translator, read from ``ws`` as it is.
+
+    Unlike :func:`build_report` this never fits, scores or plans (``fit=False``): it
+    only reads, for a page that shows the report's sections live (the web app's
+    Growth page).  :func:`render_document` turns the result into the HTML report.
+    """
+    from regulars import __version__
+
+    data, t = _setup(ws, period, start, end, lang)
+    doc = build_document(data, t, business=ws.config.workspace.name, version=__version__)
+    return doc, t
+
+
+def render_document(doc: ReportDocument, t: Translator) -> str:
+    """The self-contained HTML report of a :func:`report_document` result."""
+    return render_html(doc, t)
 
 
 def write_report(

@@ -45,7 +45,11 @@ def secret_key(workspace: Path) -> str:
 
 
 def _database(workspace: Path, database_url: str | None) -> dict[str, Any]:
-    """SQLite in the app dir by default; ``postgres://user:pw@host:port/name`` as an option."""
+    """SQLite in the app dir by default; ``postgresql://user:pw@host:port/name`` as an option.
+
+    Query parameters go to the driver (``?sslmode=require``); ``?host=/run/postgresql``
+    connects through a unix socket in that folder.
+    """
     url = database_url or os.environ.get("REGULARS_DATABASE_URL")
     if not url:
         return {
@@ -53,7 +57,8 @@ def _database(workspace: Path, database_url: str | None) -> dict[str, Any]:
             "NAME": str(app_dir(workspace) / "app.sqlite3"),
             "OPTIONS": {"timeout": 20},
         }
-    from urllib.parse import unquote, urlsplit
+    import importlib.util
+    from urllib.parse import parse_qsl, unquote, urlsplit
 
     from regulars.errors import ConfigError
 
@@ -63,13 +68,21 @@ def _database(workspace: Path, database_url: str | None) -> dict[str, Any]:
             f"Database URL scheme {parts.scheme!r} is not supported. Use "
             "postgresql://USER:PASSWORD@HOST:PORT/NAME, or leave it unset for SQLite."
         )
+    if importlib.util.find_spec("psycopg") is None:
+        raise ConfigError(
+            "A PostgreSQL database URL needs the psycopg driver, which is not installed. "
+            "Install it with: pip install 'regulars[postgres]'."
+        )
+    options = dict(parse_qsl(parts.query))
+    host = options.pop("host", "") or unquote(parts.hostname or "")
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": parts.path.lstrip("/"),
+        "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
+        "HOST": host,
+        "PORT": str(parts.port or options.pop("port", "")),
+        "OPTIONS": options,
     }
 
 

@@ -73,3 +73,26 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-at", "-id"]
+
+
+class DigestRun(models.Model):
+    """One scheduled weekly digest: its slot is unique, so it is sent at most once.
+
+    The scheduler claims a slot by inserting its row; a second thread or process
+    that tries the same slot gets an integrity error from the database and sends
+    nothing.
+    """
+
+    STATES: ClassVar[list[tuple[str, str]]] = [
+        ("sending", "sending"),
+        ("sent", "sent"),
+        ("failed", "failed"),
+    ]
+    slot = models.DateTimeField(unique=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=STATES, default="sending")
+    recipients = models.IntegerField(default=0)
+    detail = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-slot"]

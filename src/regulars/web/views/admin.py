@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,17 +13,19 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from regulars.config import CONFIG_FILE, parse_config
+from regulars.config import CONFIG_FILE, WEEKDAYS, DigestConfig, parse_config
 from regulars.errors import RegularsError
 from regulars.web._access import require
 from regulars.web._audit import audit
 from regulars.web._settings import LANGUAGES
 from regulars.web._users import ROLES, create_user
-from regulars.web.models import AuditEvent, Profile
+from regulars.web.models import AuditEvent, DigestRun, Profile
 
-__all__ = ["audit_log", "settings_page", "user_edit", "users"]
+__all__ = ["audit_log", "digest_schedule", "settings_page", "user_edit", "users"]
 
 
 class SettingsForm(forms.Form):
@@ -31,6 +34,68 @@ class SettingsForm(forms.Form):
 
 def _config_path() -> Path:
     return Path(settings.REGULARS_WORKSPACE) / CONFIG_FILE
+
+
+class DigestForm(forms.Form):
+    """``[digest]`` of regulars.toml: when the app sends the weekly digest."""
+
+    enabled = forms.BooleanField(required=False)
+    day = forms.ChoiceField(choices=[(d, WEEKDAY_NAMES[i]) for i, d in enumerate(WEEKDAYS)])
+    hour = forms.TypedChoiceField(choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int)
+    timezone = forms.CharField(max_length=64)
+    url = forms.URLField(required=False, max_length=300, assume_scheme="https")
+
+
+def _write_config(text: str) -> None:
+    """Replace regulars.toml atomically (the text was validated by the caller)."""
+    path = _config_path()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def with_digest(text: str, values: dict[str, object]) -> str:
+    """``text`` with its ``[digest]`` table replaced by (or appended as) ``values``.
+
+    The rest of the file, comments included, is kept as it is.
+    """
+    lines = text.splitlines()
+    kept: list[str] = []
+    inside = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inside = stripped.split("#", 1)[0].strip() == "[digest]"
+        if not inside:
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    block = ["", "[digest]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join(kept + block) + "\n"
+
+
+def _digest_initial() -> dict[str, object]:
+    try:
+        digest = parse_config(_config_path().read_text(encoding="utf-8")).digest
+    except RegularsError:
+        digest = DigestConfig()
+    return {
+        "enabled": digest.enabled,
+        "day": digest.day,
+        "hour": digest.hour,
+        "timezone": digest.timezone,
+        "url": digest.url,
+    }
+
+
+def _settings_response(
+    request: HttpRequest, form: SettingsForm, digest_form: DigestForm
+) -> HttpResponse:
+    return render(
+        request,
+        "regulars_web/settings.html",
+        {"form": form, "digest_form": digest_form, "last_digest": DigestRun.objects.first()},
+    )
 
 
 @require("owner")
@@ -47,13 +112,37 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             except RegularsError as exc:
                 form.add_error("text", str(exc))
             else:
-                tmp = path.with_name(path.name + ".tmp")
-                tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, path)
+                _write_config(text)
                 audit(request, "settings_changed", f"{len(text)} characters")
                 messages.success(request, _("Settings saved."))
                 return redirect("settings")
-    return render(request, "regulars_web/settings.html", {"form": form})
+    return _settings_response(request, form, DigestForm(initial=_digest_initial()))
+
+
+@require("owner")
+@require_POST
+def digest_schedule(request: HttpRequest) -> HttpResponse:
+    """Set the weekly digest's day, hour and on/off: ``[digest]`` in regulars.toml."""
+    path = _config_path()
+    digest_form = DigestForm(request.POST)
+    if digest_form.is_valid():
+        values = {k: digest_form.cleaned_data[k] for k in ("enabled", "day", "hour", "timezone")}
+        if digest_form.cleaned_data["url"]:
+            values["url"] = digest_form.cleaned_data["url"]
+        text = with_digest(path.read_text(encoding="utf-8"), values)
+        try:
+            parse_config(text)
+        except RegularsError as exc:
+            digest_form.add_error(None, str(exc))
+        else:
+            _write_config(text)
+            state = "on" if values["enabled"] else "off"
+            detail = f"{state}: {values['day']} {values['hour']:02d}:00 {values['timezone']}"
+            audit(request, "digest_schedule_changed", detail)
+            messages.success(request, _("Digest schedule saved."))
+            return redirect("settings")
+    form = SettingsForm(initial={"text": path.read_text(encoding="utf-8")})
+    return _settings_response(request, form, digest_form)
 
 
 class UserForm(forms.Form):
