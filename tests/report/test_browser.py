@@ -40,6 +40,7 @@ _CHANGE_JS = (
     "(() => { const el = document.querySelector('.figure-change');"
     " if (!el) return null; const n = el.firstChild, s = n.data;"
     " const x = ch => { const r = document.createRange(), i = s.indexOf(ch);"
+    " if (i < 0) return null;"
     " r.setStart(n, i); r.setEnd(n, i + 1); return r.getBoundingClientRect().left; };"
     " return {text: s, sign: x('+'), percent: x('%')}; })()"
 )

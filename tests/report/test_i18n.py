@@ -245,3 +245,12 @@ def test_only_hebrew_is_right_to_left() -> None:
     loc = he.d3_format_locale()
     assert loc["currency"] == ["", "\xa0\u200f€"]  # no isolate inside the charts' format
     assert translator("sl").d3_format_locale()["percent"] == "\xa0%"
+
+
+def test_a_hebrew_month_does_not_leak_into_slovenian() -> None:
+    # Babel resolves the stand-alone month alias into a dictionary that sibling
+    # locales share: formatted in Hebrew first, Slovenian months came out in Hebrew.
+    march = dt.date(2025, 3, 1)
+    assert translator("he").period_label(march, "month") == "מרץ 2025"
+    assert translator("sl").period_label(march, "month") == "mar. 2025"
+    assert translator("he").period_label(march, "month") == "מרץ 2025"

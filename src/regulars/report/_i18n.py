@@ -16,6 +16,7 @@ inside a Hebrew sentence.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import gettext
 import io
@@ -26,7 +27,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from babel import Locale
+from babel import Locale, localedata
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -205,6 +206,29 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(langs))
 
 
+def _own_locale_data(lang: str) -> Any:
+    """A deep copy of Babel's data for ``lang``, taken before any alias is resolved.
+
+    Babel 2.x merges a locale's data into a *shallow* copy of its parent's, and
+    resolves an alias (such as ``months/stand-alone/abbreviated`` -> ``format``) by
+    writing the result into the dictionary it found it in, which sibling locales
+    share.  So ``LLL`` formatted in Hebrew first made Slovenian months Hebrew.  Each
+    report language therefore gets its own copy, taken when this module loads.
+    """
+    return copy.deepcopy(localedata.load(str(Locale.parse(lang))))
+
+
+_PRISTINE: dict[str, Any] = {lang: _own_locale_data(lang) for lang in available_languages()}
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    parsed = Locale.parse(lang)
+    own = Locale(parsed.language, parsed.territory, parsed.script, parsed.variant)
+    own._Locale__data = localedata.LocaleDataDict(_PRISTINE.get(lang) or _own_locale_data(lang))  # type: ignore[attr-defined]
+    return own
+
+
 @cache
 def _translations(lang: str) -> gettext.NullTranslations:
     po = _locale_dir().joinpath(lang, "LC_MESSAGES", f"{DOMAIN}.po")
@@ -250,7 +274,7 @@ class Translator:
 
     def __post_init__(self) -> None:
         self._tr = _translations(self.lang)
-        self.locale = Locale.parse(self.lang)
+        self.locale = _locale(self.lang)
 
     # -- direction --------------------------------------------------------------------
     @property
