@@ -27,6 +27,14 @@ def build_workspace(path: Path) -> Path:
     params = SimulationParams()
     book = simulate(n_customers=150, years=2, seed=7, params=params)
     ws = Workspace.init(path, name="Web test", channels={c.name: c.kind for c in params.channels})
+    # The tests mark, snooze and assign different actions of one queue: list them all
+    # (weekly_capacity 0), not only the 25 most valuable.
+    toml = path / "regulars.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert "weekly_capacity = 25 " in text
+    toml.write_text(text.replace("weekly_capacity = 25 ", "weekly_capacity = 0 ", 1), "utf-8")
+    ws.close()
+    ws = Workspace.open(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         book.write(ws)
