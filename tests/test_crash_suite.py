@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from regulars.engine._shared import SHARED_REGISTRY
 from regulars.store import DB_FILE, Workspace
 
 EXE = Path(sys.executable).with_name("regulars")
@@ -39,7 +40,14 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
     con = duckdb.connect(str(path / DB_FILE), read_only=True)
     try:
         out = {}
-        for (table,) in con.execute("SHOW TABLES").fetchall():
+        tables = [table for (table,) in con.execute("SHOW TABLES").fetchall()]
+        # Derived tables kept per data version (engine.shared_table) are a cache,
+        # written in one transaction with their registry: read (every block is
+        # checked), but not part of the state a command leaves.
+        cache = {SHARED_REGISTRY}
+        if SHARED_REGISTRY in tables:
+            cache |= {n for (n,) in con.execute(f'SELECT name FROM "{SHARED_REGISTRY}"').fetchall()}
+        for table in tables:
             cols = [
                 f'"{name}"'
                 for name, type_, *_ in con.execute(f'DESCRIBE "{table}"').fetchall()
@@ -47,11 +55,7 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
             ]
             rows = con.execute(f'SELECT {", ".join(cols)} FROM "{table}"').fetchall()
             digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()[:16]
-            # Derived tables kept per data version (engine.shared_table) are a cache,
-            # written in one transaction with their registry: read (every block is
-            # checked), but not part of the state a command leaves.
-            cache = table.startswith("_shared_") or table == "_regulars_shared"
-            if rows and not cache:  # an empty table counts as absent: no data changed
+            if rows and table not in cache:  # an empty table counts as absent
                 out[table] = (len(rows), digest)
         return out
     finally:
