@@ -247,21 +247,30 @@ def run_regulars(path: Path, threads: int, skip_bare: bool = False) -> dict[str,
 # -- the lifetimes side ----------------------------------------------------------------
 
 
+def _read_orders(path: Path, sample: int | None) -> Any:
+    """The orders as a pandas frame, for a peer: its ``sample`` first customers (by id),
+    or all of them."""
+    import numpy as np
+    import pandas as pd
+
+    tx = pd.read_parquet(path)
+    if sample is not None:
+        keep = np.sort(tx["customer_id"].unique())[:sample]
+        tx = tx[tx["customer_id"].isin(keep)]
+    return tx
+
+
 def run_lifetimes(path: Path, sample: int | None) -> dict[str, Any]:
     t_start = time.perf_counter()
     import warnings
 
     import numpy as np
-    import pandas as pd
     from lifetimes import BetaGeoFitter, GammaGammaFitter
     from lifetimes.utils import summary_data_from_transaction_data
 
     warnings.simplefilter("ignore")  # lifetimes' own FutureWarnings and overflows
     t0 = time.perf_counter()
-    tx = pd.read_parquet(path)
-    if sample is not None:
-        keep = np.sort(tx["customer_id"].unique())[:sample]
-        tx = tx[tx["customer_id"].isin(keep)]
+    tx = _read_orders(path, sample)
     times: dict[str, float] = {"imports": t0 - t_start, "read": time.perf_counter() - t0}
     t0 = time.perf_counter()
     s = summary_data_from_transaction_data(
@@ -331,10 +340,7 @@ def run_clvkit(path: Path, sample: int | None) -> dict[str, Any]:
 
     warnings.simplefilter("ignore")  # its independence check and assumption warnings
     t0 = time.perf_counter()
-    tx = pd.read_parquet(path)
-    if sample is not None:
-        keep = np.sort(tx["customer_id"].unique())[:sample]
-        tx = tx[tx["customer_id"].isin(keep)]
+    tx = _read_orders(path, sample)
     times: dict[str, float] = {"imports": t0 - t_start, "read": time.perf_counter() - t0}
     t0 = time.perf_counter()
     cb = CustomerBase.from_transactions(
