@@ -62,6 +62,9 @@ _AMOUNT_TEXTS = {
     ),
 }
 
+#: The optional columns of an order line, in the order of the contract.
+LINE_FIELDS = ("product", "category", "quantity", "unit_price")
+
 
 def _line_revenue(plan: Plan, specs: Mapping[str, FieldSpec]) -> str | None:
     spec = specs.get("revenue")
@@ -281,7 +284,7 @@ def order_groups(
     for n in ("email", "name"):
         if n in specs:
             items.append((f'arg_min("{n}", _row) FILTER ("{n}" IS NOT NULL)', f'"{n}"', f"_{n}"))
-    line_fields = [n for n in ("product", "category", "quantity", "unit_price") if n in specs]
+    line_fields = [n for n in LINE_FIELDS if n in specs]
     if single:
         # Every order is one line: no grouping, and its line rides along (``__l_*``).
         items += [(f'"{n}"', f'"{n}"', f"__l_{n}") for n in (*line_fields, "_amount")]
@@ -429,8 +432,7 @@ def order_groups(
         customer_ok = "false"
     if single:
         lines = ", ".join(
-            f'"__l_{n}" AS {n}' if n in specs else f"NULL AS {n}"
-            for n in ("product", "category", "quantity", "unit_price")
+            f'"__l_{n}" AS {n}' if n in specs else f"NULL AS {n}" for n in LINE_FIELDS
         )
         con.execute(
             f"CREATE TEMP VIEW {LINES_OUT} AS SELECT order_id, CAST(1 AS INTEGER) AS line_no, "
@@ -438,10 +440,7 @@ def order_groups(
         )
         row = con.execute("SELECT count(*) FROM _rg_typed WHERE _skip").fetchone()
         return problems, int(row[0]) if row else 0
-    line_cols = ", ".join(
-        f"t.{n}" if n in specs else f"NULL AS {n}"
-        for n in ("product", "category", "quantity", "unit_price")
-    )
+    line_cols = ", ".join(f"t.{n}" if n in specs else f"NULL AS {n}" for n in LINE_FIELDS)
     # Lines of an order usually follow each other: their number is then the
     # distance from the order's first row, with no sort.
     con.execute(
