@@ -114,6 +114,10 @@ def test_fit_json_has_the_effects(shop: Path) -> None:
     assert rows == {("purchase", "segment=enterprise"), ("dropout", "segment=enterprise")}
     for e in effects["effects"]:
         assert e["lower_95"] < e["ratio"] < e["upper_95"]
+    # the same sentences as the terminal's, one per level
+    assert len(effects["sentences"]) == 1
+    assert "segment = enterprise" in effects["sentences"][0]
+    assert "smb" in effects["sentences"][0]
 
 
 def test_unknown_covariate_lists_the_columns(shop: Path) -> None:

@@ -317,26 +317,29 @@ def fit_command(
                 store_covariates(ws, fit, effects.stored())
     finally:
         ws.close()
-    if as_json:
-        out = fit.to_dict()
-        if effects is not None:
-            out["covariates"] = effects.to_dict()
-        click.echo(json.dumps(_clean(out), indent=2, default=_json_default))
-        return
-    _render_fit(fit)
+    sentences: list[str] = []
     if effects is not None:
         from regulars.report._effects import effect_sentences
         from regulars.report._i18n import translator
 
+        sentences = effect_sentences(
+            effects.effects.to_dict(orient="records"), effects.references, translator("en")
+        )
+    if as_json:
+        out = fit.to_dict()
+        if effects is not None:
+            out["covariates"] = {**effects.to_dict(), "sentences": sentences}
+        click.echo(json.dumps(_clean(out), indent=2, default=_json_default))
+        return
+    _render_fit(fit)
+    if effects is not None:
         refs = ", ".join(f"{k}={v}" for k, v in effects.references.items())
         console.print(
             f"\n[bold]Covariates[/] ({MODEL_NAMES[effects.model_name]} with covariates"
             + (f"; compared with {esc(refs)}" if refs else "")
             + "; 95% intervals):"
         )
-        for text in effect_sentences(
-            effects.effects.to_dict(orient="records"), effects.references, translator("en")
-        ):
+        for text in sentences:
             console.print(f"  {esc(text)}")
 
 
