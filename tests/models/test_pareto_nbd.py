@@ -10,7 +10,7 @@ from scipy.special import gammaln
 
 from regulars.models import ParetoNBDModel
 from regulars.models._base import compress
-from regulars.models._numerics import log_pareto_integral
+from regulars.models._pareto_integral import log_pareto_integral
 
 
 @pytest.fixture(scope="module")

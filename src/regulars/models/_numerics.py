@@ -34,8 +34,8 @@ __all__ = [
     "dot",
     "log1mexp",
     "log_integrate",
+    "log_integrate_moments",
     "log_nbd_pmf",
-    "log_pareto_integral",
     "logaddexp",
     "logsumexp_rows",
 ]
@@ -123,12 +123,51 @@ def log_integrate(
     ndarray
         The log integral, complex if ``log_f`` is.
     """
+    return _march(log_f, None, step, lo, hi, start, drop, max_panels)[0]
+
+
+def log_integrate_moments(
+    log_f: Callable[[Array, Array], Array],
+    moments: Callable[[Array, Array], Array],
+    step: Callable[[Array, Array], Array],
+    lo: Array,
+    hi: Array,
+    start: Array,
+    *,
+    drop: float = 60.0,
+    max_panels: int = 600,
+) -> tuple[Array, Array]:
+    """:func:`log_integrate` (real), plus the means of ``moments`` under the integrand.
+
+    ``moments(y, idx)`` returns ``k`` functions of the points (shape ``(k, len(idx),
+    m)``); the second result (shape ``(k, n)``) is ``int g exp(log_f) / int exp(log_f)``
+    for each of them, from the same nodes.  With ``g`` the derivatives of ``log_f`` in
+    the parameters, these are the derivatives of the log integral (differentiation
+    under the integral sign).
+    """
+    log_int, means = _march(log_f, moments, step, lo, hi, start, drop, max_panels)
+    assert means is not None
+    return log_int, means
+
+
+def _march(
+    log_f: Callable[[Array, Array], Array],
+    moments: Callable[[Array, Array], Array] | None,
+    step: Callable[[Array, Array], Array],
+    lo: Array,
+    hi: Array,
+    start: Array,
+    drop: float,
+    max_panels: int,
+) -> tuple[Array, Array | None]:
+    """The panel march of :func:`log_integrate` (and of :func:`log_integrate_moments`)."""
     lo = np.asarray(lo, dtype=float)
     hi = np.asarray(hi, dtype=float)
     start = np.clip(np.asarray(start, dtype=float), lo, hi)
     n = lo.shape[0]
     probe = log_f(start[:, None], np.arange(n))
     acc = np.zeros(n, dtype=probe.dtype)
+    mom: Array | None = None
     mx = np.full(n, -np.inf)
     peak = probe.real[:, 0].copy()
     for direction in (1.0, -1.0):
@@ -147,8 +186,14 @@ def log_integrate(
                 terms = vals + np.log(h[:, None] * GL_WEIGHTS[None, :])
             new_mx = np.maximum(mx[active], terms.real.max(axis=1))
             safe = np.where(np.isfinite(new_mx), new_mx, 0.0)
-            old = np.where(np.isfinite(mx[active]), mx[active] - safe, -np.inf)
-            acc[active] = acc[active] * np.exp(old) + np.exp(terms - safe[:, None]).sum(axis=1)
+            old = np.exp(np.where(np.isfinite(mx[active]), mx[active] - safe, -np.inf))
+            weights = np.exp(terms - safe[:, None])
+            acc[active] = acc[active] * old + weights.sum(axis=1)
+            if moments is not None:
+                g = moments(nodes, active)
+                if mom is None:
+                    mom = np.zeros((g.shape[0], n))
+                mom[:, active] = mom[:, active] * old + (g * weights).sum(axis=2)
             mx[active] = safe
             top = vals.real.max(axis=1)
             peak[active] = np.maximum(peak[active], top)
@@ -158,7 +203,13 @@ def log_integrate(
         if active.size:  # pragma: no cover - the step rules make this unreachable
             raise RuntimeError("internal quadrature did not finish; please report this bug")
     with np.errstate(divide="ignore"):
-        return mx + np.log(acc)
+        log_int = mx + np.log(acc)
+    if moments is None:
+        return log_int, None
+    if mom is None:  # every lane had an empty interval
+        mom = np.zeros((moments(start[:, None], np.arange(n)).shape[0], n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return log_int, mom / acc
 
 
 def _series_q(a: Array, b: Array, k: Array, u: Array, max_terms: int) -> tuple[Array, Array]:
@@ -269,134 +320,3 @@ def log_nbd_pmf(n: Array, r: Array, alpha: Array, t: Array) -> Array:
         + r * (np.log(alpha) - np.log(alpha + t))
         + log_t_part
     )
-
-
-def _log_j_series(p: Array, q: Array, big: Array, small: Array, e: Array, t: Array) -> Array:
-    """``log int_t^inf (alpha+y)^-p (beta+y)^-q dy`` by the Euler-transformed series.
-
-    With ``A = alpha + t``, ``B = beta + t``, ``M = max(A, B)``, ``m = min(A, B)``,
-    ``omega = (M - m) / m <= 1/2`` and ``e`` the exponent that belongs to ``m``:
-    ``J = M A^-p B^-q / (p+q-1) * 2F1(1, e; p+q; -omega)``; the series alternates with
-    terms falling at least as fast as ``omega^n``, so 60 terms always suffice.
-    """
-    m_ = small + t
-    big_ = big + t
-    omega = (big_ - m_) / m_
-    a1 = p + q
-    term = -omega * np.ones_like(e)
-    total = 1.0 + term * e / a1
-    term = term * e / a1
-    n_max = (
-        int(np.ceil(np.log(1e-17) / np.log(max(float(np.max(np.real(omega))), 1e-300))))
-        if omega.size
-        else 0
-    )
-    for n in range(1, min(max(n_max, 1), 60)):
-        term = term * (-(e + n) / (a1 + n)) * omega
-        total = total + term
-    return np.log(big_) - np.log(a1 - 1.0) + np.log(total)
-
-
-def log_pareto_integral(
-    r: Array, alpha: Array, s: Array, beta: Array, x: Array, t_x: Array, t_end: Array
-) -> Array:
-    """``log int_{t_x}^{T} (alpha+y)^-(r+x) (beta+y)^-(s+1) dy``, elementwise.
-
-    This is the part of the Pareto/NBD likelihood for the customer dying between the
-    last purchase and ``T`` (Fader and Hardie 2005, "A note on deriving the Pareto/NBD
-    model", eq. 22, where it appears as ``A_0`` times ``s / (r + s + x)``).  Where
-    ``alpha`` and ``beta`` are close (``|alpha - beta| <= (min + t_x) / 2``) it is the
-    difference of two fast hypergeometric series; elsewhere (``alpha >> beta``,
-    ``beta >> alpha``) it is integrated numerically in the variable
-    ``zeta = log((m + y) / (m + t_x))``, where the integrand is log-concave.  An interval
-    ``T - t_x`` shorter than the integrand's scale takes ten Gauss-Legendre nodes in ``y``.
-    Returns ``-inf`` where ``t_x == T``.  Parameters may be complex (complex step).
-    """
-    r, alpha, s, beta = (np.asarray(v) for v in (r, alpha, s, beta))
-    x, t_x, t_end = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, t_x, t_end))
-    p = r + x
-    q = s + 1.0 + 0.0 * x
-    a_gt_b = np.broadcast_to(np.real(alpha) >= np.real(beta), x.shape)
-    big = np.where(a_gt_b, alpha, beta) + 0.0 * x
-    small = np.where(a_gt_b, beta, alpha) + 0.0 * x
-    e_small = np.where(a_gt_b, q, p)  # exponent of the smaller base
-    e_big = np.where(a_gt_b, p, q)
-    dtype = np.result_type(big, p, float)
-    out = np.full(x.shape, -np.inf, dtype=dtype)
-    open_ = t_end > t_x
-    omega_tx = (np.real(big) - np.real(small)) / (np.real(small) + t_x)
-    # On an interval shorter than the integrand's scale (its log falls by less than 1)
-    # ten Gauss-Legendre nodes in y are exact; the series would subtract nearly equal terms.
-    decay = np.real(p) / (np.real(alpha) + t_x) + np.real(q) / (np.real(beta) + t_x)
-    short = open_ & ((t_end - t_x) * decay < 1.0)
-    if short.any():
-        y = t_x[short, None] + (t_end - t_x)[short, None] * GL_NODES[None, :]
-        log_f = -p[short, None] * np.log(alpha + y) - q[short, None] * np.log(beta + y)
-        out[short] = logsumexp_rows(
-            log_f + np.log((t_end - t_x)[short, None] * GL_WEIGHTS[None, :])
-        )
-    series = open_ & (omega_tx <= 0.5) & ~short
-    if series.any():
-        # J(t_x) and J(T) in one pass: stack the two evaluation points
-        two = lambda v: np.concatenate([v[series], v[series]])  # noqa: E731
-        tt = np.concatenate([t_x[series], t_end[series]])
-        pp = two(p)
-        lj = _log_j_series(pp, two(q), two(big), two(small), two(e_small), tt)
-        lj = lj - pp * np.log(alpha + tt) - two(q) * np.log(beta + tt)
-        l1, l2 = np.split(lj, 2)
-        out[series] = l1 + log1mexp(l2 - l1)
-    quad = open_ & ~series & ~short
-    if quad.any():
-        out[quad] = _log_pareto_quadrature(
-            p[quad], q[quad], big[quad], small[quad], e_big[quad], t_x[quad], t_end[quad]
-        )
-    return out
-
-
-def _log_pareto_quadrature(
-    p: Array, q: Array, big: Array, small: Array, e_big: Array, t_x: Array, t_end: Array
-) -> Array:
-    """Quadrature branch of :func:`log_pareto_integral`.
-
-    ``I = (m + t_x)^(1-p-q) int_0^Z exp(-a zeta - e_M log1p(w e^-zeta)) dzeta`` with
-    ``m, M`` the smaller and larger of ``alpha, beta``, ``e_M`` the exponent of ``M``,
-    ``a = p + q - 1``, ``w = (M - m) / (m + t_x)`` and ``Z = log((m + T) / (m + t_x))``.
-    The march runs in the real template ``[0, Re Z]``; the map to the (possibly
-    complex) ``[0, Z]`` keeps the complex step exact.
-    """
-    a = p + q - 1.0
-    w = (big - small) / (small + t_x)
-    z_c = np.log((small + t_end) / (small + t_x))
-    z_r = np.real(z_c)
-    ratio = z_c / z_r
-    a_r, e_r, w_r = np.real(a), np.real(e_big), np.real(w)
-
-    def log_f(zeta: Array, idx: Array) -> Array:
-        zc = zeta * ratio[idx][:, None]
-        return (
-            -a[idx][:, None] * zc
-            - e_big[idx][:, None] * np.log1p(w[idx][:, None] * np.exp(-zc))
-            + np.log(ratio[idx])[:, None]
-        )
-
-    def step(zeta: Array, idx: Array) -> Array:
-        ew = w_r[idx] * np.exp(-zeta)
-        sig = ew / (1.0 + ew)
-        d1 = np.abs(-a_r[idx] + e_r[idx] * sig)
-        d2 = e_r[idx] * sig * (1.0 - sig)
-        return np.minimum.reduce(
-            [
-                np.ones_like(zeta),
-                4.0 / np.maximum(d1, 1e-300),
-                1.5 / np.sqrt(np.maximum(d2, 1e-300)),
-            ]
-        )
-
-    # mode: -a + e_M sigma = 0, sigma = w e^-zeta / (1 + w e^-zeta)
-    s_star = a_r / e_r
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mode = np.where(s_star < 1.0, np.log(w_r * (1.0 - s_star) / s_star), 0.0)
-    mode = np.clip(np.nan_to_num(mode, nan=0.0, posinf=0.0, neginf=0.0), 0.0, z_r)
-    zeros = np.zeros_like(z_r)
-    body = log_integrate(log_f, step, zeros, z_r, mode)
-    return (1.0 - p - q) * np.log(small + t_x) + body

@@ -12,9 +12,11 @@ The likelihood (Fader and Hardie 2005, eq. 22) is
 
 where the first term is "alive at T" and ``s I`` is "died between t_x and T".  ``I``
 (the ``A_0`` term of the literature, times ``s / (r+s+x)``) is computed by
-:func:`~regulars.models._numerics.log_pareto_integral`: a hypergeometric series when
-``alpha`` and ``beta`` are close, a log-concave quadrature otherwise, with no
-overflow for any ``x`` or ``T``.  The gradient is exact, by the complex step.
+:class:`~regulars.models._pareto_integral.ParetoIntegral` as the difference of two
+tails ``int_t^inf``, each computed once per distinct ``(x, t)`` pair by a Gauss
+hypergeometric series (with a log-concave quadrature where the series would converge
+slowly), with no overflow for any ``x`` or ``T``.  The gradient is analytic and real,
+computed in the same pass.
 """
 
 from __future__ import annotations
@@ -24,16 +26,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import exprel, gammaln, loggamma
+from scipy.special import digamma, exprel, gammaln
 
-from regulars.models._base import Columns, FloatArray, complex_step_gradient
-from regulars.models._numerics import (
-    dot,
-    log_integrate,
-    log_nbd_pmf,
-    log_pareto_integral,
-    logaddexp,
-)
+from regulars.models._base import Columns, FloatArray
+from regulars.models._numerics import dot, log_integrate, log_nbd_pmf, logaddexp
+from regulars.models._pareto_integral import ParetoIntegral, log_pareto_integral
 from regulars.models._transactions import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
@@ -46,14 +43,17 @@ class _Stats:
     t_end: FloatArray
     w: FloatArray
     mean_t: float
+    integral: ParetoIntegral
+    x_values: FloatArray  # the distinct frequencies
+    x_codes: NDArray[np.intp]  # each tuple's index into x_values
 
 
 def _log_terms(
-    theta: NDArray[Any], x: FloatArray, t_x: FloatArray, t_end: FloatArray
-) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    theta: FloatArray, x: FloatArray, t_x: FloatArray, t_end: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Log of the constant, of the "alive" term and of the "died" term, per customer."""
     r, alpha, s, beta = theta
-    const = loggamma(r + x) - loggamma(r) + r * np.log(alpha) + s * np.log(beta)
+    const = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + t_end) - s * np.log(beta + t_end)
     died = np.log(s) + log_pareto_integral(r, alpha, s, beta, x, t_x, t_end)
     return const, alive, died
@@ -93,12 +93,16 @@ class ParetoNBDModel(TransactionModel):
 
     def _make_stats(self, cols: Columns) -> _Stats:
         mean_t = float(np.average(cols["T"], weights=cols.weight))
+        x_values, x_codes = np.unique(cols["frequency"], return_inverse=True)
         return _Stats(
             cols["frequency"],
             cols["recency"],
             cols["T"],
             cols.weight,
             mean_t if mean_t > 0 else 1.0,
+            ParetoIntegral.of(cols["frequency"], cols["recency"], cols["T"]),
+            x_values,
+            x_codes.ravel().astype(np.intp),
         )
 
     def _starting_points(self, stats: _Stats) -> list[FloatArray]:
@@ -110,18 +114,39 @@ class ParetoNBDModel(TransactionModel):
         ]
 
     def _log_likelihood(self, z: NDArray[Any], stats: _Stats) -> tuple[float, FloatArray]:
-        def total(zc: NDArray[Any]) -> Any:
-            const, alive, died = _log_terms(np.exp(zc), stats.x, stats.t_x, stats.t_end)
-            return dot(stats.w, const + logaddexp(alive, died))
-
-        return complex_step_gradient(total, np.asarray(z, dtype=float))
+        """The log-likelihood and its analytic gradient in the log-parameters."""
+        theta = np.exp(np.asarray(z, dtype=float))
+        r, alpha, s, beta = (float(v) for v in theta)
+        x, t_end, w, codes = stats.x, stats.t_end, stats.w, stats.x_codes
+        log_i, g_i = stats.integral.with_gradient(r, alpha, s, beta)
+        assert g_i is not None
+        la, lb = np.log(alpha + t_end), np.log(beta + t_end)
+        alive = -(r + x) * la - s * lb
+        died = np.log(s) + log_i
+        both = logaddexp(alive, died)
+        p_alive = np.exp(alive - both)
+        p_died = np.exp(died - both)  # 0 where the customer bought at T
+        lg = (gammaln(r + stats.x_values) - gammaln(r))[codes]
+        psi = (digamma(r + stats.x_values) - digamma(r))[codes]
+        ll = dot(w, lg + both) + float(w.sum()) * (r * np.log(alpha) + s * np.log(beta))
+        w_alive, w_died = w * p_alive, w * p_died
+        wsum = float(w.sum())
+        grad = np.array(
+            [
+                dot(w, psi) + wsum * np.log(alpha) - dot(w_alive, la) + dot(w_died, g_i[0]),
+                wsum * r / alpha - dot(w_alive, (r + x) / (alpha + t_end)) + dot(w_died, g_i[1]),
+                wsum * np.log(beta) - dot(w_alive, lb) + dot(w_died, 1.0 / s + g_i[2]),
+                wsum * s / beta - s * dot(w_alive, 1.0 / (beta + t_end)) + dot(w_died, g_i[3]),
+            ]
+        )
+        return float(ll), grad * theta
 
     # -- predictions ----------------------------------------------------------------
     def _p_alive(
         self, theta: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
     ) -> FloatArray:
         _, alive, died = _log_terms(theta, x, t_x, big_t)
-        return np.asarray(np.exp(alive - logaddexp(alive, died)).real)
+        return np.asarray(np.exp(alive - logaddexp(alive, died)))
 
     def _expected(
         self, theta: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray, t: FloatArray
