@@ -510,7 +510,7 @@ class BaseModel:
             if not (np.isfinite(res.fun) and res.fun < 1e10):
                 failures.append(f"start {self._fmt(z0)}: the likelihood became NaN or infinite")
                 continue
-            z, f, hess, gnorm = self._polish(objective, z)
+            z, f, hess, gnorm = self._polish(objective, z, getattr(res, "hess_inv", None))
             if np.isfinite(f) and gnorm <= 1e-6:
                 return (z, hess), failures
             failures.append(
@@ -520,19 +520,38 @@ class BaseModel:
         return None, failures
 
     def _polish(
-        self, objective: Callable[[FloatArray], tuple[float, FloatArray]], z: FloatArray
+        self,
+        objective: Callable[[FloatArray], tuple[float, FloatArray]],
+        z: FloatArray,
+        hess_inv: FloatArray | None = None,
     ) -> tuple[FloatArray, float, FloatArray, float]:
-        """Newton steps on a central-difference Hessian; returns z, f, Hessian, |grad|."""
+        """Newton steps to a gradient of 1e-10; returns z, f, Hessian, |grad|.
+
+        The steps use ``hess_inv`` (BFGS's inverse Hessian, which is close at its last
+        point) while it keeps lowering the objective, and a central-difference Hessian
+        otherwise.  The Hessian returned (for the standard errors) is computed once, at
+        the end, unless the last one computed is within 1e-6 of the final point.
+        """
         f, g = objective(z)
-        hess = _hessian(objective, z)
-        for _ in range(8):
+        hess: FloatArray | None = None
+        hess_at = z
+        inverse = None
+        if hess_inv is not None and _positive_inverse(hess_inv) is not None:
+            inverse = np.asarray(hess_inv, dtype=float)
+        for step in range(14):
             if float(np.max(np.abs(g))) <= 1e-10:
                 break
-            try:
-                chol = np.linalg.cholesky(hess)
-            except np.linalg.LinAlgError:
-                break
-            delta = -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+            if step == 6:
+                inverse = None  # still not there: the approximate curvature is too rough
+            if inverse is None:
+                hess, hess_at = _hessian(objective, z), z
+                try:
+                    chol = np.linalg.cholesky(hess)
+                except np.linalg.LinAlgError:
+                    break
+                delta = -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+            else:
+                delta = -inverse @ g
             improved = False
             for scale in (1.0, 0.5, 0.25, 0.1):
                 zn = np.clip(z + scale * delta, -LOG_BOUND, LOG_BOUND)
@@ -541,9 +560,15 @@ class BaseModel:
                     z, f, g, improved = zn, fn, gn, True
                     break
             if not improved:
-                break
-            if float(np.max(np.abs(scale * delta))) < 1e-6:
+                if inverse is None:
+                    break
+                inverse = None  # the approximate curvature failed: use the exact one
+                continue
+            if scale < 1.0:
+                inverse = None
+            if hess is not None and float(np.max(np.abs(scale * delta))) < 1e-6:
                 break  # the Hessian barely moved: keep it for the standard errors
+        if hess is None or float(np.max(np.abs(z - hess_at))) > 1e-6:
             hess = _hessian(objective, z)
         return z, f, hess, float(np.max(np.abs(g)))
 

@@ -61,34 +61,39 @@ def _series(
     a = e_big + e_small - 1.0
     mt = big + t
     z = (big - small) / mt
-    k = e_small.copy()  # n (e_m)_n z^(n-1) / n!, the z-derivative of (e_m)_n z^n / n!
-    h = np.zeros_like(t)  # sum_{j<n} 1 / (e_m + j)
-    s0 = 1.0 / a  # sum g / (a+n)
-    s_a = s0 / a  # sum g / (a+n)^2
-    s_h = np.zeros_like(t)  # sum g h / (a+n)
-    s_z = np.zeros_like(t)  # sum k / (a+n)
-    peak = (e_small - 1.0) * z / (1.0 - z)  # the terms grow up to about here
-    idx = np.arange(t.size)
+    # the sums, per lane: S = sum g/(a+n), S_a = sum g/(a+n)^2, S_h = sum g h/(a+n) and
+    # S_z = sum k/(a+n), with g = (e_m)_n z^n / n!, k = dg/dz = n g / z and
+    # h = sum_{j<n} 1/(e_m+j) = d log (e_m)_n / d e_m
+    sums = np.empty((4, t.size))
+    s0, s_a = 1.0 / a, 1.0 / a**2
+    s_h, s_z = np.zeros(t.size), np.zeros(t.size)
+    # the lanes still summing, compacted as they finish
+    idx: Array = np.arange(t.size)
+    em, zi, ai = e_small, z, a
+    k: Array = e_small.copy()
+    h: Array = np.zeros(t.size)
+    peak: Array = (e_small - 1.0) * z / (1.0 - z)  # the terms grow up to about here
     for n in range(1, _MAX_TERMS):
-        em, zi = e_small[idx], z[idx]
         if n > 1:
-            k = k * (em + n - 1.0) * zi / (n - 1.0)
-        h = h + 1.0 / (em + n - 1.0)
-        g = k * zi / n  # (e_m)_n z^n / n!
-        inv = 1.0 / (a[idx] + n)
-        term = g * inv
-        s0[idx] += term
-        s_a[idx] += term * inv
-        s_h[idx] += term * h
-        s_z[idx] += k * inv
-        done = (term <= _TOL * s0[idx]) & (n > peak[idx])
+            k = k * (em + (n - 1.0)) * zi / (n - 1.0)
+        h = h + 1.0 / (em + (n - 1.0))
+        inv = 1.0 / (ai + n)
+        term = k * zi * inv / n
+        s0 = s0 + term
+        s_a = s_a + term * inv
+        s_h = s_h + term * h
+        s_z = s_z + k * inv
+        done = (term <= _TOL * s0) & (n > peak)
         if done.any():
+            sums[:, idx[done]] = (s0[done], s_a[done], s_h[done], s_z[done])
             keep = ~done
-            idx, k, h = idx[keep], k[keep], h[keep]
-            if idx.size == 0:
+            if not keep.any():
                 break
+            idx, em, zi, ai, k, h, peak = (v[keep] for v in (idx, em, zi, ai, k, h, peak))
+            s0, s_a, s_h, s_z = (v[keep] for v in (s0, s_a, s_h, s_z))
     else:  # pragma: no cover - z <= z* bounds the number of terms
         raise RuntimeError("internal series did not converge; please report this bug")
+    s0, s_a, s_h, s_z = sums
     log_mt = np.log(mt)
     log_j = -a * log_mt + np.log(s0)
     d_a = -log_mt - s_a / s0
@@ -261,12 +266,36 @@ class ParetoIntegral:
         return out, grad
 
 
+#: The last few ParetoIntegral built by :func:`log_pareto_integral`: scoring with parameter
+#: intervals evaluates the same tuples under dozens of parameter draws.
+_RECENT: tuple[ParetoIntegral, ...] = ()
+_RECENT_SIZE = 4
+
+
+def _integral_of(x: Array, t_x: Array, t_end: Array) -> ParetoIntegral:
+    """``ParetoIntegral.of``, reusing a recent one built from equal arrays."""
+    global _RECENT
+    x, t_x, t_end = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, t_x, t_end))
+    x, t_x, t_end = x.ravel(), t_x.ravel(), t_end.ravel()
+    for old in _RECENT:
+        if (
+            old.x.size == x.size
+            and np.array_equal(old.x, x)
+            and np.array_equal(old.t_x, t_x)
+            and np.array_equal(old.t_end, t_end)
+        ):
+            return old
+    new = ParetoIntegral.of(x.copy(), t_x.copy(), t_end.copy())
+    _RECENT = (new, *_RECENT[: _RECENT_SIZE - 1])
+    return new
+
+
 def log_pareto_integral(
     r: float, alpha: float, s: float, beta: float, x: Array, t_x: Array, t_end: Array
 ) -> Array:
     """``log int_{t_x}^{T} (alpha+y)^-(r+x) (beta+y)^-(s+1) dy``, elementwise (``-inf``
     where ``t_x == T``)."""
-    log_i, _ = ParetoIntegral.of(x, t_x, t_end).with_gradient(
+    log_i, _ = _integral_of(x, t_x, t_end).with_gradient(
         float(r), float(alpha), float(s), float(beta), gradient=False
     )
     return log_i.reshape(np.broadcast(np.asarray(x), np.asarray(t_x), np.asarray(t_end)).shape)
