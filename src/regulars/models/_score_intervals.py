@@ -118,7 +118,7 @@ def interval_tables(
         if spend is None or dep_pairs is None:
             continue
         if dep_pairs is not None:
-            dep = dep_pairs.value(model, None, z)
+            dep = dep_pairs.value(model, None, z, p_alive=p)  # this draw's P(alive)
         else:
             dep = discounted_expected_purchases(
                 model, tuples, months=months, discount_rate=discount_rate, time_unit=time_unit

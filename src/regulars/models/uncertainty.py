@@ -350,12 +350,23 @@ class _DiscountedPairs:
             previous = current
         return total, ok
 
-    def value(self, model: Any, spend_model: Any, z: FloatArray) -> FloatArray:
+    def value(
+        self,
+        model: Any,
+        spend_model: Any,
+        z: FloatArray,
+        *,
+        p_alive: FloatArray | None = None,
+    ) -> FloatArray:
+        """The discounted expected purchases (times the spend) of ``self.tuples`` under
+        ``model``; ``p_alive``, if given, is its P(alive) of these tuples."""
         from regulars.models.clv import customer_lifetime_value
 
         pair = self.d0 * np.exp(self.slope @ (z - self.z0))
         x, t_x, big_t = self.tuples["frequency"], self.tuples["recency"], self.tuples["T"]
-        p = np.clip(model._p_alive(model._theta(), x, t_x, big_t), 0.0, 1.0)
+        if p_alive is None:
+            p_alive = model._p_alive(model._theta(), x, t_x, big_t)
+        p = np.clip(p_alive, 0.0, 1.0)
         out = p * pair[self.inv]
         if spend_model is not None:
             out = out * spend_model.expected_spend(self.tuples)
