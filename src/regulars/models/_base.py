@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.optimize import minimize
 
 from regulars.errors import ConvergenceError, NotFittedError, SchemaError
 from regulars.models._diagnostics import Diagnostics, parameter_checks
@@ -480,6 +479,8 @@ class BaseModel:
         and non-finite values are replaced by a large finite one so that the line
         search backs off.
         """
+        from scipy.optimize import minimize  # slow to import; scoring does not need it
+
         failures: list[str] = []
 
         def guarded(z: FloatArray) -> tuple[float, FloatArray]:

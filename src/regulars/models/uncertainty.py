@@ -32,8 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.special import betainc, betaln, expit, gammaln, logit
-from scipy.stats import norm
+from scipy.special import betainc, betaln, expit, gammaln, logit, ndtri
 
 from regulars.errors import NotFittedError, SchemaError
 from regulars.models._base import FloatArray, TableLike, as_time, distinct, read_columns
@@ -116,7 +115,7 @@ class _Running:
 def _z_level(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.9). Got {level!r}.")
-    return float(norm.ppf(0.5 + level / 2.0))
+    return float(ndtri(0.5 + level / 2.0))  # the normal quantile (scipy.stats is slow to import)
 
 
 def _scores(model: Any, rfm: dict[str, FloatArray], t: float, pairs: Any) -> tuple[Any, Any]:
