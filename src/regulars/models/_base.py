@@ -492,6 +492,15 @@ class BaseModel:
                 return 1e10 + float(excess @ excess), 2.0 * excess
             return f + float(excess @ excess), np.where(excess != 0, 2.0 * excess, g)
 
+        if hess_inv0 is not None and starts:
+            # A warm start is already close and its curvature is the sample's: Newton
+            # steps on that curvature go straight to the maximum, without BFGS's line
+            # searches (BFGS remains the fallback).
+            z0 = np.clip(np.asarray(starts[0], dtype=float), -LOG_BOUND + 1, LOG_BOUND - 1)
+            with np.errstate(all="ignore"):
+                z, f, hess, gnorm = self._polish(objective, z0, hess_inv0)
+            if np.isfinite(f) and gnorm <= 1e-6:
+                return (z, hess), failures
         for i, start in enumerate(starts):
             z0 = np.clip(np.asarray(start, dtype=float), -LOG_BOUND + 1, LOG_BOUND - 1)
             options: dict[str, Any] = {"maxiter": self.max_iter, "gtol": 1e-9}
