@@ -83,6 +83,9 @@ class Staged:
     # is DuckDB's own, so there is no decimal comma or day/month order to detect.
     numeric: frozenset[str] = frozenset()
     temporal: frozenset[str] = frozenset()
+    # Parquet columns also staged as stored (column -> (their SQL in ``_rg_raw``, their
+    # type)): fields whose values the type proves read them without the text round trip.
+    typed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -537,6 +540,10 @@ def _stage_jsonl(
     return _finish(con, Staged(path, "jsonl", names, 0))
 
 
+# Parquet types a field may read as stored (see FieldSpec.read_typed).
+_TYPED = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL", "DATE", "TIMESTAMP")
+
+
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     src = _sql_str(str(path))
     try:
@@ -547,6 +554,18 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             f"CAST({sql_ident(k)} AS VARCHAR) AS {sql_ident(n)}"
             for k, n in zip(keys, names, strict=True)
         )
+        # Numbers and dates also as stored, under names no file column can take
+        # (_clean_names renames "__rg_…"): a step that reads only these never
+        # formats the values as text (a view computes only the columns read).
+        lower = {n.lower() for n in names}
+        typed = {
+            n: (sql_ident(f"__rg_t_{n}"), str(r[1]).upper())
+            for n, r in zip(names, desc, strict=True)
+            if str(r[1]).upper().startswith(_TYPED) and f"__rg_t_{n}".lower() not in lower
+        }
+        for k, n in zip(keys, names, strict=True):
+            if n in typed:
+                sel += f", {sql_ident(k)} AS {typed[n][0]}"
         # A Parquet file is read in place, not copied: every step streams its row
         # groups again (``file_row_number`` numbers the rows in file order), so a file
         # of any size stages in no memory and no spill space.
@@ -574,6 +593,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         int(row[0]) if row else 0,
         numeric=frozenset(n for n, t in types.items() if t.startswith(numeric)),
         temporal=frozenset(n for n, t in types.items() if t in ("DATE", "TIMESTAMP")),
+        typed=typed,
     )
     if staged.rows == 0:
         raise SchemaError(

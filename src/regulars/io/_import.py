@@ -451,6 +451,8 @@ def _detect(
             note = s.settle_dates(classes, where=where, value_at=value_at)
         if note:
             notes.append(note)
+        if len(s.source.columns) == 1 and s.source.columns[0] in staged.typed:
+            s.read_stored(*staged.typed[s.source.columns[0]])
     return notes
 
 
@@ -463,7 +465,7 @@ def _build_typed(
 ) -> list[Check]:
     t = plan.table
     all_specs = list(specs.values())
-    raw = ", ".join(f"{s.raw_sql()} AS {s.r}" for s in all_specs) or "NULL AS _none"
+    raw = ", ".join(f"{s.input_sql()} AS {s.r}" for s in all_specs) or "NULL AS _none"
     col_skips = [
         f"coalesce(lower(trim({sql_ident(c)})) IN ({', '.join(sql_str(v) for v in vals)}), false)"
         for c, vals in plan.skip.items()

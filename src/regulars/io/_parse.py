@@ -10,6 +10,7 @@ ambiguous: decimal comma or point, day/month or month/day.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -200,6 +201,10 @@ class FieldSpec:
     date_format: str | None = None
     order_level: bool = False
     currency: str = "EUR"
+    # How a Parquet column stores the field, when its type proves what the text
+    # round trip would give (see read_stored): "money", "number" or "date".
+    stored: str = ""
+    stored_sql: str = ""
 
     def col(self, suffix: str = "") -> str:
         return f'"{self.name}{"__" + suffix if suffix else ""}"'
@@ -232,6 +237,35 @@ class FieldSpec:
     def raw_sql(self) -> str:
         """The raw text: trimmed, NULL when empty."""
         return self.source.raw_sql()
+
+    def input_sql(self) -> str:
+        """What the layers read: the raw text, or the value as the file stores it."""
+        return self.stored_sql or self.raw_sql()
+
+    def read_stored(self, sql: str, type_: str) -> bool:
+        """Read the field from a column stored as ``type_`` (SQL ``sql``) when the text
+        would parse to the same value; return whether it does.
+
+        Money from integers and from decimals with at most 2 places (the cast is then
+        exact, or fails as too large); numbers from doubles, integers and decimals
+        of up to 15 digits (their text parses back to the same double); dates and
+        times from DATE and TIMESTAMP, unless a date format is given.  Floats and
+        decimals with more places keep the text path, which rounds their text.
+        """
+        if self.values or self.comma or self.date_format is not None:
+            return False
+        ints = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
+        width, scale = _decimal(type_)
+        if self.kind == "money" and (type_ in ints or (width and scale <= 2)):
+            self.stored = "money"
+        elif self.kind == "number" and (type_ in (*ints, "DOUBLE") or (width and width <= 15)):
+            self.stored = "number"
+        elif self.is_date and type_ in ("DATE", "TIMESTAMP"):
+            self.stored = "date"
+        else:
+            return False
+        self.stored_sql = sql
+        return True
 
     def skip_sql(self) -> str | None:
         skips = [k for k, v in self.values.items() if v == SKIP]
@@ -375,6 +409,14 @@ class FieldSpec:
         and its canonical text, the parsed value.
         """
         r, f, c = self.r, self.col("f"), self.col("c")
+        if self.stored == "money":
+            return [[f"TRY_CAST({r} AS {MONEY}) AS {f}"], [], [], [], []]
+        if self.stored == "number":
+            return [[f"CAST({r} AS DOUBLE) AS {f}"], [], [], [], []]
+        if self.stored == "date":
+            return [[f"CASE WHEN isfinite({r}) THEN CAST({r} AS TIMESTAMP) END AS {f}"]] + [
+                [] for _ in range(4)
+            ]
         tokens = ", ".join(sql_str(t) for t in NULL_TOKENS)
         # list_contains, not IN: an IN list becomes a join over every row.
         not_token = f"NOT list_contains([{tokens}], lower({r}))"
@@ -451,6 +493,8 @@ class FieldSpec:
         value as written (3 × 0.335 is 1.01, not 3 × 0.34) and rounded once.
         """
         r, f, s = self.r, self.col("f"), self.col("s")
+        if self.stored:  # at most 2 decimals, or an integer: the cents are exact
+            return f"TRY_CAST({r} AS DECIMAL(18,6))"
         text = f"replace({r}, ',', '.')" if self.comma else r
         return (
             f"CASE WHEN {f} IS NOT NULL THEN TRY_CAST({text} AS DECIMAL(18,6)) "
@@ -461,6 +505,8 @@ class FieldSpec:
         """(value, error code) over the last layer; the code is None if none can occur."""
         empty = "'empty'" if self.required else "NULL"
         r, f, c = self.r, self.col("f"), self.col("c")
+        if self.stored:
+            return self._stored_sql(empty)
         missing = f"{r} IS NULL OR ({f} IS NULL AND {c} IS NULL)"
         if self.is_number:
             s, d = self.col("s"), self.col("d")
@@ -511,6 +557,31 @@ class FieldSpec:
                 value = f"coalesce(CASE lower({r}) {whens} END, {r})"
         return value, (f"CASE WHEN {r} IS NULL THEN {empty} END" if self.required else None)
 
+    def _stored_sql(self, empty: str) -> tuple[str, str]:
+        """(value, error code) of a field read as stored: the codes the text gives."""
+        r, f = self.r, self.col("f")
+        if self.stored == "date":
+            plausible = f"coalesce(year({f}) BETWEEN 1800 AND 2200, false)"
+            value = f"CAST({f} AS DATE)" if self.kind == "date" else f
+            code = (
+                f"CASE WHEN {r} IS NULL THEN {empty} WHEN {f} IS NULL THEN 'not_date' "
+                f"WHEN NOT ({plausible}) THEN 'date_range' END"
+            )
+            return f"CASE WHEN {plausible} THEN {value} END", code
+        if self.stored == "money":
+            value = f
+            # NULL: the text is empty; a cast that fails: the value is too large.
+            bad = f"WHEN {f} IS NULL THEN 'too_large' "
+        else:
+            value = f"CASE WHEN isfinite({f}) AND abs({f}) < {MAX_NUMBER} THEN {f} END"
+            # NaN reads as "nan", an empty value; infinity is not a number.
+            bad = (
+                f"WHEN isnan({f}) THEN {empty} WHEN isinf({f}) THEN 'not_number' "
+                f"WHEN {value} IS NULL THEN 'too_large' "
+            )
+        neg = f"WHEN {value} < 0 THEN 'negative' " if self.nonneg else ""
+        return value, f"CASE WHEN {r} IS NULL THEN {empty} {bad}{neg}END"
+
     def _choice_map(self) -> dict[str, str]:
         syn_key = "touch_kind" if self.name == "kind" and "call" in self.choices else self.name
         mapping = {c: c for c in self.choices}
@@ -539,6 +610,12 @@ class FieldSpec:
         )
         compact = f"WHEN {_rx(c, '[0-9]{8}')} THEN try_strptime({c}, '%Y%m%d')"
         return f"(CASE WHEN {c} IS NULL THEN NULL {iso} {whens} {compact} END)"
+
+
+def _decimal(type_: str) -> tuple[int, int]:
+    """(width, scale) of a ``DECIMAL(w,s)`` type name, else (0, 0)."""
+    m = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", type_)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
 def describe(spec: FieldSpec | None, code: str) -> tuple[str, str, str]:
