@@ -25,15 +25,14 @@ from regulars.store import Workspace
 path, big, hook = sys.argv[1], sys.argv[2], sys.argv[3]
 ws = Workspace.open(path)
 if hook == "after-write":
-    upsert = Workspace.upsert
+    write_rows = _import.write_rows
 
-    def slow_upsert(self, con, table, source):
-        n = upsert(self, con, table, source)
-        print("WROTE", n, flush=True)  # the rows are in the open transaction now
+    def slow_write(con, workspace, plan, result, **kw):
+        write_rows(con, workspace, plan, result, **kw)
+        print("WROTE", result.records, flush=True)  # the rows are in the open transaction now
         time.sleep(60)
-        return n
 
-    Workspace.upsert = slow_upsert
+    _import.write_rows = slow_write
 print("STARTED", flush=True)
 import_file(ws, "orders", big)
 print("DONE", flush=True)

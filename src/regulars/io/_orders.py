@@ -362,23 +362,6 @@ def order_groups(
         f"FROM ({inner}))"
     )
 
-    if single:  # the order's one line is its first row
-        con.execute(
-            f"INSERT INTO {BAD} SELECT _first, 'order \"' || order_id || '\": ' || _reason, "
-            f"true FROM {GROUPS} WHERE _reason <> '' AND NOT _skip "
-            f"AND _first NOT IN (SELECT _row FROM {BAD})"
-        )
-    else:
-        con.execute(
-            f"INSERT INTO {BAD} SELECT t._row, 'order \"' || o.order_id || '\": ' || o._reason, "
-            f"true FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
-            f"WHERE o._reason <> '' AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
-        )
-        con.execute(
-            f"INSERT INTO {BAD} SELECT t._row, 'another line of order \"' || o.order_id || "
-            f"'\" is invalid', false FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
-            f"WHERE o._has_bad AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
-        )
     problems = [
         Problem(int(first), what=str(reason), order=str(oid), fix=group_fix(str(reason)))
         for first, oid, reason in con.execute(
@@ -386,7 +369,26 @@ def order_groups(
             f"AND NOT _skip ORDER BY _first LIMIT {MAX_PROBLEMS}"
         ).fetchall()
     ]
-
+    # Lines of the orders with a problem go to _rg_bad; with none (the usual case) that
+    # pass over every order is not needed.
+    if problems and single:  # the order's one line is its first row
+        con.execute(
+            f"INSERT INTO {BAD} SELECT _first, 'order \"' || order_id || '\": ' || _reason, "
+            f"true FROM {GROUPS} WHERE _reason <> '' AND NOT _skip "
+            f"AND _first NOT IN (SELECT _row FROM {BAD})"
+        )
+    elif problems:
+        con.execute(
+            f"INSERT INTO {BAD} SELECT t._row, 'order \"' || o.order_id || '\": ' || o._reason, "
+            f"true FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
+            f"WHERE o._reason <> '' AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
+        )
+    if not single:
+        con.execute(
+            f"INSERT INTO {BAD} SELECT t._row, 'another line of order \"' || o.order_id || "
+            f"'\" is invalid', false FROM _rg_typed t JOIN {GROUPS} o ON t.order_id = o.order_id "
+            f"WHERE o._has_bad AND NOT o._skip AND t._row NOT IN (SELECT _row FROM {BAD})"
+        )
     kind = '"kind"' if "kind" in specs else "NULL"
     status = '"status"' if "status" in specs else "NULL"
     refund_date = '"refund_date"' if "refund_date" in specs else "NULL"

@@ -66,47 +66,45 @@ def write_rows(
             f"LEFT JOIN customers t USING ({key})"
         )
         source = "_rg_final"
-    records = con.execute(
-        f"SELECT count(*), count(*) FILTER ({'revenue IS NULL' if t.name == 'orders' else 'false'})"
-        f" FROM {source}"
-    ).fetchone()
-    result.records = int(records[0]) if records else 0
     # Into an empty table (a first import) nothing can be replaced: the rows stream in
-    # with no join against what is there.
+    # with no join against what is there.  Otherwise the rows with the keys being
+    # written are deleted first: how many is how many were there already.  The counts
+    # come from the statements themselves, not from more passes over the rows.
     first = not _has_rows(con, t.name)
     on = " AND ".join(f"s.{sql_ident(k)} = t.{sql_ident(k)}" for k in t.key)
-    existing = (
-        0
-        if first
-        else _count(
-            con,
-            f"SELECT count(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {t.name} t WHERE {on})",
-        )
-    )
-    result.new_records = result.records - existing
     before = _count(con, "SELECT count(*) FROM customers")
     if t.name == "orders":
-        if records and int(records[1]):
-            # Workspaces made before amount-less logs had revenue NOT NULL.
+        if "revenue" not in plan.sources and "unit_price" not in plan.sources:
+            # An amount-less log stores revenue empty; workspaces made before such logs
+            # had revenue NOT NULL.
             con.execute("ALTER TABLE orders ALTER COLUMN revenue DROP NOT NULL")
         if _has_rows(con, "order_lines"):
             con.execute("DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM _rg_out)")
         _write_guests(con, workspace)
-    if first:
-        cols = ", ".join(sql_ident(c) for c in t.column_names)
-        con.execute(f"INSERT INTO {sql_ident(t.name)} ({cols}) SELECT {cols} FROM {source}")
-    else:
-        workspace.upsert(con, t, source)
+    existing = 0
+    if not first:
+        existing = _count(con, f"DELETE FROM {sql_ident(t.name)} t USING {source} s WHERE {on}")
+    cols = ", ".join(sql_ident(c) for c in t.column_names)
+    result.records = _count(
+        con, f"INSERT INTO {sql_ident(t.name)} ({cols}) SELECT {cols} FROM {source}"
+    )
+    result.new_records = result.records - existing
     if t.name == "orders":
         cols = ", ".join(sql_ident(c) for c in TABLES["order_lines"].column_names)
-        con.execute(f"INSERT INTO order_lines ({cols}) SELECT {cols} FROM _rg_lines_out")
-        result.lines = _count(con, "SELECT count(*) FROM _rg_lines_out")
+        result.lines = _count(
+            con, f"INSERT INTO order_lines ({cols}) SELECT {cols} FROM _rg_lines_out"
+        )
+        details = "email" in plan.sources or "name" in plan.sources
         con.execute(
             "INSERT INTO customers (customer_id, email, name) SELECT customer_id, "
-            "arg_min(_email, order_date) FILTER (_email IS NOT NULL), "
-            "arg_min(_name, order_date) FILTER (_name IS NOT NULL) FROM _rg_out o "
-            "WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) "
-            "GROUP BY customer_id"
+            + (
+                "arg_min(_email, order_date) FILTER (_email IS NOT NULL), "
+                "arg_min(_name, order_date) FILTER (_name IS NOT NULL) "
+                if details
+                else "NULL, NULL "  # no email or name column: nothing to pick
+            )
+            + "FROM _rg_out o WHERE NOT EXISTS (SELECT 1 FROM customers c "
+            "WHERE c.customer_id = o.customer_id) GROUP BY customer_id"
         )
     elif t.name == "customers":
         con.execute(
