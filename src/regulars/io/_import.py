@@ -1,14 +1,17 @@
 """``import_file``: one file into one contract table, in one transaction.
 
-The steps, all inside one DuckDB transaction (so a crash or a kill leaves the
-workspace exactly as it was):
+An import of orders whose file bytes and options are those of the last import, into
+data unchanged since, reports that import's result and writes nothing (:mod:`._repeat`).
+Otherwise the steps, all inside one DuckDB transaction (so a crash or a kill leaves
+the workspace exactly as it was):
 
 1. stream the file into a staging table of text columns, or read a Parquet file in
    place as text (:mod:`._formats`); DuckDB's memory and spill space are bounded by
    the import's budget (:mod:`._memory`);
 2. map source columns onto contract fields (:mod:`._mapping`);
 3. look at whole columns to settle decimal commas and day/month order, then parse
-   every field in SQL into typed values and error codes (:mod:`._parse`);
+   every field in SQL into typed values and error codes (:mod:`._parse`; Parquet
+   numbers and dates whose type proves their value are read as stored);
 4. group lines into orders (:mod:`._orders`; a file with one line per order id is
    not grouped), or check that each natural key has one set of values (other tables);
 5. refuse the import and list the problems, or, with ``skip_invalid``, write the
