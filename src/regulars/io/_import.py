@@ -71,6 +71,7 @@ _TEMP = (
     "_rg_final",
     "_rg_lines_out",
     "_rg_keyed",
+    "_rg_totals",
 )
 
 

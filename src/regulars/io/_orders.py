@@ -48,6 +48,7 @@ MAX_MONEY_TEXT = "9999999999999999.99"
 GUESTS_OUT = "_rg_guests_out"
 LINES_OUT = "_rg_lines_out"
 GROUPS = "_rg_ord"
+TOTALS = "_rg_totals"
 
 _AMOUNT_TEXTS = {
     "no_amount": (
@@ -207,28 +208,39 @@ def guest_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int, Decimal, Dec
     """Guest rows, guest orders, their net revenue, and the customers' net revenue.
 
     Net revenue is the sum of the lines' amounts (sales minus returns) of the
-    imported orders.
+    imported orders.  Summed by :func:`order_groups` in its one pass over the orders.
     """
-
-    def net(where: str) -> str:
-        return f"coalesce(sum(_pos) FILTER ({where}), 0) - coalesce(sum(_ret) FILTER ({where}), 0)"
-
-    guest, cust = "customer_id IS NULL", "customer_id IS NOT NULL"
     row = con.execute(
-        f"SELECT coalesce(sum(_n) FILTER ({guest}), 0), count(*) FILTER ({guest}), "
-        f"{net(guest)}, {net(cust)} FROM {GROUPS} WHERE _ok"
+        f"SELECT _guest_rows, _guest_orders, _guest_net, _customer_net FROM {TOTALS}"
     ).fetchone()
     if not row:
         return 0, 0, Decimal(0), Decimal(0)
-    return int(row[0]), int(row[1]), Decimal(row[2] or 0), Decimal(row[3] or 0)
+    return int(row[0] or 0), int(row[1] or 0), Decimal(row[2] or 0), Decimal(row[3] or 0)
 
 
 def mixed_times(con: duckdb.DuckDBPyConnection) -> int:
     """Imported orders whose lines had different times on the same day."""
-    row = con.execute(
-        f'SELECT count(*) FROM {GROUPS} WHERE _ok AND "order_date" <> "order_date__max"'
-    ).fetchone()
-    return int(row[0]) if row else 0
+    row = con.execute(f"SELECT _mixed FROM {TOTALS}").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def _totals_sql() -> str:
+    """One pass over the orders: failing orders, guest and customer totals, mixed times."""
+
+    def net(where: str) -> str:
+        where = f"_ok AND {where}"
+        return f"coalesce(sum(_pos) FILTER ({where}), 0) - coalesce(sum(_ret) FILTER ({where}), 0)"
+
+    guest, cust = "customer_id IS NULL", "customer_id IS NOT NULL"
+    return (
+        f"CREATE TEMP TABLE {TOTALS} AS SELECT "
+        "count(*) FILTER (_reason <> '' AND NOT _skip) AS _failing_orders, "
+        f"coalesce(sum(_n) FILTER (_ok AND {guest}), 0) AS _guest_rows, "
+        f"count(*) FILTER (_ok AND {guest}) AS _guest_orders, "
+        f"{net(guest)} AS _guest_net, {net(cust)} AS _customer_net, "
+        'count(*) FILTER (_ok AND "order_date" <> "order_date__max") AS _mixed '
+        f"FROM {GROUPS}"
+    )
 
 
 def order_groups(
@@ -362,15 +374,22 @@ def order_groups(
         f"FROM ({inner}))"
     )
 
+    # One pass counts the failing orders and sums the totals the summary shows; the
+    # failing orders are listed, and their lines go to _rg_bad, only when there are
+    # some (usually there are none, and those passes over every order are not needed).
+    con.execute(_totals_sql())
+    n_failing = con.execute(f"SELECT _failing_orders FROM {TOTALS}").fetchone()
     problems = [
         Problem(int(first), what=str(reason), order=str(oid), fix=group_fix(str(reason)))
-        for first, oid, reason in con.execute(
-            f"SELECT _first, order_id, _reason FROM {GROUPS} WHERE _reason <> '' "
-            f"AND NOT _skip ORDER BY _first LIMIT {MAX_PROBLEMS}"
-        ).fetchall()
+        for first, oid, reason in (
+            con.execute(
+                f"SELECT _first, order_id, _reason FROM {GROUPS} WHERE _reason <> '' "
+                f"AND NOT _skip ORDER BY _first LIMIT {MAX_PROBLEMS}"
+            ).fetchall()
+            if n_failing and n_failing[0]
+            else []
+        )
     ]
-    # Lines of the orders with a problem go to _rg_bad; with none (the usual case) that
-    # pass over every order is not needed.
     if problems and single:  # the order's one line is its first row
         con.execute(
             f"INSERT INTO {BAD} SELECT _first, 'order \"' || order_id || '\": ' || _reason, "
