@@ -119,8 +119,16 @@ class ActionsConfig:
     # Orders within this many days of the previous order are one visit: a burst of
     # orders in one week does not make a "usual gap" of a few days.
     visit_days: int = 7
+    # DuckDB's memory limit while the actions are computed: a size ("4GiB", "512MiB"),
+    # a share of the machine's memory ("25%"), or "auto" (an eighth of it, 1 to 16
+    # GiB, like an import).  What does not fit spills to regulars.duckdb.tmp.  The
+    # environment variable REGULARS_ACTIONS_MEMORY overrides it.
+    memory: str = "auto"
 
     def __post_init__(self) -> None:
+        from regulars.config import parse_size  # config imports this module
+
+        parse_size(self.memory, where="[actions] memory", of=100)
         if self.frequency_cap_days < 0:
             raise ConfigError(
                 f"[actions] frequency_cap_days = {self.frequency_cap_days!r} must not be "
@@ -552,6 +560,7 @@ snooze_days = 14           # default snooze length
 weekly_capacity = 25       # most actions on the list per week, the most valuable first (0 = all)
 playbook_share = 0.5       # most of the week's list one playbook may take (1 = no limit)
 visit_days = 7             # orders this close to the previous one are one visit (rhythm)
+memory = "auto"            # DuckDB's memory while computing: "4GiB", "25%", or auto (1/8 of RAM)
 
 # Names that are not products (postage, fees...): globs such as "*postage*" or regular
 # expressions written "re:...", ignoring case. Kept out of reasons and offers.

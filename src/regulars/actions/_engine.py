@@ -16,11 +16,16 @@ snapshot) are handed to the engine as in-memory tables, and touches logged with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
+
+from regulars.errors import ConfigError
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -28,13 +33,21 @@ if TYPE_CHECKING:
     from regulars.store import Workspace
 
 __all__ = [
+    "MEMORY_ENV_VAR",
+    "actions_memory",
+    "computed_here",
     "engine_backend",
     "input_tables",
     "latest_order_date",
+    "memory_limit",
     "on_workspace_file",
     "scalar",
     "state_table",
 ]
+
+#: Environment variable that overrides ``[actions] memory``.
+MEMORY_ENV_VAR = "REGULARS_ACTIONS_MEMORY"
+_MIN_MEMORY = 256 * 1024**2
 
 
 def engine_backend(ws: Workspace) -> BaseBackend:
@@ -103,3 +116,80 @@ def latest_order_date(ws: Workspace) -> _dt.date | None:
     if isinstance(value, _dt.datetime):
         return value.date()
     return value if isinstance(value, _dt.date) else None
+
+
+def computed_here(t: ir.Table) -> ir.Table:
+    """``t`` computed once in the engine, for a run that reads it several times.
+
+    On Spark a checkpoint (:func:`regulars.engine.computed_once`: a cached view keeps
+    its plan, which every later query would analyse again); on DuckDB a temporary
+    table, dropped when the returned expression is garbage collected.  A table of
+    in-memory rows only (no engine behind it) is returned as it is.
+    """
+    from regulars.engine import computed_once
+
+    try:
+        t._find_backend(use_default=False)
+    except Exception:  # in-memory rows only: nothing to compute
+        return t
+    once = computed_once(t)
+    return t.cache() if once is t else once
+
+
+def actions_memory(ws: Workspace) -> tuple[int, str]:
+    """DuckDB's memory limit while the actions are computed, and where it came from.
+
+    ``REGULARS_ACTIONS_MEMORY``, else ``[actions] memory``, else the default of an
+    import (an eighth of the machine's memory, between 1 GiB and 16 GiB; see
+    :mod:`regulars.io._memory`).
+    """
+    from regulars.config import parse_size
+    from regulars.io._memory import default_memory, machine_memory
+
+    total = machine_memory()
+    for text, where in (
+        (os.environ.get(MEMORY_ENV_VAR), MEMORY_ENV_VAR),
+        (ws.config.actions.memory, "[actions] memory"),
+    ):
+        if text is None:
+            continue
+        chosen = parse_size(text, where=where, of=total)
+        if chosen is None:
+            continue
+        if chosen < _MIN_MEMORY:
+            raise ConfigError(
+                f"{where} = {text!r} is too small to compute the actions: give DuckDB at "
+                f'least 256 MiB (for example "2GiB", or "auto" for '
+                f"{default_memory(total) / 1024**3:.1f} GiB on this machine)."
+            )
+        return chosen, where
+    return default_memory(total), "the default (an eighth of the machine's memory)"
+
+
+@contextlib.contextmanager
+def memory_limit(ws: Workspace) -> Iterator[None]:
+    """The workspace connection's DuckDB memory limit set to :func:`actions_memory`
+    while the block runs, then set back.
+
+    DuckDB keeps what fits and spills the rest (hash tables, sorts, the run's
+    temporary tables) to its temporary folder, ``regulars.duckdb.tmp`` beside the
+    workspace file, so the peak memory of ``regulars actions`` stays bounded whatever
+    the size of the book.  Only the DuckDB and Parquet engines use this connection;
+    Spark has its own memory settings.
+    """
+    if ws.config.engine.backend == "spark":
+        yield
+        return
+    limit, _source = actions_memory(ws)
+    con = ws.con
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    old = str(row[0]) if row else None
+    con.execute(f"SET memory_limit = '{max(limit // 1024**2, 1)}MiB'")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # a closed connection keeps nothing to restore
+            con.execute("RESET memory_limit")
+            now = con.execute("SELECT current_setting('memory_limit')").fetchone()
+            if old is not None and (now is None or str(now[0]) != old):
+                con.execute(f"SET memory_limit = '{old}'")

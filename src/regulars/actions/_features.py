@@ -17,9 +17,15 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from regulars.actions._engine import input_tables, latest_order_date, scalar, state_table
-from regulars.actions._store import SCORE_HISTORY, ensure_action_tables
-from regulars.engine import computed_once
+from regulars.actions._engine import (
+    computed_here,
+    input_tables,
+    latest_order_date,
+    on_workspace_file,
+    scalar,
+    state_table,
+)
+from regulars.actions._store import ACTIONS, SCORE_HISTORY, ensure_action_tables
 from regulars.ledger import credit_window_days, has_amounts, purchases
 
 if TYPE_CHECKING:
@@ -167,12 +173,36 @@ class PlaybookContext:
         """Action state table ``name`` (or ``expr`` over it) joinable with the inputs."""
         return state_table(self.ws, name, expr)
 
+    def action_state(self) -> ir.Table:
+        """The stored actions the queue reads, read once per run: the open and
+        held-out ones (the list so far, the slots they hold), and the snoozed, done
+        and dismissed ones (quiet periods, the frequency cap, actions closed for
+        good).  Expired actions, most of a long history, are left out.  Columns:
+        customer_id, playbook, episode, status, until, closed_on."""
+        key = "action_state"
+        if key not in self.cache:
+            a = self.ws.table(ACTIONS.name)
+            a = a.filter(a.status.isin(("open", "held_out", "snoozed", "done", "dismissed")))
+            a = a.select(
+                customer_id=a.customer_id.cast("string"),
+                playbook=a.playbook,
+                episode=a.episode,
+                status=a.status,
+                until=a.until,
+                closed_on=a.closed_on,
+            )
+            self.cache[key] = (
+                computed_here(a) if on_workspace_file(self.ws) else self.state(ACTIONS.name, a)
+            )
+        out: ir.Table = self.cache[key]
+        return out
+
     def items(self, item: str) -> ir.Table:
-        """:func:`purchased_items` of the paid orders (computed once per item column)."""
+        """:func:`purchased_items` of the paid orders (computed once per item column:
+        the facts, several playbooks and the wording of the kept rows read it)."""
         key = f"items:{item}"
         if key not in self.cache:
-            # Several joins of a playbook read it: on Spark, computed once.
-            self.cache[key] = computed_once(purchased_items(self.ws, self.orders, item))
+            self.cache[key] = computed_here(purchased_items(self.ws, self.orders, item))
         out: ir.Table = self.cache[key]
         return out
 
@@ -294,7 +324,9 @@ def build_context(
     cfg = ws.config
     tables = input_tables(ws)
     t = ibis.date(today)
-    orders = paid_orders(ws, today)
+    # The paid orders and the items under them are computed once for the run: the
+    # facts below, several playbooks and the wording of the kept rows all read them.
+    orders = computed_here(paid_orders(ws, today))
 
     per_customer = orders.group_by("customer_id").agg(
         orders=orders.order_id.nunique(),
@@ -306,7 +338,7 @@ def build_context(
     c = per_customer.left_join(_visits(orders, cfg.actions.visit_days), "customer_id").drop(
         "customer_id_right"
     )
-    items = purchased_items(ws, orders, "product")
+    items = computed_here(purchased_items(ws, orders, "product"))
     ranked = items.mutate(
         _rn=ibis.row_number().over(
             group_by=items.customer_id,
@@ -393,11 +425,8 @@ def build_context(
         value=ibis.coalesce(c.clv, yearly),
     ).drop("customer_name", "last_visit")
 
-    # Computed once, in the engine: every playbook reads these facts.  On Spark a
-    # checkpoint (a cached view keeps its plan, which each playbook's query would
-    # analyse again), elsewhere a temporary table.
-    once = computed_once(c)
-    facts = c.cache() if once is c else once
+    # Computed once, in the engine: every playbook reads these facts.
+    facts = computed_here(c)
     median_gap = scalar(facts.mean_gap_days.median())
     typical_gap = float(median_gap) if median_gap is not None and median_gap == median_gap else 0.0
     if typical_gap <= 0:
@@ -426,6 +455,7 @@ def build_context(
         tables=tables,
         previous_scored_at=previous_at,
         typical_gap_days=typical_gap,
+        cache={"items:product": items},
         amounts=has_amounts(tables["orders"]),
     )
 

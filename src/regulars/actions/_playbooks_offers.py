@@ -19,10 +19,10 @@ from regulars.actions._candidates import (
     orders_worth,
     render_message,
 )
+from regulars.actions._engine import computed_here
 from regulars.actions._features import active
 from regulars.actions._reasons import clause, reason
 from regulars.actions._store import OFFERS, REWARD_PAYMENTS
-from regulars.engine import computed_once
 
 if TYPE_CHECKING:
     from regulars._config_actions import (
@@ -133,8 +133,7 @@ def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
             rules.lift >= s.min_lift,
             rules.confidence >= s.min_confidence,
         )
-        once = computed_once(rules)
-        ctx.cache[key] = rules.cache() if once is rules else once
+        ctx.cache[key] = computed_here(rules)
     out: ir.Table = ctx.cache[key]
     return out
 

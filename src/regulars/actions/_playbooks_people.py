@@ -27,7 +27,6 @@ from regulars.actions._candidates import (
 )
 from regulars.actions._features import active
 from regulars.actions._reasons import clause, reason
-from regulars.actions._store import ACTIONS
 
 if TYPE_CHECKING:
     from regulars._config_actions import (
@@ -154,9 +153,9 @@ def keep_in_touch_render(
 
 def _last_closed(ctx: PlaybookContext, playbook: str) -> ir.Table:
     """Per customer, the last day an action of ``playbook`` was done or dismissed."""
-    a = ctx.ws.table(ACTIONS.name)
+    a = ctx.action_state()
     a = a.filter(a.playbook == playbook, a.status.isin(("done", "dismissed")))
-    return ctx.state(ACTIONS.name, a.group_by("customer_id").agg(last_asked=a.closed_on.max()))
+    return a.group_by("customer_id").agg(last_asked=a.closed_on.max())
 
 
 def ask_for_referral_found(ctx: PlaybookContext, s: AskForReferralPlaybook) -> ir.Table:

@@ -48,7 +48,7 @@ from regulars._config_actions import PLAYBOOK_NAMES
 from regulars.actions import _playbooks_offers as offers
 from regulars.actions import _playbooks_people as people
 from regulars.actions._candidates import CORE_COLUMNS, Candidate, Playbook, orders_at_stake
-from regulars.actions._engine import on_workspace_file, scalar
+from regulars.actions._engine import computed_here, memory_limit, on_workspace_file, scalar
 from regulars.actions._features import build_context, snapshot_scores
 from regulars.actions._rank import choose, mark
 from regulars.actions._store import (
@@ -59,7 +59,6 @@ from regulars.actions._store import (
     resolve_today,
     to_json,
 )
-from regulars.engine import computed_once
 from regulars.errors import ActionError
 
 if TYPE_CHECKING:
@@ -298,6 +297,12 @@ def compute_actions(
     names = check_playbooks(playbooks)
     ensure_action_tables(ws)
     day = resolve_today(ws, today)
+    with memory_limit(ws):
+        return _compute(ws, day, names, write)
+
+
+def _compute(ws: Workspace, day: _dt.date, names: tuple[str, ...], write: bool | None) -> ActionRun:
+    """:func:`compute_actions` for ``day``, under the engine's memory limit."""
     config = ws.config
     last_day = _last_day(ws)
     if write is None:
@@ -306,11 +311,14 @@ def compute_actions(
         snapshot_scores(ws)
     ctx = build_context(ws, day)
 
+    # Each playbook's candidates are computed once, with every column their reasons
+    # and messages need: the queue ranks their core columns, and the kept rows are
+    # worded from the same rows.
     found: dict[str, ir.Table] = {}
     for name in names:
         settings = config.playbooks.get(name)
         if settings.enable and _has_inputs(ctx, name):
-            found[name] = PLAYBOOKS[name].found(ctx, settings)
+            found[name] = computed_here(PLAYBOOKS[name].found(ctx, settings))
     capacity = config.actions.weekly_capacity
     room = max(capacity - _closed_this_week(ws, config, day), 0) if capacity else None
     kept, counts, summary = _select(ctx, found, day=day, names=names, room=room)
@@ -349,12 +357,6 @@ def compute_actions(
     )
 
 
-def _once(t: ir.Table) -> ir.Table:
-    """``t`` computed once in the engine: a temporary table, or a checkpoint on Spark."""
-    once = computed_once(t)
-    return t.cache() if once is t else once
-
-
 def _select(
     ctx: PlaybookContext,
     found: dict[str, ir.Table],
@@ -381,8 +383,8 @@ def _select(
         union = orders_at_stake(ctx, union)
     else:
         union = union.mutate(orders_at_stake=ibis.null("float64"))
-    marked = _once(mark(ctx, union, day=day, names=names))
-    chosen = _once(choose(ctx, marked, room=room))
+    marked = computed_here(mark(ctx, union, day=day, names=names))
+    chosen = computed_here(choose(ctx, marked, room=room))
     per_playbook = marked.group_by("playbook").agg(n=marked.count()).to_pyarrow().to_pylist()
     counts = {r["playbook"]: int(r["n"]) for r in per_playbook}
     counts = {name: counts.get(name, 0) for name in found}
@@ -408,7 +410,8 @@ def _render(
     ctx: PlaybookContext, found: dict[str, ir.Table], kept: list[dict[str, Any]]
 ) -> dict[str, Candidate]:
     """The kept rows as :class:`Candidate` objects, by action id, with their reasons
-    and messages: each playbook's rows are read again, for these customers only."""
+    and messages, worded from their rows of the playbooks' candidates (``found``,
+    computed once for the run: only the kept rows are read back)."""
     out: dict[str, Candidate] = {}
     for name, t in found.items():
         mine = [r for r in kept if r["playbook"] == name]

@@ -26,7 +26,6 @@ import ibis
 import ibis.expr.types as ir
 
 from regulars._config_actions import PLAYBOOK_NAMES
-from regulars.actions._store import ACTIONS
 
 if TYPE_CHECKING:
     from regulars.actions._features import PlaybookContext
@@ -100,7 +99,7 @@ def _quiet(ctx: PlaybookContext, day: _dt.date) -> tuple[ir.Table, ir.Table]:
     done, or dismissed without a date or until after ``day``, is not raised again.
     """
     config = ctx.config
-    a = ctx.ws.table(ACTIONS.name)
+    a = ctx.action_state()
     t = ibis.date(day)
     cooldown = _by_playbook(
         a.playbook, {n: config.playbooks.get(n).cooldown_days for n in PLAYBOOK_NAMES}, 0
@@ -121,21 +120,19 @@ def _quiet(ctx: PlaybookContext, day: _dt.date) -> tuple[ir.Table, ir.Table]:
     closed = a.filter(
         (a.status == "done") | ((a.status == "dismissed") & (a.until.isnull() | (a.until > t)))
     )
-    return ctx.state(ACTIONS.name, quiet), ctx.state(ACTIONS.name, _action_keys(closed))
+    return quiet, _action_keys(closed)
 
 
 def _action_keys(a: ir.Table) -> ir.Table:
     """The (playbook, customer, episode) of actions: what their id is a hash of, so a
     join on them is a join on the id, without hashing every candidate."""
-    return a.select(
-        k_playbook="playbook", k_customer=a.customer_id.cast("string"), k_episode="episode"
-    ).distinct()
+    return a.select(k_playbook="playbook", k_customer="customer_id", k_episode="episode").distinct()
 
 
 def _sticky(ctx: PlaybookContext) -> ir.Table:
     """The actions already on the list (open or held out)."""
-    a = ctx.ws.table(ACTIONS.name)
-    return ctx.state(ACTIONS.name, _action_keys(a.filter(a.status.isin(("open", "held_out")))))
+    a = ctx.action_state()
+    return _action_keys(a.filter(a.status.isin(("open", "held_out"))))
 
 
 def _capped(config: Config) -> list[str]:
@@ -148,13 +145,13 @@ def blocked_customers(ctx: PlaybookContext, day: _dt.date, *, names: tuple[str, 
     playbook that did not run (it keeps the customer's slot)."""
     config = ctx.config
     capped = _capped(config)
-    a = ctx.ws.table(ACTIONS.name)
+    a = ctx.action_state()
     parts = []
     slot = a.filter(
         a.status.isin(("open", "held_out")),
         a.playbook.isin(capped),
         ~a.playbook.isin(list(names)),
-    ).select(b_customer=a.customer_id.cast("string"))
+    ).select(b_customer="customer_id")
     days = config.actions.frequency_cap_days
     if days > 0:
         start = ibis.date(day - _dt.timedelta(days=days))
@@ -163,14 +160,14 @@ def blocked_customers(ctx: PlaybookContext, day: _dt.date, *, names: tuple[str, 
             a.closed_on > start,
             a.closed_on <= ibis.date(day),
             a.playbook.isin(capped),
-        ).select(b_customer=a.customer_id.cast("string"))
-        parts.append(ctx.state(ACTIONS.name, slot.union(done).distinct()))
+        ).select(b_customer="customer_id")
+        parts.append(slot.union(done).distinct())
         tc = ctx.table("touches")
         when = tc.touched_at.cast("date")
         touched = tc.filter(when > start, when <= ibis.date(day))
         parts.append(touched.select(b_customer=touched.customer_id.cast("string")).distinct())
     else:
-        parts.append(ctx.state(ACTIONS.name, slot.distinct()))
+        parts.append(slot.distinct())
     out = parts[0].cast({"b_customer": "string"})
     for p in parts[1:]:
         out = out.union(p.cast({"b_customer": "string"}))
