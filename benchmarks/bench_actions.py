@@ -5,8 +5,9 @@ Builds (once, cached in ``benchmarks/_data/scale``) the workspace of
 copies it, so every measurement starts from the same state, and runs ``regulars
 actions --format csv`` twice in a row in its own process: the first run (no stored
 list yet) and the second (the list is kept: the sticky path). Prints each run's wall
-time and peak RSS (``wait4``'s ``ru_maxrss``), the rows printed, and the load average
-before and after, since the machine may be shared.
+time, CPU time (user + sys) and peak RSS (``wait4``'s ``ru_maxrss``), the rows printed,
+and the load average before and after, since the machine may be shared (the CPU time
+is then the fairer measure).
 
     python benchmarks/bench_actions.py --lines 3000000
     python benchmarks/bench_actions.py --lines 30000000 --json out.json
@@ -58,6 +59,9 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, help="a scored workspace to copy instead")
     parser.add_argument("--runs", type=int, default=2, help="runs in a row on the same copy")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument(
+        "--csv-dir", type=Path, help="keep each run's CSV here (actions_1.csv...), to compare"
+    )
     args = parser.parse_args()
     source = args.workspace or scored_workspace(args.lines, args.seed)
     results = []
@@ -73,10 +77,13 @@ def main() -> None:
             r["load_before"] = [round(x, 2) for x in load]
             r["load_after"] = [round(x, 2) for x in os.getloadavg()]
             results.append(r)
+            if args.csv_dir:
+                args.csv_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(out, args.csv_dir / f"actions_{i + 1}.csv")
             mark = "ok" if r["rc"] == 0 else f"FAILED: {' | '.join(r['error'])}"  # type: ignore[arg-type]
             print(
-                f"actions run {i + 1}: {r['seconds']:>8.1f} s {r['rss_mib']:>7,} MiB "
-                f"{r['rows']:>4} rows  load {r['load_before'][0]:.1f} -> "
+                f"actions run {i + 1}: {r['seconds']:>8.1f} s wall {r['cpu_seconds']:>7.1f} s CPU "
+                f"{r['rss_mib']:>7,} MiB {r['rows']:>4} rows  load {r['load_before'][0]:.1f} -> "
                 f"{r['load_after'][0]:.1f}  {mark}",
                 flush=True,
             )
