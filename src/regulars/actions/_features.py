@@ -88,29 +88,33 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
     """
     lines = input_tables(ws)["order_lines"]
     lines = lines.select(
-        order_id=lines.order_id.cast("string"),
-        item=lines[item].cast("string"),
-        amount=lines.revenue.cast("float64"),
+        _l_order=lines.order_id.cast("string"),
+        _l_item=lines[item].cast("string"),
+        _l_amount=lines.revenue.cast("float64"),
     )
-    heads = orders.select("order_id", "customer_id", "order_date")
-    from_lines = heads.join(lines, "order_id")
-    with_lines = lines.select("order_id").distinct()
-    bare = orders.anti_join(with_lines, "order_id")
-    from_orders = bare.select(
+    # The item's lines of each order summed first, then one left join: an order
+    # with lines takes its lines' items, one without takes its own item.
+    per_line = lines.group_by("_l_order", "_l_item").agg(_l_amount=lines._l_amount.sum())
+    heads = orders.select(
         "order_id",
         "customer_id",
         "order_date",
-        item=bare[item].cast("string"),
-        amount=bare.net_revenue,
+        _o_item=orders[item].cast("string"),
+        _o_amount=orders.net_revenue,
     )
-    both = from_lines.select("order_id", "customer_id", "order_date", "item", "amount").union(
-        from_orders
+    j = heads.left_join(per_line, heads.order_id == per_line._l_order)
+    has_lines = j._l_order.notnull()
+    both = j.select(
+        "customer_id",
+        "order_id",
+        "order_date",
+        item=ibis.ifelse(has_lines, j._l_item, j._o_item),
+        amount=ibis.ifelse(has_lines, j._l_amount, j._o_amount),
     )
-    both = both.filter(not_excluded(both.item, ws.config.products.patterns))
-    per = both.group_by("customer_id", "order_id", "order_date", "item").agg(
-        amount=both.amount.sum()
+    return both.filter(
+        not_excluded(both.item, ws.config.products.patterns),
+        both.amount.isnull() | (both.amount > 0),
     )
-    return per.filter(per.amount.isnull() | (per.amount > 0))
 
 
 @dataclass
@@ -293,9 +297,9 @@ def _previous_scores(
     return state_table(ws, SCORE_HISTORY.name, snap), previous
 
 
-def _visits(orders: ir.Table, visit_days: int) -> ir.Table:
-    """Per customer: visits and the start of the last one (see PlaybookContext)."""
-    days = orders.select("customer_id", "order_date").distinct()
+def _visits(days: ir.Table, visit_days: int) -> ir.Table:
+    """Per customer: visits and the start of the last one (see PlaybookContext), from
+    ``days``, one row per customer and order day."""
     prev = days.order_date.lag().over(
         group_by=days.customer_id, order_by=[days.order_date, days.customer_id]
     )
@@ -305,6 +309,32 @@ def _visits(orders: ir.Table, visit_days: int) -> ir.Table:
     starts = starts.filter(starts._new)
     return starts.group_by("customer_id").agg(
         visits=starts.count(), last_visit=starts.order_date.max()
+    )
+
+
+def _last_items(items: ir.Table) -> ir.Table:
+    """Per customer, the item of their latest order (customer_id, last_product): the
+    one with the largest amount, then the latest order id, then the first name.
+
+    Only the items of each customer's latest day are ranked, not every item."""
+    last_day = items.group_by(_d_customer="customer_id").agg(_d_date=items.order_date.max())
+    latest = items.semi_join(
+        last_day,
+        [items.customer_id == last_day._d_customer, items.order_date == last_day._d_date],
+    )
+    ranked = latest.mutate(
+        _rn=ibis.row_number().over(
+            group_by=latest.customer_id,
+            order_by=[
+                latest.order_date.desc(),
+                latest.amount.desc(),
+                latest.order_id.desc(),
+                latest.item,
+            ],
+        )
+    )
+    return ranked.filter(ranked._rn == 0).select(
+        customer_id="customer_id", last_product=ranked.item
     )
 
 
@@ -328,32 +358,25 @@ def build_context(
     # facts below, several playbooks and the wording of the kept rows all read them.
     orders = computed_here(paid_orders(ws, today))
 
-    per_customer = orders.group_by("customer_id").agg(
-        orders=orders.order_id.nunique(),
-        order_days=orders.order_date.nunique(),
-        first_order=orders.order_date.min(),
-        last_order=orders.order_date.max(),
-        revenue=orders.net_revenue.sum(),
+    # Paid orders are one row per order (the ledger's contract), so a customer's
+    # orders are counted, and their order days are the rows of ``days``.
+    days = computed_here(
+        orders.group_by("customer_id", "order_date").agg(
+            _n=orders.count(), _revenue=orders.net_revenue.sum()
+        )
     )
-    c = per_customer.left_join(_visits(orders, cfg.actions.visit_days), "customer_id").drop(
+    per_customer = days.group_by("customer_id").agg(
+        orders=days._n.sum(),
+        order_days=days.count(),
+        first_order=days.order_date.min(),
+        last_order=days.order_date.max(),
+        revenue=days._revenue.sum(),
+    )
+    c = per_customer.left_join(_visits(days, cfg.actions.visit_days), "customer_id").drop(
         "customer_id_right"
     )
     items = computed_here(purchased_items(ws, orders, "product"))
-    ranked = items.mutate(
-        _rn=ibis.row_number().over(
-            group_by=items.customer_id,
-            order_by=[
-                items.order_date.desc(),
-                items.amount.desc(),
-                items.order_id.desc(),
-                items.item,
-            ],
-        )
-    )
-    latest = ranked.filter(ranked._rn == 0).select(
-        customer_id="customer_id", last_product=ranked.item
-    )
-    c = c.left_join(latest, "customer_id").drop("customer_id_right")
+    c = c.left_join(_last_items(items), "customer_id").drop("customer_id_right")
 
     tc = tables["touches"]
     tc = tc.filter(tc.touched_at.cast("date") <= t)
