@@ -108,8 +108,9 @@ def co_purchase_rules(
     a = items.rename(a_customer="customer_id", a_item="item", a_on="first_on")
     b = items.rename(b_customer="customer_id", b_item="item", b_on="first_on")
     pairs = a.join(b, [a.a_customer == b.b_customer, a.a_item != b.b_item, a.a_on < b.b_on])
-    support = pairs.group_by("a_item", "b_item").agg(support=pairs.a_customer.nunique())
-    buyers = items.group_by("item").agg(buyers=items.customer_id.nunique())
+    # ``items`` has one row per customer and item, so a pair's rows are its customers.
+    support = pairs.group_by("a_item", "b_item").agg(support=pairs.count())
+    buyers = items.group_by("item").agg(buyers=items.count())
     mean_rev = o.group_by("item").agg(mean_revenue=o[amount_col].cast("float64").mean())
     rules = support.join(buyers.rename(a_item="item", buyers_a="buyers"), "a_item")
     rules = rules.join(buyers.rename(b_item="item", buyers_b="buyers"), "b_item")

@@ -366,7 +366,8 @@ def guarantee_check_in_found(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) 
         (o.status.fill_null("paid") == "refunded") | (o.refund_amount.fill_null(0) > 0)
     ).select("customer_id")
     found = found.anti_join(refunded, "customer_id")
-    po = ctx.orders
+    # The first order of these customers only (a few new ones), not of every customer.
+    po = ctx.orders.semi_join(found.select("customer_id"), "customer_id")
     first = po.mutate(
         _rn=ibis.row_number().over(group_by=po.customer_id, order_by=[po.order_date, po.order_id])
     )
