@@ -94,3 +94,56 @@ def test_spark_workspace_gives_the_same_actions(
     compute_actions(ws)
     assert _queue(ws) == duckdb_queue
     ws.close()
+
+
+_ACTIONS_MEMORY = 'memory = "auto"            # DuckDB\'s memory while computing'
+
+
+def test_actions_run_under_their_memory_limit_and_restore_it(
+    book: Any, tmp_path: Path, duckdb_queue: list[tuple[Any, ...]]
+) -> None:
+    from regulars.actions._engine import actions_memory, memory_limit
+
+    ws = _workspace(tmp_path / "mem", 'backend = "duckdb"', book)
+    cfg = ws.path / "regulars.toml"
+    cfg.write_text(cfg.read_text().replace(_ACTIONS_MEMORY, 'memory = "300MiB"  #', 1))
+    ws.close()
+    ws = Workspace.open(tmp_path / "mem")
+
+    def setting() -> str:
+        row = ws.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    assert actions_memory(ws) == (300 * 1024**2, "[actions] memory")
+    before = setting()
+    with memory_limit(ws):
+        assert setting() != before
+        assert setting().startswith(("300", "314"))  # MiB, or DuckDB's MB
+    assert setting() == before
+    compute_actions(ws)  # the same list under a small limit
+    assert _queue(ws) == duckdb_queue
+    assert setting() == before
+    ws.close()
+
+
+def test_a_too_small_or_unreadable_actions_memory_says_how_to_fix_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regulars.actions._engine import MEMORY_ENV_VAR, actions_memory
+    from regulars.errors import ConfigError
+
+    ws = Workspace.init(tmp_path / "ws")
+    monkeypatch.setenv(MEMORY_ENV_VAR, "10MiB")
+    with pytest.raises(
+        ConfigError, match=r"REGULARS_ACTIONS_MEMORY = '10MiB' is too small.*256 MiB"
+    ):
+        actions_memory(ws)
+    monkeypatch.setenv(MEMORY_ENV_VAR, "lots")
+    with pytest.raises(ConfigError, match="is not a size"):
+        actions_memory(ws)
+    ws.close()
+    cfg = tmp_path / "ws" / "regulars.toml"
+    cfg.write_text(cfg.read_text().replace(_ACTIONS_MEMORY, 'memory = "12 bytes please"  #', 1))
+    with pytest.raises(ConfigError, match=r"\[actions\] memory"):
+        Workspace.open(tmp_path / "ws")
