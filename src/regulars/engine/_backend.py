@@ -22,6 +22,7 @@ so the metrics run unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
@@ -41,14 +42,18 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
+    from regulars.config import Config
     from regulars.store import Workspace
 
 __all__ = [
     "arrow_schema",
     "backend_for",
     "conform",
+    "has_table",
     "ibis_schema",
+    "interactive_config",
     "parquet_tables",
+    "table",
     "tables",
     "write_derived",
 ]
@@ -371,6 +376,47 @@ def tables(workspace: Workspace, *, session: Any = None) -> dict[str, ir.Table]:
     >>> ws.close()
     """
     return dict(_cached(workspace, session)[2])
+
+
+def table(workspace: Workspace, name: str) -> ir.Table:
+    """One table of the workspace on its engine: ``tables(workspace)[name]``.
+
+    On the ``duckdb`` engine it opens that one table of the workspace file (a surface
+    that reads a few tables per request does not list them all).  A table that does
+    not exist is a :class:`~regulars.errors.WorkspaceError` that lists those that do.
+    """
+    if workspace.config.engine.backend == "duckdb":
+        return conform(workspace.table(name), name)
+    found = _cached(workspace, None)[2]
+    if name not in found:
+        raise WorkspaceError(
+            f"Table {name!r} does not exist in the workspace at {workspace.path}. "
+            f"Existing tables: {', '.join(sorted(found)) or '(none)'}."
+        )
+    return found[name]
+
+
+def has_table(workspace: Workspace, name: str) -> bool:
+    """Whether :func:`table` finds table ``name`` (contract tables always exist)."""
+    if workspace.config.engine.backend == "duckdb":
+        return workspace.has_table(name)
+    return name in _cached(workspace, None)[2]
+
+
+def interactive_config(config: Config) -> Config:
+    """``config`` with the engine that interactive surfaces (the web app) use.
+
+    A web page has to answer in a fraction of a second, and a Spark query costs
+    seconds however small.  So on a ``spark`` workspace the web app reads the same
+    data through DuckDB, in process: the Parquet folder (``parquet_dir``, as the
+    ``parquet`` engine reads it) or, without one, the workspace file.  The results
+    are the same (``tests/engine/test_parity.py``).  Other engines are kept.
+    """
+    engine = config.engine
+    if engine.backend != "spark":
+        return config
+    local = dataclasses.replace(engine, backend="parquet" if engine.parquet_dir else "duckdb")
+    return dataclasses.replace(config, engine=local)
 
 
 def computed_once(t: ir.Table) -> ir.Table:

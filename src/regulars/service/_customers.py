@@ -45,6 +45,28 @@ class CustomerPage:
     filters: dict[str, str] = field(default_factory=dict)
 
 
+def _table(ws: Workspace, name: str) -> ir.Table:
+    """Table ``name`` on the workspace's engine (the file, or the Parquet folder's view).
+
+    Customer pages read through the engine, so a ``parquet`` workspace shows the rows
+    of its Parquet files; the web app runs a ``spark`` workspace on DuckDB (see
+    :func:`regulars.engine.interactive_config`).
+    """
+    if isinstance(ws, _OneCustomer):
+        return ws.table(name)
+    from regulars.engine import table
+
+    return table(ws, name)
+
+
+def _has_table(ws: Workspace, name: str) -> bool:
+    if isinstance(ws, _OneCustomer):
+        return ws.has_table(name)
+    from regulars.engine import has_table
+
+    return has_table(ws, name)
+
+
 def _ledger(ws: Workspace, customer_id: str | ir.Value | None = None) -> ir.Table:
     """The orders through the one ledger (credit notes netted, cancelled orders out).
 
@@ -53,7 +75,7 @@ def _ledger(ws: Workspace, customer_id: str | ir.Value | None = None) -> ir.Tabl
     """
     from regulars.ledger import credit_window_days, order_ledger
 
-    orders = ws.table("orders")
+    orders = _table(ws, "orders")
     if customer_id is not None:
         orders = orders.filter(orders.customer_id == customer_id)
     return order_ledger(orders, credit_window_days=credit_window_days(ws.config))
@@ -77,7 +99,7 @@ _INTERVALS = (
 
 
 def _customer_rows(ws: Workspace, customer_id: str | ir.Value | None = None) -> ir.Table:
-    c = ws.table("customers")
+    c = _table(ws, "customers")
     if customer_id is not None:
         c = c.filter(c.customer_id == customer_id)
     o = _purchases(ws, customer_id)
@@ -96,8 +118,8 @@ def _customer_rows(ws: Workspace, customer_id: str | ir.Value | None = None) -> 
         last_order=per.last_order,
         revenue=per.revenue,
     )
-    if ws.has_table("scores"):
-        scores = ws.table("scores")
+    if _has_table(ws, "scores"):
+        scores = _table(ws, "scores")
         # 90% intervals: null for scores from before they were stored
         s = scores.select(
             "customer_id",
@@ -215,7 +237,7 @@ def _rows_of(ws: Workspace, table: str) -> Callable[[ir.Value], ir.Table]:
     """The rows of ``table`` whose ``customer_id`` is the parameter."""
 
     def build(cid: ir.Value) -> ir.Table:
-        t = ws.table(table)
+        t = _table(ws, table)
         return t.filter(t.customer_id == cid)
 
     return build
@@ -237,10 +259,10 @@ class _OneCustomer:
         self.config = ws.config
 
     def table(self, name: str) -> ir.Table:
-        return ibis.table(self._ws.table(name).schema(), name=f"_one_{name}")
+        return ibis.table(_table(self._ws, name).schema(), name=f"_one_{name}")
 
     def has_table(self, name: str) -> bool:
-        return self._ws.has_table(name)
+        return _has_table(self._ws, name)
 
 
 class CustomerQueries:
@@ -254,8 +276,8 @@ class CustomerQueries:
 
     def __init__(self, ws: Workspace, *, prepare: bool = True) -> None:
         self._prepare = prepare
-        self._has_scores = ws.has_table("scores")
-        self._has_actions = ws.has_table("actions")
+        self._has_scores = _has_table(ws, "scores")
+        self._has_actions = _has_table(ws, "actions")
         self._queries: dict[str, _Query] = {}
         self._snapshots: dict[str, _Query] = {}
         if prepare:  # all at once: the object is then read-only, safe to share by threads
@@ -274,6 +296,9 @@ class CustomerQueries:
 
     def _load(self, ws: Workspace, customer_id: str) -> None:
         """Register the customer's rows of :attr:`_OneCustomer.TABLES` on the connection."""
+        # The prepared SQL reads the engine's views (a Parquet folder's): make sure this
+        # connection has them (the web app opens one per request).
+        _has_table(ws, "orders")
         for table, query in self._snapshots.items():
             ws.con.register(f"_one_{table}", query.arrow(ws, customer_id))
 
@@ -306,23 +331,23 @@ class CustomerQueries:
             return c1.filter(c1.customer_id == cid).select(
                 "phone", "acquired_at", "referred_by", "attributes"
             )
-        c = ws.table("customers")
+        c = _table(ws, "customers")
         if name == "referrals":
             return c.filter(c.referred_by == cid).select("customer_id", "name", "acquired_at")
         if name == "facts":
             sc = one.table("scores")
             return sc.filter(sc.customer_id == cid).select("frequency", "recency", "T")
         if name == "touches":
-            t = ws.table("touches")
+            t = _table(ws, "touches")
             return t.filter(t.customer_id == cid).select(
                 "touch_id", "touched_at", "kind", "note", "outcome"
             )
         if name == "actions":
-            a = ws.table("actions")
+            a = _table(ws, "actions")
             return a.filter(a.customer_id == cid).select(
                 "action_id", "playbook", "status", "created_on", "closed_on", "outcome"
             )
-        s = ws.table("subscriptions")  # "subs"
+        s = _table(ws, "subscriptions")  # "subs"
         return s.filter(s.customer_id == cid).select(
             "subscription_id", "plan", "start_date", "cancel_date", "price"
         )

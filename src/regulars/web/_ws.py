@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from regulars.engine import interactive_config
 from regulars.errors import RegularsError, WorkspaceError
 from regulars.store import Workspace
 
@@ -38,6 +39,9 @@ def open_ws(*, retry_seconds: float | None = None) -> Iterator[Workspace]:
     while True:
         ws = Workspace.open(workspace_path(), read_only=True)
         ws.read_only = False
+        # A Spark workspace's pages read the same data through DuckDB: a page cannot
+        # wait for Spark's seconds per query (docs/web.md, "Engines").
+        ws.config = interactive_config(ws.config)
         try:
             _ = ws.con  # retries a lock conflict for a few seconds itself
             break

@@ -165,7 +165,9 @@ def _queue(
 def _emails(ws: Any, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
-    c = ws.table("customers")
+    from regulars.engine import table
+
+    c = table(ws, "customers")  # the engine's customers: a Parquet folder's too
     rows = c.filter(c.customer_id.isin(ids)).select("customer_id", "email").to_pyarrow()
     return {r["customer_id"]: r["email"] for r in rows.to_pylist() if r["email"]}
 
