@@ -63,9 +63,10 @@ _PARQUET_VIEW = "_regulars_parquet_"
 #: The folder of the workspace where Spark writes derived tables.
 DERIVED_DIR = "derived"
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
-_CACHE: weakref.WeakKeyDictionary[Any, tuple[str, BaseBackend, dict[str, ir.Table]]] = (
-    weakref.WeakKeyDictionary()
-)
+#: Workspace -> (engine, its tables, the data version they were read at).
+_CACHE: weakref.WeakKeyDictionary[
+    Any, tuple[tuple[str, BaseBackend, dict[str, ir.Table]], str | None]
+] = weakref.WeakKeyDictionary()
 
 
 def _arrow_type(duck: str) -> pa.DataType:
@@ -141,13 +142,9 @@ def _parquet_dir(workspace: Workspace) -> Path:
 
 def parquet_tables(folder: Path) -> dict[str, str]:
     """Table name -> path (file, or folder of parts) of the Parquet tables in ``folder``."""
-    found: dict[str, str] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.is_file() and entry.suffix == ".parquet":
-            found[entry.stem] = str(entry)
-        elif entry.is_dir() and any(entry.rglob("*.parquet")):
-            found[entry.name] = str(entry)
-    return found
+    from regulars.store._parquet import table_paths
+
+    return {name: str(path) for name, path in table_paths(folder).items()}
 
 
 def _sql_string(text: str) -> str:
@@ -333,11 +330,14 @@ def _load(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[st
 def _cached(workspace: Workspace, session: Any) -> tuple[str, BaseBackend, dict[str, ir.Table]]:
     if session is not None or workspace.config.engine.backend == "duckdb":
         return _load(workspace, session)
-    hit = _CACHE.get(workspace)
+    entry = _CACHE.get(workspace)
     kind = workspace.config.engine.backend
+    # An import (into a Parquet folder too) bumps the stamp: read the tables again.
+    version = workspace.data_version
+    hit = entry[0] if entry is not None and entry[1] == version else None
     if hit is None or hit[0] != kind or (kind == "parquet" and hit[1] is not workspace.ibis):
         hit = _load(workspace, None)
-        _CACHE[workspace] = hit
+        _CACHE[workspace] = (hit, version)
     return hit
 
 

@@ -278,6 +278,7 @@ def import_file(
         _settings(con, limits),
         Steps(con, 4, enabled=progress) as steps,
         workspace.transaction(),
+        workspace.import_target(con, t.name),  # a Parquet workspace: its files
     ):
         with steps.step(f"Reading {path.name}"):
             staged = stage_file(

@@ -8,7 +8,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,6 +257,36 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
+
+    @property
+    def parquet_path(self) -> Path | None:
+        """The folder of the data's Parquet files, when the engine reads them.
+
+        ``[engine] parquet_dir`` (relative to the workspace folder) with the ``parquet``
+        or ``spark`` backend; None on the ``duckdb`` backend or without the setting,
+        where the data are the tables of ``regulars.duckdb``.
+        """
+        raw = self.config.engine.parquet_dir
+        if self.config.engine.backend == "duckdb" or not raw:
+            return None
+        if "://" in raw:
+            return Path(raw)
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else self.path / path
+
+    def import_target(
+        self, con: duckdb.DuckDBPyConnection, table: str
+    ) -> AbstractContextManager[None]:
+        """Where an import into ``table`` lands: enter inside its :meth:`transaction`.
+
+        On a workspace whose data are Parquet files (:attr:`parquet_path`), the
+        tables the import writes become temporary tables of the transaction, and a
+        clean exit replaces their Parquet files (see ``regulars.store._parquet``).
+        Otherwise nothing happens: the import writes the workspace file's tables.
+        """
+        from regulars.store._parquet import writing_parquet
+
+        return writing_parquet(self, con, table)
 
     # -- tables ---------------------------------------------------------------------
     def ensure_tables(self) -> None:
