@@ -141,10 +141,13 @@ def test_public_api_is_pinned():
         "computed_once",
         "conform",
         "data_version",
+        "has_table",
         "ibis_schema",
+        "interactive_config",
         "local_spark_session",
         "shared_table",
         "stop_local_spark_session",
+        "table",
         "tables",
         "write_derived",
     ]

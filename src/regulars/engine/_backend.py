@@ -248,6 +248,10 @@ def write_derived(workspace: Workspace, name: str, expr: ir.Table) -> None:
     backend = expr._find_backend(use_default=True)
     if backend is workspace.ibis:
         workspace.replace_table(name, expr)
+        if (derived_dir(workspace) / name).is_dir():
+            # A Spark workspace written through DuckDB (the web app's refit, see
+            # interactive_config): Spark reads derived/<name>/, so it gets the new rows.
+            _copy_to_derived(workspace, name)
         _CACHE.pop(workspace, None)
         return
     folder = derived_dir(workspace)
@@ -272,6 +276,23 @@ def write_derived(workspace: Workspace, name: str, expr: ir.Table) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _CACHE.pop(workspace, None)
+
+
+def _copy_to_derived(workspace: Workspace, name: str) -> None:
+    """Table ``name`` of the workspace file, copied to ``derived/<name>/`` by DuckDB."""
+    folder = derived_dir(workspace)
+    tmp = folder / f".{name}-{uuid.uuid4().hex[:12]}"
+    old = folder / f".{name}-old-{uuid.uuid4().hex[:12]}"
+    target = folder / name
+    try:
+        tmp.mkdir()
+        part = _sql_string(str(tmp / "part-00000.parquet"))
+        workspace.con.execute(f'COPY "{name}" TO {part} (FORMAT parquet)')
+        target.rename(old)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _duck_type(t: dt.DataType) -> str:

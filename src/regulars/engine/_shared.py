@@ -113,8 +113,9 @@ def shared_table(
     Returns
     -------
     ibis.Table
-        A table on the workspace's engine with the rows of ``build()``.  On a
-        read-only workspace, or one whose data version is unknown, ``build()`` itself.
+        A table on the workspace's engine with the rows of ``build()``.  A read-only
+        workspace reads a stored copy of the current data version when there is one,
+        and otherwise gets ``build()`` itself, as does one whose data version is unknown.
 
     Examples
     --------
@@ -138,15 +139,18 @@ def shared_table(
                 del tables[key]
             hit = tables[(name, version)] = computed_once(build())
         return hit
-    if ws.read_only or backend is not ws.ibis:
+    if backend is not ws.ibis:
         return build()
     con = ws.con
+    if ws.has_table(SHARED_REGISTRY):
+        row = con.execute(
+            f'SELECT data_version FROM "{SHARED_REGISTRY}" WHERE name = ?', [name]
+        ).fetchone()
+        if row is not None and row[0] == version and ws.has_table(name):
+            return ws.ibis.table(name)
+    if ws.read_only:  # a read-only command reads a stored copy, and stores none
+        return build()
     con.execute(_REGISTRY_DDL)
-    row = con.execute(
-        f'SELECT data_version FROM "{SHARED_REGISTRY}" WHERE name = ?', [name]
-    ).fetchone()
-    if row is not None and row[0] == version and ws.has_table(name):
-        return ws.ibis.table(name)
     sql = ws.ibis.compile(build())
     with ws.transaction() as tx:
         stale = tx.execute(

@@ -128,13 +128,16 @@ class MetricContext:
     tables: Mapping[str, ir.Table]
     config: Config
     _memo: dict[str, ir.Table] = field(default_factory=dict, init=False, compare=False, repr=False)
+    #: The workspace the tables come from (set by :meth:`from_workspace`): derived
+    #: tables shared per data version (:meth:`customer_periods`) are stored there.
+    workspace: Workspace | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_workspace(cls, workspace: Workspace) -> MetricContext:
         """The tables of ``workspace`` on its configured backend, with its config."""
         from regulars.engine import tables
 
-        return cls(tables(workspace), workspace.config)
+        return cls(tables(workspace), workspace.config, workspace=workspace)
 
     def has(self, name: str) -> bool:
         """Whether table ``name`` is available."""
@@ -178,6 +181,38 @@ class MetricContext:
             self._memo[key] = computed_once(build())
         return self._memo[key]
 
+    def customer_periods(self, period: Period) -> ir.Table:
+        """:func:`customer_period_revenue` of :func:`order_facts` for ``period``, shared.
+
+        The customer-period table (``customer_id``, ``period_index``, ``revenue``,
+        ``profit``, ``orders``) that growth accounting, growth sources and revenue
+        retention read.  With a workspace it is computed once per data version and
+        stored (:func:`regulars.engine.shared_table`), so every metric, the report and
+        the web app read the same table until an import changes the data; on Spark it
+        is computed once per session.  Without one, once per context.
+        """
+        key = f"customer_periods_{period}"
+        if key in self._memo:
+            return self._memo[key]
+        if self.workspace is None:
+            return self.once(key, lambda: customer_period_revenue(order_facts(self, period)))
+        from regulars.engine import shared_table
+
+        params = {
+            "period": period,
+            "credit_window_days": credit_window_days(self.config),
+            "default_margin": str(self.config.workspace.default_margin),
+            "format": 1,
+        }
+        built = shared_table(
+            self.workspace,
+            "customer_periods",
+            params,
+            lambda: customer_period_revenue(order_facts(self, period)),
+        )
+        self._memo[key] = built
+        return built
+
     def ledger(self) -> ir.Table:
         """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context."""
         if "ledger" not in self._memo:  # order_ledger caches its own result on Spark
@@ -212,13 +247,15 @@ def metric_context(source: Any, config: Config | None = None) -> MetricContext:
     MetricContext
     """
     if isinstance(source, MetricContext):
-        return source if config is None else MetricContext(source.tables, config)
+        if config is None:
+            return source
+        return MetricContext(source.tables, config, workspace=source.workspace)
     if isinstance(source, Mapping):
         return MetricContext(dict(source), config if config is not None else Config())
     # A Workspace (checked by duck typing so this module does not import the store).
     if hasattr(source, "config") and hasattr(source, "ibis"):
         ctx = MetricContext.from_workspace(source)
-        return ctx if config is None else MetricContext(ctx.tables, config)
+        return ctx if config is None else MetricContext(ctx.tables, config, workspace=source)
     raise TypeError(
         f"Expected a Workspace, a MetricContext or a mapping of table name to Ibis table, "
         f"got {type(source).__name__}. Open a workspace with regulars.store.Workspace.open(path)."

@@ -18,7 +18,6 @@ from regulars.errors import ConfigError
 from regulars.metrics._common import (
     TablesLike,
     attach_channels,
-    customer_period_revenue,
     filter_periods,
     first_paid_orders,
     index_to_start,
@@ -262,8 +261,9 @@ def revenue_retention(
             f"window = {window!r} is not valid (expected a whole number of periods, at "
             "least 1; for example window=12 with period='month' for a year)."
         )
-    facts = order_facts(ctx, per)
-    cp = customer_period_revenue(facts).select("customer_id", "period_index", "revenue")
+    # The customer-period table has every period of the orders: its bounds are theirs.
+    facts = ctx.customer_periods(per)
+    cp = facts.select("customer_id", "period_index", "revenue")
     base = cp.filter(cp.revenue > 0)
     base = base.select(
         customer_id=base.customer_id,

@@ -37,7 +37,9 @@ MEASURES: tuple[str, ...] = ("revenue", "customers")
 PARTS = ("new", "expansion", "contraction", "churned", "resurrected", "retained")
 
 
-def customer_transitions(facts: ir.Table, censored: ir.Table | None = None) -> ir.Table:
+def customer_transitions(
+    facts: ir.Table, censored: ir.Table | None = None, *, periods: ir.Table | None = None
+) -> ir.Table:
     """One row per customer and period P where the customer had revenue in P or P−1.
 
     ``facts`` is :func:`~regulars.metrics._common.order_facts`.  Customers only appear
@@ -62,10 +64,12 @@ def customer_transitions(facts: ir.Table, censored: ir.Table | None = None) -> i
         magnitudes); ``new + expansion + resurrected − contraction − churned`` equals
         ``current − previous`` exactly.
     """
-    return transitions_from_windows(customer_windows(facts, censored))
+    return transitions_from_windows(customer_windows(facts, censored, periods=periods))
 
 
-def customer_windows(facts: ir.Table, censored: ir.Table | None = None) -> ir.Table:
+def customer_windows(
+    facts: ir.Table, censored: ir.Table | None = None, *, periods: ir.Table | None = None
+) -> ir.Table:
     """Net revenue per customer and period with the customer's neighbouring periods.
 
     Columns: ``customer_id``, ``period_index``, ``revenue`` (net, every customer-period
@@ -78,7 +82,9 @@ def customer_windows(facts: ir.Table, censored: ir.Table | None = None) -> ir.Ta
     period before their first one in the data, so they are never new; when they first
     appear in the data after the first period they are resurrected.
     """
-    cp = customer_period_revenue(facts).select("customer_id", "period_index", "revenue")
+    if periods is None:  # the metrics pass the shared one (MetricContext.customer_periods)
+        periods = customer_period_revenue(facts)
+    cp = periods.select("customer_id", "period_index", "revenue")
     # One sorted pass per customer.  period_index is unique within a customer's rows
     # (they are grouped by it), so the window order has no ties.  All three windows
     # share one partitioning and order, so the engine sorts once.
@@ -272,7 +278,9 @@ def growth_accounting(
             "Use --measure revenue or --measure customers."
         )
     facts = order_facts(ctx, per)
-    tr = customer_transitions(facts, left_censored_customers(ctx))
+    tr = customer_transitions(
+        facts, left_censored_customers(ctx), periods=ctx.customer_periods(per)
+    )
     if measure == "revenue":
         agg = tr.group_by("period_index").aggregate(
             revenue=tr.current.sum(), **{p: tr[p].sum() for p in PARTS}

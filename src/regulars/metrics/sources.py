@@ -110,7 +110,7 @@ def growth_sources(
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
-    cw = customer_windows(facts, left_censored_customers(ctx))
+    cw = customer_windows(facts, left_censored_customers(ctx), periods=ctx.customer_periods(per))
     tr = transitions_from_windows(cw)
     # A row is new exactly when its ``new`` part is positive and resurrected when its
     # ``resurrected`` part is (both are b − a > 0 there); upsell is the rest:

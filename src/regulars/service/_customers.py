@@ -327,7 +327,7 @@ class CustomerQueries:
                 "order_id", "order_date", "revenue", "refund", "refund_date", "is_credit_note"
             )
         if name == "extra":
-            c1 = one.table("customers")
+            c1 = _table(one, "customers")
             return c1.filter(c1.customer_id == cid).select(
                 "phone", "acquired_at", "referred_by", "attributes"
             )
@@ -335,7 +335,7 @@ class CustomerQueries:
         if name == "referrals":
             return c.filter(c.referred_by == cid).select("customer_id", "name", "acquired_at")
         if name == "facts":
-            sc = one.table("scores")
+            sc = _table(one, "scores")
             return sc.filter(sc.customer_id == cid).select("frequency", "recency", "T")
         if name == "touches":
             t = _table(ws, "touches")
