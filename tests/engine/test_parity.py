@@ -8,7 +8,9 @@ other engine.  Each command runs once per engine and is checked against the orac
     The oracle imports each table's file with ``regulars import``.  The Parquet folder
     holds the oracle's tables as ``regulars export --format parquet`` writes them
     (order lines too, which no file imports), read in place by the ``parquet`` and
-    ``spark`` engines.  Every contract table reads the same on each engine.
+    ``spark`` engines.  ``parquet-import`` is a Parquet workspace with an empty folder
+    of its own, into which ``regulars import`` writes the same files as the oracle
+    imports.  Every contract table reads the same on each engine.
 ``metrics``
     ``regulars metrics growth-accounting --format csv``: the same text.
 ``fit``
@@ -21,6 +23,11 @@ other engine.  Each command runs once per engine and is checked against the orac
 ``report``
     ``regulars report --no-fit``: the same page.  Its figures come from every metric
     and from the scores joined with the orders (customer value, CLV per channel).
+``web``
+    The web app's data, from the service as its views call it on a workspace opened
+    as the app opens it (a Spark workspace through DuckDB,
+    :func:`regulars.engine.interactive_config`): the customer list, the pages of the
+    most valuable customers, and this week's queue.
 
 The Spark runs share one local session (started once, kept for the other Spark tests
 of the process); a local Spark query costs seconds however small its data, so the
@@ -49,11 +56,12 @@ from regulars.engine import backend_for, tables
 from regulars.schema import TABLES
 from regulars.store import Workspace
 
-COMMANDS = ("import", "metrics", "fit", "score", "actions", "report")
+COMMANDS = ("import", "metrics", "fit", "score", "actions", "report", "web")
 #: ``[engine]`` settings of each engine; the Parquet folder is ``<root>/lake``.
 ENGINES = {
     "duckdb": 'backend = "duckdb"',
     "parquet": 'backend = "parquet"\nparquet_dir = "../../lake"',
+    "parquet-import": 'backend = "parquet"\nparquet_dir = "lake"',  # its own, filled by import
     "spark": 'backend = "spark"\nparquet_dir = "../../lake"',
 }
 #: Columns of the scores that name the run, not the customer.
@@ -111,7 +119,10 @@ def _csv_rows(text: str, drop: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 def _table_rows(t: Any) -> list[str]:
-    rows = t.to_pyarrow().to_pylist()
+    return _table_rows_of(t.to_pyarrow().to_pylist())
+
+
+def _table_rows_of(rows: list[dict[str, Any]]) -> list[str]:
     return sorted(str({k: _rounded(v) for k, v in row.items()}) for row in rows)
 
 
@@ -158,6 +169,25 @@ def _run(engine: str, path: Path, load: Callable[[], None]) -> Run:
         cli("report", "--no-fit", "--out", path.parent / "report.html", *w)
         return (path.parent / "report.html").read_text(encoding="utf-8")
 
+    def web() -> dict[str, Any]:
+        from regulars import service
+        from regulars.engine import interactive_config
+        from regulars.service._customers import CustomerQueries
+
+        ws = Workspace.open(path)
+        try:
+            ws.config = interactive_config(ws.config)  # as the web app opens it
+            listed = service.list_customers(ws, sort="clv", limit=500)
+            queries = CustomerQueries(ws)
+            ids = [r["customer_id"] for r in listed.rows[:5]]
+            return {
+                "customers": (listed.total, _table_rows_of(listed.rows)),
+                "pages": {cid: str(queries.page(ws, cid)) for cid in ids},
+                "week": _table_rows_of(service.week_queue(ws)),
+            }
+        finally:
+            ws.close()
+
     steps: dict[str, Callable[[], Any]] = {
         "import": imported,
         "metrics": lambda: cli("metrics", "growth-accounting", "--format", "csv", *w),
@@ -165,6 +195,7 @@ def _run(engine: str, path: Path, load: Callable[[], None]) -> Run:
         "score": score,
         "actions": lambda: cli("actions", "--format", "csv", *w),
         "report": report,
+        "web": web,
     }
     for command in COMMANDS:
         start = time.perf_counter()
@@ -209,6 +240,15 @@ def runs(root: Path, oracle: Run) -> Callable[[str], Run]:
     done: dict[str, Run] = {}
 
     def get(engine: str) -> Run:
+        if engine == "parquet-import" and engine not in done:
+            path = _workspace(root, engine)
+
+            def load() -> None:
+                for name in TABLES:
+                    if TABLES[name].importable:
+                        cli("import", name, root / "files" / f"{name}.parquet", "-w", path)
+
+            done[engine] = _run(engine, path, load)
         if engine not in done:
             if engine == "spark":
                 from regulars.engine import local_spark_session
@@ -230,7 +270,9 @@ SPARK = [
 
 @pytest.mark.slow  # the six commands on DuckDB and on the engine: tens of seconds
 @pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("engine", ["parquet", pytest.param("spark", marks=SPARK)])
+@pytest.mark.parametrize(
+    "engine", ["parquet", "parquet-import", pytest.param("spark", marks=SPARK)]
+)
 def test_command_gives_what_it_gives_on_duckdb(
     runs: Callable[[str], Run], oracle: Run, engine: str, command: str
 ) -> None:

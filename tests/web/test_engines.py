@@ -184,3 +184,26 @@ def test_a_spark_workspace_serves_the_same_pages_and_spark_sees_a_web_refit(
         spark = tables(ws)["scores"].select("customer_id", "p_alive", "scored_at")
         seen = sorted(tuple(r.values()) for r in spark.to_pyarrow().to_pylist())
     assert seen == file_scores  # Spark reads the rows the app wrote
+
+
+def test_the_page_cache_sees_a_parquet_file_written_by_another_program(
+    workspaces: tuple[Path, Path], web_app: Path
+) -> None:
+    import os
+
+    from django.conf import settings
+
+    from regulars.web._cache import fingerprint
+
+    _oracle, lake = workspaces
+    before = settings.REGULARS_WORKSPACE
+    settings.REGULARS_WORKSPACE = str(lake)
+    try:
+        first = fingerprint()
+        assert fingerprint() == first
+        orders = lake.parent / "lake" / "orders.parquet"
+        st = orders.stat()
+        os.utime(orders, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert fingerprint() != first
+    finally:
+        settings.REGULARS_WORKSPACE = before

@@ -43,7 +43,11 @@ _CSRF_MARK = "csrf" + secrets.token_hex(16)
 
 
 def fingerprint() -> tuple[Any, ...]:
-    """(mtime, size) of the workspace's database, its WAL and its regulars.toml."""
+    """(mtime, size) of the workspace's database, its WAL and its regulars.toml.
+
+    On a workspace whose data are Parquet files, also those of the entries of its
+    ``parquet_dir`` (files written by another program change the data too).
+    """
     root = Path(settings.REGULARS_WORKSPACE)
     out: list[Any] = [str(root)]
     for name in ("regulars.duckdb", "regulars.duckdb.wal", "regulars.toml"):
@@ -52,7 +56,39 @@ def fingerprint() -> tuple[Any, ...]:
             out.append((st.st_mtime_ns, st.st_size))
         except FileNotFoundError:
             out.append(None)
+    folder = _parquet_folder(root, out[-1])
+    if folder is not None:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            entries = []
+        for entry in entries:
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            out.append((entry.name, st.st_mtime_ns, st.st_size))
     return tuple(out)
+
+
+#: (workspace folder, regulars.toml's state) -> the data's Parquet folder, or None.
+_FOLDERS: dict[tuple[str, Any], Path | None] = {}
+
+
+def _parquet_folder(root: Path, toml_state: Any) -> Path | None:
+    key = (str(root), toml_state)
+    if key not in _FOLDERS:
+        from regulars.config import CONFIG_FILE, load_config
+        from regulars.errors import RegularsError
+        from regulars.store import Workspace
+
+        try:
+            path = Workspace(root, load_config(root / CONFIG_FILE)).parquet_path
+        except (OSError, RegularsError):
+            path = None
+        _FOLDERS.clear()  # one workspace per process: keep the latest only
+        _FOLDERS[key] = path if path is not None and "://" not in str(path) else None
+    return _FOLDERS[key]
 
 
 def clear() -> None:
