@@ -188,3 +188,21 @@ def test_a_remote_parquet_dir_is_refused_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match=r"not a local folder.*Write the files with Spark"):
         import_file(ws, "orders", _orders(tmp_path / "a.csv", ["o1,c1,2024-01-05,10.00"]))
     ws.close()
+
+
+def test_a_logged_touch_is_read_beside_the_folders_touches(
+    tmp_path: Path, book: dict[str, Path]
+) -> None:
+    from regulars.actions import log_touch
+
+    ws = _workspace(tmp_path / "ws", PARQUET)
+    for name in ("customers", "orders", "touches"):
+        import_file(ws, name, book[name])
+    before = sorted(tables(ws)["touches"].touch_id.to_pyarrow().to_pylist())
+    customer = str(tables(ws)["customers"].customer_id.min().to_pyarrow().as_py())
+    touch = log_touch(ws, customer, kind="call", note="logged in the app", at="2024-05-05")
+    got = sorted(tables(ws)["touches"].touch_id.to_pyarrow().to_pylist())
+    assert got == sorted([*before, touch])
+    import_file(ws, "touches", book["touches"])  # an import keeps it
+    assert sorted(tables(ws)["touches"].touch_id.to_pyarrow().to_pylist()) == got
+    ws.close()
