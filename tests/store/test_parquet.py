@@ -15,7 +15,7 @@ import pytest
 from regulars.datasets import simulate, simulate_shop_export
 from regulars.engine import tables
 from regulars.errors import RegularsError, WorkspaceError
-from regulars.io import import_file
+from regulars.io import export_table, import_file
 from regulars.schema import TABLES
 from regulars.store import Workspace
 
@@ -206,3 +206,20 @@ def test_a_logged_touch_is_read_beside_the_folders_touches(
     import_file(ws, "touches", book["touches"])  # an import keeps it
     assert sorted(tables(ws)["touches"].touch_id.to_pyarrow().to_pylist()) == got
     ws.close()
+
+
+def test_export_reads_the_parquet_files(tmp_path: Path, book: dict[str, Path]) -> None:
+    import csv
+    import io
+
+    duck = _workspace(tmp_path / "duck")
+    lake = _workspace(tmp_path / "lake_ws", PARQUET)
+    texts = []
+    for ws in (duck, lake):
+        import_file(ws, "orders", book["orders"])
+        buf = io.BytesIO()
+        n = export_table(ws, "orders", format="csv", out=buf)
+        texts.append((n, buf.getvalue().decode()))
+        ws.close()
+    assert texts[1] == texts[0]
+    assert len(list(csv.reader(io.StringIO(texts[0][1])))) == texts[0][0] + 1 > 100

@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from regulars.errors import SchemaError, WorkspaceError
 from regulars.schema import TABLES, Table
+from regulars.store._parquet import LOGGED, data_select
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -58,9 +59,6 @@ __all__ = [
     "write_derived",
 ]
 
-#: The data table that surfaces write row by row (a logged touch), into the workspace
-#: file on every engine; the ``parquet`` engine reads those rows beside the folder's.
-_LOGGED = "touches"
 #: Prefix of the temporary views over the Parquet files (``backend = "parquet"``).
 _PARQUET_VIEW = "_regulars_parquet_"
 #: The folder of the workspace where Spark writes derived tables.
@@ -164,24 +162,15 @@ def _duckdb_parquet(workspace: Workspace, folder: Path) -> tuple[BaseBackend, di
     """
     con = workspace.ibis
     out: dict[str, ir.Table] = {}
-    for name, path in parquet_tables(folder).items():
-        source = f"{path}/**/*.parquet" if Path(path).is_dir() else path
+    for name in parquet_tables(folder):
+        body = data_select(workspace, name)  # the files, and the touches logged in the app
+        if body is None:
+            continue
         view = f"{_PARQUET_VIEW}{name}"
-        files = f"read_parquet({_sql_string(source)})"
-        body = f"SELECT * FROM {files}"
-        if name == _LOGGED and workspace.has_table(_LOGGED):
-            # Touches logged in the app or with `regulars touch` are written to the
-            # workspace file (one row, not a rewrite of the folder's file): add them.
-            row = workspace.con.execute("SELECT current_database()").fetchone()
-            logged = f'"{row[0] if row else "main"}".main."{_LOGGED}"'
-            body += (
-                f" UNION ALL BY NAME SELECT * FROM {logged} f WHERE f.touch_id NOT IN "
-                f"(SELECT touch_id FROM {files} WHERE touch_id IS NOT NULL)"
-            )
         workspace.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {body}')
         out[name] = con.table(view)
-    if _LOGGED not in out and workspace.has_table(_LOGGED):
-        out[_LOGGED] = con.table(_LOGGED)  # no touches file: the logged ones
+    if LOGGED not in out and workspace.has_table(LOGGED):
+        out[LOGGED] = con.table(LOGGED)  # no touches file: the logged ones
     for name in TABLES:
         if name not in out:
             out[name] = con.create_table(

@@ -119,14 +119,19 @@ def export_table(
     if not workspace.has_table(table):
         workspace.table(table)  # raises the error that lists the existing tables
     con = workspace.con
+    name = table
+    if (select := workspace.data_select(table)) is not None:  # a Parquet workspace's file
+        name = "_regulars_export"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
+    source = sql_ident(name)
     order = ""
     if table in TABLES:
         order = " ORDER BY " + ", ".join(sql_ident(k) for k in TABLES[table].key)
     columns = "*"
     if fmt == "csv" and not raw:
-        columns = _safe_columns(con, table)
-    query = f"SELECT {columns} FROM {sql_ident(table)}{order}"
-    row = con.execute(f"SELECT count(*) FROM {sql_ident(table)}").fetchone()
+        columns = _safe_columns(con, name)
+    query = f"SELECT {columns} FROM {source}{order}"
+    row = con.execute(f"SELECT count(*) FROM {source}").fetchone()
     n = int(row[0]) if row else 0
     if isinstance(out, str | Path):
         target = Path(out)

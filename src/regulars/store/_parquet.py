@@ -42,7 +42,12 @@ if TYPE_CHECKING:
 
     from regulars.store._workspace import Workspace
 
-__all__ = ["import_tables", "table_paths", "writing_parquet"]
+__all__ = ["LOGGED", "data_select", "import_tables", "table_paths", "writing_parquet"]
+
+#: The data table that surfaces write row by row (a touch logged in the app or with
+#: ``regulars touch``): into the workspace file on every engine, not by rewriting the
+#: folder's file; :func:`data_select` reads those rows beside the folder's.
+LOGGED = "touches"
 
 
 def table_paths(folder: Path) -> dict[str, Path]:
@@ -63,6 +68,32 @@ def table_paths(folder: Path) -> dict[str, Path]:
         elif entry.is_dir() and any(entry.rglob("*.parquet")):
             found[entry.name] = entry
     return found
+
+
+def data_select(workspace: Workspace, name: str) -> str | None:
+    """The SQL ``SELECT`` of data table ``name`` of a Parquet workspace (None: not one).
+
+    The rows of its Parquet file (or folder of parts) as they are, and for
+    :data:`LOGGED` also the workspace file's rows whose key the folder does not have.
+    None when the workspace's data are not Parquet files (:attr:`Workspace.parquet_path`)
+    or the folder has no such table.
+    """
+    folder = workspace.parquet_path
+    if folder is None or "://" in str(folder):
+        return None
+    path = table_paths(folder).get(name)
+    if path is None:
+        return None
+    files = f"read_parquet({_sql_string(f'{path}/**/*.parquet' if path.is_dir() else str(path))})"
+    body = f"SELECT * FROM {files}"
+    if name == LOGGED and workspace.has_table(LOGGED):
+        row = workspace.con.execute("SELECT current_database()").fetchone()
+        logged = f'"{row[0] if row else "main"}".main."{LOGGED}"'
+        body += (
+            f" UNION ALL BY NAME SELECT * FROM {logged} f WHERE f.touch_id NOT IN "
+            f"(SELECT touch_id FROM {files} WHERE touch_id IS NOT NULL)"
+        )
+    return body
 
 
 def import_tables(table: str) -> tuple[Table, ...]:

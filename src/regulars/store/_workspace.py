@@ -274,6 +274,15 @@ class Workspace:
         path = Path(raw).expanduser()
         return path if path.is_absolute() else self.path / path
 
+    def data_select(self, name: str) -> str | None:
+        """SQL that reads data table ``name`` from the Parquet folder (None: the file's).
+
+        See :func:`regulars.store._parquet.data_select`.
+        """
+        from regulars.store._parquet import data_select
+
+        return data_select(self, name)
+
     def import_target(
         self, con: duckdb.DuckDBPyConnection, table: str
     ) -> AbstractContextManager[None]:
