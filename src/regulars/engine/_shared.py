@@ -148,7 +148,7 @@ def shared_table(
         ).fetchone()
         if row is not None and row[0] == version and ws.has_table(name):
             return ws.ibis.table(name)
-    if ws.read_only:  # a read-only command reads a stored copy, and stores none
+    if ws.read_only or not ws.stores_shared_tables:  # reads a stored copy, stores none
         return build()
     con.execute(_REGISTRY_DDL)
     sql = ws.ibis.compile(build())

@@ -77,6 +77,10 @@ class Workspace:
         self.path = path
         self.config = config
         self.read_only = read_only
+        #: Whether derived tables shared per data version (:func:`regulars.engine.shared_table`)
+        #: are stored in the file when missing.  The web app turns it off: a page view
+        #: reads stored copies but never writes (a write would also drop its page cache).
+        self.stores_shared_tables = True
         self._con: duckdb.DuckDBPyConnection | None = None
         self._ibis: DuckDBBackend | None = None
 

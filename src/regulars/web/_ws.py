@@ -42,6 +42,9 @@ def open_ws(*, retry_seconds: float | None = None) -> Iterator[Workspace]:
         # A Spark workspace's pages read the same data through DuckDB: a page cannot
         # wait for Spark's seconds per query (docs/web.md, "Engines").
         ws.config = interactive_config(ws.config)
+        # A page view reads the shared derived tables the commands stored, and stores
+        # none itself: no write on GET, and the page cache stays valid.
+        ws.stores_shared_tables = False
         try:
             _ = ws.con  # retries a lock conflict for a few seconds itself
             break

@@ -203,6 +203,7 @@ def refit(request: HttpRequest) -> HttpResponse:
         from regulars.report import prepare_workspace
 
         with open_ws(retry_seconds=30) as ws:
+            ws.stores_shared_tables = True  # a write anyway: fit and score share the RFM
             result = service.score_models(ws, refit=True, progress=progress)
             # This week's actions too when there are none (an orders-only workspace):
             # the Growth page's "actions" note sends the owner here.
