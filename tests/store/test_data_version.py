@@ -26,8 +26,11 @@ def test_a_new_workspace_has_a_stamp_and_an_import_changes_it(tmp_path: Path) ->
     import_file(ws, "orders", _orders(tmp_path / "a.csv", ["o1,c1,2024-01-05,10.00"]))
     second = ws.data_version
     assert second not in (None, first)
-    # Importing the same file again changes no row, but it is a write: a new stamp.
+    # Importing the same file again into unchanged data writes nothing (io/_repeat.py):
+    # the stamp stays.  Any other import is a write: a new stamp.
     import_file(ws, "orders", _orders(tmp_path / "a.csv", ["o1,c1,2024-01-05,10.00"]))
+    assert ws.data_version == second
+    import_file(ws, "orders", _orders(tmp_path / "b.csv", ["o2,c1,2024-01-06,5.00"]))
     assert ws.data_version not in (first, second)
     rows = ws.con.execute(f'SELECT count(*) FROM "{DATA_VERSION_TABLE}"').fetchone()
     assert rows == (1,)
