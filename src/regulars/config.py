@@ -134,6 +134,15 @@ class EngineConfig:
     backend: Literal["duckdb", "parquet", "spark"] = "duckdb"
     parquet_dir: str = ""
     spark_master: str = "local[2]"
+    # DuckDB's memory limit for every command on this workspace (the web app too): a
+    # size ("4GiB", "512MiB"), a share of the machine's memory ("25%"), or "auto" (an
+    # eighth of it, 1 to 16 GiB).  Beyond it DuckDB spills to regulars.duckdb.tmp.  The
+    # environment variable REGULARS_ENGINE_MEMORY overrides it; imports and actions
+    # have their own ([import] memory, [actions] memory).
+    memory: str = "auto"
+
+    def __post_init__(self) -> None:
+        parse_size(self.memory, where="[engine] memory", of=100)
 
 
 @dataclass
@@ -602,6 +611,7 @@ locale = "en"              # report language and number format: en, ru, sl or he
 
 [engine]
 backend = "duckdb"         # duckdb (this folder's regulars.duckdb), parquet or spark
+memory = "auto"            # DuckDB's memory for every command: "4GiB", "25%", or auto (1/8 of RAM)
 
 [import]
 memory = "auto"            # DuckDB's memory during an import: "4GiB", "25%", or auto (1/8 of RAM)

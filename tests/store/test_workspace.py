@@ -40,6 +40,55 @@ def test_open_reports_bad_config_key(tmp_path: Path) -> None:
         Workspace.open(tmp_path)
 
 
+def _engine_memory(text: str, value: str) -> str:
+    """``text`` (a regulars.toml) with ``[engine] memory = value``."""
+    start = text.index("[engine]\n")
+    line = text.index('memory = "auto"', start)
+    return text[:line] + f'memory = "{value}"' + text[line + len('memory = "auto"') :]
+
+
+def _limit(ws: Workspace) -> str:
+    row = ws.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_connection_has_the_engine_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regulars.io._memory import default_memory, machine_memory
+
+    monkeypatch.delenv("REGULARS_ENGINE_MEMORY", raising=False)
+    Workspace.init(tmp_path).close()
+    with Workspace.open(tmp_path, read_only=True) as ws:
+        # DuckDB prints the limit in its own rounding; compare with the same setting
+        ws.con.execute(f"SET memory_limit = '{default_memory(machine_memory()) // 1024**2}MiB'")
+        expected = _limit(ws)
+    with Workspace.open(tmp_path, read_only=True) as ws:
+        assert _limit(ws) == expected
+    toml = tmp_path / "regulars.toml"
+    toml.write_text(_engine_memory(toml.read_text(), "1536MiB"))
+    with Workspace.open(tmp_path) as ws:
+        assert ws.memory_limit == 1536 * 1024**2
+        assert _limit(ws) == "1.5 GiB"
+    monkeypatch.setenv("REGULARS_ENGINE_MEMORY", "2GiB")
+    with Workspace.open(tmp_path) as ws:
+        assert _limit(ws) == "2.0 GiB"
+    monkeypatch.setenv("REGULARS_ENGINE_MEMORY", "lots")
+    ws = Workspace.open(tmp_path, read_only=True)
+    with pytest.raises(ConfigError, match="REGULARS_ENGINE_MEMORY = 'lots' is not a size"):
+        ws.count("orders")
+    ws.close()
+
+
+def test_bad_engine_memory_setting_is_refused(tmp_path: Path) -> None:
+    Workspace.init(tmp_path).close()
+    toml = tmp_path / "regulars.toml"
+    toml.write_text(_engine_memory(toml.read_text(), "3 bananas"))
+    with pytest.raises(ConfigError, match=r"\[engine\] memory = '3 bananas' is not a size"):
+        Workspace.open(tmp_path)
+
+
 def test_env_var_points_at_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(tmp_path))
     assert resolve_workspace_path(None) == tmp_path
