@@ -203,6 +203,8 @@ class Workspace:
                 raise WorkspaceError(self._open_error(text)) from None
             try:
                 con.execute(f"SET memory_limit = '{max(self.memory_limit // 1024**2, 64)}MiB'")
+            # (a multiple of 0.5 GiB, or of 1 MiB below 1 GiB, which DuckDB prints exactly,
+            # so imports and actions that set their own limit can set this one back)
             except BaseException:
                 con.close()
                 raise
@@ -215,11 +217,13 @@ class Workspace:
         ``REGULARS_ENGINE_MEMORY``, else ``[engine] memory``, else an eighth of the
         machine's memory (between 1 GiB and 16 GiB), like an import's default: DuckDB's
         own default (80% of the machine) let one metric on 30 M order lines take 7 GiB.
+        Rounded to 0.5 GiB (1 MiB below 1 GiB).
         """
         from regulars.config import parse_size
         from regulars.io._memory import default_memory, machine_memory
 
         total = machine_memory()
+        chosen: int | None = None
         for text, where in (
             (os.environ.get(ENGINE_MEMORY_VAR), ENGINE_MEMORY_VAR),
             (self.config.engine.memory, "[engine] memory"),
@@ -228,8 +232,12 @@ class Workspace:
                 continue
             chosen = parse_size(text, where=where, of=total)
             if chosen is not None:
-                return chosen
-        return default_memory(total)
+                break
+        limit = default_memory(total) if chosen is None else chosen
+        half, mib = 512 * 1024**2, 1024**2
+        if limit >= 2 * half:
+            return round(limit / half) * half
+        return max(limit // mib, 64) * mib
 
     def _open_error(self, text: str) -> str:
         """The message for a database that does not open: what, why, and the fix."""
