@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -176,17 +177,34 @@ class Workspace:
             self._con = self._connect()
             if not self.read_only:
                 # Holding the write lock, no other process uses the spill folder: files
-                # left there by a killed command can go.
-                self._remove_spill()
+                # left there by a killed command can go (not the ones DuckDB may have
+                # opened already for this connection).
+                self._remove_spill_of_others()
         return self._con
 
     @property
     def spill_path(self) -> Path:
-        """DuckDB's temporary folder for data that does not fit in memory."""
+        """The folder of DuckDB's temporary files (data that does not fit in memory).
+
+        Each process spills into its own subfolder (:attr:`_own_spill`): a writer,
+        holding the database's write lock, removes what killed commands left there
+        without touching the files its own connection already opened.
+        """
         return self.path / f"{DB_FILE}.tmp"
 
-    def _remove_spill(self) -> None:
-        shutil.rmtree(self.spill_path, ignore_errors=True)
+    @property
+    def _own_spill(self) -> Path:
+        return self.spill_path / str(os.getpid())
+
+    def _remove_spill_of_others(self) -> None:
+        with contextlib.suppress(OSError):
+            for entry in self.spill_path.iterdir():
+                if entry == self._own_spill:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the database; wait a moment for another command's lock, then explain."""
@@ -194,7 +212,11 @@ class Workspace:
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
             try:
-                con = duckdb.connect(str(self.db_path), read_only=self.read_only)
+                con = duckdb.connect(
+                    str(self.db_path),
+                    read_only=self.read_only,
+                    config={"temp_directory": str(self._own_spill)},
+                )
             except duckdb.Error as exc:
                 text = str(exc)
                 if _is_lock_error(text) and time.monotonic() < deadline:
@@ -287,8 +309,11 @@ class Workspace:
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
-            if not self.read_only:  # a failed write may leave spilled data behind
-                self._remove_spill()
+            # A failed command may leave spilled data behind; another process may be
+            # spilling into its own subfolder by now.
+            shutil.rmtree(self._own_spill, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                self.spill_path.rmdir()  # only when empty
         self._con = None
         self._ibis = None
 
