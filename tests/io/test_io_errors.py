@@ -213,3 +213,27 @@ def test_unknown_table(ws: Workspace, tmp_path: Path) -> None:
     f = write(tmp_path / "o.csv", GOOD)
     with pytest.raises(SchemaError, match=r"Cannot import into 'order_lines'\. Importable tables"):
         import_file(ws, "order_lines", f)
+
+
+def test_a_failed_import_leaves_nothing_behind_for_the_next_one(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Reading and typing run before the transaction: their tables go when it fails."""
+    before = contents(ws)
+    bad = write(tmp_path / "bad.csv", "Invoice,Client,Date,Total\nA-1,C-1,2024-13-45,10\n")
+    with pytest.raises(ImportDataError, match="2024-13-45"):
+        import_file(ws, "orders", bad, mapping=INVOICE_MAP)
+    unmapped = write(tmp_path / "u.csv", "x,y\n1,2\n")
+    with pytest.raises(SchemaError, match="no column for the required field"):
+        import_file(ws, "orders", unmapped)
+    assert contents(ws) == before
+    leftovers = ws.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_rg%' ESCAPE '\\' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE view_name LIKE '\\_rg%' "
+        "ESCAPE '\\' UNION ALL SELECT database_name FROM duckdb_databases() "
+        "WHERE database_name LIKE '\\_rg%' ESCAPE '\\'"
+    ).fetchall()
+    assert leftovers == []
+    assert not list(ws.own_spill_path.glob("import-*"))
+    good = import_file(ws, "orders", write(tmp_path / "good.csv", GOOD), mapping=INVOICE_MAP)
+    assert (good.records, good.lines) == (1, 1)

@@ -162,30 +162,3 @@ def test_replace_table_from_arrow_and_ibis(tmp_path: Path) -> None:
         ws.replace_table("scores", pa.table({"customer_id": ["a", "b"], "p": [0.5, 1.0]}))
         ws.replace_table("scores2", ws.table("scores").filter(lambda t: t.p > 0.6))
         assert ws.table("scores2").to_pyarrow().to_pydict() == {"customer_id": ["b"], "p": [1.0]}
-
-
-def test_a_writer_spills_in_its_own_folder_and_clears_what_killed_commands_left(
-    tmp_path: Path,
-) -> None:
-    """Leftovers of another process go when a writer opens; its own folder is kept."""
-    import os
-
-    w = Workspace.init(tmp_path / "w")
-    w.close()
-    spill = tmp_path / "w" / "regulars.duckdb.tmp"
-    (spill / "4242").mkdir(parents=True)
-    (spill / "4242" / "duckdb_temp_storage_S64K-1.tmp").write_bytes(b"x" * 10)
-    (spill / "old.tmp").write_bytes(b"x")
-    w = Workspace.open(tmp_path / "w")
-    try:
-        w.con.execute("SET memory_limit = '64MiB'")
-        # More than the limit: DuckDB spills into this process's own folder.
-        row = w.con.execute(
-            "SELECT count(*) FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(3000000) t(i) "
-            "ORDER BY h)"
-        ).fetchone()
-        assert row == (3_000_000,)
-        assert sorted(p.name for p in spill.iterdir()) == [str(os.getpid())]
-    finally:
-        w.close()
-    assert not spill.exists()

@@ -166,7 +166,7 @@ def test_read_only_commands_run_beside_a_reader(ws_path: Path, tmp_path: Path) -
 
 
 def test_permission_denied_message(ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def denied(path: str, read_only: bool = False) -> None:
+    def denied(path: str, read_only: bool = False, config: object = None) -> None:
         raise duckdb.IOException(f'IO Error: Cannot open file "{path}": Permission denied')
 
     monkeypatch.setattr(duckdb, "connect", denied)
@@ -219,23 +219,31 @@ def test_config_that_is_a_folder(ws_path: Path) -> None:
 
 
 def test_spill_files_of_a_killed_command_go_at_the_next_open(ws_path: Path) -> None:
+    """A writer clears what killed commands left, and spills into its own subfolder."""
     spill = ws_path / f"{DB_FILE}.tmp"
-    spill.mkdir()
+    (spill / "4242").mkdir(parents=True)
+    (spill / "4242" / "duckdb_temp_storage_S64K-1.tmp").write_bytes(b"\0" * 4096)
     (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 4096)
     with Workspace.open(ws_path, read_only=True) as ws:
         ws.count("orders")
-        assert spill.exists()  # readers may share it: only a writer cleans up
+        assert (spill / "4242").exists()  # readers may share it: only a writer cleans up
     with Workspace.open(ws_path) as ws:
-        ws.count("orders")
-        assert not spill.exists()
+        ws.con.execute("SET memory_limit = '64MiB'")
+        # More than the limit: DuckDB spills, into this process's folder only.
+        row = ws.con.execute(
+            "SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS h FROM range(2000000) t(i) ORDER BY h)"
+        ).fetchone()
+        assert row == (2_000_000,)
+        assert [p.name for p in spill.iterdir()] == [str(os.getpid())]
+    assert not spill.exists()
 
 
 def _failing_write(ws: Workspace) -> None:
     """A write that left spilled data, then fails inside its transaction."""
     with ws.transaction() as con:
         con.execute("CREATE TABLE big AS SELECT i FROM range(1000) t(i)")
-        (ws.path / f"{DB_FILE}.tmp").mkdir(exist_ok=True)
-        (ws.path / f"{DB_FILE}.tmp" / "left.tmp").write_bytes(b"\0")
+        ws.own_spill_path.mkdir(parents=True, exist_ok=True)
+        (ws.own_spill_path / "left.tmp").write_bytes(b"\0")
         con.execute("SELECT error('the import failed')")
 
 

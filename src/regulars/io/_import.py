@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +61,8 @@ IMPORTABLE_TABLES = tuple(name for name, t in TABLES.items() if t.importable)
 
 _NONNEG = {("subscriptions", "price"), ("spend", "amount"), ("orders", "cost")}
 _MAGNITUDE = {("orders", "discount"), ("orders", "refund_amount")}
+# The scratch database of an import (see _scratch).
+SCRATCH = "_rg_scratch"
 _TEMP = (
     "_rg_typed",
     "_rg_rowbad",
@@ -272,13 +275,15 @@ def import_file(
             return same
     cfg = workspace.config.import_
     limits = budget(workspace.path, memory=memory, config_memory=cfg.memory, config_spill=cfg.spill)
+    # Reading and typing the rows write nothing to the workspace: they run before its
+    # transaction, so the typed rows can go to a scratch database (below).
     with (
         _engine_errors(path, limits),
         contextlib.ExitStack() as stack,
         _settings(con, limits),
         Steps(con, 4, enabled=progress) as steps,
-        workspace.transaction(),
-        workspace.import_target(con, t.name),  # a Parquet workspace: its files
+        _dropped_after(con),
+        contextlib.ExitStack() as writing,
     ):
         with steps.step(f"Reading {path.name}"):
             staged = stage_file(
@@ -310,7 +315,10 @@ def import_file(
             # Every later step numbers and orders rows by _row itself: without keeping
             # insertion order DuckDB streams and aggregates in less memory.
             con.execute("SET preserve_insertion_order = false")
+            stack.enter_context(_scratch(con, workspace))
             checks = _build_typed(con, staged, plan, specs, workspace.config.workspace.currency)
+        writing.enter_context(workspace.transaction())
+        writing.enter_context(workspace.import_target(con, t.name))  # a Parquet workspace
         with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
             problems, bad_rows, skipped = _validate(
                 con, plan, specs, checks, clear_empty=clear_empty
@@ -397,6 +405,43 @@ def _engine_errors(path: Path, limits: ImportBudget) -> Iterator[None]:
             f"{type(exc).__name__}: {str(exc).splitlines()[0]}. Nothing was imported. This "
             "is probably a bug in regulars; please report it with the command you ran."
         ) from None
+
+
+@contextlib.contextmanager
+def _dropped_after(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The import's temporary tables and views go when it ends, also when it fails.
+
+    (Those made inside the transaction go with its rollback; the staging and typing
+    steps run before it.)
+    """
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            _cleanup(con)
+
+
+@contextlib.contextmanager
+def _scratch(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> Iterator[None]:
+    """A scratch database file for the typed rows, in this process's spill folder.
+
+    The typed rows are the largest intermediate of an import (100 M rows at 100 M
+    order lines).  In a database file DuckDB stores them compressed and reads them
+    back through its buffer pool, so they take neither memory nor uncompressed
+    spill space; the file goes when the import ends, leaving the workspace's file
+    no bigger than its data.
+    """
+    folder = workspace.own_spill_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"import-{uuid.uuid4().hex[:12]}.duckdb"
+    con.execute(f"ATTACH {sql_str(str(path))} AS {SCRATCH}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DETACH {SCRATCH}")
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
@@ -540,7 +585,8 @@ def _build_typed(
     computed = [c for c in checks if c.code_sql]
     if computed:
         sql = f"SELECT *, {', '.join(f'{c.code_sql} AS {c.e}' for c in computed)} FROM ({sql})"
-    con.execute(f"CREATE TEMP TABLE _rg_typed AS {sql}")
+    con.execute(f"CREATE TABLE {SCRATCH}.main._rg_typed AS {sql}")
+    con.execute(f"CREATE TEMP VIEW _rg_typed AS SELECT * FROM {SCRATCH}.main._rg_typed")
     return checks
 
 

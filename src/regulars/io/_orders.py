@@ -463,9 +463,10 @@ def order_groups(
         return problems, int(row[0]) if row else 0
     line_cols = ", ".join(f"t.{n}" if n in specs else f"NULL AS {n}" for n in LINE_FIELDS)
     # Lines of an order usually follow each other: their number is then the
-    # distance from the order's first row, with no sort.
+    # distance from the order's first row, with no sort.  A view: the lines stream
+    # from the typed rows into order_lines, never held a second time.
     con.execute(
-        f"CREATE TEMP TABLE {LINES_OUT} AS SELECT t.order_id, CAST(t._row - o._first + 1 AS "
+        f"CREATE TEMP VIEW {LINES_OUT} AS SELECT t.order_id, CAST(t._row - o._first + 1 AS "
         f"INTEGER) AS line_no, {line_cols}, t._amount AS revenue FROM _rg_typed t JOIN "
         f"{GROUPS} o ON t.order_id = o.order_id WHERE o._contiguous AND {customer_ok} "
         f"UNION ALL SELECT t.order_id, CAST(row_number() OVER (PARTITION BY t.order_id "

@@ -186,20 +186,21 @@ class Workspace:
     def spill_path(self) -> Path:
         """The folder of DuckDB's temporary files (data that does not fit in memory).
 
-        Each process spills into its own subfolder (:attr:`_own_spill`): a writer,
+        Each process spills into its own subfolder (:attr:`own_spill_path`): a writer,
         holding the database's write lock, removes what killed commands left there
         without touching the files its own connection already opened.
         """
         return self.path / f"{DB_FILE}.tmp"
 
     @property
-    def _own_spill(self) -> Path:
+    def own_spill_path(self) -> Path:
+        """This process's subfolder of :attr:`spill_path` (removed when it closes)."""
         return self.spill_path / str(os.getpid())
 
     def _remove_spill_of_others(self) -> None:
         with contextlib.suppress(OSError):
             for entry in self.spill_path.iterdir():
-                if entry == self._own_spill:
+                if entry == self.own_spill_path:
                     continue
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
@@ -215,7 +216,7 @@ class Workspace:
                 con = duckdb.connect(
                     str(self.db_path),
                     read_only=self.read_only,
-                    config={"temp_directory": str(self._own_spill)},
+                    config={"temp_directory": str(self.own_spill_path)},
                 )
             except duckdb.Error as exc:
                 text = str(exc)
@@ -311,7 +312,7 @@ class Workspace:
             self._con.close()
             # A failed command may leave spilled data behind; another process may be
             # spilling into its own subfolder by now.
-            shutil.rmtree(self._own_spill, ignore_errors=True)
+            shutil.rmtree(self.own_spill_path, ignore_errors=True)
             with contextlib.suppress(OSError):
                 self.spill_path.rmdir()  # only when empty
         self._con = None
