@@ -22,6 +22,7 @@ the script says for each step whether they are identical.
     python benchmarks/bench_scale.py --lines 10000000 --engines duckdb,parquet,spark
     python benchmarks/bench_scale.py --lines 100000000 --skip report --json out.json
     python benchmarks/bench_scale.py --lines 30000000 --only import
+    python benchmarks/bench_scale.py --lines 30000000 --skip import --reuse
 
 A step that fails is reported with the end of its error output, and the run goes on.
 """
@@ -146,6 +147,11 @@ def main() -> None:
     parser.add_argument("--skip", default="", help=f"comma-separated steps of {', '.join(STEPS)}")
     parser.add_argument("--only", default="", help="comma-separated: run only these steps")
     parser.add_argument("--json", type=Path, help="write all results to this JSON file")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep each engine's workspace of an earlier run (with --only/--skip import)",
+    )
     args = parser.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -156,9 +162,11 @@ def main() -> None:
     data = generate(args.lines, args.seed)
     results: dict[str, dict[str, dict[str, object]]] = {}
     for engine in engines:
-        ws = workspace(engine, data, args.lines)
+        ws = DATA / f"ws_{engine}_{args.lines}"
+        if not (args.reuse and (ws / "regulars.toml").exists()):
+            ws = workspace(engine, data, args.lines)
         out = ws / "_out"
-        out.mkdir()
+        out.mkdir(exist_ok=True)
         env = {**os.environ, "REGULARS_WORKSPACE": str(ws), "COLUMNS": "200"}
         results[engine] = {}
         print(f"\n== {engine}: {args.lines:,} orders")
