@@ -151,7 +151,7 @@ def kill_and_classify(
         proc.communicate(timeout=600)
         # The next command opens it as usual (DuckDB replays or drops its log).
         Workspace.open(ws_path).close()
-        assert not (ws_path / f"{DB_FILE}.tmp").exists()
+        assert not list(ws_path.glob(f"{DB_FILE}.tmp*"))
         found = fingerprint(ws_path)
         label = next((lab for lab, s in zip(labels, states, strict=False) if s == found), None)
         assert label is not None, f"kill {i} of {name} ({mode} +{delay:.2f}s): mixed state"

@@ -121,7 +121,7 @@ class ActionsConfig:
     visit_days: int = 7
     # DuckDB's memory limit while the actions are computed: a size ("4GiB", "512MiB"),
     # a share of the machine's memory ("25%"), or "auto" (an eighth of it, 1 to 16
-    # GiB, like an import).  What does not fit spills to regulars.duckdb.tmp.  The
+    # GiB, like an import).  What does not fit spills to regulars.duckdb.tmp-<pid>.  The
     # environment variable REGULARS_ACTIONS_MEMORY overrides it.
     memory: str = "auto"
 

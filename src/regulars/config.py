@@ -136,7 +136,7 @@ class EngineConfig:
     spark_master: str = "local[2]"
     # DuckDB's memory limit for every command on this workspace (the web app too): a
     # size ("4GiB", "512MiB"), a share of the machine's memory ("25%"), or "auto" (an
-    # eighth of it, 1 to 16 GiB).  Beyond it DuckDB spills to regulars.duckdb.tmp.  The
+    # eighth of it, 1 to 16 GiB).  Beyond it DuckDB spills to regulars.duckdb.tmp-<pid>.  The
     # environment variable REGULARS_ENGINE_MEMORY overrides it; imports and actions
     # have their own ([import] memory, [actions] memory).
     memory: str = "auto"

@@ -234,6 +234,6 @@ def test_a_failed_import_leaves_nothing_behind_for_the_next_one(
         "WHERE database_name LIKE '\\_rg%' ESCAPE '\\'"
     ).fetchall()
     assert leftovers == []
-    assert not list(ws.own_spill_path.glob("import-*"))
+    assert not list(ws.spill_path.glob("import-*"))
     good = import_file(ws, "orders", write(tmp_path / "good.csv", GOOD), mapping=INVOICE_MAP)
     assert (good.records, good.lines) == (1, 1)

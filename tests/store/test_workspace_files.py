@@ -219,14 +219,16 @@ def test_config_that_is_a_folder(ws_path: Path) -> None:
 
 
 def test_spill_files_of_a_killed_command_go_at_the_next_open(ws_path: Path) -> None:
-    """A writer clears what killed commands left, and spills into its own subfolder."""
-    spill = ws_path / f"{DB_FILE}.tmp"
-    (spill / "4242").mkdir(parents=True)
-    (spill / "4242" / "duckdb_temp_storage_S64K-1.tmp").write_bytes(b"\0" * 4096)
-    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 4096)
+    """A writer clears what killed commands left, and spills into its own folder."""
+    legacy = ws_path / f"{DB_FILE}.tmp"  # the shared folder of earlier versions
+    legacy.mkdir()
+    (legacy / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 4096)
+    killed = ws_path / f"{DB_FILE}.tmp-4242"
+    killed.mkdir()
+    (killed / "duckdb_temp_storage_S64K-1.tmp").write_bytes(b"\0" * 4096)
     with Workspace.open(ws_path, read_only=True) as ws:
         ws.count("orders")
-        assert (spill / "4242").exists()  # readers may share it: only a writer cleans up
+        assert killed.exists()  # only a writer cleans up
     with Workspace.open(ws_path) as ws:
         ws.con.execute("SET memory_limit = '64MiB'")
         # More than the limit: DuckDB spills, into this process's folder only.
@@ -234,16 +236,30 @@ def test_spill_files_of_a_killed_command_go_at_the_next_open(ws_path: Path) -> N
             "SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS h FROM range(2000000) t(i) ORDER BY h)"
         ).fetchone()
         assert row == (2_000_000,)
-        assert [p.name for p in spill.iterdir()] == [str(os.getpid())]
-    assert not spill.exists()
+        assert sorted(p.name for p in ws_path.glob(f"{DB_FILE}.tmp*")) == [
+            f"{DB_FILE}.tmp-{os.getpid()}"
+        ]
+    assert not list(ws_path.glob(f"{DB_FILE}.tmp*"))
+
+
+def test_a_reader_spills_after_another_process_closed(ws_path: Path) -> None:
+    """A reader's spill folder is its own: no other command's close removes its parent."""
+    with Workspace.open(ws_path) as ws:  # a writer comes and goes
+        ws.count("orders")
+    with Workspace.open(ws_path, read_only=True) as ws:
+        ws.con.execute("SET memory_limit = '64MiB'")
+        row = ws.con.execute(
+            "SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS h FROM range(2000000) t(i) ORDER BY h)"
+        ).fetchone()
+        assert row == (2_000_000,)
 
 
 def _failing_write(ws: Workspace) -> None:
     """A write that left spilled data, then fails inside its transaction."""
     with ws.transaction() as con:
         con.execute("CREATE TABLE big AS SELECT i FROM range(1000) t(i)")
-        ws.own_spill_path.mkdir(parents=True, exist_ok=True)
-        (ws.own_spill_path / "left.tmp").write_bytes(b"\0")
+        ws.spill_path.mkdir(parents=True, exist_ok=True)
+        (ws.spill_path / "left.tmp").write_bytes(b"\0")
         con.execute("SELECT error('the import failed')")
 
 
@@ -252,7 +268,7 @@ def test_spill_files_go_when_a_failed_write_closes(ws_path: Path) -> None:
     with pytest.raises(duckdb.Error, match="the import failed"):
         _failing_write(ws)
     ws.close()
-    assert not (ws_path / f"{DB_FILE}.tmp").exists()
+    assert not list(ws_path.glob(f"{DB_FILE}.tmp*"))
 
 
 def test_init_below_a_file(tmp_path: Path) -> None:

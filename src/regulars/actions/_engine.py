@@ -172,7 +172,7 @@ def memory_limit(ws: Workspace) -> Iterator[None]:
     while the block runs, then set back.
 
     DuckDB keeps what fits and spills the rest (hash tables, sorts, the run's
-    temporary tables) to its temporary folder, ``regulars.duckdb.tmp`` beside the
+    temporary tables) to its temporary folder, ``regulars.duckdb.tmp-<pid>`` beside the
     workspace file, so the peak memory of ``regulars actions`` stays bounded whatever
     the size of the book.  Only the DuckDB and Parquet engines use this connection;
     Spark has its own memory settings.

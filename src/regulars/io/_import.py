@@ -431,7 +431,7 @@ def _scratch(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> Iterator[N
     spill space; the file goes when the import ends, leaving the workspace's file
     no bigger than its data.
     """
-    folder = workspace.own_spill_path
+    folder = workspace.spill_path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"import-{uuid.uuid4().hex[:12]}.duckdb"
     con.execute(f"ATTACH {sql_str(str(path))} AS {SCRATCH}")

@@ -1,7 +1,7 @@
 """How much memory and spill space an import may use.
 
 DuckDB keeps what fits under its memory limit and spills the rest to the
-workspace's temporary folder (``regulars.duckdb.tmp``), so an import of any size
+workspace's temporary folder (``regulars.duckdb.tmp-<pid>``), so an import of any size
 runs in bounded memory.  The limit comes from, in this order: the ``memory``
 argument (``regulars import --memory``), the environment variable
 ``REGULARS_IMPORT_MEMORY``, ``[import] memory`` in ``regulars.toml``, and the

@@ -184,28 +184,26 @@ class Workspace:
 
     @property
     def spill_path(self) -> Path:
-        """The folder of DuckDB's temporary files (data that does not fit in memory).
+        """This process's folder for DuckDB's temporary files (data that does not fit).
 
-        Each process spills into its own subfolder (:attr:`own_spill_path`): a writer,
-        holding the database's write lock, removes what killed commands left there
-        without touching the files its own connection already opened.
+        ``regulars.duckdb.tmp-<process id>``: each process spills into its own folder,
+        beside the database (DuckDB creates it when it first spills, and only one level
+        deep), so a writer, holding the database's write lock, removes what killed
+        commands left without touching the files its own connection has opened, and
+        no reader's folder ever depends on another's.
         """
-        return self.path / f"{DB_FILE}.tmp"
-
-    @property
-    def own_spill_path(self) -> Path:
-        """This process's subfolder of :attr:`spill_path` (removed when it closes)."""
-        return self.spill_path / str(os.getpid())
+        return self.path / f"{DB_FILE}.tmp-{os.getpid()}"
 
     def _remove_spill_of_others(self) -> None:
-        with contextlib.suppress(OSError):
-            for entry in self.spill_path.iterdir():
-                if entry == self.own_spill_path:
-                    continue
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
+        # Also the shared folder of earlier versions, regulars.duckdb.tmp.
+        for entry in self.path.glob(f"{DB_FILE}.tmp*"):
+            if entry == self.spill_path:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the database; wait a moment for another command's lock, then explain."""
@@ -216,7 +214,7 @@ class Workspace:
                 con = duckdb.connect(
                     str(self.db_path),
                     read_only=self.read_only,
-                    config={"temp_directory": str(self.own_spill_path)},
+                    config={"temp_directory": str(self.spill_path)},
                 )
             except duckdb.Error as exc:
                 text = str(exc)
@@ -310,11 +308,8 @@ class Workspace:
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
-            # A failed command may leave spilled data behind; another process may be
-            # spilling into its own subfolder by now.
-            shutil.rmtree(self.own_spill_path, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                self.spill_path.rmdir()  # only when empty
+            # A failed command may leave spilled data behind.
+            shutil.rmtree(self.spill_path, ignore_errors=True)
         self._con = None
         self._ibis = None
 
