@@ -2,8 +2,9 @@
 
 Generates ``--lines`` simulated orders (``simulate_orders_to_parquet``, fixed seed) into
 ``benchmarks/_data/``, then runs the commands a user would run, each in its own process,
-and prints each step's wall time and peak resident memory (``wait4``'s ``ru_maxrss`` of
-that process and its children):
+and prints each step's wall time, CPU time and peak resident memory (``wait4``'s
+``ru_maxrss`` of that process, or the sampled peak of it and its descendants, such as
+Spark's JVM, when that is larger; see :func:`run`):
 
 1. ``regulars import orders FILE`` (DuckDB engine only: Parquet and Spark read the file
    in place), then the same import again (``import again``: it must change nothing, and
@@ -16,7 +17,10 @@ that process and its children):
 
 With several engines (``--engines duckdb,parquet``) the same book runs on each, and the
 outputs (metrics as CSV, this week's actions as CSV) are compared with the first engine's:
-the script says for each step whether they are identical.
+the script says for each step whether they are identical.  The fit (``regulars fit
+--json``) is compared too: the same model and number of customers, and every parameter
+and log-likelihood (purchase and spend model) within 1e-6 of the first engine's
+(relative, or absolute below 1).
 
     python benchmarks/bench_scale.py --lines 1000000
     python benchmarks/bench_scale.py --lines 10000000 --engines duckdb,parquet,spark
@@ -35,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +57,10 @@ METRICS = (
 # The console script of the interpreter running this benchmark.
 REGULARS = str(Path(sys.executable).with_name("regulars"))
 STEPS = ("import", "metrics", "fit", "score", "actions", "report")
+#: Steps whose standard output is kept (and compared across engines), and the file.
+STDOUT = {"fit": "fit.json", "actions": "actions.csv"}
+#: Fitted parameters agree across engines within this (relative, or absolute below 1).
+PARAM_TOLERANCE = 1e-6
 
 
 def generate(lines: int, seed: int) -> Path:
@@ -70,22 +79,94 @@ def generate(lines: int, seed: int) -> Path:
     return path
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process's descendants every half second (Linux ``/proc``).
+
+    A Spark step's JVM is a child that the command never waits for (it exits when
+    its parent's pipe closes), so ``wait4`` sees neither its CPU nor its memory.
+    This records, per descendant, its last CPU time and its peak RSS (``VmHWM``),
+    and the peak of the whole tree's RSS (root included) at any one sample.
+    """
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.cpu: dict[int, float] = {}
+        self.hwm: dict[int, int] = {}
+        self.tree_peak_kib = 0
+        self.done = threading.Event()
+
+    def _pids(self) -> list[int]:
+        out, todo = [], [self.root]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    kids = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+                    todo += [int(k) for k in kids]
+            except OSError:
+                pass
+        return out
+
+    def sample(self) -> None:
+        total = 0
+        for pid in self._pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            rss = int(fields.get("VmRSS", "0 kB").split()[0])
+            total += rss
+            if pid != self.root:
+                self.cpu[pid] = (int(stat[11]) + int(stat[12])) / _TICK
+                hwm = int(fields.get("VmHWM", "0 kB").split()[0])
+                self.hwm[pid] = max(self.hwm.get(pid, 0), hwm)
+        self.tree_peak_kib = max(self.tree_peak_kib, total)
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.sample()
+
+
 def run(cmd: list[str], cwd: Path, env: dict[str, str], stdout: Path | None) -> dict[str, object]:
-    """Run one command; its wall time, peak RSS (MiB), exit code and error tail."""
+    """Run one command; its wall time, CPU, peak RSS (MiB), exit code and error tail.
+
+    ``cpu_seconds`` and ``rss_mib`` count the command and its descendants: ``wait4``
+    for the command (and the children it waits for), and the sampled CPU of the
+    descendants it does not wait for (Spark's JVM, ``child_cpu_seconds``).
+    ``rss_mib`` is the larger of the command's own peak and the peak of the whole
+    tree at one sample (``tree_rss_mib``); ``child_rss_mib`` is the largest peak of
+    one descendant (the JVM).
+    """
     t0 = time.perf_counter()
     with open(stdout or os.devnull, "w") as out:
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE, text=True
         )
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
         assert proc.stderr is not None
-        err = proc.stderr.read()
+        err = proc.stderr.read()  # also waits for a JVM that shares the pipe
+        sampler.done.set()
+        sampler.join()
         _pid, status, usage = os.wait4(proc.pid, 0)
     rc = os.waitstatus_to_exitcode(status)
+    child_cpu = sum(sampler.cpu.values())
+    own_rss = usage.ru_maxrss / 1024
     return {
         "seconds": round(time.perf_counter() - t0, 2),
-        "rss_mib": round(usage.ru_maxrss / 1024),
+        "rss_mib": round(max(own_rss, sampler.tree_peak_kib / 1024)),
+        "tree_rss_mib": round(sampler.tree_peak_kib / 1024),
+        "child_rss_mib": round(max(sampler.hwm.values(), default=0) / 1024),
         # CPU time of the process and its children: the better guide on a shared machine.
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime + child_cpu, 1),
+        "child_cpu_seconds": round(child_cpu, 1),
         "rc": rc,
         "error": err.strip().splitlines()[-3:] if rc else [],
         # The machine may be shared: the 1-minute load average when the step ended.
@@ -129,7 +210,7 @@ def steps(engine: str, data: Path, out: Path, skip: set[str]) -> list[tuple[str,
                 )
             )
     if "fit" not in skip:
-        todo.append(("fit", [*base, "fit"]))
+        todo.append(("fit", [*base, "fit", "--json"]))
     if "score" not in skip:
         todo.append(("score", [*base, "score"]))
     if "actions" not in skip:
@@ -171,7 +252,7 @@ def main() -> None:
         results[engine] = {}
         print(f"\n== {engine}: {args.lines:,} orders")
         for name, cmd in steps(engine, data, out, skip):
-            r = run(cmd, ws, env, out / "actions.csv" if name == "actions" else None)
+            r = run(cmd, ws, env, out / STDOUT[name] if name in STDOUT else None)
             results[engine][name] = r
             mark = "ok" if r["rc"] == 0 else f"FAILED: {' | '.join(r['error'])}"  # type: ignore[arg-type]
             if name.startswith("import") and r["rc"] == 0:
@@ -218,6 +299,45 @@ def compare(first: Path, other: Path, results: dict[str, dict[str, object]]) -> 
         if key in results:
             results[key]["same_as_first_engine"] = same
         print(f"  {path.name:30} {'identical' if same else 'DIFFERENT'}")
+    theirs = other / "fit.json"
+    if (first / "fit.json").exists() and "fit" in results:
+        problems = (
+            fit_differences(first / "fit.json", theirs) if theirs.exists() else ["no fit.json"]
+        )
+        results["fit"]["same_as_first_engine"] = not problems
+        results["fit"]["differences"] = problems
+        verdict = "; ".join(problems) or "same model, parameters within 1e-6"
+        print(f"  {'fit.json':30} {'DIFFERENT: ' if problems else ''}{verdict}")
+
+
+def _fitted(path: Path) -> dict[str, object]:
+    """What must agree across engines in a ``regulars fit --json`` output."""
+    fit = json.loads(path.read_text())
+    spend = fit.get("spend") or {}
+    out: dict[str, object] = {
+        "model": fit["model"],
+        "n_customers": fit["n_customers"],
+        "log_likelihood": fit["log_likelihood"],
+        "spend model": spend.get("model"),
+        "spend log_likelihood": spend.get("log_likelihood"),
+    }
+    out.update({f"param {k}": v for k, v in fit["params"].items()})
+    out.update({f"spend param {k}": v for k, v in (spend.get("params") or {}).items()})
+    return out
+
+
+def fit_differences(first: Path, other: Path) -> list[str]:
+    """How ``other``'s fit differs from ``first``'s (empty: the same to 1e-6)."""
+    mine, theirs = _fitted(first), _fitted(other)
+    problems = []
+    for key in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(key), theirs.get(key)
+        if isinstance(a, float) and isinstance(b, float):
+            if abs(a - b) > PARAM_TOLERANCE * max(1.0, abs(a)):
+                problems.append(f"{key} {a!r} vs {b!r}")
+        elif a != b:
+            problems.append(f"{key} {a!r} vs {b!r}")
+    return problems
 
 
 if __name__ == "__main__":

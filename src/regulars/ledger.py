@@ -117,25 +117,25 @@ def _zero() -> ir.Scalar:
     return ibis.literal(Decimal("0.00"), type=_MONEY)
 
 
-def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
-    """``_c_id`` (credit note) -> ``_i_id`` (the invoice it is netted against)."""
-    credits = base.filter(base._credit).select(
-        _c_id=base.order_id,
-        _c_cust=base.customer_id,
-        _c_ts=base.order_date,
-        _c_day=base._day,
-        _c_amount=base._own_refund,
-    )
-    # Only customers with a credit note have invoices to net: keep the join inputs small.
+def _credit_links(credits: ir.Table, base: ir.Table, window_days: int) -> ir.Table:
+    """``_c_id`` (credit note) -> ``_i_id`` (the invoice it is netted against).
+
+    ``credits`` is :func:`_credit_notes` of ``base``.
+    """
+    # Only customers with a credit note have invoices to net: keep the join inputs
+    # small.  Computed once (on Spark), so the matching rounds below read these few
+    # rows instead of scanning the orders again in every round.
     who = credits.select(_k=credits._c_cust).distinct()
     invoices = base.filter(~base._credit & (base._rev > 0))
     invoices = invoices.semi_join(who, invoices.customer_id == who._k)
-    invoices = invoices.select(
-        _i_id=invoices.order_id,
-        _i_cust=invoices.customer_id,
-        _i_ts=invoices.order_date,
-        _i_day=invoices._day,
-        _i_net=(invoices._rev - invoices._own_refund).cast(_MONEY),
+    invoices = computed_once(
+        invoices.select(
+            _i_id=invoices.order_id,
+            _i_cust=invoices.customer_id,
+            _i_ts=invoices.order_date,
+            _i_day=invoices._day,
+            _i_net=(invoices._rev - invoices._own_refund).cast(_MONEY),
+        )
     )
     # (a) The export links them: "C" + the invoice's id, same customer.
     by_id = credits.join(
@@ -171,6 +171,24 @@ def _credit_links(base: ir.Table, window_days: int) -> ir.Table:
         found = cand.filter(cand._rank == 0).select("_c_id", "_i_id")
         links = computed_once(links.union(found, distinct=False))
     return links
+
+
+def _credit_notes(base: ir.Table) -> ir.Table:
+    """The credit notes of ``base`` (the orders with the ledger's helper columns).
+
+    Computed once (on Spark: one scan of the orders), for the matching rounds and the
+    netting, which all read them.
+    """
+    credits = base.filter(base._credit)
+    return computed_once(
+        credits.select(
+            _c_id=credits.order_id,
+            _c_cust=credits.customer_id,
+            _c_ts=credits.order_date,
+            _c_day=credits._day,
+            _c_amount=credits._own_refund,
+        )
+    )
 
 
 def order_ledger(
@@ -218,10 +236,9 @@ def order_ledger(
         _day=o.order_date.cast("date"),
         _credit=((revenue == 0) & (own_refund > 0)).fill_null(False),
     )
-    links = _credit_links(base, credit_window_days)
-    credits = base.filter(base._credit).select(
-        _n_id=base.order_id, _n_day=base._day, _n_amount=base._own_refund
-    )
+    notes = _credit_notes(base)
+    links = _credit_links(notes, base, credit_window_days)
+    credits = notes.select(_n_id=notes._c_id, _n_day=notes._c_day, _n_amount=notes._c_amount)
     netted = credits.join(links, credits._n_id == links._c_id)
     netted = netted.group_by(_key="_i_id").aggregate(
         _credit_sum=netted._n_amount.sum().cast(_MONEY),
