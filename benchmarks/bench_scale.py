@@ -27,6 +27,7 @@ and log-likelihood (purchase and spend model) within 1e-6 of the first engine's
     python benchmarks/bench_scale.py --lines 100000000 --skip report --json out.json
     python benchmarks/bench_scale.py --lines 30000000 --only import
     python benchmarks/bench_scale.py --lines 30000000 --skip import --reuse
+    python benchmarks/bench_scale.py --lines 10000000 --engines spark --reference duckdb
 
 A step that fails is reported with the end of its error output, and the run goes on.
 """
@@ -233,6 +234,11 @@ def main() -> None:
         action="store_true",
         help="keep each engine's workspace of an earlier run (with --only/--skip import)",
     )
+    parser.add_argument(
+        "--reference",
+        help="compare with the outputs this engine's earlier run left in its workspace "
+        "(for example duckdb), instead of the first engine's",
+    )
     args = parser.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -270,8 +276,9 @@ def main() -> None:
                 f"{mark}",
                 flush=True,
             )
-        if engine != engines[0]:
-            compare(DATA / f"ws_{engines[0]}_{args.lines}" / "_out", out, results[engine])
+        reference = args.reference or engines[0]
+        if engine != reference:
+            compare(DATA / f"ws_{reference}_{args.lines}" / "_out", out, results[engine])
     if args.json:
         args.json.write_text(json.dumps({"lines": args.lines, "results": results}, indent=2))
 
