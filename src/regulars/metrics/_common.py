@@ -213,6 +213,19 @@ class MetricContext:
         self._memo[key] = built
         return built
 
+    def first_paid(self, period: Period) -> ir.Table:
+        """:func:`first_paid_orders` of :func:`order_facts` for ``period``, once per context.
+
+        Each customer's acquisition (``customer_id``, ``first_date``, ``cohort_index``,
+        ``cohort``), which a metric and the left-censoring detector
+        (:func:`regulars.metrics._periods.left_censored_customers`) both read: on Spark
+        it is computed once (one row per customer) instead of grouping the orders again
+        for every step that reads it.
+        """
+        return self.once(
+            f"first_paid_{period}", lambda: first_paid_orders(order_facts(self, period))
+        )
+
     def ledger(self) -> ir.Table:
         """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context."""
         if "ledger" not in self._memo:  # order_ledger caches its own result on Spark

@@ -49,9 +49,7 @@ import ibis.expr.types as ir
 from regulars.config import Period
 from regulars.metrics._common import (
     MetricContext,
-    first_paid_orders,
     index_to_start,
-    order_facts,
     period_index,
 )
 
@@ -191,8 +189,7 @@ def left_censored_customers(ctx: MetricContext) -> ir.Table:
 
 
 def _left_censored_customers(ctx: MetricContext) -> ir.Table:
-    facts = order_facts(ctx, "month")
-    first = first_paid_orders(facts).select("customer_id", "first_date", "cohort_index")
+    first = ctx.first_paid("month").select("customer_id", "first_date", "cohort_index")
     cov = coverage_table(ctx)
     d0 = cov.data_start
     start_idx = period_index(d0, "month")

@@ -19,7 +19,6 @@ from regulars.metrics._common import (
     TablesLike,
     attach_channels,
     filter_periods,
-    first_paid_orders,
     index_to_start,
     metric_context,
     money_sum,
@@ -110,7 +109,7 @@ def cohort_retention(
     per = resolve_period(period, ctx.config)
     group = _check_by(by)
     facts = order_facts(ctx, per)
-    members = first_paid_orders(facts).select("customer_id", "cohort_index")
+    members = ctx.first_paid(per).select("customer_id", "cohort_index")
     if group:
         members = attach_channels(ctx, members).select("customer_id", "cohort_index", *group)
     keys = ["cohort_index", *group]

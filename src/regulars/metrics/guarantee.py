@@ -20,7 +20,6 @@ from regulars.metrics._common import (
     MONEY,
     TablesLike,
     filter_periods,
-    first_paid_orders,
     index_to_start,
     metric_context,
     money_sum,
@@ -80,7 +79,7 @@ def guarantee(
     per = resolve_period(period, ctx.config)
     days = ctx.config.guarantee.days
     facts = order_facts(ctx, per, extra=("refund_date",))
-    first = first_paid_orders(facts).select("customer_id", _cohort="cohort_index")
+    first = ctx.first_paid(per).select("customer_id", _cohort="cohort_index")
     f = facts.left_join(first, "customer_id")
     f = f.mutate(_rdate=f.refund_date)
     f = f.cross_join(observation_end(ctx, as_of))

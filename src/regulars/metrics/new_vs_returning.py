@@ -12,7 +12,6 @@ from regulars.metrics._common import (
     MetricContext,
     TablesLike,
     filter_periods,
-    first_paid_orders,
     metric_context,
     money_sum,
     order_facts,
@@ -116,7 +115,7 @@ def new_vs_returning(
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
     facts = order_facts(ctx, per)
-    first = first_paid_orders(facts).select("customer_id", "cohort_index")
+    first = ctx.first_paid(per).select("customer_id", "cohort_index")
     # Customers who were customers before the data start count as returning from
     # their first order in the data on.
     censored = left_censored_customers(ctx).select(_lc="customer_id")
