@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from regulars.store import Workspace
 
 __all__ = [
+    "FACT_COLUMNS",
     "MONEY",
     "PERIODS",
     "WIDE_DECIMAL",
@@ -101,6 +102,23 @@ WIDE_DECIMAL = dt.Decimal(38, 6)
 #: The valid values of a ``period`` argument.
 PERIODS: tuple[str, ...] = get_args(Period)
 
+#: The ``orders`` columns the metrics' ledger keeps (:meth:`MetricContext.ledger`):
+#: those :func:`order_ledger` and :func:`order_facts` read, and the ``extra`` columns
+#: a metric may carry through :func:`order_facts`.
+FACT_COLUMNS = frozenset(
+    {
+        "order_id",
+        "customer_id",
+        "order_date",
+        "revenue",
+        "cost",
+        "kind",
+        "status",
+        "refund_amount",
+        "refund_date",
+        "discount",
+    }
+)
 _MONTHS_PER_INDEX = {"month": 1, "quarter": 3, "year": 12}
 _INDEXES_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 
@@ -227,10 +245,17 @@ class MetricContext:
         )
 
     def ledger(self) -> ir.Table:
-        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context."""
+        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context.
+
+        Only the ``orders`` columns the metrics read (:data:`FACT_COLUMNS`) go into it:
+        on Spark the ledger is computed once and held in the driver's memory, and
+        descriptive columns (product, category, quantity...) would only make it larger.
+        """
         if "ledger" not in self._memo:  # order_ledger caches its own result on Spark
+            orders = self.table("orders")
+            keep = [c for c in orders.columns if c in FACT_COLUMNS]
             self._memo["ledger"] = order_ledger(
-                self.table("orders"), credit_window_days=credit_window_days(self.config)
+                orders.select(*keep), credit_window_days=credit_window_days(self.config)
             )
         return self._memo["ledger"]
 
@@ -475,8 +500,8 @@ def order_facts(ctx: MetricContext, period: Period, extra: tuple[str, ...] = ())
     left out (its amount is in the invoice's refund).
 
     ``extra`` names further ``orders`` columns to carry as they are (``discount``,
-    ``refund_date``...), so a metric that needs them reads ``orders`` once instead of
-    joining the facts back to it by ``order_id``.
+    ``refund_date``: columns of :data:`FACT_COLUMNS`), so a metric that needs them
+    reads ``orders`` once instead of joining the facts back to it by ``order_id``.
 
     Columns
     -------
