@@ -122,6 +122,8 @@ def _credit_links(credits: ir.Table, base: ir.Table, window_days: int) -> ir.Tab
 
     ``credits`` is :func:`_credit_notes` of ``base``.
     """
+    if _known_empty(credits):  # no credit notes: nothing to link, no orders to scan
+        return credits.select("_c_id", _i_id=credits._c_id)
     # Only customers with a credit note have invoices to net: keep the join inputs
     # small.  Computed once (on Spark), so the matching rounds below read these few
     # rows instead of scanning the orders again in every round.
@@ -171,6 +173,22 @@ def _credit_links(credits: ir.Table, base: ir.Table, window_days: int) -> ir.Tab
         found = cand.filter(cand._rank == 0).select("_c_id", "_i_id")
         links = computed_once(links.union(found, distinct=False))
     return links
+
+
+def _known_empty(t: ir.Table) -> bool:
+    """Whether ``t``, a table :func:`computed_once` made on Spark, has no rows.
+
+    There it is already computed, so counting it costs one small job and spares the
+    scans of the orders that would only find nothing.  Elsewhere (DuckDB) the ledger
+    stays one lazy query, and the answer is False.
+    """
+    try:
+        backend = t._find_backend(use_default=False)
+    except Exception:  # in-memory data only
+        return False
+    if getattr(backend, "name", "") != "pyspark":
+        return False
+    return int(t.count().to_pyarrow().as_py()) == 0
 
 
 def _credit_notes(base: ir.Table) -> ir.Table:
