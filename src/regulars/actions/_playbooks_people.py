@@ -245,9 +245,9 @@ def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str
     from regulars.actions._playbooks_offers import next_step_rules
 
     s = ctx.config.playbooks.next_step
-    items = ctx.items(s.item)
     rules = next_step_rules(ctx, s)
-    launched = items.group_by(b_item=items.item).agg(launched=items.order_date.min())
+    owned = ctx.owned(s.item)
+    launched = owned.group_by(b_item=owned.item).agg(launched=owned.first_on.min())
     mine = ibis.memtable(
         {
             "customer_id": [r["customer_id"] for r in rows],
@@ -255,7 +255,7 @@ def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str
         },
         schema={"customer_id": "string", "last_order": "date"},
     )
-    owned = items.select("customer_id", "item").distinct()
+    owned = owned.select("customer_id", "item")
     cand = owned.join(mine, "customer_id")
     cand = cand.join(rules, cand.item == rules.a_item)
     cand = cand.join(launched, "b_item")
