@@ -79,7 +79,7 @@ def not_excluded(name: ir.StringValue, patterns: list[str]) -> ir.BooleanValue:
 
 def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> ir.Table:
     """What each paid order bought, one row per (order, item): customer_id, order_id,
-    order_date, item, amount.
+    order_date, kind (the order's), item, amount.
 
     Items come from the order's lines (``order_lines``) when it has any, else from
     the order itself (its ``product`` or ``category`` and its net revenue).  The
@@ -100,6 +100,7 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
         "order_id",
         "customer_id",
         "order_date",
+        "kind",
         _o_item=orders[item].cast("string"),
         _o_amount=orders.net_revenue,
     )
@@ -109,6 +110,7 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
         "customer_id",
         "order_id",
         "order_date",
+        "kind",
         item=ibis.ifelse(has_lines, j._l_item, j._o_item),
         amount=ibis.ifelse(has_lines, j._l_amount, j._o_amount),
     )

@@ -241,9 +241,8 @@ def _package_items(ctx: PlaybookContext, s: PackageOfferPlaybook) -> tuple[ir.Ta
     """The paid orders of the lookback window and their items from separate orders."""
     start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
     o = ctx.orders.filter(ctx.orders.order_date > start)
-    separate = o.filter(o.kind != "package").select("order_id")
     it = ctx.items(s.item)
-    return o, it.filter(it.order_date > start).semi_join(separate, "order_id")
+    return o, it.filter(it.order_date > start, it.kind != "package")
 
 
 def package_offer_found(ctx: PlaybookContext, s: PackageOfferPlaybook) -> ir.Table:

@@ -25,6 +25,7 @@ from regulars.actions._candidates import (
     p_alive_clause,
     render_message,
 )
+from regulars.actions._engine import computed_here
 from regulars.actions._features import active
 from regulars.actions._reasons import clause, reason
 
@@ -365,7 +366,8 @@ def guarantee_check_in_found(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) 
     refunded = o.filter(
         (o.status.fill_null("paid") == "refunded") | (o.refund_amount.fill_null(0) > 0)
     ).select("customer_id")
-    found = found.anti_join(refunded, "customer_id")
+    # Computed once: the first orders below and the result both read it.
+    found = computed_here(found.anti_join(refunded, "customer_id"))
     # The first order of these customers only (a few new ones), not of every customer.
     po = ctx.orders.semi_join(found.select("customer_id"), "customer_id")
     first = po.mutate(
