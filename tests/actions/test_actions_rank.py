@@ -6,13 +6,23 @@ from __future__ import annotations
 import math
 import random
 import re
+from types import SimpleNamespace
+from typing import Any
 
 import ibis
 import pytest
 
 from conftest import Book
-from regulars.actions import action_id, compute_actions, holdout_draw
-from regulars.actions._rank import _fill_week, action_id_expr, holdout_draw_expr
+from regulars.actions import action_id, compute_actions, holdout_draw, is_held_out
+from regulars.actions._rank import (
+    _fill_week,
+    action_id_expr,
+    choose,
+    held_out_expr,
+    holdout_cut,
+    holdout_draw_expr,
+)
+from regulars.config import Config, parse_config
 
 
 def _ids(n: int, seed: int) -> list[str]:
@@ -123,3 +133,133 @@ def test_every_stored_id_is_the_hash_of_its_playbook_customer_and_episode(book: 
         assert aid == action_id(playbook, customer, episode)
         for day in re.findall(r"\d{4}-\d{2}-\d{2}[^|]*", episode):
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day), episode  # a date, no time
+
+
+@pytest.mark.parametrize(
+    "share",
+    [0.0, 1e-300, 2.0**-60, 0.1, 0.25, 0.5, 0.9, 0.95, 1 - 2.0**-53, 1.0, 1.5, -0.1],
+)
+def test_the_holdout_cut_gives_pythons_answer_at_and_around_it(share: float) -> None:
+    # The cut is where the draw crosses the share: check the integers on both sides.
+    cut = holdout_cut(share)
+    top = 16**15
+    n = 0 if cut == "" else top if cut == "g" else int(cut, 16)
+    for m in (0, n - 2, n - 1, n, n + 1, top - 1):
+        if 0 <= m < top:
+            assert (f"{m:015x}" < cut) == (m / top < share), (share, m)
+
+
+def test_the_holdout_in_the_engine_matches_is_held_out() -> None:
+    customers = _ids(400, 2)
+    playbooks = (["win_back", "next_step", "keep_in_touch", "renewal_due"] * 101)[: len(customers)]
+    shares = {"win_back": 0.5, "next_step": 0.1, "keep_in_touch": 0.95, "renewal_due": 0.0}
+    t = ibis.memtable({"playbook": playbooks, "customer_id": customers})
+    got = t.select(
+        "playbook", "customer_id", held=held_out_expr(t.playbook, t.customer_id, "s", shares)
+    ).to_pyarrow()
+    for r in got.to_pylist():
+        share = shares[r["playbook"]]
+        assert r["held"] == is_held_out(r["playbook"], r["customer_id"], share, "s")
+
+
+_PLAYBOOKS = ("keep_in_touch", "next_step", "win_back", "renewal_due", "pay_referral_reward")
+
+
+def _python_choose(
+    rows: list[dict[str, Any]], config: Config, room: int | None
+) -> set[tuple[str, str, str, bool]]:
+    """Steps 2 to 5 in plain Python: (customer, playbook, episode, held) kept."""
+    shares = {n: config.actions.holdout_share for n in _PLAYBOOKS}
+    for n in _PLAYBOOKS:
+        own = config.playbooks.get(n).holdout_share
+        shares[n] = shares[n] if own < 0 else own
+    ranked = sorted(
+        (r for r in rows if r["live"] and (not r["_capped"] or not r["_blocked"])),
+        key=lambda r: (
+            not r["_sticky"],
+            -r["_rank_value"],
+            r["_playbook_place"],
+            r["customer_id"],
+            r["_tie"],
+        ),
+    )
+    seen: set[tuple[str, str]] = set()
+    chosen = []
+    for r in ranked:
+        key = (r["customer_id"], "" if r["_capped"] else r["playbook"])
+        if key not in seen:
+            seen.add(key)
+            chosen.append(r)
+    held = {
+        id(r): is_held_out(
+            r["playbook"], r["customer_id"], shares[r["playbook"]], config.actions.holdout_salt
+        )
+        for r in chosen
+    }
+    if room is None:
+        keep = {id(r) for r in chosen}
+    else:
+        limit = max(1, math.ceil(config.actions.playbook_share * room))
+        order = [(id(r), r["playbook"], held[id(r)], r["_capped"]) for r in chosen]
+        keep = _python_fill(order, room, limit)  # type: ignore[arg-type]
+    return {
+        (r["customer_id"], r["playbook"], r["episode"], held[id(r)])
+        for r in chosen
+        if id(r) in keep
+    }
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_choosing_in_the_engine_matches_plain_python(seed: int) -> None:
+    """Few candidates looked at first (``start``), high holdout shares, ties, sticky and
+    blocked customers: the leaders' shortcut keeps what the whole queue would."""
+    rng = random.Random(seed)
+    share = rng.choice([0.0, 0.1, 0.5, 0.9])
+    own = rng.choice([-1, 0.95, 0.3])
+    text = (
+        f'[actions]\nholdout_share = {share}\nholdout_salt = "s{seed}"\n'
+        f"playbook_share = {rng.choice([0.2, 0.5, 1.0])}\n"
+        f"[playbooks.win_back]\nholdout_share = {own}\n"
+    )
+    config = parse_config(text)
+    rows = []
+    for i in range(rng.randrange(0, 160)):
+        customer = f"C{rng.randrange(40):03d}"
+        playbook = rng.choice(_PLAYBOOKS)
+        rows.append(
+            {
+                "customer_id": customer,
+                "playbook": playbook,
+                "episode": f"e{i}",
+                "live": rng.random() < 0.9,
+                "_sticky": rng.random() < 0.05,
+                "_blocked": hash((seed, customer)) % 7 == 0,
+                "_capped": playbook != "pay_referral_reward",
+                "_rank_value": float(rng.randrange(6)),
+                "_playbook_place": _PLAYBOOKS.index(playbook),
+                "_tie": f"A-{i:04d}" if playbook == "renewal_due" else "",
+                "orders_at_stake": None,
+            }
+        )
+    schema = {
+        "customer_id": "string",
+        "playbook": "string",
+        "episode": "string",
+        "live": "boolean",
+        "_sticky": "boolean",
+        "_blocked": "boolean",
+        "_capped": "boolean",
+        "_rank_value": "float64",
+        "_playbook_place": "int64",
+        "_tie": "string",
+        "orders_at_stake": "float64",
+    }
+    marked = ibis.memtable({k: [r[k] for r in rows] for k in schema}, schema=schema)
+    ctx = SimpleNamespace(config=config)
+    for room in (None, 0, 1, rng.randrange(2, 20)):
+        got = choose(ctx, marked, room=room, start=rng.choice([1, 2, 50]))  # type: ignore[arg-type]
+        kept = {
+            (r["customer_id"], r["playbook"], r["episode"], r["held"])
+            for r in got.filter(got.kept).to_pyarrow().to_pylist()
+        }
+        assert kept == _python_choose(rows, config, room), room

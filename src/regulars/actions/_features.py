@@ -36,6 +36,7 @@ __all__ = [
     "PlaybookContext",
     "active",
     "build_context",
+    "first_purchases",
     "not_excluded",
     "paid_orders",
     "purchased_items",
@@ -78,7 +79,7 @@ def not_excluded(name: ir.StringValue, patterns: list[str]) -> ir.BooleanValue:
 
 def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> ir.Table:
     """What each paid order bought, one row per (order, item): customer_id, order_id,
-    order_date, item, amount.
+    order_date, kind (the order's), item, amount.
 
     Items come from the order's lines (``order_lines``) when it has any, else from
     the order itself (its ``product`` or ``category`` and its net revenue).  The
@@ -99,6 +100,7 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
         "order_id",
         "customer_id",
         "order_date",
+        "kind",
         _o_item=orders[item].cast("string"),
         _o_amount=orders.net_revenue,
     )
@@ -108,6 +110,7 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
         "customer_id",
         "order_id",
         "order_date",
+        "kind",
         item=ibis.ifelse(has_lines, j._l_item, j._o_item),
         amount=ibis.ifelse(has_lines, j._l_amount, j._o_amount),
     )
@@ -115,6 +118,12 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
         not_excluded(both.item, ws.config.products.patterns),
         both.amount.isnull() | (both.amount > 0),
     )
+
+
+def first_purchases(items: ir.Table, item_col: str = "item") -> ir.Table:
+    """One row per customer and item they bought: customer_id, item, first_on (the
+    day of their first order of it)."""
+    return items.group_by("customer_id", item=items[item_col]).agg(first_on=items.order_date.min())
 
 
 @dataclass
@@ -210,6 +219,16 @@ class PlaybookContext:
         out: ir.Table = self.cache[key]
         return out
 
+    def owned(self, item: str) -> ir.Table:
+        """Each customer's first purchase of each item (customer_id, item, first_on),
+        from :meth:`items`, computed once per item column: the next-step rules, the
+        next step and the something-new of a win-back read it."""
+        key = f"owned:{item}"
+        if key not in self.cache:
+            self.cache[key] = computed_here(first_purchases(self.items(item)))
+        out: ir.Table = self.cache[key]
+        return out
+
 
 def snapshot_scores(ws: Workspace) -> int:
     """Copy the current ``scores`` into ``score_history`` once per scoring run.
@@ -297,18 +316,31 @@ def _previous_scores(
     return state_table(ws, SCORE_HISTORY.name, snap), previous
 
 
-def _visits(days: ir.Table, visit_days: int) -> ir.Table:
-    """Per customer: visits and the start of the last one (see PlaybookContext), from
-    ``days``, one row per customer and order day."""
-    prev = days.order_date.lag().over(
-        group_by=days.customer_id, order_by=[days.order_date, days.customer_id]
+def _per_customer(orders: ir.Table, visit_days: int) -> ir.Table:
+    """Per customer, from the paid orders (one row per order) in one window and one
+    aggregate: orders, order_days, first_order, last_order, revenue, visits and the
+    start of the last visit (see PlaybookContext).
+
+    Each order's gap to the customer's previous order (by day, then order id) says
+    whether it starts a new order day (a gap above 0) and a new visit (a gap above
+    ``visit_days``, which is never negative): the first order of a day has the gap to
+    the previous order day, the others of that day a gap of 0."""
+    prev = orders.order_date.lag().over(
+        group_by=orders.customer_id, order_by=[orders.order_date, orders.order_id]
     )
-    starts = days.mutate(
-        _new=prev.isnull() | (days.order_date.delta(prev, unit="day") > visit_days)
+    gap = orders.order_date.delta(prev, unit="day")
+    o = orders.mutate(
+        _new_day=(prev.isnull() | (gap > 0)).cast("int64"),
+        _new_visit=prev.isnull() | (gap > visit_days),
     )
-    starts = starts.filter(starts._new)
-    return starts.group_by("customer_id").agg(
-        visits=starts.count(), last_visit=starts.order_date.max()
+    return o.group_by("customer_id").agg(
+        orders=o.count(),
+        order_days=o._new_day.sum(),
+        first_order=o.order_date.min(),
+        last_order=o.order_date.max(),
+        revenue=o.net_revenue.sum(),
+        visits=o._new_visit.cast("int64").sum(),
+        last_visit=o.order_date.max(where=o._new_visit),
     )
 
 
@@ -359,22 +391,8 @@ def build_context(
     orders = computed_here(paid_orders(ws, today))
 
     # Paid orders are one row per order (the ledger's contract), so a customer's
-    # orders are counted, and their order days are the rows of ``days``.
-    days = computed_here(
-        orders.group_by("customer_id", "order_date").agg(
-            _n=orders.count(), _revenue=orders.net_revenue.sum()
-        )
-    )
-    per_customer = days.group_by("customer_id").agg(
-        orders=days._n.sum(),
-        order_days=days.count(),
-        first_order=days.order_date.min(),
-        last_order=days.order_date.max(),
-        revenue=days._revenue.sum(),
-    )
-    c = per_customer.left_join(_visits(days, cfg.actions.visit_days), "customer_id").drop(
-        "customer_id_right"
-    )
+    # orders are counted, and their order days and visits come from one window.
+    c = _per_customer(orders, cfg.actions.visit_days)
     items = computed_here(purchased_items(ws, orders, "product"))
     c = c.left_join(_last_items(items), "customer_id").drop("customer_id_right")
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from regulars.actions._candidates import (
@@ -20,7 +21,7 @@ from regulars.actions._candidates import (
     render_message,
 )
 from regulars.actions._engine import computed_here
-from regulars.actions._features import active
+from regulars.actions._features import active, first_purchases
 from regulars.actions._reasons import clause, reason
 from regulars.actions._store import OFFERS, REWARD_PAYMENTS
 
@@ -46,6 +47,8 @@ __all__ = [
 
 #: The product name recorded in ``offers`` for a package offer.
 PACKAGE = "package"
+#: Money as exact cents, for sums that must not depend on the order of the rows.
+_CENTS = dt.Decimal(38, 2)
 
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
@@ -103,7 +106,12 @@ def co_purchase_rules(
     """
     o = orders.filter(orders[item_col].notnull())
     o = o.mutate(item=o[item_col])
-    items = o.group_by("customer_id", "item").agg(first_on=o.order_date.min())
+    return _rules(first_purchases(o, "item"), o, amount_col)
+
+
+def _rules(items: ir.Table, o: ir.Table, amount_col: str) -> ir.Table:
+    """:func:`co_purchase_rules` from ``items`` (:func:`first_purchases`) and the rows
+    ``o`` (with ``item``) whose amounts make ``mean_revenue_b``."""
     n_all = items.aggregate(n_all=items.customer_id.nunique())
     a = items.rename(a_customer="customer_id", a_item="item", a_on="first_on")
     b = items.rename(b_customer="customer_id", b_item="item", b_on="first_on")
@@ -111,7 +119,12 @@ def co_purchase_rules(
     # ``items`` has one row per customer and item, so a pair's rows are its customers.
     support = pairs.group_by("a_item", "b_item").agg(support=pairs.count())
     buyers = items.group_by("item").agg(buyers=items.count())
-    mean_rev = o.group_by("item").agg(mean_revenue=o[amount_col].cast("float64").mean())
+    # The mean of exact cents: a sum of doubles depends on the order the engine adds
+    # them in, and a mean that falls on half a cent then rounds either way.
+    amount = o[amount_col].cast(_CENTS)
+    mean_rev = o.group_by("item").agg(
+        mean_revenue=amount.sum().cast("float64") / amount.count().nullif(0).cast("float64")
+    )
     rules = support.join(buyers.rename(a_item="item", buyers_a="buyers"), "a_item")
     rules = rules.join(buyers.rename(b_item="item", buyers_b="buyers"), "b_item")
     rules = rules.join(mean_rev.rename(b_item="item", mean_revenue_b="mean_revenue"), "b_item")
@@ -128,7 +141,7 @@ def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     pair of items is a small table)."""
     key = f"rules:{s.item}:{s.min_support}:{s.min_lift}:{s.min_confidence}"
     if key not in ctx.cache:
-        rules = co_purchase_rules(ctx.items(s.item), "item", "amount")
+        rules = _rules(ctx.owned(s.item), ctx.items(s.item), "amount")
         rules = rules.filter(
             rules.support >= s.min_support,
             rules.lift >= s.min_lift,
@@ -149,9 +162,8 @@ def next_step_found(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     are never A or B.  A product offered within ``cooldown_days`` is not proposed
     again.
     """
-    items = ctx.items(s.item)
     rules = next_step_rules(ctx, s)
-    owned = items.select("customer_id", "item").distinct()
+    owned = ctx.owned(s.item).select("customer_id", "item")
     cand = owned.join(rules, owned.item == rules.a_item).mutate(
         expected_value=rules.confidence * rules.mean_revenue_b
     )
@@ -229,9 +241,8 @@ def _package_items(ctx: PlaybookContext, s: PackageOfferPlaybook) -> tuple[ir.Ta
     """The paid orders of the lookback window and their items from separate orders."""
     start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
     o = ctx.orders.filter(ctx.orders.order_date > start)
-    separate = o.filter(o.kind != "package").select("order_id")
     it = ctx.items(s.item)
-    return o, it.filter(it.order_date > start).semi_join(separate, "order_id")
+    return o, it.filter(it.order_date > start, it.kind != "package")
 
 
 def package_offer_found(ctx: PlaybookContext, s: PackageOfferPlaybook) -> ir.Table:

@@ -25,6 +25,7 @@ from regulars.actions._candidates import (
     p_alive_clause,
     render_message,
 )
+from regulars.actions._engine import computed_here
 from regulars.actions._features import active
 from regulars.actions._reasons import clause, reason
 
@@ -245,9 +246,9 @@ def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str
     from regulars.actions._playbooks_offers import next_step_rules
 
     s = ctx.config.playbooks.next_step
-    items = ctx.items(s.item)
     rules = next_step_rules(ctx, s)
-    launched = items.group_by(b_item=items.item).agg(launched=items.order_date.min())
+    owned = ctx.owned(s.item)
+    launched = owned.group_by(b_item=owned.item).agg(launched=owned.first_on.min())
     mine = ibis.memtable(
         {
             "customer_id": [r["customer_id"] for r in rows],
@@ -255,7 +256,7 @@ def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str
         },
         schema={"customer_id": "string", "last_order": "date"},
     )
-    owned = items.select("customer_id", "item").distinct()
+    owned = owned.select("customer_id", "item")
     cand = owned.join(mine, "customer_id")
     cand = cand.join(rules, cand.item == rules.a_item)
     cand = cand.join(launched, "b_item")
@@ -365,7 +366,8 @@ def guarantee_check_in_found(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) 
     refunded = o.filter(
         (o.status.fill_null("paid") == "refunded") | (o.refund_amount.fill_null(0) > 0)
     ).select("customer_id")
-    found = found.anti_join(refunded, "customer_id")
+    # Computed once: the first orders below and the result both read it.
+    found = computed_here(found.anti_join(refunded, "customer_id"))
     # The first order of these customers only (a few new ones), not of every customer.
     po = ctx.orders.semi_join(found.select("customer_id"), "customer_id")
     first = po.mutate(

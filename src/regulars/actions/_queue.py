@@ -50,7 +50,7 @@ from regulars.actions import _playbooks_people as people
 from regulars.actions._candidates import CORE_COLUMNS, Candidate, Playbook, orders_at_stake
 from regulars.actions._engine import computed_here, memory_limit, on_workspace_file, scalar
 from regulars.actions._features import build_context, snapshot_scores
-from regulars.actions._rank import choose, mark
+from regulars.actions._rank import choose, contender, mark
 from regulars.actions._store import (
     ACTION_EVENTS,
     ACTIONS,
@@ -388,16 +388,18 @@ def _select(
     per_playbook = marked.group_by("playbook").agg(n=marked.count()).to_pyarrow().to_pylist()
     counts = {r["playbook"]: int(r["n"]) for r in per_playbook}
     counts = {name: counts.get(name, 0) for name in found}
-    live = marked.filter(marked.live)
-    with_action = chosen.filter(chosen.kept)
-    totals = (
-        marked.aggregate(customers=marked.customer_id.nunique())
-        .cross_join(live.aggregate(live=live.customer_id.nunique()))
-        .cross_join(chosen.aggregate(chosen=chosen.customer_id.nunique()))
-        .cross_join(with_action.aggregate(kept=with_action.customer_id.nunique()))
+    # Customers with a candidate, a live one and a chosen one (every customer with a
+    # contender gets one), in one pass; then those on the list.
+    per_customer = marked.group_by("customer_id").agg(
+        _live=marked.live.any(), _chosen=contender(marked).any()
     )
+    totals = per_customer.aggregate(
+        customers=per_customer.count(),
+        live=per_customer._live.cast("int64").sum(),
+        chosen=per_customer._chosen.cast("int64").sum(),
+    ).cross_join(chosen.aggregate(kept=chosen.customer_id.nunique()))
     summary = {k: int(v or 0) for k, v in totals.to_pyarrow().to_pylist()[0].items()}
-    kept = with_action.select(
+    kept = chosen.select(
         "customer_id", "playbook", "episode", "orders_at_stake", "held", "_sticky"
     ).to_pyarrow()
     rows = kept.to_pylist()

@@ -26,6 +26,7 @@ import ibis
 import ibis.expr.types as ir
 
 from regulars._config_actions import PLAYBOOK_NAMES
+from regulars.actions._engine import computed_here
 
 if TYPE_CHECKING:
     from regulars.actions._features import PlaybookContext
@@ -35,6 +36,9 @@ __all__ = [
     "action_id_expr",
     "blocked_customers",
     "choose",
+    "contender",
+    "held_out_expr",
+    "holdout_cut",
     "holdout_draw_expr",
     "mark",
     "rank_order",
@@ -227,36 +231,159 @@ def mark(
     ).drop("_q", "_c", "_s", "_b")
 
 
-def choose(ctx: PlaybookContext, marked: ir.Table, *, room: int | None) -> ir.Table:
-    """The chosen candidates (steps 2 to 5), with ``held`` and ``kept``.
+def holdout_cut(share: float) -> str:
+    """The 15 hex digits a holdout draw's digest must be below for the customer to be
+    held out at ``share``: ``""`` (nobody) to ``"g"`` (everybody).
+
+    :func:`~regulars.actions.holdout_draw` reads the first 15 hex digits of a SHA-256
+    as an integer ``n`` and divides it by 16**15; the customer is held out when that
+    double is below ``share``.  The division is monotone in ``n``, so the customers
+    held out are those whose ``n`` is below a cut: the smallest ``n`` whose draw is
+    not below ``share``, found here by bisection with Python's own division (so the
+    cut is exact, rounding included).  Lowercase hex digits of one length sort as
+    their numbers, so the engine compares the digest's first 15 digits with the cut
+    as text: one hash per candidate, no arithmetic.
+    """
+    top = 16**15
+    lo, hi = 0, top
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid / top >= share:
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo == 0:
+        return ""
+    return "g" if lo == top else f"{lo:015x}"
+
+
+def held_out_expr(
+    playbook: ir.StringValue, customer_id: ir.StringValue, salt: str, shares: Mapping[str, float]
+) -> ir.BooleanValue:
+    """:func:`~regulars.actions.is_held_out` in the engine, with each playbook's share
+    from ``shares`` (0 for a playbook not in it), by :func:`holdout_cut`."""
+    digest = _digest_hex("holdout", salt, playbook, customer_id).substr(0, 15)
+    cuts = {name: holdout_cut(share) for name, share in shares.items()}
+    return digest < _by_playbook(playbook, cuts, "").cast("string")
+
+
+def _shares(config: Config) -> dict[str, float]:
+    """Each playbook's holdout share (its own, else ``[actions] holdout_share``)."""
+    out = {}
+    for name in PLAYBOOK_NAMES:
+        share = config.playbooks.get(name).holdout_share
+        out[name] = float(config.actions.holdout_share if share < 0 else share)
+    return out
+
+
+def contender(marked: ir.Table) -> ir.BooleanValue:
+    """Whether a candidate may be chosen: live, and for a capped playbook, of a
+    customer who is not blocked (blocked is per customer).  Every customer with a
+    contender gets a chosen candidate."""
+    return marked.live & (~marked._capped | ~marked._blocked)
+
+
+def _firsts(t: ir.Table) -> ir.Table:
+    """Steps 2 and 3 in one window: the first candidate in rank order of each customer
+    among the capped playbooks, and of each customer and playbook among the others.
+
+    (For a capped playbook the first of the customer is also the first of its
+    customer and playbook, so the one-per-playbook step needs no window of its own.)
+    Within a customer the rank order needs no customer id."""
+    group = ibis.ifelse(t._capped, ibis.literal(""), t.playbook)
+    order = [t._sticky.desc(), t._rank_value.desc(), t._playbook_place, t._tie]
+    t = t.mutate(_n=ibis.row_number().over(group_by=[t.customer_id, group], order_by=order))
+    return t.filter(t._n == 0).drop("_n")
+
+
+def choose(
+    ctx: PlaybookContext, marked: ir.Table, *, room: int | None, start: int | None = None
+) -> ir.Table:
+    """The candidates on this week's list (steps 2 to 5), with ``held`` and ``kept``
+    (always true).
 
     One candidate per customer and playbook, the first in rank order; for a capped
     playbook, only the customer's first (and none for a blocked customer).  ``held``:
-    the customer is in the playbook's holdout.  ``kept``: it is on this week's list
-    (``room`` places, None = no limit), see :func:`_fill_week`.
+    the customer is in the playbook's holdout.  Kept: on this week's list (``room``
+    places, None = no limit), see :func:`_fill_week`.
+
+    With a room, the windows run on few rows: a capped playbook's candidate can only
+    be kept while fewer than ``limit + room`` shown candidates of its playbook come
+    before it (see :func:`_fill_week`), so each capped playbook's leading chosen
+    candidates decide the list (:func:`_leaders`), and only they are drawn for the
+    holdout and filled in.  ``start`` is how many leading candidates per playbook are
+    looked at first (for the tests).
     """
     config = ctx.config
-    live = marked.filter(marked.live)
-    per_pair = ibis.window(group_by=[live.customer_id, live.playbook], order_by=rank_order(live))
-    live = live.mutate(_n=ibis.row_number().over(per_pair))
-    first = live.filter(live._n == 0, ~live._capped | ~live._blocked)
-    per_customer = ibis.window(
-        group_by=[first.customer_id, first._capped], order_by=rank_order(first)
-    )
-    first = first.mutate(_n=ibis.row_number().over(per_customer))
-    chosen = first.filter(~first._capped | (first._n == 0)).drop("_n")
-    shares = {}
-    for name in PLAYBOOK_NAMES:
-        share = config.playbooks.get(name).holdout_share
-        shares[name] = float(config.actions.holdout_share if share < 0 else share)
-    share = _by_playbook(chosen.playbook, shares, 0.0).cast("float64")
+    shares = _shares(config)
     salt = config.actions.holdout_salt
-    chosen = chosen.mutate(
-        held=holdout_draw_expr(chosen.playbook, chosen.customer_id, salt) < share
-    )
+    c = marked.filter(contender(marked))
     if room is None:
-        return chosen.mutate(kept=ibis.literal(True))
-    return _fill_week(chosen, room, max(1, math.ceil(config.actions.playbook_share * room)))
+        chosen = _firsts(c)
+        held = held_out_expr(chosen.playbook, chosen.customer_id, salt, shares)
+        return chosen.mutate(held=held, kept=ibis.literal(True))
+    limit = max(1, math.ceil(config.actions.playbook_share * room))
+    free = _firsts(c.filter(~c._capped))
+    free = free.mutate(held=held_out_expr(free.playbook, free.customer_id, salt, shares))
+    leaders = _leaders(c.filter(c._capped), shares, salt, need=limit + room, start=start)
+    week = _fill_week(leaders, room, limit)
+    week = week.filter(week.kept)
+    return week.union(free.mutate(kept=ibis.literal(True)).select(*week.columns))
+
+
+def _leaders(
+    capped: ir.Table, shares: Mapping[str, float], salt: str, *, need: int, start: int | None
+) -> ir.Table:
+    """Of each capped playbook, its chosen candidates in rank order (with ``held``)
+    until ``need`` shown ones, or all of them.
+
+    A candidate is chosen when it is the first of its customer among the capped
+    playbooks: the leading ``n`` candidates of each playbook are taken by rank
+    (``ORDER BY ... LIMIT n``), their customers' other capped candidates are looked
+    up, and those that come first for their customer are the playbook's leading
+    chosen ones.  When they hold fewer than ``need`` shown candidates and the
+    playbook has more, ``n`` grows fourfold and the lookup runs again.
+    """
+    sizes = {
+        str(r["playbook"]): int(r["n"])
+        for r in capped.group_by("playbook").agg(n=capped.count()).to_pyarrow().to_pylist()
+    }
+    first = start if start is not None else 4 * need + 16
+    take = {p: min(first, n) for p, n in sizes.items()}
+    while True:
+        parts = []
+        for p, n in sorted(take.items()):
+            mine = capped.filter(capped.playbook == p)
+            parts.append(mine.order_by(rank_order(mine)).limit(n))
+        if not parts:
+            return capped.mutate(held=ibis.literal(False)).limit(0)
+        tops = parts[0]
+        for part in parts[1:]:
+            tops = tops.union(part)
+        tops = computed_here(tops)
+        who = tops.select(_w_customer="customer_id").distinct()
+        rivals = capped.semi_join(who, capped.customer_id == who._w_customer)
+        best = _firsts(rivals)
+        keys = tops.select(k_p="playbook", k_c="customer_id", k_e="episode")
+        best = best.semi_join(
+            keys,
+            [best.playbook == keys.k_p, best.customer_id == keys.k_c, best.episode == keys.k_e],
+        )
+        best = computed_here(
+            best.mutate(held=held_out_expr(best.playbook, best.customer_id, salt, shares))
+        )
+        shown = {
+            str(r["playbook"]): int(r["shown"] or 0)
+            for r in best.group_by("playbook")
+            .agg(shown=(~best.held).cast("int64").sum())
+            .to_pyarrow()
+            .to_pylist()
+        }
+        short = [p for p, n in take.items() if n < sizes[p] and shown.get(p, 0) < need]
+        if not short:
+            return best
+        for p in short:
+            take[p] = min(take[p] * 4, sizes[p])
 
 
 def _fill_week(chosen: ir.Table, room: int, limit: int) -> ir.Table:
