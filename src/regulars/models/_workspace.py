@@ -320,8 +320,19 @@ def workspace_rfm(
 class _RFMs:
     """The whole-history RFM summary per merge period (shared per data version)."""
 
-    def __init__(self, ws: Workspace, tx: ir.Table, end: dt.date, time_unit: TimeUnit) -> None:
+    def __init__(
+        self, ws: Workspace, tx: ir.Table, end: dt.date, time_unit: TimeUnit, last: dt.date
+    ) -> None:
         self.ws, self.tx, self.end, self.time_unit = ws, tx, end, time_unit
+        self.last = last  # the last order date
+        self._customers: int | None = None
+
+    def customers(self) -> int:
+        """The number of customers (rows of the daily-merged summary), counted once."""
+        if self._customers is None:
+            rfm = self("bgnbd")
+            self._customers = int(rfm.count().to_pyarrow().as_py())
+        return self._customers
 
     def __call__(self, model: str) -> ir.Table:
         return workspace_rfm(
@@ -369,6 +380,9 @@ def _choose(
     method = "holdout"
     if cal_end is not None:
         prepared: dict[str, HoldoutData] = {}
+        # the customers of the whole history (to set the sampling rate): the stored RFM
+        # summary has one row per customer with a paid order up to ``end``
+        customers = rfms.customers() if end >= rfms.last else None
         try:
             for name in names:
                 merge = _merge_period(name, time_unit)
@@ -382,6 +396,7 @@ def _choose(
                             time_unit=time_unit,
                             merge=merge,
                             sample=AUTO_SAMPLE,
+                            customers=customers,
                         )
                     check, fitted = holdout_fit(
                         prepared[merge],
@@ -564,7 +579,7 @@ def fit_workspace(
     notes: list[str] = []
     cal_end = _calibration_end(holdout_setting, first, end, notes)
 
-    rfms = _RFMs(ws, tx, end, time_unit)
+    rfms = _RFMs(ws, tx, end, time_unit, last)
     check: HoldoutCheck | None = None
     selection: Selection | None = None
     if name == "auto":
@@ -596,7 +611,11 @@ def fit_workspace(
         say("Building the RFM summary in the engine")
         purchase = _fit_purchase(name, rfms(name), pen, say)
     rfm = rfms(name)
-    n_customers = int(rfm.count().to_pyarrow().as_py())
+    n_customers = (
+        rfms.customers()
+        if _merge_period(name, time_unit) == "D"
+        else int(rfm.count().to_pyarrow().as_py())
+    )
     spend_model = None
     if spend_name != "none":
         spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
