@@ -115,13 +115,17 @@ def model_transactions(ws: Workspace) -> ir.Table:
 
 
 def _date_bounds(
-    tx: ir.Table | None, ws: Workspace | None = None
+    tx: ir.Table | None,
+    ws: Workspace | None = None,
+    *,
+    prepare: Callable[[ir.Table], ir.Table] | None = None,
 ) -> tuple[dt.date, dt.date] | None:
     """The first and last order dates of ``tx``.
 
     With ``ws``, ``tx`` must be the workspace's :func:`model_transactions` (None: built
     only when the bounds are not stored yet): the bounds are then stored per data
-    version, like the RFM summary.
+    version, like the RFM summary.  ``prepare`` is applied to the transactions when the
+    bounds are computed (not when a stored copy is read).
     """
     from regulars.engine import shared_table
 
@@ -129,6 +133,8 @@ def _date_bounds(
         t = model_transactions(ws) if tx is None and ws is not None else tx
         if t is None:
             raise ValueError("_date_bounds needs transactions or a workspace")
+        if prepare is not None:
+            t = prepare(t)
         return t.aggregate(first=t["order_date"].min(), last=t["order_date"].max())
 
     if ws is None:
@@ -574,83 +580,109 @@ def fit_workspace(
     holdout_setting = holdout if holdout is not None else cfg.holdout
 
     tx = model_transactions(ws)
-    bounds = _date_bounds(tx, ws)
-    if bounds is None:
-        raise WorkspaceError(
-            f"There are no paid orders in {ws.path} to fit the models on (orders that are "
-            "not cancelled, not credit notes, and keep revenue after refunds). "
-            "Import orders first: regulars import orders FILE."
-        )
-    first, last = bounds
-    end = observation_end or last
-    notes: list[str] = []
-    cal_end = _calibration_end(holdout_setting, first, end, notes)
-
-    rfms = _RFMs(ws, tx, end, time_unit, last)
-    check: HoldoutCheck | None = None
-    selection: Selection | None = None
-    if name == "auto":
-        name, purchase, check, selection = _choose(
-            tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
-        )
-    else:
-        if cal_end is not None:
-            say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
-            try:
-                data = HoldoutData(
-                    tx,
-                    cal_end=cal_end,
-                    end=end,
-                    time_unit=time_unit,
-                    merge=_merge_period(name, time_unit),
-                )
-                try:
-                    check, _ = holdout_fit(
-                        data,
-                        model_class(PURCHASE_MODELS[name]),
-                        penalizer=pen,
-                        progress=say,
-                    )
-                finally:
-                    data.release()
-            except RegularsError as exc:
-                notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
-        say("Building the RFM summary in the engine")
-        purchase = _fit_purchase(name, rfms(name), pen, say)
-    rfm = rfms(name)
-    n_customers = (
-        rfms.customers()
-        if _merge_period(name, time_unit) == "D"
-        else int(rfm.count().to_pyarrow().as_py())
-    )
-    spend_model = None
-    if spend_name != "none":
-        spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
-        if spend_model is None:
-            notes.append(
-                "No spend model: fewer than two customers have a repeat purchase "
-                "with positive spend, so CLV is left empty."
+    copies: list[ir.Table] = []
+    try:
+        bounds = _date_bounds(tx, ws, prepare=lambda t: _copy_for_fit(ws, t, copies))
+        if copies:  # a new data version: the RFM summary and the holdout read the copy
+            tx = copies[0]
+        if bounds is None:
+            raise WorkspaceError(
+                f"There are no paid orders in {ws.path} to fit the models on (orders that are "
+                "not cancelled, not credit notes, and keep revenue after refunds). "
+                "Import orders first: regulars import orders FILE."
             )
-    result = FitResult(
-        model=name,
-        purchase=purchase,
-        spend=spend_model,
-        spend_model=spend_name if spend_model is not None else None,
-        time_unit=time_unit,
-        observation_end=end,
-        n_customers=n_customers,
-        fit_id=uuid.uuid4().hex[:12],
-        # To the microsecond: the latest fit is the one with the latest fitted_at, and
-        # two fits within one second (a script, a test) must not tie.
-        fitted_at=dt.datetime.now(),
-        holdout=check,
-        notes=notes,
-        selection=selection,
-        penalizer=pen,
-    )
-    if store:
-        store_fit(ws, result)
-    return result
+        first, last = bounds
+        end = observation_end or last
+        notes: list[str] = []
+        cal_end = _calibration_end(holdout_setting, first, end, notes)
+
+        rfms = _RFMs(ws, tx, end, time_unit, last)
+        check: HoldoutCheck | None = None
+        selection: Selection | None = None
+        if name == "auto":
+            name, purchase, check, selection = _choose(
+                tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
+            )
+        else:
+            if cal_end is not None:
+                say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
+                try:
+                    data = HoldoutData(
+                        tx,
+                        cal_end=cal_end,
+                        end=end,
+                        time_unit=time_unit,
+                        merge=_merge_period(name, time_unit),
+                    )
+                    try:
+                        check, _ = holdout_fit(
+                            data,
+                            model_class(PURCHASE_MODELS[name]),
+                            penalizer=pen,
+                            progress=say,
+                        )
+                    finally:
+                        data.release()
+                except RegularsError as exc:
+                    notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
+            say("Building the RFM summary in the engine")
+            purchase = _fit_purchase(name, rfms(name), pen, say)
+        rfm = rfms(name)
+        n_customers = (
+            rfms.customers()
+            if _merge_period(name, time_unit) == "D"
+            else int(rfm.count().to_pyarrow().as_py())
+        )
+        spend_model = None
+        if spend_name != "none":
+            spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
+            if spend_model is None:
+                notes.append(
+                    "No spend model: fewer than two customers have a repeat purchase "
+                    "with positive spend, so CLV is left empty."
+                )
+        result = FitResult(
+            model=name,
+            purchase=purchase,
+            spend=spend_model,
+            spend_model=spend_name if spend_model is not None else None,
+            time_unit=time_unit,
+            observation_end=end,
+            n_customers=n_customers,
+            fit_id=uuid.uuid4().hex[:12],
+            # To the microsecond: the latest fit is the one with the latest fitted_at, and
+            # two fits within one second (a script, a test) must not tie.
+            fitted_at=dt.datetime.now(),
+            holdout=check,
+            notes=notes,
+            selection=selection,
+            penalizer=pen,
+        )
+        if store:
+            store_fit(ws, result)
+        return result
+    finally:
+        for copy in copies:
+            copy.release()
+
+
+#: Up to this many orders, ``fit`` copies the paid orders of a new data version into a
+#: temporary table (about 40 bytes an order): the first and last dates, the RFM summary
+#: and the holdout sample then read the copy instead of computing the ledger three times.
+COPY_ORDERS_MAX = 10_000_000
+
+
+def _copy_for_fit(ws: Workspace, tx: ir.Table, copies: list[ir.Table]) -> ir.Table:
+    """``tx`` copied into a temporary table (appended to ``copies``), or ``tx`` itself on
+    an engine other than the workspace's DuckDB or for more than ``COPY_ORDERS_MAX``
+    orders."""
+    from regulars.engine import backend_for
+
+    if backend_for(ws) is not ws.ibis or ws.count("orders") > COPY_ORDERS_MAX:
+        return tx
+    copy = tx.cache()
+    copies.append(copy)
+    return copy
 
 
 # -- scoring ---------------------------------------------------------------------------
