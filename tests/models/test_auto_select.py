@@ -240,3 +240,40 @@ def test_penalizer_is_used_stored_and_validated(shop: tuple[Workspace, pd.Series
     with pytest.raises(ConfigError, match=r"\[models\] candidates"):
         parse_config('[models]\ncandidates = ["bgnbd", "xyz"]\n')
     assert parse_config("").models.purchase_model == "auto"
+
+
+def test_sampled_holdout_reads_the_hash_sample_of_the_orders(
+    shop: tuple[Workspace, pd.Series],
+) -> None:
+    """A sample of about 300 of the 1,200 customers: the cached orders are those of the
+    customers whose id hashes to 0 modulo 4 (oracle: the same filter in the engine), and
+    a given customer count gives the same sample as a counted one."""
+    from regulars.models._select import HoldoutData
+    from regulars.models._workspace import model_transactions
+
+    ws, _ = shop
+    tx = model_transactions(ws)
+    n = int(tx["customer_id"].nunique().to_pyarrow().as_py())
+    expected = tx.filter(tx["customer_id"].hash() % -(-n // 300) == 0)
+    want = sorted(expected.select("customer_id").distinct().to_pyarrow().column(0).to_pylist())
+    row = tx.aggregate(a=tx["order_date"].min(), b=tx["order_date"].max()).to_pyarrow()
+    first, last = (row.column(c)[0].as_py().date() for c in ("a", "b"))
+    kwargs = {
+        "cal_end": default_calibration_end(first, last),
+        "end": last,
+        "time_unit": "W",
+        "merge": "D",
+        "sample": 300,
+    }
+    got = []
+    for customers in (None, n):
+        data = HoldoutData(tx, customers=customers, **kwargs)
+        try:
+            ids = data.ch.select("customer_id").to_pyarrow().column(0).to_pylist()
+            got.append(sorted(ids))
+            assert data.tx.count().to_pyarrow().as_py() == expected.count().to_pyarrow().as_py()
+        finally:
+            data.release()
+    assert got[0] == got[1]
+    assert set(got[0]) <= set(want)
+    assert 0 < len(got[0]) < n

@@ -18,6 +18,7 @@ detected for CDNow").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -208,3 +209,41 @@ def test_regularity_summary_oracle() -> None:
     assert got["a"] == pytest.approx(np.log(1.0) + np.log(2.0))
     assert got["b"] == 0.0
     assert got["c"] == 0.0
+
+
+def test_blocked_series_equals_one_incomplete_beta_per_term() -> None:
+    """The expectation's series takes its incomplete beta functions from a recurrence in
+    blocks; oracle: the plain series with one ``betainc`` per term."""
+    from scipy.special import betainc
+
+    from regulars.models.mbg_cnbd import _geometric_nb_sum
+
+    def plain(a: float, b_post: Any, shape: Any, prob: Any, k: int, j: int) -> Any:
+        total = np.zeros(shape.shape[0])
+        for row in range(shape.shape[0]):
+            log_surv, n = 0.0, 1
+            while prob[row] > 0:
+                term = np.exp(log_surv) * betainc(float(n * k - j), shape[row], prob[row])
+                total[row] += term
+                bb = b_post[row] + n - 1.0
+                log_surv += np.log(bb / (a + bb))
+                n += 1
+                if not term > 1e-12 * max(total[row], 1e-300):
+                    break
+        return total
+
+    rng = np.random.default_rng(20261206)
+    for k in (1, 2, 3):
+        j = int(rng.integers(0, k))
+        n = 200
+        a = float(rng.uniform(0.2, 3.0))
+        b_post = rng.uniform(0.5, 50.0, n)
+        shape = 10 ** rng.uniform(-2.0, 2.5, n)
+        prob = rng.uniform(0.0, 0.999, n)
+        prob[:3] = 0.0
+        np.testing.assert_allclose(
+            _geometric_nb_sum(a, b_post, shape, prob, k, j),
+            plain(a, b_post, shape, prob, k, j),
+            rtol=1e-11,
+            atol=0.0,
+        )

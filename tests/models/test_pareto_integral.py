@@ -188,3 +188,24 @@ def test_simulated_fit_is_the_maximum_of_a_quadpack_likelihood() -> None:
     t_x = np.where(x > 0, np.round(horizon * rng.beta(np.maximum(x, 1), 1.0), 1), 0.0)
     rfm = pd.DataFrame({"frequency": x.astype(float), "recency": t_x, "T": big_t})
     _assert_at_the_quadpack_maximum(ParetoNBDModel().fit(rfm), rfm)
+
+
+def test_value_only_pass_equals_the_gradient_pass() -> None:
+    """Scoring asks for values only: the same panels and terms, so the same bits."""
+    rng = np.random.default_rng(20261206)
+    for r, alpha, s, beta in [(0.98, 12.6, 1.17, 50.0), (0.05, 0.01, 3.0, 2e3), (4.0, 900, 0.3, 2)]:
+        n = 2_000
+        t_end = rng.uniform(0.0, 300.0, n)
+        t_x = t_end * rng.uniform(0.0, 1.0, n) ** 3
+        x = np.where(t_x > 0, rng.integers(1, 60, n), 0).astype(float)
+        with_grad, grad = ParetoIntegral.of(x, t_x, t_end).with_gradient(r, alpha, s, beta)
+        value, none = ParetoIntegral.of(x, t_x, t_end).with_gradient(
+            r, alpha, s, beta, gradient=False
+        )
+        assert grad is not None
+        assert none is None
+        np.testing.assert_array_equal(value, with_grad)
+        tail, _ = log_pareto_tail(r + x, alpha, s + 1.0, beta, t_end)
+        tail_only, no_grad = log_pareto_tail(r + x, alpha, s + 1.0, beta, t_end, gradient=False)
+        assert no_grad is None
+        np.testing.assert_array_equal(tail_only, tail)

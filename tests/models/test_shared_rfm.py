@@ -194,3 +194,32 @@ def test_on_spark_it_is_computed_once_per_session(
         for k in ("frequency", "recency", "T", "monetary_value"):
             assert g[k] == pytest.approx(w[k], rel=1e-12)
     ws.close()
+
+
+def test_fit_of_a_new_data_version_reads_one_copy_of_the_paid_orders(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first fit after an import copies the paid orders into a temporary table (the
+    bounds, the RFM summary and the holdout read it) and drops it; the RFM summary it
+    stores equals one computed from the ledger, and a second fit (nothing to build)
+    makes no copy and finds the same parameters."""
+    copies: list[Any] = []
+    real = mw._copy_for_fit
+
+    def spy(w: Workspace, t: Any, out: list[Any]) -> Any:
+        made = real(w, t, out)
+        copies.append(made is not t)
+        return made
+
+    monkeypatch.setattr(mw, "_copy_for_fit", spy)
+    temp = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+    before = ws.con.execute(temp).fetchone()
+    first = mw.fit_workspace(ws, model="bgnbd", holdout="none", spend="none")
+    assert copies == [True]
+    assert ws.con.execute(temp).fetchone() == before  # the copy was released
+    stored = mw.workspace_rfm(ws, observation_end=first.observation_end, time_unit="W")
+    assert _rows(stored) == _direct(ws, first.observation_end)
+    second = mw.fit_workspace(ws, model="bgnbd", holdout="none", spend="none")
+    assert copies == [True]  # the bounds were stored: nothing to build, nothing copied
+    for name, value in first.purchase.params_.items():
+        assert second.purchase.params_[name] == pytest.approx(value, rel=1e-9)

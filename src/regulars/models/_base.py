@@ -353,6 +353,8 @@ class BaseModel:
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
+    #: log-likelihoods of the objective's last evaluations, by log-parameters (fit only)
+    _recent_ll: dict[bytes, float]
 
     def __init__(
         self,
@@ -406,12 +408,26 @@ class BaseModel:
     ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
         """The mean negative log-likelihood per customer (plus the penalty), and its gradient."""
         pen = float(self.penalizer)
+        recent: dict[bytes, float] = {}
+        self._recent_ll = recent
 
         def objective(z: FloatArray) -> tuple[float, FloatArray]:
             ll, grad = self._log_likelihood(z, stats)
+            if len(recent) >= 32:
+                recent.clear()
+            recent[np.asarray(z, dtype=float).tobytes()] = float(ll)
             return -ll / n_customers + pen * float(z @ z), -grad / n_customers + 2.0 * pen * z
 
         return objective
+
+    def _final_log_likelihood(self, z: FloatArray, stats: Any) -> float:
+        """The log-likelihood at ``z``: from the objective's last evaluations when it was
+        evaluated there (the optimum always is), else computed."""
+        known = getattr(self, "_recent_ll", {}).get(np.asarray(z, dtype=float).tobytes())
+        if known is not None:
+            return float(known)
+        ll, _ = self._log_likelihood(z, stats)
+        return float(ll)
 
     def _fit_stats(
         self,
@@ -459,7 +475,8 @@ class BaseModel:
                 "no or very few repeat buyers, or too short a history). Try penalizer=0.01, or "
                 "check the data."
             )
-        ll, _ = self._log_likelihood(z, stats)
+        ll = self._final_log_likelihood(z, stats)
+        self._recent_ll = {}
         self._set_fitted(z, ll, hess * n_customers, n_customers, n_distinct)
         self.diagnostics_: Diagnostics = parameter_checks(self)
         return self
@@ -567,6 +584,8 @@ class BaseModel:
                 zn = np.clip(z + scale * delta, -LOG_BOUND, LOG_BOUND)
                 fn, gn = objective(zn)
                 if np.isfinite(fn) and (fn < f or np.max(np.abs(gn)) < np.max(np.abs(g))):
+                    if inverse is not None:
+                        inverse = _bfgs_update(inverse, zn - z, gn - g)
                     z, f, g, improved = zn, fn, gn, True
                     break
             if not improved:
@@ -681,6 +700,21 @@ def _positive_inverse(hess: FloatArray) -> FloatArray | None:
         return None
     inv = (vectors / eigen) @ vectors.T
     return np.asarray((inv + inv.T) / 2.0)
+
+
+def _bfgs_update(inverse: FloatArray, s: FloatArray, y: FloatArray) -> FloatArray:
+    """The BFGS update of an inverse Hessian after a step ``s`` that changed the gradient
+    by ``y``; unchanged when ``s . y`` is not positive (the update would lose definiteness).
+
+    Steps on an approximate curvature (a warm start's, BFGS's last) then converge
+    superlinearly instead of linearly: fewer likelihood evaluations on all the data.
+    """
+    sy = float(s @ y)
+    if not sy > 1e-300 * max(float(s @ s), 1e-300):
+        return inverse
+    rho = 1.0 / sy
+    left = np.eye(s.shape[0]) - rho * np.outer(s, y)
+    return np.asarray(left @ inverse @ left.T + rho * np.outer(s, s))
 
 
 def _hessian(

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from regulars.models._numerics import log1mexp, log_integrate_moments
+from regulars.models._numerics import log1mexp, log_integrate, log_integrate_moments
 
 __all__ = ["ParetoIntegral", "log_pareto_integral", "log_pareto_tail"]
 
@@ -55,12 +55,15 @@ _MAX_TERMS = 400
 
 
 def _series(
-    e_big: Array, e_small: Array, big: float, small: float, t: Array
-) -> tuple[Array, Array]:
-    """``log J`` and its gradient in ``(e_M, e_m, M, m)`` by the Gauss series (``z`` small)."""
+    e_big: Array, e_small: Array, big: float, small: float, t: Array, *, gradient: bool = True
+) -> tuple[Array, Array | None]:
+    """``log J`` and its gradient in ``(e_M, e_m, M, m)`` by the Gauss series (``z`` small);
+    None for the gradient without ``gradient`` (the same value, about half the work)."""
     a = e_big + e_small - 1.0
     mt = big + t
     z = (big - small) / mt
+    if not gradient:
+        return -a * np.log(mt) + np.log(_series_value(e_small, z, a)), None
     # the sums, per lane: S = sum g/(a+n), S_a = sum g/(a+n)^2, S_h = sum g h/(a+n) and
     # S_z = sum k/(a+n), with g = (e_m)_n z^n / n!, k = dg/dz = n g / z and
     # h = sum_{j<n} 1/(e_m+j) = d log (e_m)_n / d e_m
@@ -109,14 +112,48 @@ def _series(
     return log_j, grad
 
 
+def _series_value(e_small: Array, z: Array, a: Array) -> Array:
+    """The sum ``S`` of :func:`_series` alone: the same terms, summed in the same order and
+    stopped at the same term, so ``log J`` is identical to the gradient pass's."""
+    out = np.empty(z.size)
+    s0 = 1.0 / a
+    idx: Array = np.arange(z.size)
+    em, zi, ai = e_small, z, a
+    k: Array = e_small.copy()
+    peak: Array = (e_small - 1.0) * z / (1.0 - z)
+    for n in range(1, _MAX_TERMS):
+        if n > 1:
+            k = k * (em + (n - 1.0)) * zi / (n - 1.0)
+        term = k * zi * (1.0 / (ai + n)) / n
+        s0 = s0 + term
+        done = (term <= _TOL * s0) & (n > peak)
+        if done.any():
+            out[idx[done]] = s0[done]
+            keep = ~done
+            if not keep.any():
+                break
+            idx, em, zi, ai, k, peak, s0 = (v[keep] for v in (idx, em, zi, ai, k, peak, s0))
+    else:  # pragma: no cover - z <= z* bounds the number of terms
+        raise RuntimeError("internal series did not converge; please report this bug")
+    return out
+
+
 def _z_star(e_small: Array) -> Array:
     return np.minimum(0.5, 50.0 / (np.asarray(e_small) + 50.0))
 
 
 def _quadrature(
-    e_big: Array, e_small: Array, big: float, small: float, t: Array, t_star: Array
-) -> tuple[Array, Array]:
-    """``log int_t^{t*}`` and its gradient in ``(e_M, e_m, M, m)``, in ``zeta``."""
+    e_big: Array,
+    e_small: Array,
+    big: float,
+    small: float,
+    t: Array,
+    t_star: Array,
+    *,
+    gradient: bool = True,
+) -> tuple[Array, Array | None]:
+    """``log int_t^{t*}`` and its gradient in ``(e_M, e_m, M, m)``, in ``zeta`` (None for
+    the gradient without ``gradient``: the same panels and value)."""
     a = e_big + e_small - 1.0
     mt = small + t
     log_mt = np.log(mt)
@@ -151,6 +188,9 @@ def _quadrature(
     with np.errstate(divide="ignore", invalid="ignore"):
         mode = np.where((sig > 0) & (sig < 1), log_w + np.log(sig) - np.log1p(-sig), 0.0)
     mode = np.clip(mode, 0.0, top)
+    if not gradient:
+        body = log_integrate(log_f, step, np.zeros_like(top), top, mode)
+        return -a * log_mt + body, None
     body, (m_small, m_big, inv_small, inv_big) = log_integrate_moments(
         log_f, moments, step, np.zeros_like(top), top, mode
     )
@@ -159,11 +199,14 @@ def _quadrature(
     return log_q, grad
 
 
-def log_pareto_tail(p: Array, alpha: float, q: float, beta: float, t: Array) -> tuple[Array, Array]:
+def log_pareto_tail(
+    p: Array, alpha: float, q: float, beta: float, t: Array, *, gradient: bool = True
+) -> tuple[Array, Array | None]:
     """``log J(t) = log int_t^inf (alpha+y)^-p (beta+y)^-q dy`` and its gradient.
 
     ``p`` and ``t`` are arrays (one lane each), ``alpha, q, beta`` scalars, ``p + q > 1``.
-    The gradient has rows ``d/dp, d/dalpha, d/dq, d/dbeta``.
+    The gradient has rows ``d/dp, d/dalpha, d/dq, d/dbeta``; without ``gradient`` it is
+    None and only the value is computed (the same value, for scoring).
     """
     p = np.asarray(p, dtype=float)
     t = np.asarray(t, dtype=float)
@@ -172,18 +215,32 @@ def log_pareto_tail(p: Array, alpha: float, q: float, beta: float, t: Array) -> 
     big, small = (alpha, beta) if a_big else (beta, alpha)
     e_big, e_small = (p, qa) if a_big else (qa, p)
     log_j = np.empty(t.shape)
-    grad = np.empty((4, t.size))
     z_star = _z_star(e_small)
     z = (big - small) / (big + t)
     easy = z <= z_star
+    hard = ~easy
+    if not gradient:
+        if easy.any():
+            log_j[easy] = _series(e_big[easy], e_small[easy], big, small, t[easy], gradient=False)[
+                0
+            ]
+        if hard.any():
+            eb, es, th, zs = e_big[hard], e_small[hard], t[hard], z_star[hard]
+            t_star = (big - small) / zs - big
+            lq = _quadrature(eb, es, big, small, th, t_star, gradient=False)[0]
+            lt = _series(eb, es, big, small, t_star, gradient=False)[0]
+            log_j[hard] = np.logaddexp(lq, lt)
+        return log_j, None
+    grad = np.empty((4, t.size))
     if easy.any():
         log_j[easy], grad[:, easy] = _series(e_big[easy], e_small[easy], big, small, t[easy])
-    hard = ~easy
     if hard.any():
         eb, es, th, zs = e_big[hard], e_small[hard], t[hard], z_star[hard]
         t_star = (big - small) / zs - big
         lq, gq = _quadrature(eb, es, big, small, th, t_star)
         lt, gt = _series(eb, es, big, small, t_star)
+        assert gq is not None
+        assert gt is not None
         log_j[hard] = np.logaddexp(lq, lt)
         share = np.exp(lq - log_j[hard])
         grad[:, hard] = share * gq + (1.0 - share) * gt
@@ -301,11 +358,13 @@ class ParetoIntegral:
         short = open_ & ((t_end - t_x) * decay < 1.0) & (width <= _SHORT_RULES[-1][0])
         far = open_ & ~short
         if far.any():
-            lj, gj = log_pareto_tail(r + self.pair_x, alpha, q, beta, self.pair_t)
+            lj, gj = log_pareto_tail(
+                r + self.pair_x, alpha, q, beta, self.pair_t, gradient=grad is not None
+            )
             c1, c2 = self.code_x[far], self.code_t[far]
             l1, l2 = lj[c1], lj[c2]
             out[far] = l1 + log1mexp(l2 - l1)
-            if grad is not None:
+            if grad is not None and gj is not None:
                 rho = np.exp(l2 - l1)
                 grad[:, far] = (gj[:, c1] - rho * gj[:, c2]) / (1.0 - rho)
         lower = 0.0

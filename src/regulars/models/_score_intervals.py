@@ -1,9 +1,11 @@
 """The low/high columns of the ``scores`` table: parameter uncertainty of each score.
 
-:func:`interval_tables` scores the distinct purchase tuples ``(frequency, recency,
+:func:`interval_columns` scores the distinct purchase tuples ``(frequency, recency,
 T)`` and spend tuples ``(frequency, monetary_value)`` under parameter draws (see
-:mod:`regulars.models.uncertainty`) and uploads, per tuple, the 90% interval of P(alive)
+:mod:`regulars.models.uncertainty`) and returns, per tuple, the 90% interval of P(alive)
 and of the expected orders in a year, and the spread of ``log`` of each CLV factor.
+They are added to the scored tuples of ``regulars.models._scoring.scored_tuples`` and
+joined to the customers with them.
 CLV is ``expected spend x discounted expected orders``; the two factors come from
 independent models, so ``sd(log CLV)^2`` is the sum of their squared spreads, and
 ``clv_low/high = clv exp(-/+ z sd)``.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 from scipy.special import logit
@@ -22,10 +23,8 @@ from regulars.errors import SchemaError
 from regulars.models._rfm import TIME_UNIT_DAYS, TimeUnit
 from regulars.models._scoring import (
     MONTH_DAYS,
-    _distinct,
     _factorizable,
     _horizon,
-    _upload,
     discounted_expected_purchases,
 )
 from regulars.models.uncertainty import (
@@ -37,7 +36,7 @@ from regulars.models.uncertainty import (
     parameter_draws,
 )
 
-__all__ = ["INTERVAL_COLUMNS", "has_uncertainty", "interval_tables"]
+__all__ = ["INTERVAL_COLUMNS", "has_uncertainty", "interval_columns"]
 
 #: Draws of the parameters per score (each scores every distinct tuple once).
 N_DRAWS = 20
@@ -59,21 +58,22 @@ def has_uncertainty(model: Any) -> bool:
     return cov.ndim == 2 and bool(np.all(np.isfinite(cov)))
 
 
-def interval_tables(
-    rfm: ir.Table,
+def interval_columns(
+    keys: dict[str, Any],
+    spend_keys: dict[str, Any] | None,
     purchase: Any,
     spend: Any | None,
     *,
     clv_horizon: int,
     discount_rate: float,
     time_unit: TimeUnit,
-    backend: Any,
-) -> tuple[ir.Table, ir.Table | None]:
-    """Per purchase tuple: P(alive) and 1-year order intervals and ``_sd_dep``; per spend
-    tuple: ``_sd_spend``.  Keys are prefixed ``_i_`` and ``_j_``."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Per purchase tuple of ``keys`` (``frequency, recency, T``): the P(alive) and
+    1-year order intervals and ``_sd_dep``; per spend tuple of ``spend_keys``
+    (``frequency, monetary_value``): ``_sd_spend`` (None when the CLV gets no
+    interval).  Columns in the order of the keys' rows."""
     unit_days = TIME_UNIT_DAYS[time_unit]
-    keys = _distinct(rfm, ("frequency", "recency", "T"))
-    tuples = {k: np.asarray(v, dtype=float) for k, v in keys.items()}
+    tuples = {k: np.asarray(keys[k], dtype=float) for k in ("frequency", "recency", "T")}
     n = tuples["frequency"].shape[0]
     zq = _z_level(LEVEL)
     t_year = _horizon(purchase, 365 / unit_days)
@@ -126,7 +126,7 @@ def interval_tables(
         run_d.add(np.log(np.maximum(np.asarray(dep, dtype=float), 1e-300)))
     lp = logit(np.clip(p0, _EPS, 1.0 - _EPS))
     le = np.log(np.maximum(e0, 1e-300))
-    columns: dict[str, Any] = {f"_i_{k}": v for k, v in keys.items()}
+    columns: dict[str, Any] = {}
     columns["p_alive_low"] = np.minimum(1.0 / (1.0 + np.exp(-(lp - zq * run_p.sd))), p0)
     columns["p_alive_high"] = np.maximum(1.0 / (1.0 + np.exp(-(lp + zq * run_p.sd))), p0)
     columns["expected_orders_365d_low"] = np.where(e0 > 0, np.exp(le - zq * run_e.sd), 0.0)
@@ -135,14 +135,11 @@ def interval_tables(
     for name in ("expected_orders_365d_low", "expected_orders_365d_high"):
         if p_only:  # NULL, not NaN
             columns[name] = pa.nulls(n, pa.float64())
-    purchase_table = _upload(columns, backend)
-    if spend is None or dep_pairs is None:
+    if spend is None or dep_pairs is None or spend_keys is None:
         # MBG/CNBD-k: its expectation has no (x, T) shortcut, so twelve CLV horizons
         # per draw would cost far more than scoring; its CLV gets no interval
-        return purchase_table, None
-    spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
-    skeys = _distinct(spendable, ("frequency", "monetary_value"))
-    stuples = {k: np.asarray(v, dtype=float) for k, v in skeys.items()}
+        return columns, None
+    stuples = {k: np.asarray(spend_keys[k], dtype=float) for k in ("frequency", "monetary_value")}
     m = stuples["frequency"].shape[0]
     run_s = _Running(m)
     for z in parameter_draws(spend, n_draws=N_DRAWS, seed=SEED + 1):
@@ -151,11 +148,11 @@ def interval_tables(
         except SchemaError:  # a draw with q <= 1: the mean spend is infinite
             continue
         run_s.add(np.log(np.maximum(value, 1e-300)))
-    spend_columns: dict[str, Any] = {f"_j_{k}": v for k, v in skeys.items()}
+    spend_columns: dict[str, Any] = {}
     # if many draws imply an infinite mean spend, the CLV has no upper bound: no interval
     ok = run_s.k >= max(2, int(0.9 * N_DRAWS))
     spend_columns["_sd_spend"] = run_s.sd if ok else pa.nulls(m, pa.float64())
-    return purchase_table, _upload(spend_columns, backend)
+    return columns, spend_columns
 
 
 def z_value() -> float:

@@ -30,7 +30,10 @@ __all__ = [
     "PurchaseModel",
     "SpendModel",
     "discounted_expected_purchases",
+    "join_scores",
     "score_customers",
+    "scored_tuples",
+    "spendable",
 ]
 
 #: Mean Gregorian month in days (the CLV steps are months).
@@ -302,7 +305,24 @@ def score_customers(
             "between 0 and 1, for example 0.10)."
         )
     rfm = as_ibis_table(rfm, name="the RFM summary")
-    needed = list(PURCHASE_KEYS) + (["monetary_value"] if spend_model is not None else [])
+    _check_rfm(rfm, spend_model is not None)
+    if backend is None:
+        backend = _backend_of(rfm)
+    purchase, spend = scored_tuples(
+        rfm,
+        purchase_model,
+        spend_model,
+        horizons=horizons,
+        clv_horizon=clv_horizon,
+        discount_rate=discount_rate,
+        time_unit=time_unit,
+    )
+    out = join_scores(rfm, purchase, spend, backend)
+    return out.drop(*[c for c in out.columns if c.startswith("_") and c not in rfm.columns])
+
+
+def _check_rfm(rfm: ir.Table, spend: bool) -> None:
+    needed = list(PURCHASE_KEYS) + (["monetary_value"] if spend else [])
     missing = [c for c in needed if c not in rfm.columns]
     if missing:
         raise SchemaError(
@@ -314,10 +334,34 @@ def score_customers(
             + (", monetary_value_col='revenue'" if "monetary_value" in missing else "")
             + "."
         )
-    unit_days = TIME_UNIT_DAYS[time_unit]
-    if backend is None:
-        backend = _backend_of(rfm)
 
+
+def spendable(rfm: ir.Table) -> ir.Table:
+    """The customers of ``rfm`` inside the spend model: no repeat purchase, or a positive
+    net spend (repeat buyers with unknown amounts or refunds exceeding their purchases
+    keep their purchase scores, with no expected spend and no CLV)."""
+    return rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
+
+
+def scored_tuples(
+    rfm: ir.Table,
+    purchase_model: PurchaseModel,
+    spend_model: SpendModel | None,
+    *,
+    horizons: Sequence[int],
+    clv_horizon: int,
+    discount_rate: float,
+    time_unit: TimeUnit,
+) -> tuple[dict[str, NDArray[Any]], dict[str, NDArray[Any]] | None]:
+    """The distinct purchase tuples of ``rfm`` and their scores, and the distinct spend
+    tuples and their expected spend (None without a spend model).
+
+    The keys are ``_k_frequency, _k_recency, _k_T`` and ``_s_frequency,
+    _s_monetary_value``, exactly as the engine has them; ``_dep`` is the discounted
+    expected purchases over ``clv_horizon`` months (CLV per unit of spend).  The caller
+    may add columns of its own (the parameter intervals) before :func:`join_scores`.
+    """
+    unit_days = TIME_UNIT_DAYS[time_unit]
     keys = _distinct(rfm, PURCHASE_KEYS)
     n = len(keys["frequency"])
     if _factorizable(purchase_model):
@@ -329,35 +373,51 @@ def score_customers(
         scored[f"expected_orders_{days}d"] = _array(
             purchase_model.expected_purchases(keys, t=t), n, "expected_purchases"
         )
-    if spend_model is not None:
-        scored["_dep"] = discounted_expected_purchases(
-            purchase_model,
-            keys,
-            months=clv_horizon,
-            discount_rate=discount_rate,
-            time_unit=time_unit,
-        )
-    purchase = _upload(scored, backend)
-    pred = [c for c in scored if not c.startswith("_")]
-    out = rfm.inner_join(purchase, [rfm[k] == purchase[f"_k_{k}"] for k in PURCHASE_KEYS])
-    out = out.select(*rfm.columns, *pred, *(["_dep"] if spend_model is not None else []))
     if spend_model is None:
-        return out
-
-    # Repeat buyers without a positive net spend (unknown amounts, refunds exceeding
-    # purchases) are outside the spend model: they keep their purchase scores, with no
-    # expected spend and no CLV.
-    spendable = rfm.filter((rfm["frequency"] == 0) | (rfm["monetary_value"] > 0))
-    spend_keys = _distinct(spendable, SPEND_KEYS)
+        return scored, None
+    scored["_dep"] = discounted_expected_purchases(
+        purchase_model,
+        keys,
+        months=clv_horizon,
+        discount_rate=discount_rate,
+        time_unit=time_unit,
+    )
+    spend_keys = _distinct(spendable(rfm), SPEND_KEYS)
     spend: dict[str, NDArray[Any]] = {f"_s_{k}": v for k, v in spend_keys.items()}
     spend["expected_spend"] = _array(
         spend_model.expected_spend(spend_keys), len(spend_keys["frequency"]), "expected_spend"
     )
+    return scored, spend
+
+
+def join_scores(
+    rfm: ir.Table,
+    purchase: dict[str, Any],
+    spend: dict[str, Any] | None,
+    backend: BaseBackend,
+) -> ir.Table:
+    """Upload the scored tuples of :func:`scored_tuples` and join them to the customers.
+
+    Returns the columns of ``rfm``, then every column of ``purchase`` and ``spend``
+    that does not start with ``_`` (in their order), then ``clv`` (with a spend model),
+    then those starting with ``_`` other than the keys (``_dep`` and any the caller
+    added).  Customers outside the spend model get NULL spend columns.
+    """
+    table = _upload(purchase, backend)
+    out = rfm.inner_join(table, [rfm[k] == table[f"_k_{k}"] for k in PURCHASE_KEYS])
+    extra = [c for c in purchase if c.startswith("_") and not c.startswith("_k_")]
+    pred = [c for c in purchase if not c.startswith("_")]
+    out = out.select(*rfm.columns, *pred, *extra)
+    if spend is None:
+        return out
     spend_table = _upload(spend, backend)
     out = out.left_join(spend_table, [out[k] == spend_table[f"_s_{k}"] for k in SPEND_KEYS])
+    spend_pred = [c for c in spend if not c.startswith("_")]
+    spend_extra = [c for c in spend if c.startswith("_") and not c.startswith("_s_")]
     return out.select(
         *rfm.columns,
         *pred,
-        "expected_spend",
+        *spend_pred,
         clv=(out["expected_spend"] * out["_dep"]),
+        **{c: out[c] for c in [*extra, *spend_extra]},
     )

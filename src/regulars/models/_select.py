@@ -118,8 +118,11 @@ class HoldoutData:
     """The calibration/holdout summary and the holdout purchases, built once per setup.
 
     With ``sample``, a book of more customers is cut to about that many, chosen by a
-    hash of ``customer_id`` (the same customers for every model and every run).
-    Call :meth:`release` when done.
+    hash of ``customer_id`` (the same customers for every model and every run); their
+    orders are read once and kept for the summaries and the candidates' ``litt``.
+    ``customers``, when the caller knows it, is the number of distinct customers in
+    ``tx`` (it sets the sampling rate; counted otherwise).  Call :meth:`release` when
+    done.
     """
 
     def __init__(
@@ -131,11 +134,17 @@ class HoldoutData:
         time_unit: TimeUnit,
         merge: TimeUnit,
         sample: int | None = None,
+        customers: int | None = None,
     ) -> None:
+        self._sampled: ir.Table | None = None
         if sample is not None:  # sample the customers before summarising their orders
-            n = int(tx["customer_id"].nunique().to_pyarrow().as_py())
+            n = customers
+            if n is None:
+                n = int(tx["customer_id"].nunique().to_pyarrow().as_py())
             if n > sample:
-                tx = tx.filter(tx["customer_id"].hash() % math.ceil(n / sample) == 0)
+                # one scan of the orders: every later query reads the sample's orders
+                tx = tx.filter(tx["customer_id"].hash() % math.ceil(n / sample) == 0).cache()
+                self._sampled = tx
         summary = calibration_holdout_summary(
             tx,
             calibration_end=cal_end,
@@ -152,6 +161,8 @@ class HoldoutData:
     def release(self) -> None:
         self.purchases.release()
         self.ch.release()
+        if self._sampled is not None:
+            self._sampled.release()
 
 
 def holdout_fit(

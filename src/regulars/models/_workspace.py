@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from regulars.errors import RegularsError, WorkspaceError
 from regulars.ledger import credit_window_days, purchases
@@ -43,10 +44,10 @@ from regulars.models._rfm import TimeUnit, rfm_summary
 from regulars.models._score_intervals import (
     INTERVAL_COLUMNS,
     has_uncertainty,
-    interval_tables,
+    interval_columns,
     z_value,
 )
-from regulars.models._scoring import score_customers
+from regulars.models._scoring import join_scores, scored_tuples
 from regulars.models._select import (
     AUTO_SAMPLE,
     FALLBACK_PENALIZER,
@@ -113,16 +114,28 @@ def model_transactions(ws: Workspace) -> ir.Table:
     return paid.select("customer_id", "order_date", net_revenue=paid.net_revenue.cast("float64"))
 
 
-def _date_bounds(tx: ir.Table, ws: Workspace | None = None) -> tuple[dt.date, dt.date] | None:
+def _date_bounds(
+    tx: ir.Table | None,
+    ws: Workspace | None = None,
+    *,
+    prepare: Callable[[ir.Table], ir.Table] | None = None,
+) -> tuple[dt.date, dt.date] | None:
     """The first and last order dates of ``tx``.
 
-    With ``ws``, ``tx`` must be the workspace's :func:`model_transactions`: the bounds
-    are then stored per data version, like the RFM summary.
+    With ``ws``, ``tx`` must be the workspace's :func:`model_transactions` (None: built
+    only when the bounds are not stored yet): the bounds are then stored per data
+    version, like the RFM summary.  ``prepare`` is applied to the transactions when the
+    bounds are computed (not when a stored copy is read).
     """
     from regulars.engine import shared_table
 
     def build() -> ir.Table:
-        return tx.aggregate(first=tx["order_date"].min(), last=tx["order_date"].max())
+        t = model_transactions(ws) if tx is None and ws is not None else tx
+        if t is None:
+            raise ValueError("_date_bounds needs transactions or a workspace")
+        if prepare is not None:
+            t = prepare(t)
+        return t.aggregate(first=t["order_date"].min(), last=t["order_date"].max())
 
     if ws is None:
         row = build().to_pyarrow()
@@ -320,8 +333,19 @@ def workspace_rfm(
 class _RFMs:
     """The whole-history RFM summary per merge period (shared per data version)."""
 
-    def __init__(self, ws: Workspace, tx: ir.Table, end: dt.date, time_unit: TimeUnit) -> None:
+    def __init__(
+        self, ws: Workspace, tx: ir.Table, end: dt.date, time_unit: TimeUnit, last: dt.date
+    ) -> None:
         self.ws, self.tx, self.end, self.time_unit = ws, tx, end, time_unit
+        self.last = last  # the last order date
+        self._customers: int | None = None
+
+    def customers(self) -> int:
+        """The number of customers (rows of the daily-merged summary), counted once."""
+        if self._customers is None:
+            rfm = self("bgnbd")
+            self._customers = int(rfm.count().to_pyarrow().as_py())
+        return self._customers
 
     def __call__(self, model: str) -> ir.Table:
         return workspace_rfm(
@@ -369,6 +393,9 @@ def _choose(
     method = "holdout"
     if cal_end is not None:
         prepared: dict[str, HoldoutData] = {}
+        # the customers of the whole history (to set the sampling rate): the stored RFM
+        # summary has one row per customer with a paid order up to ``end``
+        customers = rfms.customers() if end >= rfms.last else None
         try:
             for name in names:
                 merge = _merge_period(name, time_unit)
@@ -382,6 +409,7 @@ def _choose(
                             time_unit=time_unit,
                             merge=merge,
                             sample=AUTO_SAMPLE,
+                            customers=customers,
                         )
                     check, fitted = holdout_fit(
                         prepared[merge],
@@ -552,79 +580,109 @@ def fit_workspace(
     holdout_setting = holdout if holdout is not None else cfg.holdout
 
     tx = model_transactions(ws)
-    bounds = _date_bounds(tx, ws)
-    if bounds is None:
-        raise WorkspaceError(
-            f"There are no paid orders in {ws.path} to fit the models on (orders that are "
-            "not cancelled, not credit notes, and keep revenue after refunds). "
-            "Import orders first: regulars import orders FILE."
-        )
-    first, last = bounds
-    end = observation_end or last
-    notes: list[str] = []
-    cal_end = _calibration_end(holdout_setting, first, end, notes)
-
-    rfms = _RFMs(ws, tx, end, time_unit)
-    check: HoldoutCheck | None = None
-    selection: Selection | None = None
-    if name == "auto":
-        name, purchase, check, selection = _choose(
-            tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
-        )
-    else:
-        if cal_end is not None:
-            say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
-            try:
-                data = HoldoutData(
-                    tx,
-                    cal_end=cal_end,
-                    end=end,
-                    time_unit=time_unit,
-                    merge=_merge_period(name, time_unit),
-                )
-                try:
-                    check, _ = holdout_fit(
-                        data,
-                        model_class(PURCHASE_MODELS[name]),
-                        penalizer=pen,
-                        progress=say,
-                    )
-                finally:
-                    data.release()
-            except RegularsError as exc:
-                notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
-        say("Building the RFM summary in the engine")
-        purchase = _fit_purchase(name, rfms(name), pen, say)
-    rfm = rfms(name)
-    n_customers = int(rfm.count().to_pyarrow().as_py())
-    spend_model = None
-    if spend_name != "none":
-        spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
-        if spend_model is None:
-            notes.append(
-                "No spend model: fewer than two customers have a repeat purchase "
-                "with positive spend, so CLV is left empty."
+    copies: list[ir.Table] = []
+    try:
+        bounds = _date_bounds(tx, ws, prepare=lambda t: _copy_for_fit(ws, t, copies))
+        if copies:  # a new data version: the RFM summary and the holdout read the copy
+            tx = copies[0]
+        if bounds is None:
+            raise WorkspaceError(
+                f"There are no paid orders in {ws.path} to fit the models on (orders that are "
+                "not cancelled, not credit notes, and keep revenue after refunds). "
+                "Import orders first: regulars import orders FILE."
             )
-    result = FitResult(
-        model=name,
-        purchase=purchase,
-        spend=spend_model,
-        spend_model=spend_name if spend_model is not None else None,
-        time_unit=time_unit,
-        observation_end=end,
-        n_customers=n_customers,
-        fit_id=uuid.uuid4().hex[:12],
-        # To the microsecond: the latest fit is the one with the latest fitted_at, and
-        # two fits within one second (a script, a test) must not tie.
-        fitted_at=dt.datetime.now(),
-        holdout=check,
-        notes=notes,
-        selection=selection,
-        penalizer=pen,
-    )
-    if store:
-        store_fit(ws, result)
-    return result
+        first, last = bounds
+        end = observation_end or last
+        notes: list[str] = []
+        cal_end = _calibration_end(holdout_setting, first, end, notes)
+
+        rfms = _RFMs(ws, tx, end, time_unit, last)
+        check: HoldoutCheck | None = None
+        selection: Selection | None = None
+        if name == "auto":
+            name, purchase, check, selection = _choose(
+                tx, list(cfg.candidates), cal_end, end, time_unit, pen, rfms, say, notes
+            )
+        else:
+            if cal_end is not None:
+                say(f"Checking {name} on a holdout from {cal_end + dt.timedelta(days=1)} to {end}")
+                try:
+                    data = HoldoutData(
+                        tx,
+                        cal_end=cal_end,
+                        end=end,
+                        time_unit=time_unit,
+                        merge=_merge_period(name, time_unit),
+                    )
+                    try:
+                        check, _ = holdout_fit(
+                            data,
+                            model_class(PURCHASE_MODELS[name]),
+                            penalizer=pen,
+                            progress=say,
+                        )
+                    finally:
+                        data.release()
+                except RegularsError as exc:
+                    notes.append(f"Holdout check skipped: the calibration fit failed ({exc}).")
+            say("Building the RFM summary in the engine")
+            purchase = _fit_purchase(name, rfms(name), pen, say)
+        rfm = rfms(name)
+        n_customers = (
+            rfms.customers()
+            if _merge_period(name, time_unit) == "D"
+            else int(rfm.count().to_pyarrow().as_py())
+        )
+        spend_model = None
+        if spend_name != "none":
+            spend_model = _fit_spend(spend_name, rfm, pen, say, notes)
+            if spend_model is None:
+                notes.append(
+                    "No spend model: fewer than two customers have a repeat purchase "
+                    "with positive spend, so CLV is left empty."
+                )
+        result = FitResult(
+            model=name,
+            purchase=purchase,
+            spend=spend_model,
+            spend_model=spend_name if spend_model is not None else None,
+            time_unit=time_unit,
+            observation_end=end,
+            n_customers=n_customers,
+            fit_id=uuid.uuid4().hex[:12],
+            # To the microsecond: the latest fit is the one with the latest fitted_at, and
+            # two fits within one second (a script, a test) must not tie.
+            fitted_at=dt.datetime.now(),
+            holdout=check,
+            notes=notes,
+            selection=selection,
+            penalizer=pen,
+        )
+        if store:
+            store_fit(ws, result)
+        return result
+    finally:
+        for copy in copies:
+            copy.release()
+
+
+#: Up to this many orders, ``fit`` copies the paid orders of a new data version into a
+#: temporary table (about 40 bytes an order): the first and last dates, the RFM summary
+#: and the holdout sample then read the copy instead of computing the ledger three times.
+COPY_ORDERS_MAX = 10_000_000
+
+
+def _copy_for_fit(ws: Workspace, tx: ir.Table, copies: list[ir.Table]) -> ir.Table:
+    """``tx`` copied into a temporary table (appended to ``copies``), or ``tx`` itself on
+    an engine other than the workspace's DuckDB or for more than ``COPY_ORDERS_MAX``
+    orders."""
+    from regulars.engine import backend_for
+
+    if backend_for(ws) is not ws.ibis or ws.count("orders") > COPY_ORDERS_MAX:
+        return tx
+    copy = tx.cache()
+    copies.append(copy)
+    return copy
 
 
 # -- scoring ---------------------------------------------------------------------------
@@ -676,8 +734,9 @@ def score_workspace(
         say("No stored fit: fitting the models first")
         fit = fit_workspace(ws, holdout="none", progress=say)
     cfg = ws.config.models
-    tx = model_transactions(ws)
-    bounds = _date_bounds(tx, ws)
+    # the paid orders' expression is built only if the bounds or the RFM summary of
+    # this data version are not stored yet (``fit`` stores them)
+    bounds = _date_bounds(None, ws)
     if bounds is None:
         raise WorkspaceError(f"There are no paid orders in {ws.path} to score.")
     say("Building the RFM summary in the engine (or reading the stored one)")
@@ -686,12 +745,11 @@ def score_workspace(
         observation_end=bounds[1],
         time_unit=fit.time_unit,
         merge_period=_merge_period(fit.model, fit.time_unit),
-        transactions=tx,
     )
     backend = backend_for(ws)
     scored_at = dt.datetime.now().replace(microsecond=0)
-    say("Scoring the distinct customer tuples and joining them back")
-    scores = score_customers(
+    say("Scoring the distinct customer tuples")
+    purchase, spend = scored_tuples(
         rfm,
         fit.purchase,
         fit.spend,
@@ -699,12 +757,19 @@ def score_workspace(
         clv_horizon=cfg.clv_horizon_months,
         discount_rate=cfg.discount_rate,
         time_unit=fit.time_unit,
-        backend=backend,
     )
+    say("Scoring under parameter draws for the low/high columns")
+    with_sd = _add_intervals(purchase, spend, fit, cfg)
+    say("Joining the scores to the customers")
+    scores = join_scores(rfm, purchase, spend, backend)
     if fit.spend is None:
         scores = scores.mutate(expected_spend=ibis.null("float64"), clv=ibis.null("float64"))
-    say("Scoring under parameter draws for the low/high columns")
-    scores = _with_intervals(scores, rfm, fit, cfg, backend)
+    if with_sd:
+        sd = (scores["_sd_dep"] ** 2 + scores["_sd_spend"] ** 2).sqrt()  # NULL: no interval
+        z = z_value()
+        clv_low, clv_high = scores["clv"] * (-z * sd).exp(), scores["clv"] * (z * sd).exp()
+    else:
+        clv_low = clv_high = ibis.null("float64")
     name = fit.model if fit.spend_model is None else f"{fit.model}+{fit.spend_model}"
     scores = scores.select(
         "customer_id",
@@ -716,7 +781,9 @@ def score_workspace(
         *(f"expected_orders_{d}d" for d in SCORE_HORIZONS),
         "expected_spend",
         "clv",
-        *INTERVAL_COLUMNS,
+        *INTERVAL_COLUMNS[:4],
+        clv_low=clv_low,
+        clv_high=clv_high,
         model=ibis.literal(name),
         scored_at=ibis.literal(scored_at, type="timestamp"),
     )
@@ -736,40 +803,36 @@ def score_workspace(
     )
 
 
-def _with_intervals(
-    scores: ir.Table, rfm: ir.Table, fit: FitResult, cfg: Any, backend: Any
-) -> ir.Table:
-    """Add the 90% parameter-uncertainty columns (see ``_score_intervals``); NULL when
-    the stored fit has no standard errors."""
-    spend = fit.spend
-    if not has_uncertainty(fit.purchase) or (spend is not None and not has_uncertainty(spend)):
-        return scores.mutate(**{c: ibis.null("float64") for c in INTERVAL_COLUMNS})
-    ptab, stab = interval_tables(
-        rfm,
-        fit.purchase,
-        spend,
+def _add_intervals(
+    purchase: dict[str, Any], spend: dict[str, Any] | None, fit: FitResult, cfg: Any
+) -> bool:
+    """Add the 90% parameter-uncertainty columns to the scored tuples (see
+    ``_score_intervals``): NULL when the stored fit has no standard errors.  True when
+    the CLV gets an interval (``_sd_dep`` and ``_sd_spend`` added)."""
+    n = len(purchase["_k_frequency"])
+    model, spend_model = fit.purchase, fit.spend
+    if not has_uncertainty(model) or (spend_model is not None and not has_uncertainty(spend_model)):
+        purchase.update({c: pa.nulls(n, pa.float64()) for c in INTERVAL_COLUMNS[:4]})
+        return False
+    keys = {k: purchase[f"_k_{k}"] for k in ("frequency", "recency", "T")}
+    spend_keys = (
+        None if spend is None else {k: spend[f"_s_{k}"] for k in ("frequency", "monetary_value")}
+    )
+    pcols, scols = interval_columns(
+        keys,
+        spend_keys,
+        model,
+        spend_model,
         clv_horizon=cfg.clv_horizon_months,
         discount_rate=cfg.discount_rate,
         time_unit=fit.time_unit,
-        backend=backend,
     )
-    keys = ("frequency", "recency", "T")
-    out = scores.left_join(ptab, [scores[k] == ptab[f"_i_{k}"] for k in keys])
-    out = out.select(*scores.columns, *INTERVAL_COLUMNS[:4], "_sd_dep")
-    if stab is None:
-        return out.mutate(clv_low=ibis.null("float64"), clv_high=ibis.null("float64")).drop(
-            "_sd_dep"
-        )
-    skeys = ("frequency", "monetary_value")
-    out = out.left_join(stab, [out[k] == stab[f"_j_{k}"] for k in skeys])
-    sd = (out["_sd_dep"] ** 2 + out["_sd_spend"] ** 2).sqrt()  # NULL: no interval
-    z = z_value()
-    return out.select(
-        *scores.columns,
-        *INTERVAL_COLUMNS[:4],
-        clv_low=out["clv"] * (-z * sd).exp(),
-        clv_high=out["clv"] * (z * sd).exp(),
-    )
+    purchase.update({c: pcols[c] for c in INTERVAL_COLUMNS[:4]})
+    if spend is None or scols is None:
+        return False
+    purchase["_sd_dep"] = pcols["_sd_dep"]
+    spend["_sd_spend"] = scols["_sd_spend"]
+    return True
 
 
 def _score_notes(ws: Workspace, fit: FitResult) -> list[str]:

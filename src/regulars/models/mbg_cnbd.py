@@ -55,6 +55,8 @@ MAX_K = 12
 #: Terms of the expectation series below this (relative) size end the sum.
 _SERIES_TOL = 1e-12
 _SERIES_MAX = 100_000
+#: terms of the series per block of incomplete beta functions (see ``_beta_tails``)
+_BLOCK = 32
 
 
 @dataclass
@@ -521,18 +523,64 @@ def _geometric_nb_sum(
     The expected number of purchases when the n-th needs ``n k - j`` events of a
     negative binomial count (shape ``shape``, event probability ``prob``) and survival
     of ``n - 1`` dropout draws with ``p ~ Beta(a, b)``.  Summed until every row's term
-    is below ``_SERIES_TOL`` times its running sum.
+    is below ``_SERIES_TOL`` times its running sum.  The incomplete beta functions
+    come in blocks of ``_BLOCK`` terms from :func:`_beta_tails` (one ``betainc`` per
+    row and block instead of one per term).
     """
     total = np.zeros(shape.shape[0])
     active = np.flatnonzero(prob > 0)
     log_surv = np.zeros(shape.shape[0])  # log B(a, b+n-1) / B(a, b)
     n = 1
     while active.size and n <= _SERIES_MAX:
-        term = np.exp(log_surv[active]) * betainc(float(n * k - j), shape[active], prob[active])
-        total[active] += term
-        bb = b_post[active] + n - 1.0
-        log_surv[active] += np.log(bb / (a + bb))  # B(a, b+n)/B(a, b+n-1)
-        keep = term > _SERIES_TOL * np.maximum(total[active], 1e-300)
-        active = active[keep]
-        n += 1
+        count = min(_BLOCK, _SERIES_MAX - n + 1)
+        tails = _beta_tails(float(n * k - j), k, count, shape[active], prob[active])
+        steps = b_post[active][:, None] + (n - 1.0 + np.arange(count))[None, :]
+        # log survival before each term of the block, then the terms
+        log_step = np.log(steps / (a + steps))
+        before = log_surv[active][:, None] + np.concatenate(
+            [np.zeros((active.size, 1)), np.cumsum(log_step[:, :-1], axis=1)], axis=1
+        )
+        terms = np.exp(before) * tails
+        running = np.cumsum(np.concatenate([total[active][:, None], terms], axis=1), axis=1)[:, 1:]
+        stop = ~(terms > _SERIES_TOL * np.maximum(running, 1e-300))  # NaN stops, too
+        stops = stop.any(axis=1)
+        last = np.where(stops, stop.argmax(axis=1), count - 1)  # the last term each row adds
+        rows = np.arange(active.size)
+        total[active] = running[rows, last]
+        log_surv[active] = before[rows, last] + log_step[rows, last]
+        active = active[~stops]
+        n += count
     return total
+
+
+def _beta_tails(first: float, step: int, count: int, b: FloatArray, x: FloatArray) -> FloatArray:
+    """``I_x(first + i step, b)`` for ``i = 0 .. count - 1``, one row per lane.
+
+    The regularized incomplete beta function at the largest ``a`` comes from ``betainc``;
+    the others by the downward recurrence ``I_x(a, b) = I_x(a + 1, b) + T(a)`` with
+    ``T(a) = x^a (1 - x)^b / (a B(a, b))``, which adds positive terms (stable), and
+    ``T(a - 1) = T(a) a / (x (a + b - 1))`` summed in logs (no underflow).
+    """
+    last = first + (count - 1) * step
+    if last == first:
+        return np.asarray(betainc(first, b, x))[:, None]
+    top = np.asarray(betainc(last, b, x))
+    # log T(a) for a = last - 1, last - 2, ..., first (columns)
+    a_down = last - 1.0 - np.arange(last - first)
+    log_x = np.log(x)[:, None]
+    log_top = (
+        gammaln(last - 1.0 + b)
+        - gammaln(last)
+        - gammaln(b)
+        + (last - 1.0) * np.log(x)
+        + b * np.log1p(-x)
+    )
+    ratio = np.log(a_down[None, :-1]) - log_x - np.log(a_down[None, :-1] + b[:, None] - 1.0)
+    log_t = log_top[:, None] + np.concatenate(
+        [np.zeros((b.shape[0], 1)), np.cumsum(ratio, axis=1)], axis=1
+    )
+    # I(a) = I(last) + sum_{a <= a' < last} T(a'), for a = last - 1 down to first
+    below = top[:, None] + np.cumsum(np.exp(log_t), axis=1)
+    values = np.concatenate([top[:, None], below], axis=1)  # a = last, last - 1, ..., first
+    picks = (last - (first + step * np.arange(count))).astype(np.intp)
+    return np.asarray(values[:, picks])
