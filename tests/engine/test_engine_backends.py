@@ -141,6 +141,7 @@ def test_public_api_is_pinned():
         "computed_once",
         "conform",
         "data_version",
+        "handed_over",
         "has_table",
         "ibis_schema",
         "interactive_config",
@@ -151,3 +152,39 @@ def test_public_api_is_pinned():
         "tables",
         "write_derived",
     ]
+
+
+def test_handed_over_rows_are_a_temporary_table_on_duckdb_dropped_with_the_expression(tmp_path):
+    import gc
+
+    import ibis
+
+    from regulars.engine import handed_over
+
+    ws = Workspace.init(tmp_path / "ws")
+    con = ws.ibis
+    rows = pa.table({"k": pa.array([3, 1, 2], pa.int64()), "v": ["c", "a", "b"]})
+    t = handed_over(rows, con)
+    name = t.get_name().rpartition(".")[2]
+    assert name.startswith("_regulars_handed_")
+    temp = con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert (name,) in temp
+    other = ibis.memtable({"k": [2, 3]})
+    joined = t.join(other, "k").order_by("k").to_pyarrow()
+    assert joined.column("v").to_pylist() == ["b", "c"]
+
+    del t, joined
+    gc.collect()
+    temp = con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert (name,) not in temp
+    ws.close()
+
+
+def test_handed_over_rows_stay_in_memory_on_an_engine_without_temporary_tables():
+    from regulars.engine import handed_over
+
+    class NotDuckDB:
+        name = "pyspark"
+
+    t = handed_over(pa.table({"k": [1, 2]}), NotDuckDB())
+    assert t.to_pyarrow().column("k").to_pylist() == [1, 2]

@@ -133,7 +133,7 @@ def test_scores_go_to_the_tables_engine_as_temp_tables(
     sql = str(ibis.to_sql(out, dialect="duckdb"))
     assert "memtable" not in sql
     names = con.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
-    uploaded = [n for (n,) in names if n.startswith("_regulars_scores_")]
+    uploaded = [n for (n,) in names if n.startswith("_regulars_handed_")]
     assert len(uploaded) == 2
     assert out.count().execute() == len(rfm)
 
@@ -155,7 +155,7 @@ def test_without_spend_model_and_on_a_backend(rfm: pd.DataFrame, bg: BetaGeoMode
     assert df["p_alive"].between(0, 1).all()
     # The scored tuples went to a temporary table of that backend.
     names = [r[0] for r in con.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-    assert any(name.startswith("_regulars_scores_") for name in names)
+    assert any(name.startswith("_regulars_handed_") for name in names)
 
 
 def test_discounting_lowers_clv(rfm: pd.DataFrame, bg: BetaGeoModel) -> None:

@@ -22,7 +22,6 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import ibis.expr.types as ir
 
 from regulars.errors import ConfigError
@@ -64,12 +63,14 @@ def on_workspace_file(ws: Workspace) -> bool:
 
 def _touches(ws: Workspace, engine_touches: ir.Table) -> ir.Table:
     """The engine's touches plus those ``regulars touch`` logged in the workspace file."""
-    from regulars.engine import ibis_schema
+    from regulars.engine import handed_over, ibis_schema
 
     if on_workspace_file(ws) or not ws.has_table("touches") or ws.count("touches") == 0:
         return engine_touches
     schema = ibis_schema("touches")
-    logged = ibis.memtable(ws.table("touches").select(*schema.names).to_pyarrow()).cast(schema)
+    logged = handed_over(
+        ws.table("touches").select(*schema.names).to_pyarrow(), engine_touches._find_backend()
+    ).cast(schema)
     return engine_touches.select(*schema.names).cast(schema).union(logged, distinct=True)
 
 
@@ -80,12 +81,12 @@ def input_tables(ws: Workspace) -> dict[str, ir.Table]:
     (``regulars score`` writes it there), handed to the engine; it is missing when
     the workspace was never scored.
     """
-    from regulars.engine import tables
+    from regulars.engine import backend_for, handed_over, tables
 
     out = tables(ws)
     out["touches"] = _touches(ws, out["touches"])
     if "scores" not in out and not on_workspace_file(ws) and ws.has_table("scores"):
-        out["scores"] = ibis.memtable(ws.table("scores").to_pyarrow())
+        out["scores"] = handed_over(ws.table("scores").to_pyarrow(), backend_for(ws))
     return out
 
 
@@ -93,13 +94,15 @@ def state_table(ws: Workspace, name: str, expr: ir.Table | None = None) -> ir.Ta
     """Action state table ``name`` (or ``expr`` over it) where the inputs can join it.
 
     On the workspace's DuckDB file it stays a lazy table; on another engine the rows
-    are read from the workspace file and handed over in memory, so keep ``expr``
-    small (a filter or an aggregate).
+    are read from the workspace file and handed over (:func:`regulars.engine.handed_over`),
+    so keep ``expr`` small (a filter or an aggregate).
     """
+    from regulars.engine import backend_for, handed_over
+
     t = ws.table(name) if expr is None else expr
     if on_workspace_file(ws):
         return t
-    return ibis.memtable(t.to_pyarrow())
+    return handed_over(t.to_pyarrow(), backend_for(ws))
 
 
 def scalar(expr: ir.Scalar) -> Any:

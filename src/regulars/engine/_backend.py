@@ -50,6 +50,7 @@ __all__ = [
     "arrow_schema",
     "backend_for",
     "conform",
+    "handed_over",
     "has_table",
     "ibis_schema",
     "interactive_config",
@@ -475,6 +476,35 @@ def computed_once(t: ir.Table) -> ir.Table:
         out = out.cast(schema)
     weakref.finalize(out.op(), _drop_view, session, name)
     return out
+
+
+def handed_over(data: pa.Table, backend: BaseBackend) -> ir.Table:
+    """Arrow rows ``data`` as a table of ``backend``, to join with its tables.
+
+    On DuckDB they become a temporary table, dropped when the returned expression is
+    garbage collected.  An in-memory table (``ibis.memtable``) would reach DuckDB as
+    an Arrow scan, which has two faults there.  It has no cardinality estimates, so
+    the optimizer may join the wrong pair first (the scores' two uploaded tables, joined
+    to each other on ``frequency``: a fan-out of tens of millions of rows on a book of
+    20,000 customers).  And DuckDB 1.5 sometimes pushes a join's
+    Bloom filter into the scan, which PyArrow scans refuse ("Pushdown Filter Type
+    BLOOM_FILTER is not currently supported in PyArrow Scans", duckdb-python issue
+    463).  Other engines (Spark, whose planner broadcasts a small side) get an
+    in-memory table.
+    """
+    if getattr(backend, "name", "") != "duckdb":
+        return ibis.memtable(data)
+    name = f"_regulars_handed_{uuid.uuid4().hex[:12]}"
+    out = backend.create_table(name, obj=data, temp=True)
+    weakref.finalize(out.op(), _drop_temp_table, backend, name)
+    return out
+
+
+def _drop_temp_table(backend: BaseBackend, name: str) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # a closed connection took its tables with it
+        backend.raw_sql(f'DROP TABLE IF EXISTS temp.main."{name}"')
 
 
 def _drop_view(session: Any, name: str) -> None:

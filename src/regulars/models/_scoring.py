@@ -9,7 +9,6 @@ the engine.  The customers themselves never leave it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -202,23 +201,6 @@ def _distinct(rfm: ir.Table, keys: Sequence[str]) -> dict[str, NDArray[Any]]:
     return {k: arrow.column(k).to_numpy(zero_copy_only=False) for k in keys}
 
 
-def _upload(columns: dict[str, NDArray[Any]], backend: BaseBackend) -> ir.Table:
-    """Upload scored tuples as a temporary table, so the engine has its statistics.
-
-    An in-memory table (``ibis.memtable``) reaches DuckDB as an Arrow scan without
-    cardinality estimates, and the optimizer then joins the two score tables to each
-    other on ``frequency`` first: a fan-out of tens of millions of rows on a book of
-    20,000 customers, quadratic beyond.  A temporary table has statistics, and the
-    join runs customer by customer.  Engines without temporary tables (Spark, whose
-    planner broadcasts the small side) get an in-memory table.
-    """
-    data = pa.table(columns)
-    if backend.name != "duckdb":  # Spark has no temporary tables, and no such fan-out
-        return ibis.memtable(data)
-    name = f"_regulars_scores_{uuid.uuid4().hex[:12]}"
-    return backend.create_table(name, obj=data, temp=True)
-
-
 def _backend_of(rfm: ir.Table) -> BaseBackend:
     """The engine ``rfm`` runs on (the default DuckDB one for in-memory tables)."""
     try:
@@ -403,14 +385,16 @@ def join_scores(
     then those starting with ``_`` other than the keys (``_dep`` and any the caller
     added).  Customers outside the spend model get NULL spend columns.
     """
-    table = _upload(purchase, backend)
+    from regulars.engine import handed_over
+
+    table = handed_over(pa.table(purchase), backend)
     out = rfm.inner_join(table, [rfm[k] == table[f"_k_{k}"] for k in PURCHASE_KEYS])
     extra = [c for c in purchase if c.startswith("_") and not c.startswith("_k_")]
     pred = [c for c in purchase if not c.startswith("_")]
     out = out.select(*rfm.columns, *pred, *extra)
     if spend is None:
         return out
-    spend_table = _upload(spend, backend)
+    spend_table = handed_over(pa.table(spend), backend)
     out = out.left_join(spend_table, [out[k] == spend_table[f"_s_{k}"] for k in SPEND_KEYS])
     spend_pred = [c for c in spend if not c.startswith("_")]
     spend_extra = [c for c in spend if c.startswith("_") and not c.startswith("_s_")]
