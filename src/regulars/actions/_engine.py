@@ -146,19 +146,18 @@ def actions_memory(ws: Workspace) -> tuple[int, str]:
     import (an eighth of the machine's memory, between 1 GiB and 16 GiB; see
     :mod:`regulars.io._memory`).
     """
-    from regulars.config import parse_size
-    from regulars.io._memory import default_memory, machine_memory
+    from regulars.io._memory import chosen_memory, default_memory, machine_memory
 
     total = machine_memory()
-    for text, where in (
-        (os.environ.get(MEMORY_ENV_VAR), MEMORY_ENV_VAR),
-        (ws.config.actions.memory, "[actions] memory"),
-    ):
-        if text is None:
-            continue
-        chosen = parse_size(text, where=where, of=total)
-        if chosen is None:
-            continue
+    found = chosen_memory(
+        (
+            (os.environ.get(MEMORY_ENV_VAR), MEMORY_ENV_VAR),
+            (ws.config.actions.memory, "[actions] memory"),
+        ),
+        total,
+    )
+    if found is not None:
+        chosen, where, text = found
         if chosen < _MIN_MEMORY:
             raise ConfigError(
                 f"{where} = {text!r} is too small to compute the actions: give DuckDB at "

@@ -20,7 +20,15 @@ from pathlib import Path
 from regulars.config import parse_size
 from regulars.errors import ConfigError
 
-__all__ = ["ENV_VAR", "ImportBudget", "budget", "machine_memory", "parse_size"]
+__all__ = [
+    "ENV_VAR",
+    "ImportBudget",
+    "budget",
+    "chosen_memory",
+    "default_memory",
+    "machine_memory",
+    "parse_size",
+]
 
 ENV_VAR = "REGULARS_IMPORT_MEMORY"
 SPILL_ENV_VAR = "REGULARS_IMPORT_SPILL"
@@ -45,6 +53,26 @@ def machine_memory() -> int:
 def default_memory(total: int) -> int:
     """An eighth of ``total``, between 1 GiB and 16 GiB (and never above half)."""
     return max(min(total // 8, 16 * GiB), min(GiB, total // 2))
+
+
+def chosen_memory(
+    sources: tuple[tuple[str | None, str], ...], total: int
+) -> tuple[int, str, str] | None:
+    """The first memory size the ``(text, where)`` pairs set, with that text and where.
+
+    The pairs come in order of precedence (a command-line option, an environment
+    variable, a ``regulars.toml`` setting); ``None`` and ``"auto"`` set nothing, and a
+    fraction is of ``total``.  None when no source sets a size (then the caller's
+    default applies).  A text that is not a size is a :class:`ConfigError` naming
+    ``where``.
+    """
+    for text, where in sources:
+        if text is None:
+            continue
+        chosen = parse_size(text, where=where, of=total)
+        if chosen is not None:
+            return chosen, where, text
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,21 +108,19 @@ def budget(
 ) -> ImportBudget:
     """The limits of an import into the workspace at ``workspace_path``."""
     total = machine_memory()
-    chosen: int | None = None
-    source = "the default (an eighth of the machine's memory)"
-    for text, where in (
-        (memory, "--memory"),
-        (os.environ.get(ENV_VAR), ENV_VAR),
-        (config_memory, "[import] memory"),
-    ):
-        if text is None:
-            continue
-        chosen = parse_size(text, where=where, of=total)
-        if chosen is not None:
-            source = where
-            break
-    if chosen is None:
-        chosen = default_memory(total)
+    found = chosen_memory(
+        (
+            (memory, "--memory"),
+            (os.environ.get(ENV_VAR), ENV_VAR),
+            (config_memory, "[import] memory"),
+        ),
+        total,
+    )
+    chosen, source, _text = found or (
+        default_memory(total),
+        "the default (an eighth of the machine's memory)",
+        "auto",
+    )
     if chosen < MIN_MEMORY:
         raise ConfigError(
             f"{source} = {_human(chosen)} is too small for an import: give it at least "

@@ -240,21 +240,17 @@ class Workspace:
         own default (80% of the machine) let one metric on 30 M order lines take 7 GiB.
         Rounded to 0.5 GiB (1 MiB below 1 GiB).
         """
-        from regulars.config import parse_size
-        from regulars.io._memory import default_memory, machine_memory
+        from regulars.io._memory import chosen_memory, default_memory, machine_memory
 
         total = machine_memory()
-        chosen: int | None = None
-        for text, where in (
-            (os.environ.get(ENGINE_MEMORY_VAR), ENGINE_MEMORY_VAR),
-            (self.config.engine.memory, "[engine] memory"),
-        ):
-            if text is None:
-                continue
-            chosen = parse_size(text, where=where, of=total)
-            if chosen is not None:
-                break
-        limit = default_memory(total) if chosen is None else chosen
+        found = chosen_memory(
+            (
+                (os.environ.get(ENGINE_MEMORY_VAR), ENGINE_MEMORY_VAR),
+                (self.config.engine.memory, "[engine] memory"),
+            ),
+            total,
+        )
+        limit = default_memory(total) if found is None else found[0]
         half, mib = 512 * 1024**2, 1024**2
         if limit >= 2 * half:
             return round(limit / half) * half
