@@ -388,7 +388,7 @@ def ensure_venv(venv: Path = VENV, pins: list[str] = LIFETIMES_PINS) -> Path:
     python = venv / "bin" / "python"
     if python.exists():
         return python
-    uv = Path("/tmp/venv0/bin/uv")
+    uv = Path(sys.executable).parent / "uv"  # scripts/setup.sh installs it beside Python
     print(f"Creating {venv} with {', '.join(pins)} ...", flush=True)
     if uv.exists():
         subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
