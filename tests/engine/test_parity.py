@@ -98,8 +98,17 @@ def cli(*args: Any) -> str:
 
 
 def _rounded(value: Any) -> Any:
+    """Floats to 9 significant digits, also inside dicts, lists and tuples.
+
+    Sums of floats come out in the engine's order of addition, which differs between
+    engines and runs (a customer's spend summed in parallel): the last digits move.
+    """
     if isinstance(value, float) and math.isfinite(value):
         return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_rounded(v) for v in value)
     return value
 
 
@@ -182,7 +191,7 @@ def _run(engine: str, path: Path, load: Callable[[], None]) -> Run:
             ids = [r["customer_id"] for r in listed.rows[:5]]
             return {
                 "customers": (listed.total, _table_rows_of(listed.rows)),
-                "pages": {cid: str(queries.page(ws, cid)) for cid in ids},
+                "pages": {cid: str(_rounded(queries.page(ws, cid))) for cid in ids},
                 "week": _table_rows_of(service.week_queue(ws)),
             }
         finally:
