@@ -56,6 +56,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from regulars.engine import computed_once
+from regulars.engine._backend import engine_name, engine_of
 
 if TYPE_CHECKING:
     from regulars.config import Config
@@ -182,11 +183,7 @@ def _known_empty(t: ir.Table) -> bool:
     scans of the orders that would only find nothing.  Elsewhere (DuckDB) the ledger
     stays one lazy query, and the answer is False.
     """
-    try:
-        backend = t._find_backend(use_default=False)
-    except Exception:  # in-memory data only
-        return False
-    if getattr(backend, "name", "") != "pyspark":
+    if engine_name(engine_of(t)) != "pyspark":  # DuckDB, or in-memory rows
         return False
     return int(t.count().to_pyarrow().as_py()) == 0
 

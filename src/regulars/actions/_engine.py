@@ -63,13 +63,13 @@ def on_workspace_file(ws: Workspace) -> bool:
 
 def _touches(ws: Workspace, engine_touches: ir.Table) -> ir.Table:
     """The engine's touches plus those ``regulars touch`` logged in the workspace file."""
-    from regulars.engine import handed_over, ibis_schema
+    from regulars.engine import backend_for, handed_over, ibis_schema
 
     if on_workspace_file(ws) or not ws.has_table("touches") or ws.count("touches") == 0:
         return engine_touches
     schema = ibis_schema("touches")
     logged = handed_over(
-        ws.table("touches").select(*schema.names).to_pyarrow(), engine_touches._find_backend()
+        ws.table("touches").select(*schema.names).to_pyarrow(), backend_for(ws)
     ).cast(schema)
     return engine_touches.select(*schema.names).cast(schema).union(logged, distinct=True)
 
@@ -130,10 +130,9 @@ def computed_here(t: ir.Table) -> ir.Table:
     in-memory rows only (no engine behind it) is returned as it is.
     """
     from regulars.engine import computed_once
+    from regulars.engine._backend import engine_of
 
-    try:
-        t._find_backend(use_default=False)
-    except Exception:  # in-memory rows only: nothing to compute
+    if engine_of(t) is None:  # in-memory rows only: nothing to compute
         return t
     once = computed_once(t)
     return t.cache() if once is t else once

@@ -49,7 +49,10 @@ if TYPE_CHECKING:
 __all__ = [
     "arrow_schema",
     "backend_for",
+    "computed_once",
     "conform",
+    "engine_name",
+    "engine_of",
     "handed_over",
     "has_table",
     "ibis_schema",
@@ -443,6 +446,24 @@ def interactive_config(config: Config) -> Config:
     return dataclasses.replace(config, engine=local)
 
 
+def engine_of(expr: ir.Expr) -> BaseBackend | None:
+    """The engine ``expr`` runs on, or None for an expression over in-memory rows only.
+
+    The one place that asks Ibis which backend holds an expression's tables: the
+    engine-specific steps (a checkpoint on Spark, a temporary table on DuckDB) branch
+    on :func:`engine_name` of it.
+    """
+    try:
+        return expr._find_backend(use_default=False)
+    except Exception:  # in-memory rows only (or tables of several engines)
+        return None
+
+
+def engine_name(backend: BaseBackend | None) -> str:
+    """Ibis' name of ``backend`` (``duckdb``, ``pyspark``), "" for None."""
+    return str(getattr(backend, "name", "") or "")
+
+
 def computed_once(t: ir.Table) -> ir.Table:
     """``t`` itself, or on Spark ``t`` computed now, so later plans read it as data.
 
@@ -457,11 +478,8 @@ def computed_once(t: ir.Table) -> ir.Table:
     returned expression is garbage collected.  DuckDB plans the same SQL without that
     growth, so the other engines keep the lazy expression.
     """
-    try:
-        backend = t._find_backend(use_default=False)
-    except Exception:  # a table of in-memory data only: nothing to compute
-        return t
-    if getattr(backend, "name", "") != "pyspark":
+    backend = engine_of(t)
+    if backend is None or engine_name(backend) != "pyspark":  # in-memory rows, or DuckDB
         return t
     import uuid
 
@@ -492,7 +510,7 @@ def handed_over(data: pa.Table, backend: BaseBackend) -> ir.Table:
     463).  Other engines (Spark, whose planner broadcasts a small side) get an
     in-memory table.
     """
-    if getattr(backend, "name", "") != "duckdb":
+    if engine_name(backend) != "duckdb":
         return ibis.memtable(data)
     name = f"_regulars_handed_{uuid.uuid4().hex[:12]}"
     out = backend.create_table(name, obj=data, temp=True)

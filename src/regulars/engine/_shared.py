@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regulars.engine._backend import backend_for, computed_once
+from regulars.engine._backend import backend_for, computed_once, engine_name
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -131,7 +131,7 @@ def shared_table(
         return build()
     name, text = _name(kind, params)
     backend = backend_for(ws)
-    if getattr(backend, "name", "") == "pyspark":
+    if engine_name(backend) == "pyspark":
         tables = _SESSION.setdefault(backend._session, {})
         hit = tables.get((name, version))
         if hit is None:

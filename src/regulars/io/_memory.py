@@ -116,11 +116,10 @@ def budget(
         ),
         total,
     )
-    chosen, source, _text = found or (
-        default_memory(total),
-        "the default (an eighth of the machine's memory)",
-        "auto",
-    )
+    if found is None:
+        chosen, source = default_memory(total), "the default (an eighth of the machine's memory)"
+    else:
+        chosen, source, _ = found
     if chosen < MIN_MEMORY:
         raise ConfigError(
             f"{source} = {_human(chosen)} is too small for an import: give it at least "
