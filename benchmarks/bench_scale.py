@@ -28,6 +28,13 @@ and log-likelihood (purchase and spend model) within 1e-6 of the first engine's
     python benchmarks/bench_scale.py --lines 30000000 --only import
     python benchmarks/bench_scale.py --lines 30000000 --skip import --reuse
     python benchmarks/bench_scale.py --lines 10000000 --engines spark --reference duckdb
+    python benchmarks/bench_scale.py --lines 5000000 --shop
+
+``--shop`` runs the same steps on a messy online-shop export instead
+(``simulate_shop_export``: invoices of many lines minutes apart, credit notes, guest
+checkouts, postage and manual lines, one-week bursts, customers from before the data
+start, partial first and last months), written as the CSV a shop exports (about
+``--lines`` lines; DuckDB only, imported with no flags as docs/data.md describes).
 
 A step that fails is reported with the end of its error output, and the run goes on.
 """
@@ -69,15 +76,66 @@ def generate(lines: int, seed: int) -> Path:
     path = DATA / f"orders_{lines}_{seed}" / "orders.parquet"
     if path.exists():
         return path
+    _in_child("generate", lines, seed)
+    return path
+
+
+def _in_child(function: str, lines: int, seed: int) -> None:
+    """Run ``function(lines, seed)`` of this module in a child process.
+
+    Generating data in the benchmark's own process would distort every step's peak
+    RSS: a child's ``ru_maxrss`` starts from its parent's resident size at ``fork``.
+    """
+    if os.environ.get("_BENCH_SCALE_CHILD"):
+        globals()[f"_{function}"](lines, seed)
+        return
+    code = f"import bench_scale; bench_scale._{function}({lines}, {seed})"
+    env = {**os.environ, "_BENCH_SCALE_CHILD": "1"}
+    subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env, check=True)
+
+
+def _generate(lines: int, seed: int) -> None:
     from regulars.datasets import simulate_orders_to_parquet
 
+    path = DATA / f"orders_{lines}_{seed}" / "orders.parquet"
     t0 = time.perf_counter()
     tmp = path.with_name("orders.tmp.parquet")
     # Chunks of 1 M orders keep the generator itself under 1 GiB at any size.
     simulate_orders_to_parquet(tmp, n_lines=lines, seed=seed, chunk_lines=1_000_000)
     tmp.rename(path)
     print(f"generated {lines:,} orders in {time.perf_counter() - t0:.0f} s: {path}")
-    return path
+
+
+#: Lines of a simulated shop export per customer (``simulate_shop_export``'s defaults:
+#: about 4.3 invoices of 17 lines each, plus guests' invoices), measured at 13,700
+#: customers: 1,309,163 lines.
+SHOP_LINES_PER_CUSTOMER = 95.6
+
+
+def generate_shop(lines: int, seed: int) -> tuple[Path, int]:
+    """A shop export CSV of about ``lines`` lines (cached), and its exact line count."""
+    path = DATA / f"shop_{lines}_{seed}" / "shop.csv"
+    count = path.with_name("lines.txt")
+    if not (path.exists() and count.exists()):
+        _in_child("generate_shop", lines, seed)
+    return path, int(count.read_text())
+
+
+def _generate_shop(lines: int, seed: int) -> None:
+    from regulars.datasets import simulate_shop_export
+
+    path = DATA / f"shop_{lines}_{seed}" / "shop.csv"
+    t0 = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shop = simulate_shop_export(max(1, round(lines / SHOP_LINES_PER_CUSTOMER)), seed=seed)
+    tmp = path.with_name("shop.tmp.csv")
+    shop.lines.to_csv(tmp, index=False)
+    tmp.rename(path)
+    path.with_name("lines.txt").write_text(str(len(shop.lines)))
+    print(
+        f"generated a shop export of {len(shop.lines):,} lines in "
+        f"{time.perf_counter() - t0:.0f} s: {path}"
+    )
 
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -175,9 +233,9 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], stdout: Path | None) -> 
     }
 
 
-def workspace(engine: str, data: Path, lines: int) -> Path:
+def workspace(engine: str, data: Path, lines: int, label: str = "") -> Path:
     """A fresh workspace for ``engine`` whose orders are ``data``."""
-    ws = DATA / f"ws_{engine}_{lines}"
+    ws = DATA / f"ws_{engine}{label}_{lines}"
     shutil.rmtree(ws, ignore_errors=True)
     subprocess.run(
         [REGULARS, "init", str(ws), "--currency", "EUR"],
@@ -239,24 +297,35 @@ def main() -> None:
         help="compare with the outputs this engine's earlier run left in its workspace "
         "(for example duckdb), instead of the first engine's",
     )
+    parser.add_argument(
+        "--shop",
+        action="store_true",
+        help="a messy shop export (CSV of invoice lines) instead of clean orders; DuckDB only",
+    )
     args = parser.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if args.shop and engines != ["duckdb"]:
+        parser.error("--shop runs on DuckDB only (the other engines read orders in place)")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.only:
         only = {s.strip() for s in args.only.split(",") if s.strip()}
         skip |= set(STEPS) - only
 
-    data = generate(args.lines, args.seed)
+    label = "_shop" if args.shop else ""
+    if args.shop:
+        data, lines = generate_shop(args.lines, args.seed)
+    else:
+        data, lines = generate(args.lines, args.seed), args.lines
     results: dict[str, dict[str, dict[str, object]]] = {}
     for engine in engines:
-        ws = DATA / f"ws_{engine}_{args.lines}"
+        ws = DATA / f"ws_{engine}{label}_{args.lines}"
         if not (args.reuse and (ws / "regulars.toml").exists()):
-            ws = workspace(engine, data, args.lines)
+            ws = workspace(engine, data, args.lines, label)
         out = ws / "_out"
         out.mkdir(exist_ok=True)
         env = {**os.environ, "REGULARS_WORKSPACE": str(ws), "COLUMNS": "200"}
         results[engine] = {}
-        print(f"\n== {engine}: {args.lines:,} orders")
+        print(f"\n== {engine}: {lines:,} {'shop export lines' if args.shop else 'orders'}")
         for name, cmd in steps(engine, data, out, skip):
             r = run(cmd, ws, env, out / STDOUT[name] if name in STDOUT else None)
             results[engine][name] = r
@@ -264,7 +333,7 @@ def main() -> None:
             if name.startswith("import") and r["rc"] == 0:
                 counts = table_counts(ws)
                 r["counts"] = counts
-                r["lines_per_second"] = round(args.lines / float(r["seconds"]))  # type: ignore[arg-type]
+                r["lines_per_second"] = round(lines / float(r["seconds"]))  # type: ignore[arg-type]
                 if name == "import again":
                     same = counts == results[engine]["import"].get("counts")
                     mark += ", nothing changed" if same else f", COUNTS CHANGED: {counts}"
@@ -280,7 +349,8 @@ def main() -> None:
         if engine != reference:
             compare(DATA / f"ws_{reference}_{args.lines}" / "_out", out, results[engine])
     if args.json:
-        args.json.write_text(json.dumps({"lines": args.lines, "results": results}, indent=2))
+        summary = {"lines": lines, "shop": args.shop, "results": results}
+        args.json.write_text(json.dumps(summary, indent=2))
 
 
 def table_counts(ws: Path) -> dict[str, int]:
