@@ -48,6 +48,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bytecode import bytecode_env, compile_bytecode
+
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / "_data"
 VENV = HERE / ".lifetimes-venv"
@@ -434,43 +438,9 @@ def cli_workspace(path: Path, n_customers: int, seed: int) -> Path:
     return ws
 
 
-#: Compiled bytecode of every timed process goes here (outside the environments).
-PYCACHE = DATA_DIR / "pycache"
-
-
-def _bytecode_env() -> dict[str, str]:
-    """The environment of the timed processes: bytecode cached, as an installer leaves it.
-
-    A machine may set PYTHONDONTWRITEBYTECODE (this one does) and have environments
-    installed without bytecode; each process would then compile every module it imports
-    (several CPU seconds for NumPy, pandas, SciPy, Ibis).  pip and uv users get
-    bytecode, so every side runs with it, cached in ``PYCACHE``.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
-
-
-def _compile_bytecode(python: Path | str) -> None:
-    """Compile the bytecode of ``python``'s environment (and of regulars) into ``PYCACHE``."""
-    extra = []
-    if python == sys.executable:  # regulars itself may be on PYTHONPATH, not installed
-        import importlib.util
-
-        spec = importlib.util.find_spec("regulars")
-        if spec is not None and spec.origin is not None:
-            extra.append(str(Path(spec.origin).parent))
-    code = (
-        "import compileall, site, sys\n"
-        "for d in site.getsitepackages() + sys.argv[1:]:\n"
-        "    compileall.compile_dir(d, quiet=2, workers=1)\n"
-    )
-    subprocess.run([str(python), "-c", code, *extra], env=_bytecode_env(), check=False)
-
-
 def _timed_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Wall and CPU seconds (user + system) of one child process, and its output."""
-    env = {**_bytecode_env(), **(env or {})}
+    env = {**bytecode_env(), **(env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
@@ -516,7 +486,7 @@ def cli_comparison(args: argparse.Namespace, path: Path, result: dict[str, Any])
     print("Compiling the bytecode of every side (untimed) ...", flush=True)
     for python in (sys.executable, lt_python, ck_python):
         if python is not None:
-            _compile_bytecode(python)
+            compile_bytecode(python)
     load = os.getloadavg()
     cli = run_cli(pristine)
     lt_wall, lt_cpu, lt = _script(lt_python, "lifetimes", ["--data", str(path)])
