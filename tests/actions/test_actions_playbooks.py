@@ -160,6 +160,20 @@ def test_package_offer_finds_customers_buying_services_separately(book: Book) ->
     assert "15%" in p["message"]
 
 
+def test_package_offer_names_the_largest_services_only(book: Book) -> None:
+    # Seven services: the reason counts them all and names the five of largest spend.
+    days = ["2023-10-01", "2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01"]
+    days += ["2024-03-01", "2024-04-01"]
+    for i, (day, amount) in enumerate(zip(days, [700, 600, 500, 400, 300, 200, 100], strict=True)):
+        book.order("P", day, amount, product=f"service-{i}")
+    p = queue(book, "package_offer")["P"]
+    names = ", ".join(f"service-{i}" for i in range(5))
+    assert f"Bought 7 services separately in the last 12 months: {names}, … (" in p["reason"]
+    assert "service-5" not in p["reason"]
+    assert "service-6" not in p["reason"]
+    assert "service-0, service-1 and service-2" in p["message"]
+
+
 # -- ask_for_referral -----------------------------------------------------------------
 
 

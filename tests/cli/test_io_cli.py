@@ -180,3 +180,38 @@ def test_guest_revenue_and_clear_empty_from_the_cli(shop: Path, tmp_path: Path) 
     assert _run("import", "customers", str(c), "-w", str(shop), "--clear-empty")[0] == 0
     code, out = _run("export", "customers", "--format", "jsonl", "-w", str(shop))
     assert json.loads(out.splitlines()[0])["name"] is None
+
+
+@pytest.mark.parametrize(("kind", "hinted"), [("studio", True), ("shop", False)])
+def test_a_shop_export_in_a_studio_workspace_gets_a_kind_hint(
+    tmp_path: Path, kind: str, hinted: bool
+) -> None:
+    from regulars.datasets import simulate_shop_export
+
+    export = tmp_path / "shop.csv"
+    simulate_shop_export(150, seed=2).lines.to_csv(export, index=False)
+    ws = tmp_path / kind
+    assert _run("init", str(ws), "--kind", kind)[0] == 0
+    result = CliRunner().invoke(app, ["import", "orders", str(export), "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert "Imported" in result.stdout
+    if hinted:
+        assert "Hint: these orders look like a shop's (" in result.stderr
+        assert 'lines such as "' in result.stderr
+        assert 'set kind = "shop" under [workspace]' in result.stderr
+    else:
+        assert "Hint" not in result.stderr
+
+
+def test_a_studio_export_gets_no_kind_hint(shop: Path, tmp_path: Path) -> None:
+    lines = "order_id,customer_id,order_date,product,revenue\n"
+    lines += "".join(
+        f"O{i},C{i % 7},2024-0{i % 9 + 1}-02,service-{i % 4},{100 + i}\n" for i in range(40)
+    )
+    (tmp_path / "studio.csv").write_text(lines, encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["import", "orders", str(tmp_path / "studio.csv"), "-w", str(shop)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported 40 of 40 rows" in result.stdout
+    assert "Hint" not in result.stderr

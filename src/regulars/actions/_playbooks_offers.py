@@ -237,6 +237,10 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+#: Services a package offer's reason names, largest spend first.
+LISTED_SERVICES = 5
+
+
 def _package_items(ctx: PlaybookContext, s: PackageOfferPlaybook) -> tuple[ir.Table, ir.Table]:
     """The paid orders of the lookback window and their items from separate orders."""
     start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
@@ -297,6 +301,8 @@ def package_offer_render(
     out = []
     for r in rows:
         names = [name for _, name in sorted(services[r["customer_id"]])]
+        # The reason names the largest few; "…" stands for the rest (counted in it).
+        shown = names[:LISTED_SERVICES] + (["…"] if len(names) > LISTED_SERVICES else [])
         value = float(r["at_stake"])
         last = r["last_offered_on"]
         months = round(s.lookback_days / 30.44)
@@ -306,7 +312,7 @@ def package_offer_render(
                 "separate_services",
                 services=len(names),
                 months=months,
-                names=names,
+                names=shown,
                 orders=r["separate_orders"],
                 revenue=r["lookback_revenue"],
             ),
@@ -324,7 +330,7 @@ def package_offer_render(
                 due=ctx.today,
                 reason=why,
                 message=render_message("package_offer", s.message, values),
-                detail={"product": PACKAGE, "services": names},
+                detail={"product": PACKAGE, "services": names[:LISTED_SERVICES]},
             )
         )
     return out

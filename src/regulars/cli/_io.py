@@ -26,6 +26,52 @@ from regulars.io import (
     export_table,
     import_file,
 )
+from regulars.store import Workspace
+
+#: An orders file with at least this many distinct products, or with postage-like lines
+#: and several lines an order, looks like a shop's export (see :func:`shop_hint`).
+SHOP_PRODUCTS = 200
+
+
+def shop_hint(ws: Workspace) -> str | None:
+    """A hint to set ``kind = "shop"`` when the imported orders look like a shop's.
+
+    A workspace of another kind treats every line's product as a service: postage and
+    carriage lines become products, and a customer of hundreds of products a package
+    candidate.  The orders look like a shop's with at least :data:`SHOP_PRODUCTS`
+    distinct products, or with lines that a shop's ``[products] exclude`` leaves out
+    (postage, carriage, fees...) and more than one line an order on average.
+    """
+    from regulars._config_actions import SHOP_EXCLUDES, compile_pattern
+
+    if ws.config.workspace.kind == "shop" or ws.config.products.exclude:
+        return None
+    pattern = "|".join(f"(?:{compile_pattern(p)})" for p in SHOP_EXCLUDES)
+    row = ws.con.execute(
+        "SELECT count(DISTINCT product), count(*), count(DISTINCT order_id), "
+        "count(DISTINCT product) FILTER (WHERE regexp_matches(product, ?)) "
+        "FROM order_lines WHERE product IS NOT NULL",
+        [pattern],
+    ).fetchone()
+    products, lines, orders, fees = (int(v or 0) for v in row or (0, 0, 0, 0))
+    per_order = lines / orders if orders else 0.0
+    if products < SHOP_PRODUCTS and not (fees and per_order > 1.0):
+        return None
+    sample = ws.con.execute(
+        "SELECT DISTINCT product FROM order_lines WHERE regexp_matches(product, ?) "
+        "ORDER BY product LIMIT 3",
+        [pattern],
+    ).fetchall()
+    like = ", ".join(f'"{r[0]}"' for r in sample)
+    found = f"{products:,} products, {per_order:.1f} lines an order"
+    if like:
+        found += f", and lines such as {like}"
+    return (
+        f"Hint: these orders look like a shop's ({found}), but the workspace is a "
+        f'{ws.config.workspace.kind}. If it is a shop, set kind = "shop" under [workspace] '
+        "in regulars.toml: postage, carriage and fee lines are then not products, and no "
+        'package offers are made (docs/actions.md, "Business profiles and products").'
+    )
 
 
 def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -159,9 +205,12 @@ def import_command(
             memory=memory,
             progress=err_console.is_terminal,
         )
+        hint = shop_hint(ws) if table == "orders" and ws.has_table("order_lines") else None
     finally:
         ws.close()
     console.print(str(result), soft_wrap=True, markup=False)
+    if hint:
+        err_console.print(hint, soft_wrap=True, markup=False)
 
 
 @app.command("export")
