@@ -34,7 +34,8 @@ and log-likelihood (purchase and spend model) within 1e-6 of the first engine's
 (``simulate_shop_export``: invoices of many lines minutes apart, credit notes, guest
 checkouts, postage and manual lines, one-week bursts, customers from before the data
 start, partial first and last months), written as the CSV a shop exports (about
-``--lines`` lines; DuckDB only, imported with no flags as docs/data.md describes).
+``--lines`` lines; DuckDB only, into a ``--kind shop`` workspace, imported with no
+flags as docs/data.md describes).
 
 Every step runs with compiled bytecode (``benchmarks/_bytecode.py``: compiled once,
 untimed), as an installed package has it, so no step's CPU time is compiling modules.
@@ -245,7 +246,7 @@ def workspace(engine: str, data: Path, lines: int, label: str = "") -> Path:
     ws = DATA / f"ws_{engine}{label}_{lines}"
     shutil.rmtree(ws, ignore_errors=True)
     subprocess.run(
-        [REGULARS, "init", str(ws), "--currency", "EUR"],
+        [REGULARS, "init", str(ws), "--currency", "EUR", *(["--kind", "shop"] if label else [])],
         check=True,
         stdout=subprocess.DEVNULL,
     )
