@@ -11,7 +11,9 @@ the workspace exactly as it was):
 2. map source columns onto contract fields (:mod:`._mapping`);
 3. look at whole columns to settle decimal commas and day/month order, then parse
    every field in SQL into typed values and error codes (:mod:`._parse`; Parquet
-   numbers and dates whose type proves their value are read as stored);
+   numbers and dates whose type proves their value are read as stored).  The typed
+   rows of a Parquet file are a view that each later step reads again; those of
+   other files, a table in a scratch database;
 4. group lines into orders (:mod:`._orders`; a file with one line per order id is
    not grouped), or check that each natural key has one set of values (other tables);
 5. refuse the import and list the problems, or, with ``skip_invalid``, write the
@@ -315,7 +317,8 @@ def import_file(
             # Every later step numbers and orders rows by _row itself: without keeping
             # insertion order DuckDB streams and aggregates in less memory.
             con.execute("SET preserve_insertion_order = false")
-            stack.enter_context(_scratch(con, workspace))
+            if staged.format != "parquet":
+                stack.enter_context(_scratch(con, workspace))
             checks = _build_typed(con, staged, plan, specs, workspace.config.workspace.currency)
         writing.enter_context(workspace.transaction())
         writing.enter_context(workspace.import_target(con, t.name))  # a Parquet workspace
@@ -425,11 +428,12 @@ def _dropped_after(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _scratch(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> Iterator[None]:
     """A scratch database file for the typed rows, in this process's spill folder.
 
-    The typed rows are the largest intermediate of an import (100 M rows at 100 M
-    order lines).  In a database file DuckDB stores them compressed and reads them
-    back through its buffer pool, so they take neither memory nor uncompressed
-    spill space; the file goes when the import ends, leaving the workspace's file
-    no bigger than its data.
+    The typed rows of a staged file (CSV, Excel, JSON Lines; a Parquet file is typed
+    again by each step instead) are the largest intermediate of an import (100 M rows
+    at 100 M order lines).  In a database file DuckDB stores them compressed and reads
+    them back through its buffer pool, so they take neither memory nor uncompressed
+    spill space; the file goes when the import ends, leaving the workspace's file no
+    bigger than its data.
     """
     folder = workspace.spill_path
     folder.mkdir(parents=True, exist_ok=True)
@@ -585,6 +589,13 @@ def _build_typed(
     computed = [c for c in checks if c.code_sql]
     if computed:
         sql = f"SELECT *, {', '.join(f'{c.code_sql} AS {c.e}' for c in computed)} FROM ({sql})"
+    if staged.format == "parquet":
+        # A Parquet file is read again, in parallel and cheaply, by each step that
+        # needs the typed rows; each computes only the columns it reads (the inserts
+        # of a clean file none of the error codes).  Writing the typed rows to a
+        # scratch table and reading them back cost more than typing them again.
+        con.execute(f"CREATE TEMP VIEW _rg_typed AS {sql}")
+        return checks
     con.execute(f"CREATE TABLE {SCRATCH}.main._rg_typed AS {sql}")
     con.execute(f"CREATE TEMP VIEW _rg_typed AS SELECT * FROM {SCRATCH}.main._rg_typed")
     return checks

@@ -238,7 +238,8 @@ def _totals_sql() -> str:
         f"coalesce(sum(_n) FILTER (_ok AND {guest}), 0) AS _guest_rows, "
         f"count(*) FILTER (_ok AND {guest}) AS _guest_orders, "
         f"{net(guest)} AS _guest_net, {net(cust)} AS _customer_net, "
-        'count(*) FILTER (_ok AND "order_date" <> "order_date__max") AS _mixed '
+        'count(*) FILTER (_ok AND "order_date" <> "order_date__max") AS _mixed, '
+        "count(*) FILTER (_ok IS NOT TRUE) AS _not_ok "
         f"FROM {GROUPS}"
     )
 
@@ -378,7 +379,15 @@ def order_groups(
     # failing orders are listed, and their lines go to _rg_bad, only when there are
     # some (usually there are none, and those passes over every order are not needed).
     con.execute(_totals_sql())
-    n_failing = con.execute(f"SELECT _failing_orders FROM {TOTALS}").fetchone()
+    n_failing = con.execute(f"SELECT _failing_orders, _not_ok FROM {TOTALS}").fetchone()
+    if single and n_failing and not n_failing[1]:
+        # Every order is fine: the orders and lines that stream to their tables need
+        # none of the error codes and problem texts (nor, from a Parquet file read
+        # again, the typing that computes them).
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {GROUPS} AS SELECT *, false AS _failing, true AS _ok, "
+            f"'' AS _reason FROM ({inner})"
+        )
     problems = [
         Problem(int(first), what=str(reason), order=str(oid), fix=group_fix(str(reason)))
         for first, oid, reason in (
