@@ -324,7 +324,7 @@ def import_file(
         writing.enter_context(workspace.import_target(con, t.name))  # a Parquet workspace
         with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
             problems, bad_rows, skipped = _validate(
-                con, plan, specs, checks, clear_empty=clear_empty
+                con, plan, specs, checks, rows=staged.rows, clear_empty=clear_empty
             )
         if (bad_rows or staged.structural) and not skip_invalid:
             problems = first_row_problems(con, coded(specs), checks) + problems
@@ -612,9 +612,13 @@ def _validate(
     specs: Mapping[str, FieldSpec],
     checks: list[Check],
     *,
+    rows: int,
     clear_empty: bool = False,
 ) -> tuple[list[Problem], int, int]:
-    """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows."""
+    """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows.
+
+    ``rows``: how many rows ``_rg_typed`` has.
+    """
     spec_list = coded(specs)
     codes = [s.e for s in spec_list] + [c.e for c in checks]
     if plan.table.name == "orders":
@@ -625,18 +629,17 @@ def _validate(
         keep = (
             "NOT _skip AND (order_id IS NULL OR order_id NOT IN (SELECT order_id FROM _rg_oskip))"
         )
-        collect_row_problems(con, spec_list, checks, keep=keep)
         # One line per order id (a file of orders rather than of order lines): nothing
-        # to group, and the orders stream from _rg_typed to their tables.  Grouped by
-        # the ids' 64-bit hashes, a third of the ids' memory (at 100 M ids it spills
-        # less): no repeated hash proves no repeated id, and a collision only sends
-        # the file down the grouping path, which is right for any file.
-        repeated = con.execute(
-            "SELECT count(*) FROM (SELECT hash(order_id) FROM _rg_typed WHERE order_id IS "
-            "NOT NULL GROUP BY 1 HAVING count(*) > 1)"
-        ).fetchone()
-        single = repeated is not None and int(repeated[0]) == 0
-        problems, skipped = _orders.order_groups(con, plan, specs, codes, single=single)
+        # to group, and the orders stream from _rg_typed to their tables.  One pass
+        # reads the rows as such orders: it finds whether any id repeats (by the ids'
+        # 64-bit hashes, a third of the ids' memory), whether any row is invalid, and
+        # sums the orders' totals.  The invalid rows are listed only when there are
+        # some; a file of order lines is then grouped (and summed) again.
+        single, clean = _orders.probe_single(con, plan, specs, codes, rows=rows)
+        collect_row_problems(con, spec_list, checks, keep=keep, none=single and clean)
+        problems, skipped = _orders.order_groups(
+            con, plan, specs, codes, single=single, counted=True
+        )
     else:
         collect_row_problems(con, spec_list, checks, keep="NOT _skip")
         problems = _keyed(con, plan)
