@@ -288,6 +288,7 @@ def import_file(
         contextlib.ExitStack() as writing,
     ):
         with steps.step(f"Reading {path.name}"):
+            stamp = _stamp(path) if fmt == "parquet" else None
             staged = stage_file(
                 con,
                 path,
@@ -360,6 +361,13 @@ def import_file(
             result.remarks.append(
                 f"{plural(mixed, 'order')} had lines with different times; the earliest was used."
             )
+        if stamp is not None and _stamp(path) != stamp:
+            # Each step read the Parquet file again: all must have read the same bytes.
+            raise SchemaError(
+                f"{path.name} changed while it was being imported (each step reads a "
+                "Parquet file again). Nothing was imported. Fix: import it again once "
+                "it is written."
+            )
         result.rows_read = staged.rows + len(staged.structural)
         result.rows_skipped = skipped
         result.rows_imported = result.rows_read - result.rows_rejected - skipped
@@ -371,6 +379,15 @@ def import_file(
             _repeat.record(con, fp, version, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """The file's identity, size and modification time (None if it cannot be read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 @contextlib.contextmanager
