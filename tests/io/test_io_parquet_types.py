@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from regulars.errors import ImportDataError
+from regulars.errors import ImportDataError, SchemaError
 from regulars.io import import_file
 from regulars.io._parse import FieldSpec
 from regulars.store import Workspace
@@ -128,3 +128,27 @@ def test_typed_columns_report_the_problems_their_text_does(tmp_path: Path, bad: 
 def _mk(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_a_parquet_file_that_changes_during_the_import_imports_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each step reads a Parquet file again: a file rewritten meanwhile is refused."""
+    from regulars.io import _orders
+
+    path = _write(tmp_path / "o.parquet", GOOD, typed=True)
+    real = _orders.order_groups
+
+    def rewritten(*args, **kwargs):  # type: ignore[no-untyped-def]
+        _write(tmp_path / "new.parquet", GOOD[:2], typed=True).replace(path)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_orders, "order_groups", rewritten)
+    ws = Workspace.init(tmp_path / "ws")
+    try:
+        with pytest.raises(SchemaError, match=r"o.parquet changed while it was being imported"):
+            import_file(ws, "orders", path)
+        for table in ("orders", "order_lines", "customers"):
+            assert ws.count(table) == 0
+    finally:
+        ws.close()

@@ -11,7 +11,9 @@ the workspace exactly as it was):
 2. map source columns onto contract fields (:mod:`._mapping`);
 3. look at whole columns to settle decimal commas and day/month order, then parse
    every field in SQL into typed values and error codes (:mod:`._parse`; Parquet
-   numbers and dates whose type proves their value are read as stored);
+   numbers and dates whose type proves their value are read as stored).  The typed
+   rows of a Parquet file are a view that each later step reads again; those of
+   other files, a table in a scratch database;
 4. group lines into orders (:mod:`._orders`; a file with one line per order id is
    not grouped), or check that each natural key has one set of values (other tables);
 5. refuse the import and list the problems, or, with ``skip_invalid``, write the
@@ -286,6 +288,7 @@ def import_file(
         contextlib.ExitStack() as writing,
     ):
         with steps.step(f"Reading {path.name}"):
+            stamp = _stamp(path) if fmt == "parquet" else None
             staged = stage_file(
                 con,
                 path,
@@ -315,13 +318,14 @@ def import_file(
             # Every later step numbers and orders rows by _row itself: without keeping
             # insertion order DuckDB streams and aggregates in less memory.
             con.execute("SET preserve_insertion_order = false")
-            stack.enter_context(_scratch(con, workspace))
+            if staged.format != "parquet":
+                stack.enter_context(_scratch(con, workspace))
             checks = _build_typed(con, staged, plan, specs, workspace.config.workspace.currency)
         writing.enter_context(workspace.transaction())
         writing.enter_context(workspace.import_target(con, t.name))  # a Parquet workspace
         with steps.step("Grouping" if t.name == "orders" else "Checking keys"):
             problems, bad_rows, skipped = _validate(
-                con, plan, specs, checks, clear_empty=clear_empty
+                con, plan, specs, checks, rows=staged.rows, clear_empty=clear_empty
             )
         if (bad_rows or staged.structural) and not skip_invalid:
             problems = first_row_problems(con, coded(specs), checks) + problems
@@ -357,6 +361,13 @@ def import_file(
             result.remarks.append(
                 f"{plural(mixed, 'order')} had lines with different times; the earliest was used."
             )
+        if stamp is not None and _stamp(path) != stamp:
+            # Each step read the Parquet file again: all must have read the same bytes.
+            raise SchemaError(
+                f"{path.name} changed while it was being imported (each step reads a "
+                "Parquet file again). Nothing was imported. Fix: import it again once "
+                "it is written."
+            )
         result.rows_read = staged.rows + len(staged.structural)
         result.rows_skipped = skipped
         result.rows_imported = result.rows_read - result.rows_rejected - skipped
@@ -368,6 +379,15 @@ def import_file(
             _repeat.record(con, fp, version, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """The file's identity, size and modification time (None if it cannot be read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 @contextlib.contextmanager
@@ -425,11 +445,12 @@ def _dropped_after(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _scratch(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> Iterator[None]:
     """A scratch database file for the typed rows, in this process's spill folder.
 
-    The typed rows are the largest intermediate of an import (100 M rows at 100 M
-    order lines).  In a database file DuckDB stores them compressed and reads them
-    back through its buffer pool, so they take neither memory nor uncompressed
-    spill space; the file goes when the import ends, leaving the workspace's file
-    no bigger than its data.
+    The typed rows of a staged file (CSV, Excel, JSON Lines; a Parquet file is typed
+    again by each step instead) are the largest intermediate of an import (100 M rows
+    at 100 M order lines).  In a database file DuckDB stores them compressed and reads
+    them back through its buffer pool, so they take neither memory nor uncompressed
+    spill space; the file goes when the import ends, leaving the workspace's file no
+    bigger than its data.
     """
     folder = workspace.spill_path
     folder.mkdir(parents=True, exist_ok=True)
@@ -585,6 +606,13 @@ def _build_typed(
     computed = [c for c in checks if c.code_sql]
     if computed:
         sql = f"SELECT *, {', '.join(f'{c.code_sql} AS {c.e}' for c in computed)} FROM ({sql})"
+    if staged.format == "parquet":
+        # A Parquet file is read again, in parallel and cheaply, by each step that
+        # needs the typed rows; each computes only the columns it reads (the inserts
+        # of a clean file none of the error codes).  Writing the typed rows to a
+        # scratch table and reading them back cost more than typing them again.
+        con.execute(f"CREATE TEMP VIEW _rg_typed AS {sql}")
+        return checks
     con.execute(f"CREATE TABLE {SCRATCH}.main._rg_typed AS {sql}")
     con.execute(f"CREATE TEMP VIEW _rg_typed AS SELECT * FROM {SCRATCH}.main._rg_typed")
     return checks
@@ -601,9 +629,13 @@ def _validate(
     specs: Mapping[str, FieldSpec],
     checks: list[Check],
     *,
+    rows: int,
     clear_empty: bool = False,
 ) -> tuple[list[Problem], int, int]:
-    """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows."""
+    """Fill ``_rg_bad``; return group problems, the number of bad rows, skipped rows.
+
+    ``rows``: how many rows ``_rg_typed`` has.
+    """
     spec_list = coded(specs)
     codes = [s.e for s in spec_list] + [c.e for c in checks]
     if plan.table.name == "orders":
@@ -614,18 +646,17 @@ def _validate(
         keep = (
             "NOT _skip AND (order_id IS NULL OR order_id NOT IN (SELECT order_id FROM _rg_oskip))"
         )
-        collect_row_problems(con, spec_list, checks, keep=keep)
         # One line per order id (a file of orders rather than of order lines): nothing
-        # to group, and the orders stream from _rg_typed to their tables.  Grouped by
-        # the ids' 64-bit hashes, a third of the ids' memory (at 100 M ids it spills
-        # less): no repeated hash proves no repeated id, and a collision only sends
-        # the file down the grouping path, which is right for any file.
-        repeated = con.execute(
-            "SELECT count(*) FROM (SELECT hash(order_id) FROM _rg_typed WHERE order_id IS "
-            "NOT NULL GROUP BY 1 HAVING count(*) > 1)"
-        ).fetchone()
-        single = repeated is not None and int(repeated[0]) == 0
-        problems, skipped = _orders.order_groups(con, plan, specs, codes, single=single)
+        # to group, and the orders stream from _rg_typed to their tables.  One pass
+        # reads the rows as such orders: it finds whether any id repeats (by the ids'
+        # 64-bit hashes, a third of the ids' memory), whether any row is invalid, and
+        # sums the orders' totals.  The invalid rows are listed only when there are
+        # some; a file of order lines is then grouped (and summed) again.
+        single, clean = _orders.probe_single(con, plan, specs, codes, rows=rows)
+        collect_row_problems(con, spec_list, checks, keep=keep, none=single and clean)
+        problems, skipped = _orders.order_groups(
+            con, plan, specs, codes, single=single, counted=True
+        )
     else:
         collect_row_problems(con, spec_list, checks, keep="NOT _skip")
         problems = _keyed(con, plan)

@@ -39,6 +39,8 @@ __all__ = [
     "order_checks",
     "order_extra_columns",
     "order_groups",
+    "order_totals",
+    "probe_single",
 ]
 
 # Fields that describe the whole order (they must agree between its lines).
@@ -224,8 +226,12 @@ def mixed_times(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0] or 0) if row else 0
 
 
-def _totals_sql() -> str:
-    """One pass over the orders: failing orders, guest and customer totals, mixed times."""
+def _totals_sql(*, probe: bool = False) -> str:
+    """One pass over the orders: failing orders, guest and customer totals, mixed times.
+
+    ``probe`` (orders read as one line each): also the orders, their ids' distinct
+    64-bit hashes (as many as orders: no id repeats) and the invalid rows that count.
+    """
 
     def net(where: str) -> str:
         where = f"_ok AND {where}"
@@ -238,33 +244,87 @@ def _totals_sql() -> str:
         f"coalesce(sum(_n) FILTER (_ok AND {guest}), 0) AS _guest_rows, "
         f"count(*) FILTER (_ok AND {guest}) AS _guest_orders, "
         f"{net(guest)} AS _guest_net, {net(cust)} AS _customer_net, "
-        'count(*) FILTER (_ok AND "order_date" <> "order_date__max") AS _mixed '
-        f"FROM {GROUPS}"
+        'count(*) FILTER (_ok AND "order_date" <> "order_date__max") AS _mixed, '
+        "count(*) FILTER (_ok IS NOT TRUE) AS _not_ok"
+        + (
+            ", count(*) AS _ids, count(DISTINCT hash(order_id)) AS _distinct_ids, "
+            "count(*) FILTER (_has_bad AND NOT _skip) AS _bad_rows"
+            if probe
+            else ""
+        )
+        + f" FROM {GROUPS}"
     )
 
 
-def order_groups(
+def probe_single(
     con: duckdb.DuckDBPyConnection,
     plan: Plan,
     specs: Mapping[str, FieldSpec],
     codes: list[str],
     *,
-    single: bool = False,
-) -> tuple[list[Problem], int]:
-    """Group lines into orders; add group problems to ``_rg_bad``.
+    rows: int,
+) -> tuple[bool, bool]:
+    """One pass over the rows read as one-line orders: (no id repeats, no invalid row).
 
-    ``single``: every order id is on one row, so an order is its line and nothing is
-    grouped; the orders and lines are then views over ``_rg_typed``.
-
-    Returns the first group problems and the number of rows left out because
-    their order was skipped by a preset rule.  Creates ``_rg_out`` (orders) and
-    ``_rg_lines_out`` (their lines) from the orders that have no problem.
+    The pass also sums what :func:`order_groups` needs of one-line orders (its
+    ``counted``), so a file of orders is read once before it is written.  Every
+    order id is on one row when no two ids have the same 64-bit hash (a collision
+    only sends the file down the grouping path, which is right for any file).  No
+    row is invalid when each of the ``rows`` rows has an id, and no row that is
+    not skipped has an error code.
     """
-    any_bad = " OR ".join(f"{c} IS NOT NULL" for c in codes) or "false"
+    order_totals(con, plan, specs, codes, single=True, probe=True)
+    row = con.execute(f"SELECT _ids, _distinct_ids, _bad_rows FROM {TOTALS}").fetchone()
+    ids, distinct, bad = (int(v or 0) for v in row) if row else (0, -1, 1)
+    return ids == distinct, ids == rows and bad == 0
+
+
+def order_totals(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    specs: Mapping[str, FieldSpec],
+    codes: list[str],
+    *,
+    single: bool,
+    probe: bool = False,
+) -> None:
+    """Create the orders (``_rg_ord``, a view of the rows when ``single``) and their totals."""
+    # (Those of probe_single, when the rows turned out to be grouped after all.)
+    con.execute(f"DROP VIEW IF EXISTS {GROUPS}")
+    con.execute(f"DROP TABLE IF EXISTS {TOTALS}")
+    con.execute(_groups_sql(plan, specs, codes, single=single))
+    con.execute(_totals_sql(probe=probe))
+
+
+def _money(specs: Mapping[str, FieldSpec]) -> tuple[str, str]:
+    """SQL of an order's revenue and refund_amount, over its aggregated lines."""
+    revenue = (
+        "coalesce(revenue, _pos, 0)"
+        if "revenue" in specs and specs["revenue"].order_level
+        else "coalesce(_pos, 0)"
+    )
+    if amountless(specs):
+        revenue = "NULL"  # unknown, never 0 or 1
+    given = '"refund_amount"' if "refund_amount" in specs else "NULL"
+    refund = (
+        f"CASE WHEN {given} IS NULL AND _ret IS NULL THEN NULL "
+        f"ELSE coalesce({given}, 0) + coalesce(_ret, 0) END"
+    )
+    return revenue, refund
+
+
+def _agreeing(specs: Mapping[str, FieldSpec]) -> list[str]:
+    """The fields that must agree between the lines of an order."""
     agree = [n for n in ORDER_FIELDS if n in specs]
-    agree += [
+    return agree + [
         n for n in ("revenue", "discount", "refund_amount") if n in specs and specs[n].order_level
     ]
+
+
+def _inner_sql(specs: Mapping[str, FieldSpec], codes: list[str], *, single: bool) -> str:
+    """One row per order id: its lines aggregated, or, ``single``, its one line."""
+    any_bad = " OR ".join(f"{c} IS NOT NULL" for c in codes) or "false"
+    agree = _agreeing(specs)
     sold = "(_amount >= 0 OR _amount IS NULL)"
     # Each item: (the aggregate over an order's lines, the same for a one-line order).
     items = [
@@ -300,23 +360,25 @@ def order_groups(
     if single:
         # Every order is one line: no grouping, and its line rides along (``__l_*``).
         items += [(f'"{n}"', f'"{n}"', f"__l_{n}") for n in (*line_fields, "_amount")]
+        return (
+            f"SELECT order_id, {', '.join(f'{r} AS {q(a)}' for _, r, a in items)} "
+            "FROM _rg_typed WHERE order_id IS NOT NULL"
+        )
+    return (
+        f"SELECT order_id, {', '.join(f'{g} AS {q(a)}' for g, _, a in items)} "
+        "FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id"
+    )
 
-    revenue = (
-        "coalesce(revenue, _pos, 0)"
-        if "revenue" in specs and specs["revenue"].order_level
-        else "coalesce(_pos, 0)"
-    )
-    if amountless(specs):
-        revenue = "NULL"  # unknown, never 0 or 1
-    given = '"refund_amount"' if "refund_amount" in specs else "NULL"
-    refund = (
-        f"CASE WHEN {given} IS NULL AND _ret IS NULL THEN NULL "
-        f"ELSE coalesce({given}, 0) + coalesce(_ret, 0) END"
-    )
+
+def _groups_sql(
+    plan: Plan, specs: Mapping[str, FieldSpec], codes: list[str], *, single: bool
+) -> str:
+    """``CREATE`` the orders with their problems (``_ok``, ``_reason``)."""
+    revenue, refund = _money(specs)
     # (condition, reason) of each group problem; the reason text is built only for
     # the orders that have one.
     reasons: list[tuple[str, str]] = []
-    for n in [] if single else agree:  # one line always agrees with itself
+    for n in [] if single else _agreeing(specs):  # one line always agrees with itself
         # Lines of one order stamped minutes apart on the same day are one order at
         # its earliest line's time; different days are a true disagreement.
         differ = (
@@ -356,29 +418,49 @@ def order_groups(
     )
     failing = " OR ".join(f"coalesce({c}, false)" for c, _ in reasons)
     texts = ", ".join(f"CASE WHEN {c} THEN {t} END" for c, t in reasons)
-    if single:
-        inner = (
-            f"SELECT order_id, {', '.join(f'{r} AS {q(a)}' for _, r, a in items)} "
-            "FROM _rg_typed WHERE order_id IS NOT NULL"
-        )
-    else:
-        inner = (
-            f"SELECT order_id, {', '.join(f'{g} AS {q(a)}' for g, _, a in items)} "
-            "FROM _rg_typed WHERE order_id IS NOT NULL GROUP BY order_id"
-        )
     # One-line orders: a view, so the orders stream from _rg_typed to their tables.
-    con.execute(
+    return (
         f"CREATE TEMP {'VIEW' if single else 'TABLE'} {GROUPS} AS SELECT *, NOT _skip AND "
         "NOT _has_bad AND NOT _failing AS _ok, CASE WHEN _has_bad OR NOT _failing THEN '' "
         f"ELSE concat_ws('; ', {texts}) END AS _reason FROM (SELECT *, ({failing}) AS _failing "
-        f"FROM ({inner}))"
+        f"FROM ({_inner_sql(specs, codes, single=single)}))"
     )
 
+
+def order_groups(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    specs: Mapping[str, FieldSpec],
+    codes: list[str],
+    *,
+    single: bool = False,
+    counted: bool = False,
+) -> tuple[list[Problem], int]:
+    """Group lines into orders; add group problems to ``_rg_bad``.
+
+    ``single``: every order id is on one row, so an order is its line and nothing is
+    grouped; the orders and lines are then views over ``_rg_typed``.  ``counted``:
+    :func:`probe_single` made the one-line orders and their totals.
+
+    Returns the first group problems and the number of rows left out because
+    their order was skipped by a preset rule.  Creates ``_rg_out`` (orders) and
+    ``_rg_lines_out`` (their lines) from the orders that have no problem.
+    """
+    revenue, refund = _money(specs)
+    if not (counted and single):  # (else probe_single made them)
+        order_totals(con, plan, specs, codes, single=single)
     # One pass counts the failing orders and sums the totals the summary shows; the
     # failing orders are listed, and their lines go to _rg_bad, only when there are
     # some (usually there are none, and those passes over every order are not needed).
-    con.execute(_totals_sql())
-    n_failing = con.execute(f"SELECT _failing_orders FROM {TOTALS}").fetchone()
+    n_failing = con.execute(f"SELECT _failing_orders, _not_ok FROM {TOTALS}").fetchone()
+    if single and n_failing and not n_failing[1]:
+        # Every order is fine: the orders and lines that stream to their tables need
+        # none of the error codes and problem texts (nor, from a Parquet file read
+        # again, the typing that computes them).
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {GROUPS} AS SELECT *, false AS _failing, true AS _ok, "
+            f"'' AS _reason FROM ({_inner_sql(specs, codes, single=True)})"
+        )
     problems = [
         Problem(int(first), what=str(reason), order=str(oid), fix=group_fix(str(reason)))
         for first, oid, reason in (

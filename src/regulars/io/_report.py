@@ -131,13 +131,21 @@ def collect_row_problems(
     checks: Sequence[Check],
     *,
     keep: str,
+    none: bool = False,
 ) -> int:
     """Write rows with field errors to ``_rg_bad``; return how many there are.
 
     ``keep`` is a SQL condition on ``_rg_typed`` rows that are imported at all (rows
-    left out by a preset are never errors).
+    left out by a preset are never errors).  ``none``: a pass over the rows already
+    found none, so the tables are made empty without reading the rows.
     """
     codes = [s.e for s in specs] + [c.e for c in checks]
+    if none and codes:
+        con.execute(
+            f"CREATE TEMP TABLE {ROWBAD} AS SELECT _row, {', '.join(codes)} FROM _rg_typed LIMIT 0"
+        )
+        con.execute(f"CREATE TEMP TABLE {BAD} (_row BIGINT, reason VARCHAR, own BOOLEAN)")
+        return 0
     if not codes:
         con.execute(f"CREATE TEMP TABLE {ROWBAD} (_row BIGINT)")
         con.execute(f"CREATE TEMP TABLE {BAD} (_row BIGINT, reason VARCHAR, own BOOLEAN)")
