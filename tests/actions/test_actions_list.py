@@ -177,6 +177,7 @@ def add_lines(book: Book, rows: list[tuple[str, str, str, str, float]]) -> None:
         "SELECT order_id, line_no, product, revenue FROM _lines"
     )
     book.ws.con.unregister("_lines")
+    book.ws.bump_data_version(book.ws.con)  # a write of data, as an import
 
 
 def shop_book(book: Book) -> None:
