@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from regulars.config import load_config
+from regulars.schema import TABLES
 from regulars.store import Workspace
 
 SCORES_SQL = (
@@ -35,6 +36,8 @@ def insert(ws: Workspace, table: str, rows: list[dict[str, Any]]) -> None:
         ws.con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _test_src')
     finally:
         ws.con.unregister("_test_src")
+    if table in TABLES:  # a write of data gives it a new version, as an import does
+        ws.bump_data_version(ws.con)
 
 
 class Book:

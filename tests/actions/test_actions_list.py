@@ -137,6 +137,28 @@ def test_a_past_today_is_a_what_if_view(book: Book) -> None:
     assert not compute_actions(book.ws, today=TODAY).what_if
 
 
+def shared(book: Book) -> list[tuple[str, str]]:
+    """The derived tables stored for the data version: (kind, params)."""
+    rows = book.ws.con.execute("SELECT kind, params FROM _regulars_shared ORDER BY ALL")
+    return [(str(k), str(p)) for k, p in rows.fetchall()]
+
+
+def test_a_second_run_reads_what_the_first_stored(book: Book) -> None:
+    mixed_book(book)
+    first = compute_actions(book.ws, today=TODAY).actions.to_pyarrow()
+    stored = shared(book)
+    kinds = {k for k, _ in stored}
+    assert {"action_customer_orders", "action_next_step_rules"} <= kinds
+    assert all(f'"today": "{TODAY}"' in p for k, p in stored if k.startswith("action_"))
+    assert compute_actions(book.ws, today=TODAY).actions.to_pyarrow() == first
+    assert shared(book) == stored  # read, not stored again
+    compute_actions(book.ws, today="2023-08-01")  # a what-if view stores nothing
+    assert shared(book) == stored
+    book.order("A", "2024-06-29", 700)  # new data: a new version, computed again
+    compute_actions(book.ws, today=TODAY)
+    assert {k for k, _ in shared(book)} >= kinds
+
+
 # -- rhythm, line items and products ----------------------------------------------------
 
 
@@ -177,6 +199,7 @@ def add_lines(book: Book, rows: list[tuple[str, str, str, str, float]]) -> None:
         "SELECT order_id, line_no, product, revenue FROM _lines"
     )
     book.ws.con.unregister("_lines")
+    book.ws.bump_data_version(book.ws.con)  # a write of data, as an import
 
 
 def shop_book(book: Book) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
@@ -41,8 +41,12 @@ __all__ = [
     "memory_limit",
     "on_workspace_file",
     "scalar",
+    "shared_here",
     "state_table",
 ]
+
+#: Bumped when a table the actions share per data version changes its columns or rows.
+SHARED_FORMAT = 1
 
 #: Environment variable that overrides ``[actions] memory``.
 MEMORY_ENV_VAR = "REGULARS_ACTIONS_MEMORY"
@@ -136,6 +140,38 @@ def computed_here(t: ir.Table) -> ir.Table:
         return t
     once = computed_once(t)
     return t.cache() if once is t else once
+
+
+def shared_here(
+    ws: Workspace, kind: str, params: Mapping[str, Any], build: Callable[[], ir.Table]
+) -> ir.Table:
+    """``build()`` stored once per data version (:func:`regulars.engine.shared_table`)
+    and read by every later run on the same data.
+
+    The run that computes it reads its own copy (:func:`computed_here`), and the
+    stored one is written from that copy; a read-only workspace (the web app) stores
+    nothing and computes it once for the run.  ``params`` must name everything
+    besides the data that the rows depend on (the day, the settings); the actions'
+    format and the ledger's credit window are added.
+    """
+    from regulars.engine import shared_table
+    from regulars.ledger import credit_window_days
+
+    spark = getattr(engine_backend(ws), "name", "") == "pyspark"
+    built: list[ir.Table] = []
+
+    def make() -> ir.Table:
+        t = build()
+        built.append(t if spark else computed_here(t))  # Spark: shared_table checkpoints it
+        return built[-1]
+
+    full = {
+        **params,
+        "credit_window_days": credit_window_days(ws.config),
+        "actions_format": SHARED_FORMAT,
+    }
+    out = shared_table(ws, kind, full, make)
+    return built[-1] if built and not spark else out
 
 
 def actions_memory(ws: Workspace) -> tuple[int, str]:

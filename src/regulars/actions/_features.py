@@ -23,6 +23,7 @@ from regulars.actions._engine import (
     latest_order_date,
     on_workspace_file,
     scalar,
+    shared_here,
     state_table,
 )
 from regulars.actions._store import ACTIONS, SCORE_HISTORY, ensure_action_tables
@@ -77,7 +78,9 @@ def not_excluded(name: ir.StringValue, patterns: list[str]) -> ir.BooleanValue:
     return keep
 
 
-def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> ir.Table:
+def purchased_items(
+    ws: Workspace, orders: ir.Table, item: str = "product", *, only_these: bool = False
+) -> ir.Table:
     """What each paid order bought, one row per (order, item): customer_id, order_id,
     order_date, kind (the order's), item, amount.
 
@@ -86,6 +89,8 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
     amount is the sum of the item's lines in the order, so statistics of a product
     are about that product, not about whole orders.  Names matching ``[products]
     exclude`` (postage, fees...) are left out, as are items returned in full.
+    ``only_these``: ``orders`` are a few (one customer's), so only their lines are
+    summed, not every line's.
     """
     lines = input_tables(ws)["order_lines"]
     lines = lines.select(
@@ -93,6 +98,9 @@ def purchased_items(ws: Workspace, orders: ir.Table, item: str = "product") -> i
         _l_item=lines[item].cast("string"),
         _l_amount=lines.revenue.cast("float64"),
     )
+    if only_these:
+        ids = orders.select(_s_order="order_id")
+        lines = lines.semi_join(ids, lines._l_order == ids._s_order)
     # The item's lines of each order summed first, then one left join: an order
     # with lines takes its lines' items, one without takes its own item.
     per_line = lines.group_by("_l_order", "_l_item").agg(_l_amount=lines._l_amount.sum())
@@ -219,6 +227,18 @@ class PlaybookContext:
         out: ir.Table = self.cache[key]
         return out
 
+    def items_of(self, customers: list[str], item: str) -> ir.Table:
+        """:meth:`items` of a few ``customers`` (the kept rows' wording): read from
+        :meth:`items` when this run computed it, else from these customers' paid
+        orders and their lines only (a run that read its candidates from stored
+        tables does not compute every customer's items for them)."""
+        key = f"items:{item}"
+        if key in self.cache:
+            it: ir.Table = self.cache[key]
+            return it.filter(it.customer_id.isin(customers))
+        orders = self.orders.filter(self.orders.customer_id.isin(customers))
+        return purchased_items(self.ws, orders, item, only_these=True)
+
     def owned(self, item: str) -> ir.Table:
         """Each customer's first purchase of each item (customer_id, item, first_on),
         from :meth:`items`, computed once per item column: the next-step rules, the
@@ -335,11 +355,11 @@ def _per_customer(orders: ir.Table, visit_days: int) -> ir.Table:
     )
     return o.group_by("customer_id").agg(
         orders=o.count(),
-        order_days=o._new_day.sum(),
+        order_days=o._new_day.sum().cast("int64"),
         first_order=o.order_date.min(),
         last_order=o.order_date.max(),
         revenue=o.net_revenue.sum(),
-        visits=o._new_visit.cast("int64").sum(),
+        visits=o._new_visit.cast("int64").sum().cast("int64"),
         last_visit=o.order_date.max(where=o._new_visit),
     )
 
@@ -389,12 +409,27 @@ def build_context(
     # The paid orders and the items under them are computed once for the run: the
     # facts below, several playbooks and the wording of the kept rows all read them.
     orders = computed_here(paid_orders(ws, today))
+    cache: dict[str, Any] = {}
 
-    # Paid orders are one row per order (the ledger's contract), so a customer's
-    # orders are counted, and their order days and visits come from one window.
-    c = _per_customer(orders, cfg.actions.visit_days)
-    items = computed_here(purchased_items(ws, orders, "product"))
-    c = c.left_join(_last_items(items), "customer_id").drop("customer_id_right")
+    def order_facts() -> ir.Table:
+        # Paid orders are one row per order (the ledger's contract), so a customer's
+        # orders are counted, and their order days and visits come from one window.
+        c = _per_customer(orders, cfg.actions.visit_days)
+        items = cache["items:product"] = computed_here(purchased_items(ws, orders, "product"))
+        return c.left_join(_last_items(items), "customer_id").drop("customer_id_right")
+
+    # What the paid orders say of each customer is stored once per data version and
+    # day: a second run on the same data reads it (see docs/actions.md).
+    c = shared_here(
+        ws,
+        "action_customer_orders",
+        {
+            "today": today.isoformat(),
+            "visit_days": cfg.actions.visit_days,
+            "exclude": cfg.products.patterns,
+        },
+        order_facts,
+    )
 
     tc = tables["touches"]
     tc = tc.filter(tc.touched_at.cast("date") <= t)
@@ -496,7 +531,7 @@ def build_context(
         tables=tables,
         previous_scored_at=previous_at,
         typical_gap_days=typical_gap,
-        cache={"items:product": items},
+        cache=cache,
         amounts=has_amounts(tables["orders"]),
     )
 

@@ -20,7 +20,7 @@ from regulars.actions._candidates import (
     orders_worth,
     render_message,
 )
-from regulars.actions._engine import computed_here, scalar
+from regulars.actions._engine import computed_here, scalar, shared_here
 from regulars.actions._features import active, first_purchases
 from regulars.actions._reasons import clause, reason
 from regulars.actions._store import OFFERS, REWARD_PAYMENTS
@@ -110,11 +110,17 @@ def co_purchase_rules(
 
 
 def _rules(
-    items: ir.Table, o: ir.Table, amount_col: str, candidates: ir.Table | None = None
+    items: ir.Table,
+    o: ir.Table,
+    amount_col: str,
+    candidates: ir.Table | None = None,
+    *,
+    first_sold: bool = False,
 ) -> ir.Table:
     """:func:`co_purchase_rules` from ``items`` (:func:`first_purchases`) and the rows
     ``o`` (with ``item``) whose amounts make ``mean_revenue_b``; only for the pairs
-    ``candidates`` (a_item, b_item) when given."""
+    ``candidates`` (a_item, b_item) when given; with ``first_sold`` also
+    ``first_sold_b``, the day B was first bought (by anyone)."""
     n_all = items.aggregate(n_all=items.customer_id.nunique())
     a = items.rename(a_customer="customer_id", a_item="item", a_on="first_on")
     b = items.rename(b_customer="customer_id", b_item="item", b_on="first_on")
@@ -131,12 +137,22 @@ def _rules(
     # The mean of exact cents: a sum of doubles depends on the order the engine adds
     # them in, and a mean that falls on half a cent then rounds either way.
     amount = o[amount_col].cast(_CENTS)
-    mean_rev = o.group_by("item").agg(
-        mean_revenue=amount.sum().cast("float64") / amount.count().nullif(0).cast("float64")
-    )
+    per_item = {
+        "mean_revenue": amount.sum().cast("float64") / amount.count().nullif(0).cast("float64")
+    }
+    if first_sold:
+        per_item["first_sold"] = o.order_date.min()
+    mean_rev = o.group_by("item").agg(**per_item)
     rules = support.join(buyers.rename(a_item="item", buyers_a="buyers"), "a_item")
     rules = rules.join(buyers.rename(b_item="item", buyers_b="buyers"), "b_item")
-    rules = rules.join(mean_rev.rename(b_item="item", mean_revenue_b="mean_revenue"), "b_item")
+    rules = rules.join(
+        mean_rev.rename(
+            b_item="item",
+            mean_revenue_b="mean_revenue",
+            **({"first_sold_b": "first_sold"} if first_sold else {}),
+        ),
+        "b_item",
+    )
     rules = rules.cross_join(n_all)
     confidence = rules.support.cast("float64") / rules.buyers_a.cast("float64")
     base = rules.buyers_b.cast("float64") / rules.n_all.cast("float64")
@@ -196,6 +212,19 @@ def _candidate_pairs(
     return computed_here(keep[0].union(keep[1], distinct=True))
 
 
+def _rules_params(ctx: PlaybookContext, s: NextStepPlaybook) -> dict[str, Any]:
+    """What the next-step rules depend on besides the data (see :func:`shared_here`)."""
+    return {
+        "today": ctx.today.isoformat(),
+        "item": s.item,
+        "exclude": ctx.config.products.patterns,
+        "min_support": s.min_support,
+        "min_lift": s.min_lift,
+        "min_confidence": s.min_confidence,
+        "sampling": [RULE_PAIRS, SAMPLE_PAIRS, CANDIDATES_PER_ITEM],
+    }
+
+
 def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     """The co-purchase rules of the paid orders' items that pass ``s``'s thresholds
     (computed once per run, in the engine: next_step and win_back read them when the
@@ -204,17 +233,21 @@ def next_step_rules(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     pairs they are found on a sample of customers (:func:`_candidate_pairs`)."""
     key = f"rules:{s.item}:{s.min_support}:{s.min_lift}:{s.min_confidence}"
     if key not in ctx.cache:
-        owned, items = ctx.owned(s.item), ctx.items(s.item)
-        sizes = owned.group_by("customer_id").agg(_k=owned.count().cast("int64"))
-        pairs = int(scalar((sizes._k * sizes._k).sum()) or 0)
-        candidates = _candidate_pairs(owned, items, pairs, RULE_PAIRS, SAMPLE_PAIRS)
-        rules = _rules(owned, items, "amount", candidates)
-        rules = rules.filter(
-            rules.support >= s.min_support,
-            rules.lift >= s.min_lift,
-            rules.confidence >= s.min_confidence,
-        )
-        ctx.cache[key] = computed_here(rules)
+
+        def build() -> ir.Table:
+            owned, items = ctx.owned(s.item), ctx.items(s.item)
+            sizes = owned.group_by("customer_id").agg(_k=owned.count().cast("int64"))
+            pairs = int(scalar((sizes._k * sizes._k).sum()) or 0)
+            candidates = _candidate_pairs(owned, items, pairs, RULE_PAIRS, SAMPLE_PAIRS)
+            rules = _rules(owned, items, "amount", candidates, first_sold=True)
+            return rules.filter(
+                rules.support >= s.min_support,
+                rules.lift >= s.min_lift,
+                rules.confidence >= s.min_confidence,
+            )
+
+        # Stored once per data version and day: a second run reads them.
+        ctx.cache[key] = shared_here(ctx.ws, "action_next_step_rules", _rules_params(ctx, s), build)
     out: ir.Table = ctx.cache[key]
     return out
 
@@ -230,11 +263,17 @@ def next_step_found(ctx: PlaybookContext, s: NextStepPlaybook) -> ir.Table:
     again.
     """
     rules = next_step_rules(ctx, s)
-    owned = ctx.owned(s.item).select("customer_id", "item")
-    cand = owned.join(rules, owned.item == rules.a_item).mutate(
-        expected_value=rules.confidence * rules.mean_revenue_b
-    )
-    cand = cand.anti_join(owned.rename(b_item="item"), ["customer_id", "b_item"])
+
+    def build() -> ir.Table:
+        owned = ctx.owned(s.item).select("customer_id", "item")
+        pairs = owned.join(rules, owned.item == rules.a_item).mutate(
+            expected_value=rules.confidence * rules.mean_revenue_b
+        )
+        return pairs.anti_join(owned.rename(b_item="item"), ["customer_id", "b_item"])
+
+    # Every customer's rules A -> B whose B they do not own yet, stored once per data
+    # version and day: a second run reads them.
+    cand = shared_here(ctx.ws, "action_next_step_pairs", _rules_params(ctx, s), build)
     offers = _last_offers(ctx).rename(b_item="product")
     cand = cand.left_join(offers, ["customer_id", "b_item"]).drop(
         "customer_id_right", "b_item_right"
@@ -325,17 +364,34 @@ def package_offer_found(ctx: PlaybookContext, s: PackageOfferPlaybook) -> ir.Tab
     less the package ``discount``, times ``[workspace] default_margin``.  A package
     offered within ``cooldown_days`` is not repeated.
     """
-    o, it = _package_items(ctx, s)
-    packaged = o.filter(o.kind == "package").select("customer_id").distinct()
-    per_customer = it.group_by("customer_id").agg(
-        services=it.item.nunique(),
-        separate_orders=it.order_id.nunique(),
-        lookback_revenue=it.amount.sum(),
+
+    def build() -> ir.Table:
+        o, it = _package_items(ctx, s)
+        packaged = o.filter(o.kind == "package").select("customer_id").distinct()
+        per_customer = it.group_by("customer_id").agg(
+            services=it.item.nunique(),
+            separate_orders=it.order_id.nunique(),
+            lookback_revenue=it.amount.sum(),
+        )
+        return per_customer.filter(
+            per_customer.services >= s.min_services,
+            per_customer.separate_orders >= s.min_orders,
+        ).anti_join(packaged, "customer_id")
+
+    # Stored once per data version and day: a second run reads them.
+    found = shared_here(
+        ctx.ws,
+        "action_package_services",
+        {
+            "today": ctx.today.isoformat(),
+            "item": s.item,
+            "exclude": ctx.config.products.patterns,
+            "lookback_days": s.lookback_days,
+            "min_services": s.min_services,
+            "min_orders": s.min_orders,
+        },
+        build,
     )
-    found = per_customer.filter(
-        per_customer.services >= s.min_services,
-        per_customer.separate_orders >= s.min_orders,
-    ).anti_join(packaged, "customer_id")
     offers = _last_offers(ctx)
     offers = offers.filter(offers.product == PACKAGE).drop("product")
     found = found.left_join(offers, "customer_id").drop("customer_id_right")
@@ -360,8 +416,9 @@ def package_offer_render(
     wanted = sorted({r["customer_id"] for r in rows})
     services: dict[str, list[tuple[float, str]]] = defaultdict(list)
     if wanted:
-        _o, it = _package_items(ctx, s)
-        it = it.filter(it.customer_id.isin(wanted))
+        start = ibis.date(ctx.today - _dt.timedelta(days=s.lookback_days))
+        it = ctx.items_of(wanted, s.item)
+        it = it.filter(it.order_date > start, it.kind != "package")
         per_item = it.group_by("customer_id", "item").agg(item_revenue=it.amount.sum())
         for r in _rows(per_item):
             services[r["customer_id"]].append((-float(r["item_revenue"] or 0.0), r["item"]))

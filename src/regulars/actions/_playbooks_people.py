@@ -26,7 +26,7 @@ from regulars.actions._candidates import (
     render_message,
 )
 from regulars.actions._engine import computed_here
-from regulars.actions._features import active
+from regulars.actions._features import active, first_purchases
 from regulars.actions._reasons import clause, reason
 
 if TYPE_CHECKING:
@@ -246,9 +246,7 @@ def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str
     from regulars.actions._playbooks_offers import next_step_rules
 
     s = ctx.config.playbooks.next_step
-    rules = next_step_rules(ctx, s)
-    owned = ctx.owned(s.item)
-    launched = owned.group_by(b_item=owned.item).agg(launched=owned.first_on.min())
+    rules = next_step_rules(ctx, s)  # first_sold_b: when B was first sold
     mine = ibis.memtable(
         {
             "customer_id": [r["customer_id"] for r in rows],
@@ -256,11 +254,11 @@ def _something_new(ctx: PlaybookContext, rows: list[dict[str, Any]]) -> dict[str
         },
         schema={"customer_id": "string", "last_order": "date"},
     )
+    owned = first_purchases(ctx.items_of(sorted({r["customer_id"] for r in rows}), s.item))
     owned = owned.select("customer_id", "item")
     cand = owned.join(mine, "customer_id")
     cand = cand.join(rules, cand.item == rules.a_item)
-    cand = cand.join(launched, "b_item")
-    cand = cand.filter(cand.launched > cand.last_order)
+    cand = cand.filter(cand.first_sold_b > cand.last_order)
     cand = cand.anti_join(owned.rename(b_item="item"), ["customer_id", "b_item"])
     cand = cand.mutate(
         _rn=ibis.row_number().over(

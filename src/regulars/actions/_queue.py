@@ -303,12 +303,24 @@ def compute_actions(
 
 def _compute(ws: Workspace, day: _dt.date, names: tuple[str, ...], write: bool | None) -> ActionRun:
     """:func:`compute_actions` for ``day``, under the engine's memory limit."""
-    config = ws.config
     last_day = _last_day(ws)
     if write is None:
         write = last_day is None or day >= last_day
     if write:
         snapshot_scores(ws)
+        return _run(ws, day, names, write)
+    # A what-if view changes nothing in the workspace: it reads the stored tables of
+    # the data version (regulars.engine.shared_table) but stores none for its day.
+    stores, ws.stores_shared_tables = ws.stores_shared_tables, False
+    try:
+        return _run(ws, day, names, write)
+    finally:
+        ws.stores_shared_tables = stores
+
+
+def _run(ws: Workspace, day: _dt.date, names: tuple[str, ...], write: bool) -> ActionRun:
+    """:func:`_compute` once ``write`` is decided."""
+    config = ws.config
     ctx = build_context(ws, day)
 
     # Each playbook's candidates are computed once, with every column their reasons
