@@ -155,9 +155,10 @@ def shared_here(
     format and the ledger's credit window are added.
     """
     from regulars.engine import shared_table
+    from regulars.engine._backend import engine_name
     from regulars.ledger import credit_window_days
 
-    spark = getattr(engine_backend(ws), "name", "") == "pyspark"
+    spark = engine_name(engine_backend(ws)) == "pyspark"
     built: list[ir.Table] = []
 
     def make() -> ir.Table:
@@ -170,7 +171,7 @@ def shared_here(
         "credit_window_days": credit_window_days(ws.config),
         "actions_format": SHARED_FORMAT,
     }
-    out = shared_table(ws, kind, full, make)
+    out = shared_table(ws, kind, full, make, one_per_kind=True)  # per day: keep the last
     return built[-1] if built and not spark else out
 
 

@@ -93,6 +93,8 @@ def shared_table(
     kind: str,
     params: Mapping[str, Any],
     build: Callable[[], ir.Table],
+    *,
+    one_per_kind: bool = False,
 ) -> ir.Table:
     """The derived table ``kind`` for ``params``, computed once per data version.
 
@@ -109,6 +111,10 @@ def shared_table(
         Returns the table's expression on the workspace's engine
         (:func:`~regulars.engine.backend_for`); called only when no stored copy of the
         current data version exists.
+    one_per_kind
+        Keep one stored table of ``kind``: storing this one drops those of other
+        ``params`` (for a table that depends on the day, so that a run every day on
+        the same data does not pile up a copy per day).
 
     Returns
     -------
@@ -154,8 +160,9 @@ def shared_table(
     sql = ws.ibis.compile(build())
     with ws.transaction() as tx:
         stale = tx.execute(
-            f'SELECT name FROM "{SHARED_REGISTRY}" WHERE data_version <> ? OR name = ?',
-            [version, name],
+            f'SELECT name FROM "{SHARED_REGISTRY}" '
+            "WHERE data_version <> ? OR name = ? OR (? AND kind = ?)",
+            [version, name, one_per_kind, kind],
         ).fetchall()
         for (old,) in stale:
             tx.execute(f'DROP TABLE IF EXISTS "{old}"')
