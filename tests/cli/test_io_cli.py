@@ -199,6 +199,10 @@ def test_a_shop_export_in_a_studio_workspace_gets_a_kind_hint(
         assert "Hint: these orders look like a shop's (" in result.stderr
         assert 'lines such as "' in result.stderr
         assert 'set kind = "shop" under [workspace]' in result.stderr
+        # Said once, when the orders arrive: the same file again adds none.
+        again = CliRunner().invoke(app, ["import", "orders", str(export), "-w", str(ws)])
+        assert again.exit_code == 0, again.output
+        assert "Hint" not in again.stderr
     else:
         assert "Hint" not in result.stderr
 

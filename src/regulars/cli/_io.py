@@ -47,22 +47,20 @@ def shop_hint(ws: Workspace) -> str | None:
     if ws.config.workspace.kind == "shop" or ws.config.products.exclude:
         return None
     pattern = "|".join(f"(?:{compile_pattern(p)})" for p in SHOP_EXCLUDES)
-    row = ws.con.execute(
+    row = ws.con.execute(  # one pass: the counts and the postage-like names
         "SELECT count(DISTINCT product), count(*), count(DISTINCT order_id), "
-        "count(DISTINCT product) FILTER (WHERE regexp_matches(product, ?)) "
+        "list_sort(list(DISTINCT product) FILTER (WHERE regexp_matches(product, ?))) "
         "FROM order_lines WHERE product IS NOT NULL",
         [pattern],
     ).fetchone()
-    products, lines, orders, fees = (int(v or 0) for v in row or (0, 0, 0, 0))
+    if row is None:
+        return None
+    products, lines, orders = (int(v or 0) for v in row[:3])
+    fees: list[str] = list(row[3] or [])
     per_order = lines / orders if orders else 0.0
     if products < SHOP_PRODUCTS and not (fees and per_order > 1.0):
         return None
-    sample = ws.con.execute(
-        "SELECT DISTINCT product FROM order_lines WHERE regexp_matches(product, ?) "
-        "ORDER BY product LIMIT 3",
-        [pattern],
-    ).fetchall()
-    like = ", ".join(f'"{r[0]}"' for r in sample)
+    like = ", ".join(f'"{name}"' for name in fees[:3])
     found = f"{products:,} products, {per_order:.1f} lines an order"
     if like:
         found += f", and lines such as {like}"
@@ -205,7 +203,9 @@ def import_command(
             memory=memory,
             progress=err_console.is_terminal,
         )
-        hint = shop_hint(ws) if table == "orders" and ws.has_table("order_lines") else None
+        # Once, when orders arrive: a re-import that adds none does not read every line again.
+        wrote = table == "orders" and result.new_records > 0 and ws.has_table("order_lines")
+        hint = shop_hint(ws) if wrote else None
     finally:
         ws.close()
     console.print(str(result), soft_wrap=True, markup=False)
