@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -32,14 +31,13 @@ def _import_spark() -> Any:
 
 
 _JAVA_OPTIONS = "spark.driver.extraJavaOptions"
-#: The JIT and garbage collector of a new local session's JVM.  Each command starts a
-#: JVM of its own, and on a metric at 2 M order lines its JIT compilers took a third of
-#: the JVM's CPU: compiling methods after ten times the usual number of calls leaves
-#: the cold ones (start-up, planning) to the interpreter and still compiles the hot
-#: loops.  The parallel collector spends less CPU than G1 on a heap full of the
-#: checkpointed ledger.  Results are the same (docs/performance.md).
-_JVM_DEFAULTS = ("-XX:CompileThresholdScaling=10", "-XX:+UseParallelGC")
-_CHOOSES_GC = re.compile(r"-XX:\+Use\w*GC\b")
+#: The JIT of a new local session's JVM.  Each command starts a JVM of its own, and on
+#: a metric at 2 M order lines its JIT compilers took a third of the JVM's CPU:
+#: compiling methods only after ten times the usual number of calls leaves the cold
+#: ones (start-up, planning) to the interpreter and still compiles the hot loops.
+#: Results are the same (docs/performance.md, which also has the parallel collector
+#: tried: less CPU at 2 M lines, more at 10 M).
+_JVM_DEFAULTS = ("-XX:CompileThresholdScaling=10",)
 
 
 def _extra_conf() -> dict[str, str]:
@@ -60,13 +58,8 @@ def _extra_conf() -> dict[str, str]:
 
 
 def _jvm_options(own: str) -> list[str]:
-    """regulars' JVM options (:data:`_JVM_DEFAULTS`), then ``own`` (which wins).
-
-    A JVM refuses two garbage collectors, so regulars' is left out when ``own`` chooses
-    one (``-XX:+UseG1GC``...); a later ``-XX:CompileThresholdScaling`` replaces ours.
-    """
-    ours = [o for o in _JVM_DEFAULTS if not (_CHOOSES_GC.match(o) and _CHOOSES_GC.search(own))]
-    return [*ours, *own.split()]
+    """regulars' JVM options (:data:`_JVM_DEFAULTS`), then ``own``: a repeated one wins."""
+    return [*_JVM_DEFAULTS, *own.split()]
 
 
 def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
@@ -77,10 +70,9 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
     and Derby home (removed at exit), no web UI, the UTC session time zone (naive
     business timestamps stay as they are), few shuffle partitions, which suits one
     machine, a 4 GiB driver heap (``REGULARS_SPARK_DRIVER_MEMORY`` changes it), and a
-    JVM that compiles less eagerly and collects garbage with the parallel collector
-    (:data:`_JVM_DEFAULTS`, less CPU per command).  ``REGULARS_SPARK_CONF`` adds
-    settings as a JSON object (its ``spark.driver.extraJavaOptions`` are appended to
-    regulars' own, and replace regulars' collector when they choose one).
+    JVM that compiles less eagerly (:data:`_JVM_DEFAULTS`, less CPU per command).
+    ``REGULARS_SPARK_CONF`` adds settings as a JSON object (its
+    ``spark.driver.extraJavaOptions`` are appended to regulars' own).
 
     Parameters
     ----------
