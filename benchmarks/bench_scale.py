@@ -29,6 +29,8 @@ and log-likelihood (purchase and spend model) within 1e-6 of the first engine's
     python benchmarks/bench_scale.py --lines 30000000 --skip import --reuse
     python benchmarks/bench_scale.py --lines 10000000 --engines spark --reference duckdb
     python benchmarks/bench_scale.py --lines 5000000 --shop
+    python benchmarks/bench_scale.py --lines 2000000 --engines parquet,spark --only metrics \
+        --metrics new-vs-returning,lifecycle
 
 ``--shop`` runs the same steps on a messy online-shop export instead
 (``simulate_shop_export``: invoices of many lines minutes apart, credit notes, guest
@@ -262,14 +264,16 @@ def workspace(engine: str, data: Path, lines: int, label: str = "") -> Path:
     return ws
 
 
-def steps(engine: str, data: Path, out: Path, skip: set[str]) -> list[tuple[str, list[str]]]:
+def steps(
+    engine: str, data: Path, out: Path, skip: set[str], metrics: tuple[str, ...] = METRICS
+) -> list[tuple[str, list[str]]]:
     base = [REGULARS]
     todo: list[tuple[str, list[str]]] = []
     if engine == "duckdb" and "import" not in skip:
         todo.append(("import", [*base, "import", "orders", str(data)]))
         todo.append(("import again", [*base, "import", "orders", str(data)]))
     if "metrics" not in skip:
-        for name in METRICS:
+        for name in metrics:
             todo.append(
                 (
                     f"metrics {name}",
@@ -296,6 +300,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated: run only these steps")
     parser.add_argument("--json", type=Path, help="write all results to this JSON file")
     parser.add_argument(
+        "--metrics",
+        default=",".join(METRICS),
+        help="comma-separated: the metrics the metrics step runs (default: all)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep each engine's workspace of an earlier run (with --only/--skip import)",
@@ -315,6 +324,9 @@ def main() -> None:
     if args.shop and engines != ["duckdb"]:
         parser.error("--shop runs on DuckDB only (the other engines read orders in place)")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    if unknown := sorted(set(metrics) - set(METRICS)):
+        parser.error(f"--metrics: unknown {', '.join(unknown)}; known: {', '.join(METRICS)}")
     if args.only:
         only = {s.strip() for s in args.only.split(",") if s.strip()}
         skip |= set(STEPS) - only
@@ -335,7 +347,7 @@ def main() -> None:
         env = {**os.environ, "REGULARS_WORKSPACE": str(ws), "COLUMNS": "200"}
         results[engine] = {}
         print(f"\n== {engine}: {lines:,} {'shop export lines' if args.shop else 'orders'}")
-        for name, cmd in steps(engine, data, out, skip):
+        for name, cmd in steps(engine, data, out, skip, metrics):
             r = run(cmd, ws, env, out / STDOUT[name] if name in STDOUT else None)
             results[engine][name] = r
             mark = "ok" if r["rc"] == 0 else f"FAILED: {' | '.join(r['error'])}"  # type: ignore[arg-type]

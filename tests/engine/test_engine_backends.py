@@ -188,3 +188,14 @@ def test_handed_over_rows_stay_in_memory_on_an_engine_without_temporary_tables()
 
     t = handed_over(pa.table({"k": [1, 2]}), NotDuckDB())
     assert t.to_pyarrow().column("k").to_pylist() == [1, 2]
+
+
+def test_local_spark_jvm_options_put_the_users_last():
+    from regulars.engine._spark import _JVM_DEFAULTS, _jvm_options
+
+    assert _jvm_options("") == list(_JVM_DEFAULTS)
+    # The user's options come last (a repeated -XX flag: the last one wins).
+    assert _jvm_options("-XX:CompileThresholdScaling=1 -Xss4m")[-2:] == [
+        "-XX:CompileThresholdScaling=1",
+        "-Xss4m",
+    ]

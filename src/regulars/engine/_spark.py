@@ -31,6 +31,13 @@ def _import_spark() -> Any:
 
 
 _JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+#: The JIT of a new local session's JVM.  Each command starts a JVM of its own, and on
+#: a metric at 2 M order lines its JIT compilers took a third of the JVM's CPU:
+#: compiling methods only after ten times the usual number of calls leaves the cold
+#: ones (start-up, planning) to the interpreter and still compiles the hot loops.
+#: Results are the same (docs/performance.md, which also has the parallel collector
+#: tried: less CPU at 2 M lines, more at 10 M).
+_JVM_DEFAULTS = ("-XX:CompileThresholdScaling=10",)
 
 
 def _extra_conf() -> dict[str, str]:
@@ -50,6 +57,11 @@ def _extra_conf() -> dict[str, str]:
     return {str(k): str(v) for k, v in conf.items()}
 
 
+def _jvm_options(own: str) -> list[str]:
+    """regulars' JVM options (:data:`_JVM_DEFAULTS`), then ``own``: a repeated one wins."""
+    return [*_JVM_DEFAULTS, *own.split()]
+
+
 def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4) -> SparkSession:
     """The active Spark session, or a new local one with its own temporary warehouse.
 
@@ -57,7 +69,8 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
     is reused as it is.  A new session gets a fresh temporary ``spark.sql.warehouse.dir``
     and Derby home (removed at exit), no web UI, the UTC session time zone (naive
     business timestamps stay as they are), few shuffle partitions, which suits one
-    machine, and a 4 GiB driver heap (``REGULARS_SPARK_DRIVER_MEMORY`` changes it).
+    machine, a 4 GiB driver heap (``REGULARS_SPARK_DRIVER_MEMORY`` changes it), and a
+    JVM that compiles less eagerly (:data:`_JVM_DEFAULTS`, less CPU per command).
     ``REGULARS_SPARK_CONF`` adds settings as a JSON object (its
     ``spark.driver.extraJavaOptions`` are appended to regulars' own).
 
@@ -75,7 +88,7 @@ def local_spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4
     extra = _extra_conf()
     warehouse = tempfile.mkdtemp(prefix="regulars-spark-")
     java_options = " ".join(
-        filter(None, [f"-Dderby.system.home={warehouse}/derby", extra.pop(_JAVA_OPTIONS, "")])
+        [f"-Dderby.system.home={warehouse}/derby", *_jvm_options(extra.pop(_JAVA_OPTIONS, ""))]
     )
     try:
         builder = (

@@ -117,7 +117,9 @@ def lifecycle(
             "(the periods without an order after which a customer is lapsed)."
         )
     facts = order_facts(ctx, per)
-    spells = purchase_spells(facts, n)
+    # Six steps below read the spells: on Spark they are computed once (a window over
+    # every customer's paid periods), not once per step; DuckDB shares the subquery.
+    spells = ctx.once(f"spells_{per}_{n}", lambda: purchase_spells(facts, n))
 
     # Every count is a sum of +1/-1 steps per period, accumulated over the grid below,
     # so no row per customer and quiet period is ever made.  After a paid order in p
