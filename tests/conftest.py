@@ -33,12 +33,36 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("REGULARS_SPARK_CONF", json.dumps(SPARK_TEST_CONF))
 
 
+#: Session fixtures that take seconds to build (a fitted workspace, its report): the
+#: tests that use one run on one worker, which builds it once.
+SHARED_FIXTURES = ("demo_workspace", "shop_workspace", "orders_only_workspace")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``--dist loadgroup``), every Spark test runs in one worker.
+    """With pytest-xdist (``--dist loadgroup``), tests that share costly state share a
+    worker (an ``xdist_group``), so that each piece of state is built once:
 
-    One JVM then serves them all, instead of one local Spark session per worker.
+    * every Spark test, and every test of a module with a Spark test and a
+      module-scoped fixture, in the group ``spark``: one JVM serves them all;
+    * a test of another module with a module-scoped fixture, in its module's group;
+    * else a test that uses one of :data:`SHARED_FIXTURES`, in that fixture's group.
+
+    pytest 9.2 breaks this grouping silently (pyproject.toml pins pytest below it);
+    ``tests/test_suite_setup.py`` checks that it holds.
     """
+    spark_modules = {i.path for i in items if i.get_closest_marker("spark") is not None}
     for item in items:
-        if item.get_closest_marker("spark") is not None:
-            item.add_marker(pytest.mark.xdist_group("spark"))
+        group = None
+        defs = getattr(item, "_fixtureinfo", None)
+        scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds}
+        if item.get_closest_marker("spark") is not None or (
+            "module" in scopes and item.path in spark_modules
+        ):
+            group = "spark"
+        elif "module" in scopes:
+            group = item.path.relative_to(config.rootpath).as_posix()
+        else:
+            group = next((f for f in SHARED_FIXTURES if f in item.fixturenames), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
