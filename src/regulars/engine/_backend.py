@@ -384,6 +384,9 @@ def backend_for(workspace: Workspace, *, session: Any = None) -> BaseBackend:
         DuckDB over ``regulars.duckdb`` (``duckdb``), the same connection with views
         of the Parquet folder (``parquet``) or PySpark (``spark``).
     """
+    if session is None and workspace.config.engine.backend == "duckdb":
+        # The workspace's own connection: no need to open (and describe) every table.
+        return workspace.ibis
     return _cached(workspace, session)[1]
 
 
