@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from regulars.cli import app
+from regulars.store import Workspace
 
 DATA = Path(__file__).parents[1] / "io" / "data"
 INVOICES = "Invoice,Client,Date,Total\nA-1,C-1,2024-03-01,120.50\nA-2,C-2,15.03.2024,80\n"
@@ -199,6 +200,14 @@ def test_a_shop_export_in_a_studio_workspace_gets_a_kind_hint(
         assert "Hint: these orders look like a shop's (" in result.stderr
         assert 'lines such as "' in result.stderr
         assert 'set kind = "shop" under [workspace]' in result.stderr
+        # The lines an order come from the import's own counts: the same as the table's.
+        with Workspace.open(ws) as w:
+            row = w.con.execute(
+                "SELECT count(DISTINCT product), count(*) / count(DISTINCT order_id) "
+                "FROM order_lines"
+            ).fetchone()
+        assert row is not None
+        assert f"({row[0]:,} products, {row[1]:.1f} lines an order" in result.stderr
         # Said once, when the orders arrive: the same file again adds none.
         again = CliRunner().invoke(app, ["import", "orders", str(export), "-w", str(ws)])
         assert again.exit_code == 0, again.output

@@ -33,30 +33,33 @@ from regulars.store import Workspace
 SHOP_PRODUCTS = 200
 
 
-def shop_hint(ws: Workspace) -> str | None:
+def shop_hint(ws: Workspace, lines: int, orders: int) -> str | None:
     """A hint to set ``kind = "shop"`` when the imported orders look like a shop's.
 
     A workspace of another kind treats every line's product as a service: postage and
     carriage lines become products, and a customer of hundreds of products a package
     candidate.  The orders look like a shop's with at least :data:`SHOP_PRODUCTS`
     distinct products, or with lines that a shop's ``[products] exclude`` leaves out
-    (postage, carriage, fees...) and more than one line an order on average.
+    (postage, carriage, fees...) and more than one line an order on average, in the
+    import of ``orders`` orders with ``lines`` order lines.
     """
     from regulars._config_actions import SHOP_EXCLUDES, compile_pattern
 
     if ws.config.workspace.kind == "shop" or ws.config.products.exclude:
         return None
     pattern = "|".join(f"(?:{compile_pattern(p)})" for p in SHOP_EXCLUDES)
-    row = ws.con.execute(  # one pass: the counts and the postage-like names
-        "SELECT count(DISTINCT product), count(*), count(DISTINCT order_id), "
-        "list_sort(list(DISTINCT product) FILTER (WHERE regexp_matches(product, ?))) "
-        "FROM order_lines WHERE product IS NOT NULL",
+    # The names once per product, not once per line: a distinct count of the orders
+    # took 65 CPU s at 100 M lines, and the import already counted them.
+    row = ws.con.execute(
+        "WITH p AS (SELECT DISTINCT product FROM order_lines WHERE product IS NOT NULL) "
+        "SELECT (SELECT count(*) FROM p), "
+        "(SELECT list_sort(list(product)) FROM p WHERE regexp_matches(product, ?))",
         [pattern],
     ).fetchone()
     if row is None:
         return None
-    products, lines, orders = (int(v or 0) for v in row[:3])
-    fees: list[str] = list(row[3] or [])
+    products = int(row[0] or 0)
+    fees: list[str] = list(row[1] or [])
     per_order = lines / orders if orders else 0.0
     if products < SHOP_PRODUCTS and not (fees and per_order > 1.0):
         return None
@@ -205,7 +208,7 @@ def import_command(
         )
         # Once, when orders arrive: a re-import that adds none does not read every line again.
         wrote = table == "orders" and result.new_records > 0 and ws.has_table("order_lines")
-        hint = shop_hint(ws) if wrote else None
+        hint = shop_hint(ws, result.lines, result.records) if wrote else None
     finally:
         ws.close()
     console.print(str(result), soft_wrap=True, markup=False)
