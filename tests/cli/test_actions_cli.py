@@ -315,3 +315,33 @@ def test_a_book_without_amounts_shows_no_money(tmp_path: Path) -> None:
     code, out, _ = run("actions", "-w", str(path), "--format", "csv", "--today", "2024-06-30")
     first = next(csv.DictReader(io.StringIO(out)))
     assert (first["value_at_stake"], first["orders_at_stake"]) == ("", "7.0")  # empty, not 0
+
+
+def test_the_engine_out_of_memory_is_one_clear_message(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's own out-of-memory error (here from a query that may not spill) inside a
+    command: one message that names the settings and the spill folder, no traceback."""
+    import duckdb
+
+    import regulars.actions
+
+    def starved(ws: Workspace, **_: object) -> None:
+        con = duckdb.connect()
+        con.execute("SET temp_directory = ''")
+        con.execute("SET memory_limit = '20MB'")
+        con.execute("SELECT count(DISTINCT i::VARCHAR) FROM range(30000000) t(i)").fetchall()
+
+    monkeypatch.setattr(regulars.actions, "compute_actions", starved)
+    result = CliRunner().invoke(app, ["actions", "-w", str(ws_path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    text = " ".join(result.stderr.split())
+    assert "Error: The database engine ran out of memory or of disk" in text
+    assert "Out of Memory Error: failed to allocate" in text
+    assert "Nothing was written by the unfinished step" in text
+    assert "regulars.duckdb.tmp-<pid>" in text
+    assert "[actions] memory" in text
+    assert "Traceback" not in result.output
+    with Workspace.open(ws_path, read_only=True) as ws:
+        assert not ws.has_table("actions")

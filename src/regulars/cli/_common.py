@@ -152,8 +152,22 @@ class _Group(click.Group):
             sys.exit(141)
         except OSError as exc:
             raise UserError(os_error_message(exc)) from None
+        except duckdb.OutOfMemoryException as exc:  # memory, or disk for the spill files
+            raise UserError(_out_of_memory_message(str(exc))) from None
         except duckdb.IOException as exc:  # the database file failed under a query
             raise UserError(_database_io_message(str(exc))) from None
+
+
+def _out_of_memory_message(text: str) -> str:
+    first = text.splitlines()[0] if text else "Out of Memory Error"
+    return (
+        f"The database engine ran out of memory or of disk for its spill files: {first}\n"
+        "Nothing was written by the unfinished step. Fix: free disk space beside the "
+        "workspace file (DuckDB spills what does not fit into regulars.duckdb.tmp-<pid>), "
+        'or give it more memory: [engine] memory = "8GiB" in regulars.toml or '
+        "$REGULARS_ENGINE_MEMORY, and for `regulars actions` [actions] memory or "
+        "$REGULARS_ACTIONS_MEMORY (docs/scale.md)."
+    )
 
 
 def _database_io_message(text: str) -> str:
