@@ -3,6 +3,7 @@ the same list (same customers, playbooks and ids)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,53 @@ def test_actions_run_under_their_memory_limit_and_restore_it(
     compute_actions(ws)  # the same list under a small limit
     assert _queue(ws) == duckdb_queue
     assert setting() == before
+    ws.close()
+
+
+def test_a_book_too_large_for_memory_computes_in_a_scratch_file_with_the_same_list(
+    book: Any,
+    tmp_path: Path,
+    duckdb_queue: list[tuple[Any, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import regulars.actions._engine as engine
+
+    ws = _workspace(tmp_path / "big", 'backend = "duckdb"', book)
+    path = engine.scratch_path(ws)
+    seen: list[int] = []
+    copy = engine._scratch_copy
+
+    def counted(backend: Any, t: Any, database: str) -> Any:
+        assert path.exists()  # attached while the run computes
+        seen.append(1)
+        return copy(backend, t, database)
+
+    monkeypatch.setattr(engine, "_scratch_copy", counted)
+    # 120 customers "do not fit": every intermediate table goes to the scratch file.
+    monkeypatch.setattr(engine, "BYTES_PER_ORDER", 10**15)
+    compute_actions(ws)
+    assert len(seen) >= 3  # the paid orders, their items, the customers' facts at least
+    assert _queue(ws) == duckdb_queue
+    assert not path.exists() and not path.with_name(path.name + ".wal").exists()
+    attached = ws.con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    assert (engine.SCRATCH_DATABASE,) not in attached
+    # A second run reads the stored per-day tables; a what-if run stores nothing.
+    compute_actions(ws)
+    assert _queue(ws) == duckdb_queue
+    ws.close()
+
+
+def test_a_killed_runs_scratch_file_goes_with_the_next_writer(tmp_path: Path) -> None:
+    from regulars.actions._engine import scratch_path
+
+    ws = Workspace.init(tmp_path / "ws")
+    mine = scratch_path(ws)
+    ws.close()
+    left = mine.with_name(mine.name.replace(f"tmp-{os.getpid()}", "tmp-999999999"))
+    left.write_bytes(b"left by a killed run")
+    ws = Workspace.open(tmp_path / "ws")
+    ws.con.execute("SELECT 1")
+    assert not left.exists()
     ws.close()
 
 

@@ -48,7 +48,14 @@ from regulars._config_actions import PLAYBOOK_NAMES
 from regulars.actions import _playbooks_offers as offers
 from regulars.actions import _playbooks_people as people
 from regulars.actions._candidates import CORE_COLUMNS, Candidate, Playbook, orders_at_stake
-from regulars.actions._engine import computed_here, memory_limit, on_workspace_file, scalar
+from regulars.actions._engine import (
+    actions_memory,
+    computed_here,
+    memory_limit,
+    on_workspace_file,
+    scalar,
+    scratch_file,
+)
 from regulars.actions._features import build_context, snapshot_scores
 from regulars.actions._rank import choose, contender, mark
 from regulars.actions._store import (
@@ -297,7 +304,7 @@ def compute_actions(
     names = check_playbooks(playbooks)
     ensure_action_tables(ws)
     day = resolve_today(ws, today)
-    with memory_limit(ws):
+    with memory_limit(ws), scratch_file(ws, actions_memory(ws)[0]):
         return _compute(ws, day, names, write)
 
 
