@@ -152,7 +152,8 @@ def test_a_book_too_large_for_memory_computes_in_a_scratch_file_with_the_same_li
     compute_actions(ws)
     assert len(seen) >= 3  # the paid orders, their items, the customers' facts at least
     assert _queue(ws) == duckdb_queue
-    assert not path.exists() and not path.with_name(path.name + ".wal").exists()
+    assert not path.exists()
+    assert not path.with_name(path.name + ".wal").exists()
     attached = ws.con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
     assert (engine.SCRATCH_DATABASE,) not in attached
     # A second run reads the stored per-day tables; a what-if run stores nothing.
