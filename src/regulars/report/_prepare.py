@@ -55,14 +55,13 @@ class Preparation:
 
 
 def _last_paid_order(ws: Workspace) -> dt.date | None:
-    from regulars.metrics import MetricContext
-    from regulars.metrics._common import order_facts
+    """The day of the latest paid order (the ledger's purchases): the last order day
+    that ``fit`` stores per data version, read from the workspace when it is stored,
+    so a report after ``fit`` does not run the ledger over every order again."""
+    from regulars.models._workspace import _date_bounds
 
-    facts = order_facts(MetricContext.from_workspace(ws), "month")
-    value = facts.filter(facts.is_paid).order_date.max().to_pyarrow().as_py()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
+    bounds = _date_bounds(None, ws)
+    return None if bounds is None else bounds[1]
 
 
 def _has_rows(ws: Workspace, table: str, where: str = "") -> bool:
