@@ -110,3 +110,40 @@ def test_a_read_only_command_reads_the_stored_table_and_stores_none(
             .to_pyarrow()
             .equals(computed)
         )
+
+
+LEDGER_READERS = ("new-vs-returning", "cohort-retention", "lifecycle", "business-revenue")
+
+
+def _ledgers(ws: Workspace) -> list[tuple[str, str]]:
+    return sorted(
+        (str(name), str(version))
+        for name, version in ws.con.execute(
+            "SELECT name, data_version FROM _regulars_shared WHERE kind = 'ledger'"
+        ).fetchall()
+    )
+
+
+def test_the_ledger_is_stored_once_per_data_version_and_gives_the_same_metrics(
+    tmp_path: Path, book: dict[str, Path]
+) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    import_file(ws, "orders", book["orders"])
+    for metric in LEDGER_READERS:
+        shared = service.run_metric(MetricContext.from_workspace(ws), metric, period="month")
+        plain = service.run_metric(MetricContext(tables(ws), ws.config), metric, period="month")
+        got, want = shared.to_pyarrow(), plain.to_pyarrow()
+        assert got.num_rows > 3
+        assert got.equals(want), metric
+    first = _ledgers(ws)
+    assert len(first) == 1  # one, however many metrics read it
+    assert first[0][1] == data_version(ws)
+    stored = ws.con.execute(f'SELECT count(*) FROM "{first[0][0]}"').fetchone()
+    orders = ws.con.execute("SELECT count(*) FROM orders WHERE status IS DISTINCT FROM 'cancelled'")
+    assert stored == orders.fetchone()  # every order that is not cancelled, once
+    import_file(ws, "customers", book["customers"])  # a new data version
+    service.run_metric(ws, "new-vs-returning", period="month").to_pyarrow()
+    second = _ledgers(ws)
+    assert len(second) == 1
+    assert second[0][1] == ws.data_version != first[0][1]
+    ws.close()

@@ -245,18 +245,35 @@ class MetricContext:
         )
 
     def ledger(self) -> ir.Table:
-        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context.
+        """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context;
+        with a workspace (not on Spark) stored once per data version
+        (:func:`regulars.engine.shared_table`) and read by every later metric.
 
         Only the ``orders`` columns the metrics read (:data:`FACT_COLUMNS`) go into it:
         on Spark the ledger is computed once and held in the driver's memory, and
         descriptive columns (product, category, quantity...) would only make it larger.
         """
-        if "ledger" not in self._memo:  # order_ledger caches its own result on Spark
-            orders = self.table("orders")
-            keep = [c for c in orders.columns if c in FACT_COLUMNS]
-            self._memo["ledger"] = order_ledger(
-                orders.select(*keep), credit_window_days=credit_window_days(self.config)
-            )
+        if "ledger" in self._memo:
+            return self._memo["ledger"]
+        orders = self.table("orders")
+        keep = [c for c in orders.columns if c in FACT_COLUMNS]
+        window = credit_window_days(self.config)
+
+        def build() -> ir.Table:  # order_ledger caches its own result on Spark
+            return order_ledger(orders.select(*keep), credit_window_days=window)
+
+        from regulars.engine import shared_table
+        from regulars.engine._backend import engine_name, engine_of
+
+        if self.workspace is None or engine_name(engine_of(orders)) == "pyspark":
+            self._memo["ledger"] = build()
+        else:
+            # Stored once per data version in the workspace file, compressed: every
+            # metric, the report and the web app read it instead of matching the
+            # credit notes again, and DuckDB does not hold (and spill) an uncompressed
+            # copy of the orders while a query reads the ledger several times.
+            params = {"credit_window_days": window, "columns": sorted(keep), "format": 1}
+            self._memo["ledger"] = shared_table(self.workspace, "ledger", params, build)
         return self._memo["ledger"]
 
     @property
