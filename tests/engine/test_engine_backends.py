@@ -146,6 +146,7 @@ def test_public_api_is_pinned():
         "ibis_schema",
         "interactive_config",
         "local_spark_session",
+        "shared_stored",
         "shared_table",
         "stop_local_spark_session",
         "table",

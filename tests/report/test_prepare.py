@@ -86,3 +86,32 @@ def test_no_paid_order_means_nothing_to_prepare(tmp_path: Path) -> None:
     assert _plain_last_paid(rows) is None
     assert _last_paid_order(ws) is None
     ws.close()
+
+
+def test_a_report_has_the_ledger_stored_first_and_only_that_when_the_rest_is_done(
+    tmp_path: Path,
+) -> None:
+    from regulars.datasets import simulate
+    from regulars.engine._shared import SHARED_REGISTRY
+    from regulars.report import needs_preparation, prepare_workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    simulate(n_customers=150, years=2, seed=3).write(ws)
+    assert needs_preparation(ws)
+    first = prepare_workspace(ws)
+    assert (first.fitted, first.scored, first.planned) == (True, True, True)
+    assert not needs_preparation(ws)
+
+    def ledgers() -> list[tuple[str]]:
+        sql = f"SELECT name FROM \"{SHARED_REGISTRY}\" WHERE kind = 'ledger'"
+        return [tuple(r) for r in ws.con.execute(sql).fetchall()]
+
+    (name,) = ledgers()
+    ws.con.execute(f'DROP TABLE "{name[0]}"')
+    ws.con.execute(f"DELETE FROM \"{SHARED_REGISTRY}\" WHERE kind = 'ledger'")
+    assert needs_preparation(ws)  # the ledger alone is missing
+    again = prepare_workspace(ws, progress=lambda _m: None)
+    assert (again.fitted, again.scored, again.planned) == (False, False, False)
+    assert ledgers() == [name]
+    assert not needs_preparation(ws)
+    ws.close()

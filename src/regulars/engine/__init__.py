@@ -21,7 +21,7 @@ from regulars.engine._backend import (
     tables,
     write_derived,
 )
-from regulars.engine._shared import data_version, shared_table
+from regulars.engine._shared import data_version, shared_stored, shared_table
 from regulars.engine._spark import local_spark_session, stop_local_spark_session
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ibis_schema",
     "interactive_config",
     "local_spark_session",
+    "shared_stored",
     "shared_table",
     "stop_local_spark_session",
     "table",

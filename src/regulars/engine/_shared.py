@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from regulars.store import Workspace
 
-__all__ = ["SHARED_REGISTRY", "data_version", "shared_table"]
+__all__ = ["SHARED_REGISTRY", "data_version", "shared_stored", "shared_table"]
 
 #: The table that lists the shared tables of the workspace file.
 SHARED_REGISTRY = "_regulars_shared"
@@ -173,3 +173,21 @@ def shared_table(
             [name, kind, text, version],
         )
     return ws.ibis.table(name)
+
+
+def shared_stored(ws: Workspace, kind: str, params: Mapping[str, Any]) -> bool:
+    """Whether :func:`shared_table` would read a stored copy for ``kind`` and
+    ``params`` (True also where it never stores one: Spark, another engine, an
+    unknown data version), so a read-only command can ask whether a writer should
+    store it first."""
+    version = data_version(ws)
+    backend = backend_for(ws)
+    if version is None or engine_name(backend) == "pyspark" or backend is not ws.ibis:
+        return True
+    if not ws.has_table(SHARED_REGISTRY):
+        return False
+    name, _text = _name(kind, params)
+    row = ws.con.execute(
+        f'SELECT data_version FROM "{SHARED_REGISTRY}" WHERE name = ?', [name]
+    ).fetchone()
+    return row is not None and row[0] == version and ws.has_table(name)

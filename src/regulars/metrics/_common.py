@@ -272,9 +272,27 @@ class MetricContext:
             # metric, the report and the web app read it instead of matching the
             # credit notes again, and DuckDB does not hold (and spill) an uncompressed
             # copy of the orders while a query reads the ledger several times.
-            params = {"credit_window_days": window, "columns": sorted(keep), "format": 1}
+            params = self._ledger_params()
             self._memo["ledger"] = shared_table(self.workspace, "ledger", params, build)
         return self._memo["ledger"]
+
+    def _ledger_params(self) -> dict[str, object]:
+        keep = [c for c in self.table("orders").columns if c in FACT_COLUMNS]
+        return {
+            "credit_window_days": credit_window_days(self.config),
+            "columns": sorted(keep),
+            "format": 1,
+        }
+
+    def ledger_stored(self) -> bool:
+        """Whether :meth:`ledger` reads a stored copy (True without a workspace or on
+        Spark, where none is stored): a read-only command (the report) asks this to
+        have a writer store it first."""
+        from regulars.engine import shared_stored
+
+        if self.workspace is None:
+            return True
+        return shared_stored(self.workspace, "ledger", self._ledger_params())
 
     @property
     def currency(self) -> str:

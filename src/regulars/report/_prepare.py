@@ -2,7 +2,9 @@
 
 A new user with only orders should see customer value and this week's actions in
 their first report, not two "data needed" notes.  Before the report is built,
-:func:`prepare_workspace` fits the customer models when there is no fit or the fit is
+:func:`prepare_workspace` stores the order ledger of the data version that every
+metric of the report reads (:meth:`regulars.metrics.MetricContext.ledger`), fits the
+customer models when there is no fit or the fit is
 older than the orders, scores every customer, and computes this week's actions, each
 through the public functions of :mod:`regulars.models` and :mod:`regulars.actions`.
 ``regulars report --no-fit`` (``fit=False``) skips all of it.
@@ -64,6 +66,15 @@ def _last_paid_order(ws: Workspace) -> dt.date | None:
     return None if bounds is None else bounds[1]
 
 
+def _ledger_stored(ws: Workspace) -> bool:
+    """Whether the order ledger of this data version is stored (see
+    :meth:`regulars.metrics.MetricContext.ledger`): every metric of the report reads
+    it, and a read-only report would otherwise compute it again for each one."""
+    from regulars.metrics import MetricContext
+
+    return MetricContext.from_workspace(ws).ledger_stored()
+
+
 def _has_rows(ws: Workspace, table: str, where: str = "") -> bool:
     if not ws.has_table(table):
         return False
@@ -76,8 +87,9 @@ def _has_rows(ws: Workspace, table: str, where: str = "") -> bool:
 def needs_preparation(ws: Workspace) -> bool:
     """Whether :func:`prepare_workspace` has work to do (it only reads the workspace).
 
-    True when there are paid orders and the fit is missing or older than them, or there
-    are no scores, or no open actions.  A command that opens the workspace read-only
+    True when there are paid orders and the order ledger of this data version is not
+    stored, or the fit is missing or older than them, or there are no scores, or no
+    open actions.  A command that opens the workspace read-only
     asks this first and opens it for writing only when the answer is yes.
     """
     from regulars.models import latest_fit
@@ -85,6 +97,8 @@ def needs_preparation(ws: Workspace) -> bool:
     last = _last_paid_order(ws)
     if last is None:
         return False
+    if not _ledger_stored(ws):
+        return True
     try:
         fit = latest_fit(ws)
     except RegularsError:
@@ -95,7 +109,8 @@ def needs_preparation(ws: Workspace) -> bool:
 
 
 def prepare_workspace(ws: Workspace, *, progress: Progress | None = None) -> Preparation:
-    """Fit, score and compute actions where they are missing or older than the data.
+    """Store the order ledger, fit, score and compute actions where they are missing or
+    older than the data.
 
     Errors of the models or the playbooks (too few customers to fit, say) do not stop
     the report: they are returned in ``problems`` and the sections say what is missing.
@@ -108,6 +123,11 @@ def prepare_workspace(ws: Workspace, *, progress: Progress | None = None) -> Pre
     last = _last_paid_order(ws)
     if last is None:
         return prep
+    if not _ledger_stored(ws):
+        say("Storing the order ledger for this data")
+        from regulars.metrics import MetricContext
+
+        MetricContext.from_workspace(ws).ledger()  # stored once per data version
     try:
         fit = latest_fit(ws)
         if fit is None or fit.observation_end < last:
