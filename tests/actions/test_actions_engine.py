@@ -141,9 +141,13 @@ def test_a_book_too_large_for_memory_computes_in_a_scratch_file_with_the_same_li
     seen: list[int] = []
     copy = engine._scratch_copy
 
+    limits: set[str] = set()
+
     def counted(backend: Any, t: Any, database: str) -> Any:
         assert path.exists()  # attached while the run computes
         seen.append(1)
+        row = ws.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        limits.add(str(row[0]) if row else "")
         return copy(backend, t, database)
 
     monkeypatch.setattr(engine, "_scratch_copy", counted)
@@ -152,6 +156,16 @@ def test_a_book_too_large_for_memory_computes_in_a_scratch_file_with_the_same_li
     compute_actions(ws)
     assert len(seen) >= 3  # the paid orders, their items, the customers' facts at least
     assert _queue(ws) == duckdb_queue
+    # The default limit is lowered for the run (DuckDB allocates beyond it on a large
+    # book), and set back after it.
+    before = ws.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    limit = engine.actions_memory(ws)[0]
+    lowered = min(engine.scratch_memory(limit), limit) // 1024**2
+    ws.con.execute(f"SET memory_limit = '{lowered}MiB'")
+    expected = ws.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    ws.con.execute(f"SET memory_limit = '{before[0] if before else ''}'")
+    assert limits == {str(expected[0]) if expected else ""}
+    assert (before != expected) == (engine.scratch_memory(limit) < limit)
     assert not path.exists()
     assert not path.with_name(path.name + ".wal").exists()
     attached = ws.con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
@@ -160,6 +174,16 @@ def test_a_book_too_large_for_memory_computes_in_a_scratch_file_with_the_same_li
     compute_actions(ws)
     assert _queue(ws) == duckdb_queue
     ws.close()
+
+
+def test_the_scratch_runs_limit_is_five_sixths_of_the_default_in_half_gibibytes() -> None:
+    from regulars.actions._engine import scratch_memory
+
+    gib = 1024**3
+    assert scratch_memory(3 * gib) == int(2.5 * gib)
+    assert scratch_memory(16 * gib) == 13 * gib
+    assert scratch_memory(1 * gib) == 1 * gib
+    assert scratch_memory(gib // 2) == 1 * gib
 
 
 def test_a_killed_runs_scratch_file_goes_with_the_next_writer(tmp_path: Path) -> None:
