@@ -24,11 +24,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWar
 SHARING = ("growth-accounting", "growth-sources", "cohort-retention")
 
 
-def _stored(ws: Workspace) -> list[tuple[str, str]]:
+def _stored(ws: Workspace, kind: str = "customer_periods") -> list[tuple[str, str]]:
     return sorted(
         (str(name), str(version))
         for name, version in ws.con.execute(
-            "SELECT name, data_version FROM _regulars_shared WHERE kind = 'customer_periods'"
+            "SELECT name, data_version FROM _regulars_shared WHERE kind = ?", [kind]
         ).fetchall()
     )
 
@@ -115,15 +115,6 @@ def test_a_read_only_command_reads_the_stored_table_and_stores_none(
 LEDGER_READERS = ("new-vs-returning", "cohort-retention", "lifecycle", "business-revenue")
 
 
-def _ledgers(ws: Workspace) -> list[tuple[str, str]]:
-    return sorted(
-        (str(name), str(version))
-        for name, version in ws.con.execute(
-            "SELECT name, data_version FROM _regulars_shared WHERE kind = 'ledger'"
-        ).fetchall()
-    )
-
-
 def test_the_ledger_is_stored_once_per_data_version_and_gives_the_same_metrics(
     tmp_path: Path, book: dict[str, Path]
 ) -> None:
@@ -135,7 +126,7 @@ def test_the_ledger_is_stored_once_per_data_version_and_gives_the_same_metrics(
         got, want = shared.to_pyarrow(), plain.to_pyarrow()
         assert got.num_rows > 3
         assert got.equals(want), metric
-    first = _ledgers(ws)
+    first = _stored(ws, "ledger")
     assert len(first) == 1  # one, however many metrics read it
     assert first[0][1] == data_version(ws)
     stored = ws.con.execute(f'SELECT count(*) FROM "{first[0][0]}"').fetchone()
@@ -143,7 +134,7 @@ def test_the_ledger_is_stored_once_per_data_version_and_gives_the_same_metrics(
     assert stored == orders.fetchone()  # every order that is not cancelled, once
     import_file(ws, "customers", book["customers"])  # a new data version
     service.run_metric(ws, "new-vs-returning", period="month").to_pyarrow()
-    second = _ledgers(ws)
+    second = _stored(ws, "ledger")
     assert len(second) == 1
     assert second[0][1] == ws.data_version != first[0][1]
     ws.close()

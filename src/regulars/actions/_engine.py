@@ -279,10 +279,10 @@ def scratch_memory(limit: int) -> int:
 
 
 @contextlib.contextmanager
-def scratch_file(ws: Workspace, limit: int) -> Iterator[bool]:
+def scratch_file(ws: Workspace) -> Iterator[bool]:
     """The run's intermediate tables (:func:`computed_here`) in a compressed scratch
-    file while the block runs, when the book's paid orders would not fit ``limit``
-    bytes of memory as temporary tables; yields whether it did.
+    file while the block runs, when the book's paid orders would not fit the actions'
+    memory (:func:`actions_memory`) as temporary tables; yields whether it did.
 
     DuckDB keeps temporary tables uncompressed (about :data:`BYTES_PER_ORDER` bytes
     an order for the paid orders and their items) and spills what does not fit to its
@@ -298,17 +298,16 @@ def scratch_file(ws: Workspace, limit: int) -> Iterator[bool]:
     if ws.config.engine.backend == "spark" or id(backend) in _SCRATCH:
         yield False
         return
+    limit, source = actions_memory(ws)
     orders = scalar(input_tables(ws)["orders"].count())
     if int(orders or 0) * BYTES_PER_ORDER <= limit:
         yield False
         return
     path = scratch_path(ws)
-    for stale in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    _remove_scratch(path)  # left by an earlier process of the same id
     con = ws.con
     con.execute(f"ATTACH '{path}' AS {SCRATCH_DATABASE}")
-    if actions_memory(ws)[1] == _DEFAULT_SOURCE and limit > scratch_memory(limit):
+    if source == _DEFAULT_SOURCE and limit > scratch_memory(limit):
         # (memory_limit, around this block, sets the workspace's own limit back)
         con.execute(f"SET memory_limit = '{scratch_memory(limit) // 1024**2}MiB'")
     _SCRATCH[id(backend)] = (backend, SCRATCH_DATABASE)
@@ -318,9 +317,14 @@ def scratch_file(ws: Workspace, limit: int) -> Iterator[bool]:
         del _SCRATCH[id(backend)]
         with contextlib.suppress(Exception):
             con.execute(f"DETACH {SCRATCH_DATABASE}")
-        for done in (path, path.with_name(path.name + ".wal")):
-            with contextlib.suppress(OSError):
-                done.unlink()
+        _remove_scratch(path)
+
+
+def _remove_scratch(path: Any) -> None:
+    """The scratch file and its write-ahead log, if there."""
+    for part in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(OSError):
+            part.unlink()
 
 
 def _scratch_copy(backend: Any, t: ir.Table, database: str) -> ir.Table:

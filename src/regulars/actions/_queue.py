@@ -49,7 +49,6 @@ from regulars.actions import _playbooks_offers as offers
 from regulars.actions import _playbooks_people as people
 from regulars.actions._candidates import CORE_COLUMNS, Candidate, Playbook, orders_at_stake
 from regulars.actions._engine import (
-    actions_memory,
     computed_here,
     memory_limit,
     on_workspace_file,
@@ -304,7 +303,7 @@ def compute_actions(
     names = check_playbooks(playbooks)
     ensure_action_tables(ws)
     day = resolve_today(ws, today)
-    with memory_limit(ws), scratch_file(ws, actions_memory(ws)[0]):
+    with memory_limit(ws), scratch_file(ws):
         return _compute(ws, day, names, write)
 
 

@@ -148,12 +148,8 @@ def shared_table(
     if backend is not ws.ibis:
         return build()
     con = ws.con
-    if ws.has_table(SHARED_REGISTRY):
-        row = con.execute(
-            f'SELECT data_version FROM "{SHARED_REGISTRY}" WHERE name = ?', [name]
-        ).fetchone()
-        if row is not None and row[0] == version and ws.has_table(name):
-            return ws.ibis.table(name)
+    if _is_stored(ws, name, version):
+        return ws.ibis.table(name)
     if ws.read_only or not ws.stores_shared_tables:  # reads a stored copy, stores none
         return build()
     con.execute(_REGISTRY_DDL)
@@ -184,9 +180,13 @@ def shared_stored(ws: Workspace, kind: str, params: Mapping[str, Any]) -> bool:
     backend = backend_for(ws)
     if version is None or engine_name(backend) == "pyspark" or backend is not ws.ibis:
         return True
+    return _is_stored(ws, _name(kind, params)[0], version)
+
+
+def _is_stored(ws: Workspace, name: str, version: str) -> bool:
+    """Whether the workspace file holds shared table ``name`` of data ``version``."""
     if not ws.has_table(SHARED_REGISTRY):
         return False
-    name, _text = _name(kind, params)
     row = ws.con.execute(
         f'SELECT data_version FROM "{SHARED_REGISTRY}" WHERE name = ?', [name]
     ).fetchone()

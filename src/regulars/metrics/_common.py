@@ -256,7 +256,7 @@ class MetricContext:
         if "ledger" in self._memo:
             return self._memo["ledger"]
         orders = self.table("orders")
-        keep = [c for c in orders.columns if c in FACT_COLUMNS]
+        keep = self._ledger_columns()
         window = credit_window_days(self.config)
 
         def build() -> ir.Table:  # order_ledger caches its own result on Spark
@@ -276,11 +276,13 @@ class MetricContext:
             self._memo["ledger"] = shared_table(self.workspace, "ledger", params, build)
         return self._memo["ledger"]
 
+    def _ledger_columns(self) -> list[str]:
+        return [c for c in self.table("orders").columns if c in FACT_COLUMNS]
+
     def _ledger_params(self) -> dict[str, object]:
-        keep = [c for c in self.table("orders").columns if c in FACT_COLUMNS]
         return {
             "credit_window_days": credit_window_days(self.config),
-            "columns": sorted(keep),
+            "columns": sorted(self._ledger_columns()),
             "format": 1,
         }
 
