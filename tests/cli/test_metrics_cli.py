@@ -144,3 +144,29 @@ def test_missing_workspace_is_one_clear_error(tmp_path):
     assert result.exit_code == 1
     assert "No regulars workspace" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _ledger_stored(path: Path) -> bool:
+    with Workspace.open(path, read_only=True) as ws:
+        return regulars.metrics.MetricContext.from_workspace(ws).ledger_stored()
+
+
+def test_a_ledger_too_large_for_memory_is_stored_first(tmp_path, monkeypatch):
+    """A read-only metric on a book whose ledger would not fit the engine's memory has
+    a writer store it first (as the report does); the numbers are the same."""
+    import regulars.metrics._common as common
+
+    path = tmp_path / "book"
+    ws = Workspace.init(path, currency="EUR")
+    simulate(n_customers=60, years=2, seed=5).write(ws)
+    ws.close()
+    code, small, err = run(path, "growth-accounting", "--format", "csv")
+    assert code == 0, err
+    assert not _ledger_stored(path)  # small: computed inside the query, nothing written
+    monkeypatch.setattr(common, "LEDGER_BYTES_PER_ORDER", 10**12)
+    code, large, err = run(path, "growth-accounting", "--format", "csv")
+    assert code == 0, err
+    assert _ledger_stored(path)
+    assert large == small
+    with Workspace.open(path, read_only=True) as ws:
+        assert not regulars.metrics.MetricContext.from_workspace(ws).ledger_worth_storing()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import math
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +28,9 @@ from regulars.cli._common import (
 )
 from regulars.errors import RegularsError, hint_of
 from regulars.service import METRICS, run_metric
+
+if TYPE_CHECKING:
+    from regulars.store import Workspace
 
 __all__ = ["FORMATS", "METRICS", "compute", "render_table", "to_csv", "to_json"]
 
@@ -247,6 +251,10 @@ def metrics_command(
         check_output_path(out)
     ws = open_workspace(workspace, read_only=True)
     try:
+        if _ledger_worth_storing(ws):
+            ws.close()
+            _store_ledger(workspace)
+            ws = open_workspace(workspace, read_only=True)
         with err_console.status(f"Computing {name}…", spinner="dots"):
             expr = compute(
                 ws,
@@ -286,3 +294,26 @@ def metrics_command(
                 write_out(text)
     finally:
         ws.close()
+
+
+def _ledger_worth_storing(ws: Workspace) -> bool:
+    """Whether this read-only metric would hold (and spill) a copy of the order ledger
+    too large for memory (:meth:`regulars.metrics.MetricContext.ledger_worth_storing`),
+    so a writer should store it first, as the report does."""
+    from regulars.metrics import MetricContext
+
+    return MetricContext.from_workspace(ws).ledger_worth_storing()
+
+
+def _store_ledger(workspace: Path | None) -> None:
+    """Store the order ledger of this data version; a workspace that cannot be written
+    now (busy, read-only) is read as it is."""
+    from regulars.errors import WorkspaceError
+    from regulars.metrics import MetricContext
+
+    with (
+        contextlib.suppress(WorkspaceError),
+        open_workspace(workspace) as writable,
+        err_console.status("Storing the order ledger of this data (once per import)…"),
+    ):
+        MetricContext.from_workspace(writable).ledger()
