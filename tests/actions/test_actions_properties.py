@@ -115,7 +115,7 @@ def test_no_customer_gets_two_open_actions_from_one_playbook(
 
 @pytest.mark.slow
 @settings(
-    max_examples=20,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
