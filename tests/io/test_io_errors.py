@@ -74,8 +74,8 @@ def test_row_errors_are_listed_with_file_row_column_value_and_fix(
     assert str(e).splitlines()[0] == "orders.csv: 2 rows are invalid, so nothing was imported."
     assert (
         'orders.csv, row 2, column "Date" (order_date): "31/02/2024" is not a date (expected '
-        "a date such as 2024-03-15, 15.03.2024, 20240315 or 03/15/2024). Fix: correct the "
-        "value, or pass --date-format" in str(e)
+        "a date such as 2024-03-15, 15.03.2024, 20240315, 03/15/2024 or 15-Mar-2024). "
+        "Fix: correct the value, or pass --date-format" in str(e)
     )
     assert e.problems[1] == {
         "file": "orders.csv",

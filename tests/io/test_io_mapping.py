@@ -55,6 +55,13 @@ def test_an_online_retail_export_imports_with_no_flags(ws: Workspace, tmp_path: 
         ("Invoice,Customer ID,InvoiceDate,Price,Quantity", "quantity", "Quantity"),
         ("Invoice,Customer ID,Order Date,Total", "order_date", "Order Date"),
         ("Invoice,Customer ID,Order Date,Total", "revenue", "Total"),
+        # A transactions file without order ids (Kaggle's "Retail Transaction Data").
+        ("customer_id,trans_date,tran_amount", "order_date", "trans_date"),
+        ("customer_id,trans_date,tran_amount", "revenue", "tran_amount"),
+        ("Bill No,User ID,Order Datetime,Grand Total", "order_id", "Bill No"),
+        ("Bill No,User ID,Order Datetime,Grand Total", "customer_id", "User ID"),
+        ("Bill No,User ID,Order Datetime,Grand Total", "order_date", "Order Datetime"),
+        ("Bill No,User ID,Order Datetime,Grand Total", "revenue", "Grand Total"),
     ],
 )
 def test_usual_names(header: str, field: str, column: str) -> None:

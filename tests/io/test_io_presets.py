@@ -204,3 +204,27 @@ def test_cdnow_master(ws: Workspace, path: Path) -> None:
     before = rows(ws, "SELECT sum(hash(order_id, revenue)) FROM orders")
     import_file(ws, "orders", PACKAGED.joinpath("CDNOW_sample.txt"), preset="cdnow")
     assert rows(ws, "SELECT sum(hash(order_id, revenue)) FROM orders") == before
+
+
+def test_a_space_separated_txt_file_needs_no_format_or_preset(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """The CDNOW master file as published with a header: its columns are found between
+    the spaces and map by their usual names (date, dollar_value)."""
+    f = tmp_path / "CDNOW_master.txt"
+    f.write_text(
+        " customer_id  date number_of_cds  dollar_value\n"
+        " 00001 19970101  1   11.77\n 00002 19970112  1   12.00\n 00002 19970112  5   77.00\n",
+        encoding="utf-8",
+    )
+    r = import_file(ws, "orders", f)
+    assert r.mapping["order_date"] == "date"
+    assert r.mapping["revenue"] == "dollar_value"
+    assert rows(ws, "SELECT count(*), count(DISTINCT customer_id), sum(revenue) FROM orders") == [
+        (3, 2, Decimal("100.77"))
+    ]
+    # A .txt file with commas is still a CSV file.
+    g = tmp_path / "orders.txt"
+    g.write_text("order_id,customer_id,order_date,revenue\nA-1,C 1,2024-03-01,5\n", "utf-8")
+    import_file(ws, "orders", g)
+    assert rows(ws, "SELECT customer_id FROM orders WHERE order_id = 'A-1'") == [("C 1",)]

@@ -76,6 +76,36 @@ def test_xlsx_error_names_the_sheet_row(ws: Workspace, tmp_path: Path) -> None:
         import_file(ws, "orders", tmp_path / "o.xlsx", mapping=INVOICE_MAP)
 
 
+def test_xlsx_sheets_with_the_same_columns_are_one_table(ws: Workspace, tmp_path: Path) -> None:
+    """A workbook of one sheet per year (Online Retail II): every sheet with the same
+    header row is read, a sheet of notes is left out, and both are said; an error
+    names the sheet and its line."""
+    wb = openpyxl.Workbook()
+    first = wb.active
+    assert first is not None
+    first.title = "Year 2009-2010"
+    first.append(["Invoice", "Client", "Date", "Total"])
+    first.append(["A-1", "C-1", "2024-03-01", 120.5])
+    second = wb.create_sheet("Year 2010-2011")
+    second.append([None])
+    second.append(["invoice", "CLIENT", "Date", "Total"])  # the same names, as matched
+    second.append(["A-2", "C-2", "2024-03-02 09:30", 80])
+    wb.create_sheet("Notes").append(["Source", "UCI"])
+    wb.save(tmp_path / "o.xlsx")
+    r = import_file(ws, "orders", tmp_path / "o.xlsx", mapping=INVOICE_MAP)
+    assert r.rows_read == 2
+    assert _orders(ws) == EXPECTED
+    said = " ".join(r.remarks)
+    assert "Read 2 sheets with the same columns, one after the other: 'Year 2009-2010', " in said
+    assert "Left out the sheets whose header row names other columns: 'Notes'" in said
+    second.append(["A-3", "C-3", "2024-03-03", "lots"])
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(
+        SchemaError, match=r'row 3 \(sheet "Year 2010-2011", line 4\), column "Total"'
+    ):
+        import_file(ws, "orders", tmp_path / "bad.xlsx", mapping=INVOICE_MAP)
+
+
 def test_parquet_with_typed_columns(ws: Workspace, tmp_path: Path) -> None:
     duckdb.sql(
         "COPY (SELECT * FROM (VALUES ('A-1', 'C-1', DATE '2024-03-01', 120.50::DECIMAL(10,2)), "

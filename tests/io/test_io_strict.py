@@ -111,6 +111,10 @@ def test_special_and_out_of_range_dates_are_refused(
     (p,) = err.value.problems
     assert (p["row"], p["column"], p["value"]) == (1, "order_date", value)
     assert p["fix"]
+    # The same with a --date-format (DuckDB's strptime reads 'epoch' as 1900-01-01).
+    with pytest.raises(ImportDataError) as err:
+        import_file(ws, "orders", f, date_format="%d %b %Y")
+    assert err.value.problems[0]["value"] == value
 
 
 def test_subscription_end_cannot_be_infinity(ws: Workspace, tmp_path: Path) -> None:

@@ -106,6 +106,12 @@ def _import_dates(ws: Workspace, tmp_path: Path, dates: list[str], **kw: object)
         (["03/04/2024", "25/12/2024"], ["2024-04-03", "2024-12-25"]),
         # Month first: 25 cannot be a month.
         (["03/04/2024", "12/25/2024"], ["2024-03-04", "2024-12-25"]),
+        # The month by its English name or abbreviation, any case; two-digit years
+        # are 1969-2068.
+        (
+            ["11-Feb-13", "15 mar 2024", "March 15, 2024", "16-NOV-69", "5/Jan/2024 10:30"],
+            ["2013-02-11", "2024-03-15", "2024-03-15", "1969-11-16", "2024-01-05 10:30:00"],
+        ),
         # Same day and month: no ambiguity.
         (["01/01/2024", "02/02/2024 08:15"], ["2024-01-01", "2024-02-02 08:15:00"]),
     ],
@@ -125,6 +131,29 @@ def test_ambiguous_slash_dates_ask_for_a_format(ws: Workspace, tmp_path: Path) -
     assert rows(ws, "SELECT count(*) FROM orders") == [(0,)]
     got = _import_dates(ws, tmp_path, ["03/04/2024", "05/06/2024"], date_format="%m/%d/%Y")
     assert got == ["2024-03-04 00:00:00", "2024-05-06 00:00:00"]
+
+
+def test_the_suggested_date_format_reads_dates_with_their_time(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """An invoice export writes the time after the date (``12/1/2010 8:26``): the
+    format the ambiguity error suggests reads it, time kept; a time that is no time
+    is still an error."""
+    dates = ["12/1/2010 8:26", "1/4/2011 09:56:30", "12/9/2011 12:50 PM", "12/10/2011"]
+    with pytest.raises(ImportDataError, match="--date-format %m/%d/%Y"):
+        _import_dates(ws, tmp_path, dates)
+    got = _import_dates(ws, tmp_path, dates, date_format="%m/%d/%Y")
+    assert got == [
+        "2010-12-01 08:26:00",
+        "2011-01-04 09:56:30",
+        "2011-12-09 12:50:00",
+        "2011-12-10 00:00:00",
+    ]
+    with pytest.raises(ImportDataError, match="with or without a time after it"):
+        _import_dates(ws, tmp_path, ["12/1/2010 25:61"], date_format="%m/%d/%Y")
+    # A format with its own time reads only that.
+    with pytest.raises(ImportDataError, match="is not a date"):
+        _import_dates(ws, tmp_path, ["12/1/2010"], date_format="%m/%d/%Y %H:%M")
 
 
 def test_date_format_also_reads_iso(ws: Workspace, tmp_path: Path) -> None:
@@ -200,3 +229,57 @@ def test_negative_price_is_refused_for_subscriptions(ws: Workspace, tmp_path: Pa
     )
     with pytest.raises(ImportDataError, match=r'"-10" is negative \(expected a value of 0'):
         import_file(ws, "subscriptions", f)
+
+
+def _import_ids(ws: Workspace, tmp_path: Path, ids: list[str]) -> list[str]:
+    lines = ["Invoice,Client,Date,Total"] + [f"A-{i},{c},2024-03-01,1" for i, c in enumerate(ids)]
+    f = write(tmp_path / "o.csv", "\n".join(lines) + "\n")
+    import_file(ws, "orders", f, mapping=INVOICE_MAP)
+    got = rows(ws, "SELECT customer_id FROM orders ORDER BY CAST(order_id[3:] AS INT)")
+    return [r[0] for r in got]
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        # pandas writes a number column with gaps as floats: 13085.0 is the id 13085.
+        (["13085.0", "16321.0", "13085.00"], ["13085", "16321", "13085"]),
+        (["13085.0", "16321"], ["13085", "16321"]),
+        # One id that is not a whole number: every id is kept as written.
+        (["13085.0", "16321.5"], ["13085.0", "16321.5"]),
+        (["13085.0", "C-16321"], ["13085.0", "C-16321"]),
+        (["13085", "16321"], ["13085", "16321"]),
+        (["1.0.0", "2.0"], ["1.0.0", "2.0"]),
+    ],
+)
+def test_whole_number_ids_lose_their_decimal_part(
+    ws: Workspace, tmp_path: Path, ids: list[str], expected: list[str]
+) -> None:
+    assert _import_ids(ws, tmp_path, ids) == expected
+
+
+def test_float_ids_of_a_parquet_file_match_the_customers_ids(ws: Workspace, tmp_path: Path) -> None:
+    """A Parquet file whose customer ids are doubles (a pandas column with gaps) and a
+    customers file with the same ids as text: one customer each, on every import."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "Invoice": ["A-1", "A-2", "A-3"],
+            "Client": pa.array([13085.0, None, 16321.0], pa.float64()),
+            "Date": ["2024-03-01", "2024-03-02", "2024-03-03"],
+            "Total": [10.0, 20.0, 30.0],
+        }
+    )
+    pq.write_table(table, tmp_path / "o.parquet")
+    result = import_file(ws, "orders", tmp_path / "o.parquet", mapping=INVOICE_MAP)
+    assert any("('13085.0') read without it ('13085')" in n for n in result.notes)
+    import_file(ws, "orders", tmp_path / "o.parquet", mapping=INVOICE_MAP)  # changes nothing
+    f = write(tmp_path / "c.csv", "customer_id,name\n13085,Ana\n16321,Bo\n")
+    import_file(ws, "customers", f)
+    assert rows(ws, "SELECT DISTINCT customer_id FROM orders ORDER BY 1") == [
+        ("13085",),
+        ("16321",),
+    ]
+    assert rows(ws, "SELECT count(*) FROM customers c JOIN orders o USING (customer_id)") == [(2,)]

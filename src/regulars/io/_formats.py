@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import duckdb
 
 from regulars.errors import SchemaError
-from regulars.io._mapping import sql_ident
+from regulars.io._mapping import sql_ident, squash
 
 __all__ = [
     "FORMATS",
@@ -86,10 +86,23 @@ class Staged:
     # Parquet columns also staged as stored (column -> (their SQL in ``_rg_raw``, their
     # type)): fields whose values the type proves read them without the text round trip.
     typed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # A workbook read from several sheets: (sheet name, lines before it), in order; a
+    # line of the staged rows is then that sheet's line plus its offset.
+    sheets: list[tuple[str, int]] = field(default_factory=list)
+    # What the reader did that the summary should say (sheets read or left out).
+    remarks: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return self.path.name
+
+    def sheet_line(self, line: int) -> tuple[str, int]:
+        """("", line), or for a workbook read from several sheets, the sheet of a
+        staged line and its line there."""
+        if len(self.sheets) < 2 or line <= 0:  # one sheet, or no line known
+            return "", line
+        name, offset = next(s for s in reversed(self.sheets) if s[1] < line)
+        return name, line - offset
 
 
 def detect_format(path: Path, format: str | None) -> str:
@@ -118,7 +131,24 @@ def detect_format(path: Path, format: str | None) -> str:
             f"Cannot tell the format of {path.name} from its extension {ext or '(none)'!r}. "
             f"Pass --format with one of: {', '.join(FORMATS)}."
         )
+    if ext == ".txt" and _looks_whitespace_separated(path):
+        return "whitespace"
     return _EXTENSIONS[ext]
+
+
+def _looks_whitespace_separated(path: Path) -> bool:
+    """A ``.txt`` file whose first line has no comma, semicolon, tab or bar but at
+    least two fields between spaces (the CDNOW transaction files): read as
+    ``whitespace``, as ``--format whitespace`` would."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False  # the reader says what is wrong with the file
+    if b"\x00" in head:  # UTF-16 and binary files keep the CSV reader and its errors
+        return False
+    line = next((ln for ln in head.decode("latin-1").splitlines() if ln.strip()), "")
+    return not any(sep in line for sep in ",;\t|") and len(line.split()) >= 2
 
 
 def _duck_message(exc: BaseException) -> str:
@@ -632,14 +662,14 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             "or CSV."
         ) from None
     try:
-        ws = wb.worksheets[0] if wb.worksheets else None
-        if ws is None:
+        if not wb.worksheets:
             raise SchemaError(f"{path.name} has no worksheet. Fix: save it again from Excel.")
-        rows = ws.iter_rows(values_only=True)
         names: list[str] | None = None
         line = 0
         batch: list[list[str | None]] = []
         lines: list[int] = []
+        sheets: list[tuple[str, int]] = []
+        other: list[str] = []
 
         def flush() -> None:
             assert names is not None
@@ -659,27 +689,39 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
             batch.clear()
             lines.clear()
 
-        for values in rows:
-            line += 1
-            cells = [_cell(v) for v in values]
-            if not any(c is not None and c.strip() for c in cells):
-                continue
-            if names is None:
-                while cells and cells[-1] is None:
-                    cells.pop()
-                names = _clean_names(cells)
-                cols = ", ".join(f"{sql_ident(n)} VARCHAR" for n in names)
-                con.execute(f"CREATE TEMP TABLE {_RAW0} ({cols}, {LINE_COL} BIGINT)")
-                continue
-            cells = (cells + [None] * len(names))[: len(names)]
-            batch.append(cells)
-            lines.append(line)
-            if len(batch) >= _BATCH:
-                flush()
+        # The first sheet with a header row gives the columns; every later sheet whose
+        # header row names the same columns is more of the same table (a workbook of
+        # one sheet per year, as the Online Retail II data set), and is read too.
+        for sheet in wb.worksheets:
+            offset, header = line, None
+            for values in sheet.iter_rows(values_only=True):
+                line += 1
+                cells = [_cell(v) for v in values]
+                if not any(c is not None and c.strip() for c in cells):
+                    continue
+                if header is None:
+                    while cells and cells[-1] is None:
+                        cells.pop()
+                    header = _clean_names(cells)
+                    if names is None:
+                        names = header
+                        cols = ", ".join(f"{sql_ident(n)} VARCHAR" for n in names)
+                        con.execute(f"CREATE TEMP TABLE {_RAW0} ({cols}, {LINE_COL} BIGINT)")
+                    if list(map(squash, header)) != list(map(squash, names)):
+                        other.append(sheet.title)
+                        break
+                    sheets.append((sheet.title, offset))
+                    continue
+                assert names is not None  # set with the first header row
+                cells = (cells + [None] * len(names))[: len(names)]
+                batch.append(cells)
+                lines.append(line)
+                if len(batch) >= _BATCH:
+                    flush()
         if names is None:
             raise SchemaError(
-                f"{path.name} is empty: its first sheet has no header row. Fix: put the table "
-                "on the first sheet, with a header row."
+                f"{path.name} is empty: none of its sheets has a header row. Fix: put the "
+                "table on the first sheet, with a header row."
             )
         if batch:
             flush()
@@ -692,4 +734,15 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
         ) from None
     finally:
         wb.close()
-    return _finish(con, Staged(path, "xlsx", names, 0, has_line=True))
+    staged = Staged(path, "xlsx", names, 0, has_line=True, sheets=sheets)
+    if len(sheets) > 1:
+        read = ", ".join(repr(name) for name, _ in sheets)
+        staged.remarks.append(
+            f"Read {len(sheets)} sheets with the same columns, one after the other: {read}."
+        )
+    if other:
+        staged.remarks.append(
+            "Left out the sheets whose header row names other columns: "
+            f"{', '.join(map(repr, other))} (save one as its own file to import it)."
+        )
+    return _finish(con, staged)

@@ -305,6 +305,7 @@ def import_file(
             preset=tpreset,
             preset_name=preset,
         )
+        result.remarks.extend(staged.remarks)
         result.mapping = {n: s.label for n, s in plan.sources.items()}
         result.ignored_columns = plan.ignored
         if plan.guessed:
@@ -519,6 +520,16 @@ def _detect(
     for s in specs.values():
         where = f'{staged.label}, column "{s.source.label}" ({s.name})'
         note = None
+        if (ids := s.whole_float_ids_sql(RAW)) is not None:
+            sample = con.execute(ids[0]).fetchone()
+            others = con.execute(ids[1]).fetchone() if sample else None
+            if sample and others and int(others[0]) == 0:
+                s.whole_floats = True
+                whole = str(sample[0]).split(".")[0]
+                notes.append(
+                    f"{s.name}: ids written as whole numbers with a decimal part "
+                    f"({sample[0]!r}) read without it ({whole!r})"
+                )
         if s.is_number and forced is None and set(s.source.columns) <= staged.numeric:
             s.comma = False  # stored as numbers: their text has a decimal point
         elif s.is_date and set(s.source.columns) <= staged.temporal:

@@ -106,6 +106,58 @@ def _rx(s: str, pattern: str) -> str:
     return f"regexp_full_match({s}, {sql_str(pattern)})"
 
 
+#: The fields that hold ids, read without a trailing ".0" when every id of the column
+#: is a whole number (:meth:`FieldSpec.whole_float_ids_sql`).
+ID_FIELDS = frozenset({"customer_id", "order_id", "subscription_id", "referred_by"})
+_DOT_ZEROS = r"\.0+"
+_WHOLE_FLOAT = "-?[0-9]+" + _DOT_ZEROS
+
+#: strftime directives of a time of day: a --date-format with none of them also reads
+#: a time after the date (:func:`date_formats`).
+_TIME_DIRECTIVES = re.compile(r"%[HIMSpfTXcrzZ]")
+#: The times a date-only --date-format also reads after the date, as exports write
+#: them: ``12/1/2010 8:26``, ``01.03.2024 14:05:09``, ``3/15/2024 9:41 PM``.
+_TIME_SUFFIXES = (
+    " %H:%M",
+    " %H:%M:%S",
+    " %H:%M:%S.%f",
+    " %I:%M %p",
+    " %I:%M:%S %p",
+    "T%H:%M",
+    "T%H:%M:%S",
+    "T%H:%M:%S.%f",
+)
+
+
+#: Dates with the month's English name or its abbreviation, any case, read without
+#: --date-format (``11-Feb-13``, ``15 Mar 2024``, ``March 15, 2024``), with or without
+#: a time after them; two-digit years are 1969-2068.
+_MONTH_NAME_DATES = (
+    "%d-%b-%y",
+    "%d-%b-%Y",
+    "%d-%B-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d %b %y",
+    "%d/%b/%Y",
+    "%d.%b.%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+)
+
+
+def date_formats(date_format: str) -> list[str]:
+    """The formats a ``--date-format`` reads: the format itself, and when it has no
+    time of day, the same date followed by one (an invoice export's
+    ``12/1/2010 8:26`` with ``--date-format %m/%d/%Y``), so the error's own
+    suggestion works on a file whose dates carry their time."""
+    if _TIME_DIRECTIVES.search(date_format):
+        return [date_format]
+    return [date_format, *(date_format + suffix for suffix in _TIME_SUFFIXES)]
+
+
 _ISO = r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})(?:[ T]+(.*))?"
 _DMY = r"([0-9]{1,2})[.\-]([0-9]{1,2})[.\-]([0-9]{4})(?:[ T]+(.*))?"
 _SLASH = r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:[ T]+(.*))?"
@@ -199,6 +251,9 @@ class FieldSpec:
     comma: bool | None = None
     slash: str | None = None
     date_format: str | None = None
+    # Ids written as whole numbers with ".0" (13085.0, as pandas writes a number
+    # column with gaps): read without it (see whole_float_ids_sql).
+    whole_floats: bool = False
     order_level: bool = False
     currency: str = "EUR"
     # How a Parquet column stores the field, when its type proves what the text
@@ -330,6 +385,31 @@ class FieldSpec:
             "length(split_part(r, '/', 1)) <= 2) GROUP BY ALL"
         )
 
+    def whole_float_ids_sql(self, raw_table: str) -> tuple[str, str] | None:
+        """For an id field: (SQL of the first float-like id among the first rows, SQL of
+        the number of ids that are not whole numbers), or None for other fields.
+
+        ``13085.0`` is a spreadsheet's or pandas' way of writing the id 13085 (a
+        number column with gaps is a float column): when every id of the column is a
+        whole number, some with ``.0``, they are read without it, so the orders'
+        ``13085.0`` and the customers' ``13085`` are one customer.  Only the first
+        1,000 rows are looked at unless one of them is written that way.
+        """
+        if self.name not in ID_FIELDS or self.kind != "text":
+            return None
+        r = f"({self.raw_sql()})"
+        # The first rows in the file's order (insertion order is still kept here): a
+        # filter on _row would scan every row.
+        first = (
+            f"SELECT r FROM (SELECT {r} AS r FROM {raw_table} LIMIT 1000) "
+            f"WHERE {_rx('r', _WHOLE_FLOAT)} LIMIT 1"
+        )
+        others = (
+            f"SELECT count(*) FROM (SELECT {r} AS r FROM {raw_table}) "
+            f"WHERE r IS NOT NULL AND NOT {_rx('r', '-?[0-9]+(' + _DOT_ZEROS + ')?')}"
+        )
+        return first, others
+
     def settle_numbers(
         self,
         first: Callable[[str], tuple[int, str] | None],
@@ -449,7 +529,12 @@ class FieldSpec:
             ]
         if self.is_date:
             if self.date_format is not None:
-                fast = f"TRY_CAST(try_strptime({r}, {sql_str(self.date_format)}) AS TIMESTAMP)"
+                formats = ", ".join(sql_str(f) for f in date_formats(self.date_format))
+                # strptime reads the words 'infinity' and 'epoch' as 1900-01-01.
+                fast = (
+                    f"CASE WHEN regexp_matches({r}, '[0-9]') THEN "
+                    f"TRY_CAST(try_strptime({r}, [{formats}]) AS TIMESTAMP) END"
+                )
             else:
                 # DuckDB also reads 'epoch', 'infinity' and 'allballs'; dates start with
                 # a digit.
@@ -549,6 +634,8 @@ class FieldSpec:
             code = f"CASE WHEN {r} IS NULL THEN {empty} WHEN {value} IS NULL THEN 'choice' END"
             return value, code
         value = r
+        if self.whole_floats:
+            value = f"regexp_replace({r}, {sql_str(_DOT_ZEROS + '$')}, '')"
         if self.values:
             whens = " ".join(
                 f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in self.values.items() if v != SKIP
@@ -609,7 +696,14 @@ class FieldSpec:
             for p, rep in parts
         )
         compact = f"WHEN {_rx(c, '[0-9]{8}')} THEN try_strptime({c}, '%Y%m%d')"
-        return f"(CASE WHEN {c} IS NULL THEN NULL {iso} {whens} {compact} END)"
+        names = ", ".join(sql_str(f) for base in _MONTH_NAME_DATES for f in date_formats(base))
+        # (strptime reads the words 'infinity' and 'epoch' as 1900-01-01: a date with a
+        # month name has digits too.)
+        named = (
+            f"WHEN regexp_matches({c}, '[A-Za-z]{{3}}') AND regexp_matches({c}, '[0-9]') "
+            f"THEN try_strptime({c}, [{names}])"
+        )
+        return f"(CASE WHEN {c} IS NULL THEN NULL {iso} {whens} {compact} {named} END)"
 
 
 def _decimal(type_: str) -> tuple[int, int]:
@@ -658,8 +752,10 @@ def describe(spec: FieldSpec | None, code: str) -> tuple[str, str, str]:
     if code == "not_date":
         if spec and spec.date_format:
             exp = f"a date in the format {spec.date_format} (from --date-format)"
+            if len(date_formats(spec.date_format)) > 1:
+                exp += ", with or without a time after it"
         else:
-            exp = "a date such as 2024-03-15, 15.03.2024, 20240315 or 03/15/2024"
+            exp = "a date such as 2024-03-15, 15.03.2024, 20240315, 03/15/2024 or 15-Mar-2024"
         return (
             "is not a date",
             exp,

@@ -62,12 +62,14 @@ class Problem:
     fix: str = ""
     line: int = 0
     order: str | None = None
+    sheet: str = ""
 
     def as_dict(self, file: str) -> dict[str, object]:
         return {
             "file": file,
             "row": self.row,
             "line": self.line,
+            **({"sheet": self.sheet} if self.sheet else {}),
             "column": self.column,
             "field": self.field,
             "value": self.value,
@@ -78,7 +80,9 @@ class Problem:
 
     def message(self, file: str) -> str:
         where = f"{file}, row {self.row:,}" if self.row else file
-        if self.line and self.line != self.row + 1:
+        if self.sheet:
+            where += f' (sheet "{self.sheet}", line {self.line:,})'
+        elif self.line and self.line != self.row + 1:
             where += f" (line {self.line:,})" if self.row else f", line {self.line:,}"
         if self.order is not None:
             where += f', order "{self.order}"'
@@ -263,7 +267,7 @@ def raise_problems(
             ).fetchall()
         )
         for p in problems:
-            p.line = int(got.get(p.row, 0) or 0)
+            p.sheet, p.line = staged.sheet_line(int(got.get(p.row, 0) or 0))
     elif staged.format in ("csv", "tsv") and rows:
         located = locate_rows(staged, rows)
         for p in problems:
