@@ -50,6 +50,10 @@ class Playbook(NamedTuple):
     ranks, caps and holds out the candidates in the engine; ``render(ctx, settings,
     rows)`` then turns only the rows kept for this week's list (as dicts) into
     :class:`Candidate` objects with their reason and message.
+
+    A column of ``found`` named like a column of ``ctx.customers`` must hold that
+    customer fact unchanged: the queue does not store those columns with the
+    candidates, and reads the kept rows' facts back from ``ctx.customers``.
     """
 
     found: Callable[[PlaybookContext, Any], ir.Table]

@@ -470,7 +470,8 @@ _PER_YEAR = {"week": 52.0, "month": 12.0, "quarter": 4.0, "year": 1.0}
 
 
 def _renewals(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
-    """customer_id, source, source_id, plan, end_on, yearly_value, started_on."""
+    """customer_id, source, source_id, plan, end_on, term_value (a year of the
+    subscription, or the package's price), started_on."""
     t = ibis.date(ctx.today)
     sub = ctx.table("subscriptions")
     sub = sub.filter(sub.start_date <= t, sub.cancel_date.isnull() | (sub.cancel_date > t))
@@ -504,10 +505,13 @@ def _renewals(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
         source_id="subscription_id",
         plan=sub.plan,
         end_on=end.cast("date"),
-        yearly_value=sub.price.cast("float64") * per_year,
+        term_value=sub.price.cast("float64") * per_year,
         started_on=sub.start_date,
     )
-    o = ctx.orders.filter(ctx.orders.kind == "package")
+    # Only a package bought within its term can end after today, and a customer's
+    # latest package is then among those: the older orders are never read.
+    term_start = ibis.date(ctx.today - _dt.timedelta(days=s.package_term_days))
+    o = ctx.orders.filter(ctx.orders.kind == "package", ctx.orders.order_date > term_start)
     o = o.mutate(
         _rn=ibis.row_number().over(
             group_by=o.customer_id, order_by=[o.order_date.desc(), o.order_id.desc()]
@@ -520,7 +524,7 @@ def _renewals(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
         source_id="order_id",
         plan=ibis.coalesce(o.product, o.category, ibis.literal("package")),
         end_on=(o.order_date + ibis.interval(days=s.package_term_days)).cast("date"),
-        yearly_value=o.net_revenue,
+        term_value=o.net_revenue,
         started_on=o.order_date,
     )
     types = {
@@ -529,7 +533,7 @@ def _renewals(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
         "source_id": "string",
         "plan": "string",
         "end_on": "date",
-        "yearly_value": "float64",
+        "term_value": "float64",
         "started_on": "date",
     }
     both = subs.cast(types).union(packages.cast(types))
@@ -569,7 +573,7 @@ def renewal_due_found(ctx: PlaybookContext, s: RenewalDuePlaybook) -> ir.Table:
     )
     return found.mutate(
         # A package from a log without amounts has no price: say so, never 0.
-        at_stake=found.yearly_value,
+        at_stake=found.term_value,
         episode=episode,
         due=(found.end_on - found.checkpoint.as_interval("D")).cast("date"),
         urgent=found.checkpoint == checkpoints[0],
@@ -585,7 +589,7 @@ def renewal_due_render(
         left = int(r["days_left"])
         cp = int(r["checkpoint"])
         due = r["due"]
-        value = None if r["yearly_value"] is None else float(r["yearly_value"])
+        value = None if r["term_value"] is None else float(r["term_value"])
         when = {"end": r["end_on"], "days": left, "checkpoint": cp}
         if r["source"] != "subscription":
             what = clause(

@@ -367,7 +367,11 @@ def guarantee_check_in_found(ctx: PlaybookContext, s: GuaranteeCheckInPlaybook) 
     # Computed once: the first orders below and the result both read it.
     found = computed_here(found.anti_join(refunded, "customer_id"))
     # The first order of these customers only (a few new ones), not of every customer.
-    po = ctx.orders.semi_join(found.select("customer_id"), "customer_id")
+    # Their first order is less than `days` old, so their older orders are none: only
+    # the paid orders of that window are read.
+    window_start = ibis.date(ctx.today - _dt.timedelta(days=days))
+    po = ctx.orders.filter(ctx.orders.order_date > window_start)
+    po = po.semi_join(found.select("customer_id"), "customer_id")
     first = po.mutate(
         _rn=ibis.row_number().over(group_by=po.customer_id, order_by=[po.order_date, po.order_id])
     )

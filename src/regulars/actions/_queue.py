@@ -329,20 +329,27 @@ def _run(ws: Workspace, day: _dt.date, names: tuple[str, ...], write: bool) -> A
     config = ws.config
     ctx = build_context(ws, day)
 
-    # Each playbook's candidates are computed once, with every column their reasons
-    # and messages need: the queue ranks their core columns, and the kept rows are
-    # worded from the same rows.
+    # Each playbook's candidates are computed once, with the columns of their own
+    # that their reasons and messages need: the queue ranks their core columns, and
+    # the kept rows are worded from the same rows.  The customer facts a playbook's
+    # rows carry (ctx.customers' columns) are not copied into its table, as they are
+    # the same for every playbook: the kept rows read them back (_render).
     found: dict[str, ir.Table] = {}
+    facts: dict[str, tuple[str, ...]] = {}
     for name in names:
         settings = config.playbooks.get(name)
         if settings.enable and _has_inputs(ctx, name):
-            found[name] = computed_here(PLAYBOOKS[name].found(ctx, settings))
+            t = PLAYBOOKS[name].found(ctx, settings)
+            facts[name] = tuple(
+                c for c in ctx.customers.columns if c != "customer_id" and c in t.columns
+            )
+            found[name] = computed_here(t.drop(*facts[name]) if facts[name] else t)
     capacity = config.actions.weekly_capacity
     room = max(capacity - _closed_this_week(ws, config, day), 0) if capacity else None
     kept, counts, summary = _select(ctx, found, day=day, names=names, room=room)
 
     # Only this week's rows reach Python: their reasons and messages.
-    candidates = _render(ctx, found, kept)
+    candidates = _render(ctx, found, facts, kept)
     held = {r["action_id"]: bool(r["held"]) for r in kept}
     sticky = {r["action_id"]: bool(r["_sticky"]) for r in kept}
     listed = sorted(
@@ -427,11 +434,15 @@ def _select(
 
 
 def _render(
-    ctx: PlaybookContext, found: dict[str, ir.Table], kept: list[dict[str, Any]]
+    ctx: PlaybookContext,
+    found: dict[str, ir.Table],
+    facts: dict[str, tuple[str, ...]],
+    kept: list[dict[str, Any]],
 ) -> dict[str, Candidate]:
     """The kept rows as :class:`Candidate` objects, by action id, with their reasons
     and messages, worded from their rows of the playbooks' candidates (``found``,
-    computed once for the run: only the kept rows are read back)."""
+    computed once for the run: only the kept rows are read back) and the customer
+    facts (``facts``: the columns of ``ctx.customers`` each playbook's rows carried)."""
     out: dict[str, Candidate] = {}
     for name, t in found.items():
         mine = [r for r in kept if r["playbook"] == name]
@@ -445,6 +456,11 @@ def _render(
             schema={"_k_customer": "string", "_k_episode": "string"},
         )
         rows = t.semi_join(keys, [t.customer_id == keys._k_customer, t.episode == keys._k_episode])
+        if facts.get(name):
+            c = ctx.customers
+            c = c.filter(c.customer_id.isin(sorted({r["customer_id"] for r in mine})))
+            c = c.select("customer_id", *facts[name])
+            rows = rows.left_join(c, "customer_id").drop("customer_id_right")
         wanted = {(r["customer_id"], r["episode"]): r for r in mine}
         unique: dict[tuple[str, str], dict[str, Any]] = {}
         for r in rows.to_pyarrow().to_pylist():
