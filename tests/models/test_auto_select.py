@@ -131,6 +131,22 @@ def test_rank_prefers_passing_candidates_then_the_smallest_errors() -> None:
     assert best_but_flagged.score == pytest.approx(3.0)
 
 
+def test_log_likelihoods_equal_but_for_the_last_digits_are_a_tie() -> None:
+    """MBG/CNBD-k with k = 1 is MBG/NBD: their log-likelihoods on CDNOW differed by
+    4e-12, and which came out ahead changed between machines.  A tie keeps the order of
+    the candidates (the simpler model first); a real difference still counts."""
+    mbgnbd = Candidate("mbgnbd", log_likelihood=-17127.37325550992)
+    pnbd = Candidate("pnbd", log_likelihood=-17135.83588612392)
+    mbgcnbd = Candidate("mbgcnbd", log_likelihood=-17127.373255509916)
+    ranked = rank_candidates([mbgnbd, pnbd, mbgcnbd], "log_likelihood")
+    assert [c.model for c in ranked] == ["mbgnbd", "mbgcnbd", "pnbd"]
+    ahead = Candidate("mbgcnbd", log_likelihood=-17127.37)  # 3e-7 relative: better
+    ranked = rank_candidates(
+        [Candidate("mbgnbd", log_likelihood=-17127.373), ahead], "log_likelihood"
+    )
+    assert [c.model for c in ranked] == ["mbgcnbd", "mbgnbd"]
+
+
 @pytest.mark.parametrize(
     ("first", "last"),
     [

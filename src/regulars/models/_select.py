@@ -310,6 +310,11 @@ def candidate_from_check(name: str, check: HoldoutCheck, fitted: Any) -> Candida
     )
 
 
+#: Relative difference under which two candidates' scores are a tie
+#: (:func:`rank_candidates`).
+TIE_TOLERANCE = 1e-9
+
+
 def rank_candidates(candidates: list[Candidate], method: str) -> list[Candidate]:
     """Candidates best first: those that pass their diagnostics, then the others.
 
@@ -317,7 +322,10 @@ def rank_candidates(candidates: list[Candidate], method: str) -> list[Candidate]
     the smallest error of its kind among the fitted candidates, and ``score`` is the
     sum of these ratios (3.0: best on all three); lower is better.  Without a holdout
     the score is minus the log-likelihood (all candidates have four parameters).  Ties
-    keep the order of the candidates list.
+    keep the order of the candidates list; scores within :data:`TIE_TOLERANCE`
+    (relative) of each other are ties, so that the same model in two forms (MBG/CNBD-k
+    with k = 1 is MBG/NBD, their log-likelihoods equal to 1e-12) is chosen by that
+    order, not by the last digits of two optimizers, which differ between machines.
     """
     fitted = [c for c in candidates if c.failed is None]
     if method == "holdout":
@@ -337,14 +345,18 @@ def rank_candidates(candidates: list[Candidate], method: str) -> list[Candidate]
         for c in fitted:
             c.score = -c.log_likelihood if math.isfinite(c.log_likelihood) else math.inf
     order = {id(c): i for i, c in enumerate(candidates)}
+    scores = [c.score for c in fitted if math.isfinite(c.score)]
+
+    def tied(score: float) -> float:
+        """The best score within the tolerance of ``score`` (itself if none)."""
+        if not math.isfinite(score):
+            return math.inf
+        near = [s for s in scores if abs(s - score) <= TIE_TOLERANCE * max(abs(score), 1.0)]
+        return min(near, default=score)
+
     return sorted(
         candidates,
-        key=lambda c: (
-            c.failed is not None,
-            not c.passes,
-            c.score if math.isfinite(c.score) else math.inf,
-            order[id(c)],
-        ),
+        key=lambda c: (c.failed is not None, not c.passes, tied(c.score), order[id(c)]),
     )
 
 
