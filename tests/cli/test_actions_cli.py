@@ -345,3 +345,42 @@ def test_the_engine_out_of_memory_is_one_clear_message(
     assert "Traceback" not in result.output
     with Workspace.open(ws_path, read_only=True) as ws:
         assert not ws.has_table("actions")
+
+
+def test_spark_out_of_memory_is_one_clear_message(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JVM out of memory reported through Py4J (as a 30 M-line book's per-customer
+    aggregate did on a local session with 4 shuffle partitions): one message naming the
+    driver memory and the partitions, no traceback; any other Py4J error is not hidden."""
+    import regulars.actions
+
+    java_error = type("Py4JJavaError", (Exception,), {"__module__": "py4j.protocol"})
+
+    def starved(ws: Workspace, **_: object) -> None:
+        raise java_error(
+            "An error occurred while calling o171.localCheckpoint.\n"
+            ": org.apache.spark.SparkException: Job aborted due to stage failure\n"
+            "Caused by: org.apache.spark.memory.SparkOutOfMemoryError: No enough memory "
+            "for aggregation\n\tat org.apache.spark.sql.execution.Foo.bar(Foo.java:1)"
+        )
+
+    monkeypatch.setattr(regulars.actions, "compute_actions", starved)
+    result = CliRunner().invoke(app, ["actions", "-w", str(ws_path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    text = " ".join(result.stderr.split())
+    assert "Error: Spark ran out of memory: Caused by: org.apache.spark.memory." in text
+    assert "SparkOutOfMemoryError: No enough memory for aggregation" in text
+    assert "Nothing was written by the unfinished step" in text
+    assert "$REGULARS_SPARK_DRIVER_MEMORY" in text
+    assert "spark.sql.shuffle.partitions" in text
+    assert "Traceback" not in result.output
+
+    def broken(ws: Workspace, **_: object) -> None:
+        raise java_error("An error occurred: java.lang.IllegalStateException: no")
+
+    monkeypatch.setattr(regulars.actions, "compute_actions", broken)
+    result = CliRunner().invoke(app, ["actions", "-w", str(ws_path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, java_error)

@@ -156,6 +156,28 @@ class _Group(click.Group):
             raise UserError(_out_of_memory_message(str(exc))) from None
         except duckdb.IOException as exc:  # the database file failed under a query
             raise UserError(_database_io_message(str(exc))) from None
+        except Exception as exc:
+            if _spark_out_of_memory(exc):
+                raise UserError(_spark_out_of_memory_message(str(exc))) from None
+            raise
+
+
+def _spark_out_of_memory(exc: Exception) -> bool:
+    """Whether ``exc`` is Spark's (Py4J's or PySpark's) report of a JVM out of memory."""
+    module = type(exc).__module__ or ""
+    return module.startswith(("py4j", "pyspark")) and "OutOfMemoryError" in str(exc)
+
+
+def _spark_out_of_memory_message(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if "OutOfMemoryError" in line]
+    cause = lines[-1] if lines else "OutOfMemoryError"
+    return (
+        f"Spark ran out of memory: {cause}\n"
+        "Nothing was written by the unfinished step. Fix: give the local driver more "
+        "memory ($REGULARS_SPARK_DRIVER_MEMORY, default 4g), or split the work into "
+        'smaller tasks: REGULARS_SPARK_CONF=\'{"spark.sql.shuffle.partitions": "256"}\' '
+        "(docs/scale.md)."
+    )
 
 
 def _out_of_memory_message(text: str) -> str:
