@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -317,6 +318,21 @@ def test_a_book_without_amounts_shows_no_money(tmp_path: Path) -> None:
     assert (first["value_at_stake"], first["orders_at_stake"]) == ("", "7.0")  # empty, not 0
 
 
+def _one_message(
+    ws_path: Path, monkeypatch: pytest.MonkeyPatch, compute: Callable[..., None]
+) -> str:
+    """`regulars actions` with ``compute`` in place of the actions: it must fail with
+    one message and no traceback; the message, on one line."""
+    import regulars.actions
+
+    monkeypatch.setattr(regulars.actions, "compute_actions", compute)
+    result = CliRunner().invoke(app, ["actions", "-w", str(ws_path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    return " ".join(result.stderr.split())
+
+
 def test_the_engine_out_of_memory_is_one_clear_message(
     ws_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,25 +340,18 @@ def test_the_engine_out_of_memory_is_one_clear_message(
     command: one message that names the settings and the spill folder, no traceback."""
     import duckdb
 
-    import regulars.actions
-
     def starved(ws: Workspace, **_: object) -> None:
         con = duckdb.connect()
         con.execute("SET temp_directory = ''")
         con.execute("SET memory_limit = '20MB'")
         con.execute("SELECT count(DISTINCT i::VARCHAR) FROM range(30000000) t(i)").fetchall()
 
-    monkeypatch.setattr(regulars.actions, "compute_actions", starved)
-    result = CliRunner().invoke(app, ["actions", "-w", str(ws_path)])
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit)
-    text = " ".join(result.stderr.split())
+    text = _one_message(ws_path, monkeypatch, starved)
     assert "Error: The database engine ran out of memory or of disk" in text
     assert "Out of Memory Error: failed to allocate" in text
     assert "Nothing was written by the unfinished step" in text
     assert "regulars.duckdb.tmp-<pid>" in text
     assert "[actions] memory" in text
-    assert "Traceback" not in result.output
     with Workspace.open(ws_path, read_only=True) as ws:
         assert not ws.has_table("actions")
 
@@ -365,17 +374,12 @@ def test_spark_out_of_memory_is_one_clear_message(
             "for aggregation\n\tat org.apache.spark.sql.execution.Foo.bar(Foo.java:1)"
         )
 
-    monkeypatch.setattr(regulars.actions, "compute_actions", starved)
-    result = CliRunner().invoke(app, ["actions", "-w", str(ws_path)])
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit)
-    text = " ".join(result.stderr.split())
+    text = _one_message(ws_path, monkeypatch, starved)
     assert "Error: Spark ran out of memory: Caused by: org.apache.spark.memory." in text
     assert "SparkOutOfMemoryError: No enough memory for aggregation" in text
     assert "Nothing was written by the unfinished step" in text
     assert "$REGULARS_SPARK_DRIVER_MEMORY" in text
     assert "spark.sql.shuffle.partitions" in text
-    assert "Traceback" not in result.output
 
     def broken(ws: Workspace, **_: object) -> None:
         raise java_error("An error occurred: java.lang.IllegalStateException: no")
