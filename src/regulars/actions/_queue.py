@@ -444,6 +444,14 @@ def _render(
     computed once for the run: only the kept rows are read back) and the customer
     facts (``facts``: the columns of ``ctx.customers`` each playbook's rows carried)."""
     out: dict[str, Candidate] = {}
+    # The facts of every kept customer, read once for all playbooks.
+    columns = [c for c in ctx.customers.columns if any(c in f for f in facts.values())]
+    known: dict[str, dict[str, Any]] = {}
+    if columns and kept:
+        c = ctx.customers
+        c = c.filter(c.customer_id.isin(sorted({r["customer_id"] for r in kept})))
+        for row in c.select("customer_id", *columns).to_pyarrow().to_pylist():
+            known[row.pop("customer_id")] = row
     for name, t in found.items():
         mine = [r for r in kept if r["playbook"] == name]
         if not mine:
@@ -456,14 +464,11 @@ def _render(
             schema={"_k_customer": "string", "_k_episode": "string"},
         )
         rows = t.semi_join(keys, [t.customer_id == keys._k_customer, t.episode == keys._k_episode])
-        if facts.get(name):
-            c = ctx.customers
-            c = c.filter(c.customer_id.isin(sorted({r["customer_id"] for r in mine})))
-            c = c.select("customer_id", *facts[name])
-            rows = rows.left_join(c, "customer_id").drop("customer_id_right")
         wanted = {(r["customer_id"], r["episode"]): r for r in mine}
         unique: dict[tuple[str, str], dict[str, Any]] = {}
         for r in rows.to_pyarrow().to_pylist():
+            fact = known.get(r["customer_id"], {})
+            r |= {k: fact.get(k) for k in facts.get(name, ())}
             unique.setdefault((r["customer_id"], r["episode"]), r)
         ordered = [unique[k] for k in sorted(unique)]
         for c in PLAYBOOKS[name].render(ctx, ctx.config.playbooks.get(name), ordered):
