@@ -720,12 +720,20 @@ def _bfgs_update(inverse: FloatArray, s: FloatArray, y: FloatArray) -> FloatArra
 def _hessian(
     objective: Callable[[FloatArray], tuple[float, FloatArray]], z: FloatArray
 ) -> FloatArray:
+    """Central differences of the gradient; the ``2k`` gradients are independent, so
+    they run on the machine's cores (:func:`regulars.models._threads.in_order`)."""
+    from regulars.models._threads import in_order
+
     k = z.shape[0]
+    steps = [1e-5 * max(1.0, abs(z[j])) for j in range(k)]
+    points = []
+    for j in range(k):
+        for sign in (1.0, -1.0):
+            point = z.copy()
+            point[j] += sign * steps[j]
+            points.append(point)
+    grads = list(in_order(lambda point: np.asarray(objective(point)[1], dtype=float), points))
     hess = np.empty((k, k))
     for j in range(k):
-        h = 1e-5 * max(1.0, abs(z[j]))
-        zp, zm = z.copy(), z.copy()
-        zp[j] += h
-        zm[j] -= h
-        hess[:, j] = (objective(zp)[1] - objective(zm)[1]) / (2.0 * h)
+        hess[:, j] = (grads[2 * j] - grads[2 * j + 1]) / (2.0 * steps[j])
     return (hess + hess.T) / 2.0

@@ -25,8 +25,8 @@ from regulars.models._scoring import (
     MONTH_DAYS,
     _factorizable,
     _horizon,
-    discounted_expected_purchases,
 )
+from regulars.models._threads import in_order
 from regulars.models.uncertainty import (
     _DiscountedPairs,
     _Running,
@@ -106,24 +106,29 @@ def interval_columns(
         else None
     )
     run_p, run_e, run_d = _Running(n), _Running(n), _Running(n)
-    for z in parameter_draws(purchase, n_draws=N_DRAWS, seed=SEED):
+
+    def one_draw(z: Any) -> tuple[Any, Any, Any]:
+        """This draw's logit P(alive), log orders in a year and log discounted orders."""
         model = _with_z(purchase, z)
         if p_only:
             p = np.clip(model._p_alive(model._theta(), *args), 0.0, 1.0)
-            run_p.add(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)))
-            continue
+            return logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)), None, None
         p, e = _scores(model, tuples, t_year, pairs if use_pairs else None)
-        run_p.add(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)))
-        run_e.add(np.log(np.maximum(np.asarray(e, dtype=float), 1e-300)))
+        lp = logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS))
+        le = np.log(np.maximum(np.asarray(e, dtype=float), 1e-300))
         if spend is None or dep_pairs is None:
-            continue
-        if dep_pairs is not None:
-            dep = dep_pairs.value(model, None, z, p_alive=p)  # this draw's P(alive)
-        else:
-            dep = discounted_expected_purchases(
-                model, tuples, months=months, discount_rate=discount_rate, time_unit=time_unit
-            )
-        run_d.add(np.log(np.maximum(np.asarray(dep, dtype=float), 1e-300)))
+            return lp, le, None
+        dep = dep_pairs.value(model, None, z, p_alive=p)  # this draw's P(alive)
+        return lp, le, np.log(np.maximum(np.asarray(dep, dtype=float), 1e-300))
+
+    # the draws on the machine's cores, added in their order: the same sums as one loop
+    draws = parameter_draws(purchase, n_draws=N_DRAWS, seed=SEED)
+    for lp_z, le_z, ld_z in in_order(one_draw, draws):
+        run_p.add(lp_z)
+        if le_z is not None:
+            run_e.add(le_z)
+        if ld_z is not None:
+            run_d.add(ld_z)
     lp = logit(np.clip(p0, _EPS, 1.0 - _EPS))
     le = np.log(np.maximum(e0, 1e-300))
     columns: dict[str, Any] = {}
