@@ -238,6 +238,46 @@ def order_ledger(
     is_purchase : boolean
         A paid order: not a credit note, net revenue above 0 (or no amount at all).
     """
+    return computed_once(ledger_expression(orders, credit_window_days=credit_window_days))
+
+
+def purchases(
+    orders: ir.Table, /, *, credit_window_days: int = DEFAULT_CREDIT_WINDOW_DAYS
+) -> ir.Table:
+    """The paid orders of :func:`order_ledger` (``is_purchase`` true), same columns."""
+    ledger = order_ledger(orders, credit_window_days=credit_window_days)
+    return ledger.filter(ledger.is_purchase)
+
+
+def guest_ledger(guest_orders: ir.Table, /) -> ir.Table:
+    """:func:`order_ledger` of ``guest_orders``: the same rules, without a customer.
+
+    Cancelled guest orders are ignored, a refund is ``refund_amount`` (the whole
+    revenue for status ``refunded`` without one), and a guest credit note (revenue 0,
+    a refund above 0) is netted against the guest invoice its id names (``C`` + the
+    invoice's id, rule a).  With no customer there are no recent orders of the same
+    customer to match by amount (rule b), so any other guest credit note stays a
+    negative amount on its own day.
+
+    Columns: those of :func:`order_ledger` (``guest_orders`` has no ``customer_id``).
+    """
+    g = guest_orders
+    # The credit note's "customer" is the invoice it names, every other order's is
+    # itself: rule (a) then links exactly the named invoice, and rule (b) can only
+    # find that same invoice again (an order of another guest never matches).
+    names_invoice = (g.revenue.cast(_MONEY) == 0).fill_null(False) & g.order_id.startswith("C")
+    key = ibis.cases((names_invoice, g.order_id.substr(1)), else_=g.order_id)
+    ledger = order_ledger(g.mutate(customer_id=key.cast("string")))
+    return ledger.drop("customer_id")
+
+
+def ledger_expression(
+    orders: ir.Table, /, *, credit_window_days: int = DEFAULT_CREDIT_WINDOW_DAYS
+) -> ir.Table:
+    """:func:`order_ledger` without its final step on Spark (computing the ledger once
+    and keeping it in memory), for a caller that stores it anyway
+    (:func:`regulars.engine.shared_table`).  On DuckDB the two are the same.  The
+    credit notes and their links are still computed once on Spark, here."""
     o = orders.filter(orders.status.fill_null("paid") != "cancelled")
     status = o.status.fill_null("paid")
     revenue = o.revenue.cast(_MONEY)
@@ -301,34 +341,4 @@ def order_ledger(
         credit_for=j._i_id,
         is_purchase=is_purchase,
     )
-    return computed_once(ledger)
-
-
-def purchases(
-    orders: ir.Table, /, *, credit_window_days: int = DEFAULT_CREDIT_WINDOW_DAYS
-) -> ir.Table:
-    """The paid orders of :func:`order_ledger` (``is_purchase`` true), same columns."""
-    ledger = order_ledger(orders, credit_window_days=credit_window_days)
-    return ledger.filter(ledger.is_purchase)
-
-
-def guest_ledger(guest_orders: ir.Table, /) -> ir.Table:
-    """:func:`order_ledger` of ``guest_orders``: the same rules, without a customer.
-
-    Cancelled guest orders are ignored, a refund is ``refund_amount`` (the whole
-    revenue for status ``refunded`` without one), and a guest credit note (revenue 0,
-    a refund above 0) is netted against the guest invoice its id names (``C`` + the
-    invoice's id, rule a).  With no customer there are no recent orders of the same
-    customer to match by amount (rule b), so any other guest credit note stays a
-    negative amount on its own day.
-
-    Columns: those of :func:`order_ledger` (``guest_orders`` has no ``customer_id``).
-    """
-    g = guest_orders
-    # The credit note's "customer" is the invoice it names, every other order's is
-    # itself: rule (a) then links exactly the named invoice, and rule (b) can only
-    # find that same invoice again (an order of another guest never matches).
-    names_invoice = (g.revenue.cast(_MONEY) == 0).fill_null(False) & g.order_id.startswith("C")
-    key = ibis.cases((names_invoice, g.order_id.substr(1)), else_=g.order_id)
-    ledger = order_ledger(g.mutate(customer_id=key.cast("string")))
-    return ledger.drop("customer_id")
+    return ledger

@@ -200,3 +200,91 @@ def test_local_spark_jvm_options_put_the_users_last():
         "-XX:CompileThresholdScaling=1",
         "-Xss4m",
     ]
+
+
+def _shared_folders(ws: Workspace) -> list[str]:
+    from regulars.engine._backend import derived_dir
+    from regulars.engine._shared import SPARK_SHARED_DIR
+
+    folder = derived_dir(ws) / SPARK_SHARED_DIR
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def _probe(ws: Workspace, calls: list[int]) -> object:
+    from regulars.engine import shared_table
+
+    def build():
+        calls.append(1)
+        orders = tables(ws)["orders"]
+        return orders.aggregate(n=orders.count(), revenue=orders.revenue.sum())
+
+    return shared_table(ws, "probe", {"format": 1}, build)
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+@pytest.mark.usefixtures("spark")
+def test_spark_stores_shared_tables_for_the_next_command(tmp_path, book):
+    """A shared table computed on Spark is written under derived/.shared and read by
+    the next command (a new session: the session's memory is cleared here) without
+    computing it again, with the same rows and types; new data make a new one and
+    remove the old."""
+    from regulars.engine._shared import _SESSION
+
+    book.to_parquet(tmp_path / "sp" / "data")
+    ws = _workspace(tmp_path / "sp", 'backend = "spark"\nparquet_dir = "data"')
+    calls: list[int] = []
+    first = _probe(ws, calls)
+    rows = first.to_pyarrow()  # type: ignore[attr-defined]
+    assert calls == [1]
+    (stored,) = _shared_folders(ws)
+    assert stored.startswith("_shared_probe_")
+    _SESSION.clear()  # a new command: nothing kept in memory
+    again = _probe(ws, calls)
+    assert calls == [1]  # read from the files, not computed again
+    assert again.to_pyarrow().equals(rows)  # type: ignore[attr-defined]
+    assert again.schema() == first.schema()  # type: ignore[attr-defined]
+    assert rows.column("n").to_pylist() == [len(book.orders)]
+
+    # the ledger of the metrics is stored the same way, and gives DuckDB's numbers
+    want = _rows(growth_accounting(ws, period="quarter"))
+    assert any(name.startswith("_shared_ledger_") for name in _shared_folders(ws))
+    _SESSION.clear()
+    assert _rows(growth_accounting(ws, period="quarter")) == want
+
+    # new data (a Parquet file rewritten): computed again, the old copies removed
+    orders = pq.read_table(tmp_path / "sp" / "data" / "orders.parquet")
+    pq.write_table(
+        orders.slice(0, orders.num_rows - 1), tmp_path / "sp" / "data" / "orders.parquet"
+    )
+    _SESSION.clear()
+    fewer = _probe(ws, calls)
+    assert calls == [1, 1]
+    assert fewer.to_pyarrow().column("n").to_pylist() == [len(book.orders) - 1]  # type: ignore[attr-defined]
+    folders = _shared_folders(ws)
+    assert len(folders) == 1
+    assert folders != [stored]
+    ws.close()
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_spark_keeps_tables_of_its_catalogue_in_the_session_only(tmp_path, book, spark):
+    """Tables registered in the Spark session change without the workspace knowing:
+    their shared tables are computed per session and never written to disk."""
+    from regulars.engine._shared import _SESSION
+
+    book.to_parquet(tmp_path / "lake")
+    spark.read.parquet(str(tmp_path / "lake" / "orders.parquet")).createOrReplaceTempView("orders")
+    try:
+        ws = _workspace(tmp_path / "sp", 'backend = "spark"')
+        calls: list[int] = []
+        got = _probe(ws, calls).to_pyarrow()  # type: ignore[attr-defined]
+        assert got.column("n").to_pylist() == [len(book.orders)]
+        assert _shared_folders(ws) == []
+        _SESSION.clear()
+        _probe(ws, calls)
+        assert calls == [1, 1]
+        ws.close()
+    finally:
+        spark.catalog.dropTempView("orders")

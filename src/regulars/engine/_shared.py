@@ -11,8 +11,17 @@ caller that asks for the same ``kind`` and ``params``:
   ``_regulars_shared`` with the data version it was computed from; so ``regulars
   score`` reads what ``regulars fit`` stored, in another process.  Tables of an older
   data version are dropped when a newer one is stored;
-* on Spark it is computed once per Spark session (:func:`computed_once`) and kept
-  for the session's lifetime, keyed by the data version too.
+* on Spark it is written as Parquet by Spark to
+  ``<workspace>/derived/.shared/_shared_<kind>_<hash>-<version>/`` (with its Ibis
+  schema beside the parts), so the next command, in a new Spark session, reads the
+  files instead of computing it again; folders of other data versions are removed
+  when a new one is written.  That needs data whose version the workspace knows: a
+  local ``parquet_dir`` (its files' names, sizes and times are part of the version) or
+  the workspace's own tables.  With tables of the Spark catalogue or a remote
+  ``parquet_dir``, which can change without regulars knowing, and when the folder
+  cannot be written, it is computed once per Spark session (:func:`computed_once`)
+  instead.  Either way a session keeps what it read or computed, keyed by the data
+  version.
 
 ``params`` must name everything the table depends on besides the data (the
 observation end, the time unit, the settings of the ledger...); regulars' version is
@@ -21,8 +30,11 @@ added, so an upgrade never reads a table computed by older code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
+import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -143,7 +155,9 @@ def shared_table(
         if hit is None:
             for key in [k for k in tables if k[0] == name]:  # older data versions
                 del tables[key]
-            hit = tables[(name, version)] = computed_once(build())
+            hit = tables[(name, version)] = _on_spark(
+                ws, backend, kind, name, version, build, one_per_kind=one_per_kind
+            )
         return hit
     if backend is not ws.ibis:
         return build()
@@ -169,6 +183,90 @@ def shared_table(
             [name, kind, text, version],
         )
     return ws.ibis.table(name)
+
+
+#: Where Spark stores the shared tables, under the workspace's ``derived`` folder (a
+#: dot folder: not read as a derived table of its own).
+SPARK_SHARED_DIR = ".shared"
+#: The Ibis schema of a stored table, written beside its Parquet parts (Spark skips
+#: files whose names start with an underscore).
+_SCHEMA_FILE = "_regulars_schema.json"
+
+
+def _spark_folder(ws: Workspace, backend: Any) -> Path | None:
+    """Where Spark stores the shared tables of ``ws``, or None when the data version
+    does not cover the data (tables of the Spark catalogue, a remote ``parquet_dir``)."""
+    from regulars.engine._backend import derived_dir
+    from regulars.schema import TABLES
+
+    raw = ws.config.engine.parquet_dir
+    if raw:
+        folder = Path(raw).expanduser()
+        if not folder.is_absolute():
+            folder = ws.path / folder
+        if not folder.is_dir():  # s3a://..., hdfs://...: no fingerprint of the files
+            return None
+    elif set(backend.list_tables()) & {*TABLES, "guest_orders"}:
+        return None  # the session's own tables: they change without a data version
+    return derived_dir(ws) / SPARK_SHARED_DIR
+
+
+def _on_spark(
+    ws: Workspace,
+    backend: Any,
+    kind: str,
+    name: str,
+    version: str,
+    build: Callable[[], ir.Table],
+    *,
+    one_per_kind: bool,
+) -> ir.Table:
+    """:func:`shared_table` on Spark: the stored Parquet files of this data version,
+    else ``build()`` written there by Spark and read back (or, where nothing can be
+    stored, computed once for the session)."""
+    folder = _spark_folder(ws, backend)
+    if folder is None:
+        return computed_once(build())
+    tag = hashlib.sha256(version.encode()).hexdigest()[:16]
+    target = folder / f"{name}-{tag}"
+    if (target / _SCHEMA_FILE).is_file():
+        return _read_spark(backend, target)
+    if not ws.stores_shared_tables:  # a what-if run: reads stored copies, stores none
+        return computed_once(build())
+    expr = build()
+    tmp = folder / f".{name}-{uuid.uuid4().hex[:12]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        backend.to_parquet(expr, str(tmp))
+        schema = {column: str(dtype) for column, dtype in expr.schema().items()}
+        (tmp / _SCHEMA_FILE).write_text(json.dumps(schema))
+        with contextlib.suppress(OSError):  # another command stored it first: keep that
+            tmp.rename(target)
+    except OSError:  # a folder that cannot be written: computed for this session only
+        return computed_once(expr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not (target / _SCHEMA_FILE).is_file():  # not stored after all: this session only
+        return computed_once(expr)
+    kind_prefix = f"{_PREFIX}{kind}_"
+    for entry in folder.iterdir():  # other data versions, and the kind's other copies
+        stem, _, entry_tag = entry.name.rpartition("-")
+        stale = entry_tag != tag or (one_per_kind and stem.startswith(kind_prefix))
+        if entry != target and not entry.name.startswith(".") and stale:
+            shutil.rmtree(entry, ignore_errors=True)
+    return _read_spark(backend, target)
+
+
+def _read_spark(backend: Any, folder: Path) -> ir.Table:
+    """The Parquet files of a stored shared table, with the types it was written with."""
+    import ibis
+
+    saved = json.loads((folder / _SCHEMA_FILE).read_text())
+    schema = ibis.schema({column: ibis.dtype(dtype) for column, dtype in saved.items()})
+    out = backend.read_parquet(str(folder), table_name=f"regulars_shared_{uuid.uuid4().hex}")
+    if out.schema() != schema:  # Spark's own types (nullability) back to the expression's
+        out = out.cast(schema)
+    return out
 
 
 def shared_stored(ws: Workspace, kind: str, params: Mapping[str, Any]) -> bool:

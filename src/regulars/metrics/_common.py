@@ -56,7 +56,7 @@ import pyarrow as pa
 
 from regulars.config import Config, Period
 from regulars.errors import ConfigError, SchemaError
-from regulars.ledger import credit_window_days, order_ledger
+from regulars.ledger import credit_window_days, ledger_expression, order_ledger
 
 if TYPE_CHECKING:
     from regulars.store import Workspace
@@ -249,11 +249,11 @@ class MetricContext:
 
     def ledger(self) -> ir.Table:
         """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context;
-        with a workspace (not on Spark) stored once per data version
-        (:func:`regulars.engine.shared_table`) and read by every later metric.
+        with a workspace, stored once per data version
+        (:func:`regulars.engine.shared_table`: a table of the workspace file, or on
+        Spark Parquet files under ``derived/``) and read by every later metric.
 
         Only the ``orders`` columns the metrics read (:data:`FACT_COLUMNS`) go into it:
-        on Spark the ledger is computed once and held in the driver's memory, and
         descriptive columns (product, category, quantity...) would only make it larger.
         """
         if "ledger" in self._memo:
@@ -261,22 +261,22 @@ class MetricContext:
         orders = self.table("orders")
         keep = self._ledger_columns()
         window = credit_window_days(self.config)
-
-        def build() -> ir.Table:  # order_ledger caches its own result on Spark
-            return order_ledger(orders.select(*keep), credit_window_days=window)
-
+        if self.workspace is None:  # order_ledger computes it once on Spark
+            self._memo["ledger"] = order_ledger(orders.select(*keep), credit_window_days=window)
+            return self._memo["ledger"]
         from regulars.engine import shared_table
-        from regulars.engine._backend import engine_name, engine_of
 
-        if self.workspace is None or engine_name(engine_of(orders)) == "pyspark":
-            self._memo["ledger"] = build()
-        else:
-            # Stored once per data version in the workspace file, compressed: every
-            # metric, the report and the web app read it instead of matching the
-            # credit notes again, and DuckDB does not hold (and spill) an uncompressed
-            # copy of the orders while a query reads the ledger several times.
-            params = self._ledger_params()
-            self._memo["ledger"] = shared_table(self.workspace, "ledger", params, build)
+        # Stored once per data version: every metric, the report and the web app read
+        # it instead of matching the credit notes again.  In the workspace file it is
+        # compressed, so DuckDB does not hold (and spill) an uncompressed copy of the
+        # orders while a query reads the ledger several times; on Spark, each command
+        # (a new session) reads the stored files instead of computing it again.
+        self._memo["ledger"] = shared_table(
+            self.workspace,
+            "ledger",
+            self._ledger_params(),
+            lambda: ledger_expression(orders.select(*keep), credit_window_days=window),
+        )
         return self._memo["ledger"]
 
     def _ledger_columns(self) -> list[str]:
@@ -290,9 +290,9 @@ class MetricContext:
         }
 
     def ledger_stored(self) -> bool:
-        """Whether :meth:`ledger` reads a stored copy (True without a workspace or on
-        Spark, where none is stored): a read-only command (the report) asks this to
-        have a writer store it first."""
+        """Whether :meth:`ledger` reads a stored copy (True without a workspace, and
+        on Spark, where the command that needs it stores it): a read-only command (the
+        report) asks this to have a writer store it first."""
         from regulars.engine import shared_stored
 
         if self.workspace is None:
