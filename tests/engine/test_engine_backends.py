@@ -251,6 +251,15 @@ def test_spark_stores_shared_tables_for_the_next_command(tmp_path, book):
     assert any(name.startswith("_shared_ledger_") for name in _shared_folders(ws))
     _SESSION.clear()
     assert _rows(growth_accounting(ws, period="quarter")) == want
+    # so is each customer's first paid order (new vs returning, cohorts, guarantee)
+    book.to_parquet(tmp_path / "dk" / "data")
+    duck = _workspace(tmp_path / "dk", 'backend = "parquet"\nparquet_dir = "data"')
+    expected = _rows(new_vs_returning(duck, period="quarter"))
+    duck.close()
+    assert _rows(new_vs_returning(ws, period="quarter")) == expected
+    assert any(name.startswith("_shared_first_paid_") for name in _shared_folders(ws))
+    _SESSION.clear()
+    assert _rows(new_vs_returning(ws, period="quarter")) == expected
 
     # new data (a Parquet file rewritten): computed again, the old copies removed
     orders = pq.read_table(tmp_path / "sp" / "data" / "orders.parquet")

@@ -235,17 +235,35 @@ class MetricContext:
         return built
 
     def first_paid(self, period: Period) -> ir.Table:
-        """:func:`first_paid_orders` of :func:`order_facts` for ``period``, once per context.
+        """:func:`first_paid_orders` of :func:`order_facts` for ``period``, shared.
 
         Each customer's acquisition (``customer_id``, ``first_date``, ``cohort_index``,
-        ``cohort``), which a metric and the left-censoring detector
-        (:func:`regulars.metrics._periods.left_censored_customers`) both read: on Spark
-        it is computed once (one row per customer) instead of grouping the orders again
-        for every step that reads it.
+        ``cohort``), which most metrics and the left-censoring detector
+        (:func:`regulars.metrics._periods.left_censored_customers`) read.  With a
+        workspace it is shared per data version like :meth:`customer_periods` (stored
+        by a writer, and on Spark as Parquet under ``derived/``, so the next command
+        reads one row per customer instead of grouping all the orders again); without
+        one, computed once per context.
         """
-        return self.once(
-            f"first_paid_{period}", lambda: first_paid_orders(order_facts(self, period))
+        key = f"first_paid_{period}"
+        if key in self._memo:
+            return self._memo[key]
+        if self.workspace is None:
+            return self.once(key, lambda: first_paid_orders(order_facts(self, period)))
+        from regulars.engine import shared_table
+
+        params = {
+            "period": period,
+            "credit_window_days": credit_window_days(self.config),
+            "format": 1,
+        }
+        self._memo[key] = shared_table(
+            self.workspace,
+            "first_paid",
+            params,
+            lambda: first_paid_orders(order_facts(self, period)),
         )
+        return self._memo[key]
 
     def ledger(self) -> ir.Table:
         """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context;
