@@ -219,20 +219,41 @@ class MetricContext:
             return self.once(key, lambda: customer_period_revenue(order_facts(self, period)))
         from regulars.engine import shared_table
 
-        params = {
+        built = shared_table(
+            self.workspace,
+            "customer_periods",
+            self._customer_periods_params(period),
+            lambda: customer_period_revenue(order_facts(self, period)),
+        )
+        self._memo[key] = built
+        return built
+
+    def _customer_periods_params(self, period: Period) -> dict[str, object]:
+        return {
             "period": period,
             "credit_window_days": credit_window_days(self.config),
             "default_margin": str(self.config.workspace.default_margin),
             "format": 1,
         }
-        built = shared_table(
-            self.workspace,
-            "customer_periods",
-            params,
-            lambda: customer_period_revenue(order_facts(self, period)),
-        )
-        self._memo[key] = built
-        return built
+
+    def customer_periods_stored(self, period: Period) -> bool:
+        """Whether :meth:`customer_periods` reads stored rows rather than grouping the
+        orders inside the query: a copy in the workspace file of the current data
+        version, or Spark, which stores it (or keeps it for the session) when first
+        read.  A metric that needs less than the whole table (lifecycle: the paid
+        customer-periods) reads it only then, and the orders otherwise."""
+        from regulars.engine import backend_for, data_version, shared_stored
+        from regulars.engine._backend import engine_name
+
+        ws = self.workspace
+        if ws is None or data_version(ws) is None:
+            return False
+        backend = backend_for(ws)
+        if engine_name(backend) == "pyspark":
+            return True
+        if backend is not ws.ibis:
+            return False
+        return shared_stored(ws, "customer_periods", self._customer_periods_params(period))
 
     def first_paid(self, period: Period) -> ir.Table:
         """:func:`first_paid_orders` of :func:`order_facts` for ``period``, shared.

@@ -27,8 +27,12 @@ _EVENTS = ("new", "won_back", "active")
 _STEPS = ("_new", "_won_back", "_active", "_quiet", "_at_risk", "_lapse", "_newly")
 
 
-def purchase_spells(facts: ir.Table, window: int) -> ir.Table:
+def purchase_spells(paid: ir.Table, span: ir.Table, window: int) -> ir.Table:
     """One row per customer and period with a paid order, with the gap around it.
+
+    ``paid`` holds each customer and period with a paid order once (``customer_id``,
+    ``period_index``); the last period of ``span`` (any table with ``period_index``:
+    the order facts, or the customer periods) ends the last spells.
 
     Columns: ``customer_id``, ``period_index``, ``previous_index`` (the customer's
     previous period with a paid order, null for the first), ``end_index`` (the last
@@ -39,9 +43,8 @@ def purchase_spells(facts: ir.Table, window: int) -> ir.Table:
     The window order is ``period_index`` within one customer, which is unique there
     (the rows are distinct customer-periods), so lag and lead are deterministic.
     """
-    paid = facts.filter(facts.is_paid).select("customer_id", "period_index").distinct()
     w = ibis.window(group_by=paid.customer_id, order_by=paid.period_index)
-    hi = facts.aggregate(_hi=facts.period_index.max())
+    hi = span.aggregate(_hi=span.period_index.max())
     spells = paid.mutate(
         previous_index=paid.period_index.lag().over(w),
         _next=paid.period_index.lead().over(w),
@@ -116,10 +119,17 @@ def lifecycle(
             f"window = {n!r} is not valid: expected a whole number of periods, at least 1 "
             "(the periods without an order after which a customer is lapsed)."
         )
-    facts = order_facts(ctx, per)
+    if ctx.customer_periods_stored(per):
+        # Stored once per data version (growth accounting and growth sources read them
+        # too): the paid customer-periods without grouping the orders again.
+        span = ctx.customer_periods(per)
+        paid = span.filter(span.orders > 0).select("customer_id", "period_index")
+    else:  # grouping the orders here is cheaper than the whole customer-period table
+        span = order_facts(ctx, per)
+        paid = span.filter(span.is_paid).select("customer_id", "period_index").distinct()
     # Six steps below read the spells: on Spark they are computed once (a window over
     # every customer's paid periods), not once per step; DuckDB shares the subquery.
-    spells = ctx.once(f"spells_{per}_{n}", lambda: purchase_spells(facts, n))
+    spells = ctx.once(f"spells_{per}_{n}", lambda: purchase_spells(paid, span, n))
 
     # Every count is a sum of +1/-1 steps per period, accumulated over the grid below,
     # so no row per customer and quiet period is ever made.  After a paid order in p
@@ -146,7 +156,7 @@ def lifecycle(
     )
     deltas = steps.group_by("period_index").aggregate(**{c: steps[c].sum() for c in _STEPS})
 
-    bounds = facts.aggregate(lo=facts.period_index.min(), hi=facts.period_index.max())
+    bounds = span.aggregate(lo=span.period_index.min(), hi=span.period_index.max())
     grid = period_grid(bounds, per)
     d = deltas.rename(_di="period_index")
     out = grid.left_join(d, grid.period_index == d._di).drop("_di")
