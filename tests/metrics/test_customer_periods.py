@@ -112,7 +112,6 @@ def test_a_read_only_command_reads_the_stored_table_and_stores_none(
         )
 
 
-
 def test_lifecycle_reads_the_stored_customer_periods_only_when_stored(
     tmp_path: Path, book: dict[str, Path]
 ) -> None:
