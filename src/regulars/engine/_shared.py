@@ -281,6 +281,21 @@ def shared_stored(ws: Workspace, kind: str, params: Mapping[str, Any]) -> bool:
     return _is_stored(ws, _name(kind, params)[0], version)
 
 
+def shared_rows(ws: Workspace, kind: str, params: Mapping[str, Any]) -> bool:
+    """Whether :func:`shared_table` gives rows computed before the query that reads
+    them, not ``build()`` inside it: a stored copy of the current data version in the
+    workspace file, or Spark, which stores the table (or keeps it for the session)
+    when it is first read.  A caller that needs only part of the table can read the
+    part from its sources instead when this is False."""
+    version = data_version(ws)
+    if version is None:
+        return False
+    backend = backend_for(ws)
+    if engine_name(backend) == "pyspark":
+        return True
+    return backend is ws.ibis and _is_stored(ws, _name(kind, params)[0], version)
+
+
 def _is_stored(ws: Workspace, name: str, version: str) -> bool:
     """Whether the workspace file holds shared table ``name`` of data ``version``."""
     if not ws.has_table(SHARED_REGISTRY):

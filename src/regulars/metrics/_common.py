@@ -56,7 +56,7 @@ import pyarrow as pa
 
 from regulars.config import Config, Period
 from regulars.errors import ConfigError, SchemaError
-from regulars.ledger import credit_window_days, ledger_expression, order_ledger
+from regulars.ledger import credit_window_days, ledger_expression
 
 if TYPE_CHECKING:
     from regulars.store import Workspace
@@ -202,6 +202,20 @@ class MetricContext:
             self._memo[key] = computed_once(build())
         return self._memo[key]
 
+    def _shared(
+        self, key: str, kind: str, params: Mapping[str, object], build: Callable[[], ir.Table]
+    ) -> ir.Table:
+        """``build()`` once per context under ``key``; with a workspace, shared per
+        data version as ``kind`` (:func:`regulars.engine.shared_table`: a table of the
+        workspace file, or on Spark Parquet files under ``derived/``)."""
+        if self.workspace is None:
+            return self.once(key, build)
+        if key not in self._memo:
+            from regulars.engine import shared_table
+
+            self._memo[key] = shared_table(self.workspace, kind, params, build)
+        return self._memo[key]
+
     def customer_periods(self, period: Period) -> ir.Table:
         """:func:`customer_period_revenue` of :func:`order_facts` for ``period``, shared.
 
@@ -212,21 +226,12 @@ class MetricContext:
         the web app read the same table until an import changes the data; on Spark it
         is computed once per session.  Without one, once per context.
         """
-        key = f"customer_periods_{period}"
-        if key in self._memo:
-            return self._memo[key]
-        if self.workspace is None:
-            return self.once(key, lambda: customer_period_revenue(order_facts(self, period)))
-        from regulars.engine import shared_table
-
-        built = shared_table(
-            self.workspace,
+        return self._shared(
+            f"customer_periods_{period}",
             "customer_periods",
             self._customer_periods_params(period),
             lambda: customer_period_revenue(order_facts(self, period)),
         )
-        self._memo[key] = built
-        return built
 
     def _customer_periods_params(self, period: Period) -> dict[str, object]:
         return {
@@ -238,22 +243,16 @@ class MetricContext:
 
     def customer_periods_stored(self, period: Period) -> bool:
         """Whether :meth:`customer_periods` reads stored rows rather than grouping the
-        orders inside the query: a copy in the workspace file of the current data
-        version, or Spark, which stores it (or keeps it for the session) when first
-        read.  A metric that needs less than the whole table (lifecycle: the paid
+        orders inside the query (:func:`regulars.engine._shared.shared_rows`).  A
+        metric that needs less than the whole table (lifecycle: the paid
         customer-periods) reads it only then, and the orders otherwise."""
-        from regulars.engine import backend_for, data_version, shared_stored
-        from regulars.engine._backend import engine_name
+        from regulars.engine._shared import shared_rows
 
-        ws = self.workspace
-        if ws is None or data_version(ws) is None:
+        if self.workspace is None:
             return False
-        backend = backend_for(ws)
-        if engine_name(backend) == "pyspark":
-            return True
-        if backend is not ws.ibis:
-            return False
-        return shared_stored(ws, "customer_periods", self._customer_periods_params(period))
+        return shared_rows(
+            self.workspace, "customer_periods", self._customer_periods_params(period)
+        )
 
     def first_paid(self, period: Period) -> ir.Table:
         """:func:`first_paid_orders` of :func:`order_facts` for ``period``, shared.
@@ -266,25 +265,17 @@ class MetricContext:
         reads one row per customer instead of grouping all the orders again); without
         one, computed once per context.
         """
-        key = f"first_paid_{period}"
-        if key in self._memo:
-            return self._memo[key]
-        if self.workspace is None:
-            return self.once(key, lambda: first_paid_orders(order_facts(self, period)))
-        from regulars.engine import shared_table
-
         params = {
             "period": period,
             "credit_window_days": credit_window_days(self.config),
             "format": 1,
         }
-        self._memo[key] = shared_table(
-            self.workspace,
+        return self._shared(
+            f"first_paid_{period}",
             "first_paid",
             params,
             lambda: first_paid_orders(order_facts(self, period)),
         )
-        return self._memo[key]
 
     def ledger(self) -> ir.Table:
         """:func:`regulars.ledger.order_ledger` of ``orders``, built once per context;
@@ -295,28 +286,21 @@ class MetricContext:
         Only the ``orders`` columns the metrics read (:data:`FACT_COLUMNS`) go into it:
         descriptive columns (product, category, quantity...) would only make it larger.
         """
-        if "ledger" in self._memo:
-            return self._memo["ledger"]
         orders = self.table("orders")
         keep = self._ledger_columns()
         window = credit_window_days(self.config)
-        if self.workspace is None:  # order_ledger computes it once on Spark
-            self._memo["ledger"] = order_ledger(orders.select(*keep), credit_window_days=window)
-            return self._memo["ledger"]
-        from regulars.engine import shared_table
-
         # Stored once per data version: every metric, the report and the web app read
         # it instead of matching the credit notes again.  In the workspace file it is
         # compressed, so DuckDB does not hold (and spill) an uncompressed copy of the
         # orders while a query reads the ledger several times; on Spark, each command
         # (a new session) reads the stored files instead of computing it again.
-        self._memo["ledger"] = shared_table(
-            self.workspace,
+        # Without a workspace this is order_ledger: the same expression, once.
+        return self._shared(
+            "ledger",
             "ledger",
             self._ledger_params(),
             lambda: ledger_expression(orders.select(*keep), credit_window_days=window),
         )
-        return self._memo["ledger"]
 
     def _ledger_columns(self) -> list[str]:
         return [c for c in self.table("orders").columns if c in FACT_COLUMNS]
