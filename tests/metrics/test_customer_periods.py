@@ -112,12 +112,14 @@ def test_a_read_only_command_reads_the_stored_table_and_stores_none(
         )
 
 
-def test_lifecycle_reads_the_stored_customer_periods_only_when_stored(
-    tmp_path: Path, book: dict[str, Path]
+@pytest.mark.parametrize("metric", ["lifecycle", "packages", "new-vs-returning"])
+def test_metrics_read_the_stored_customer_periods_only_when_stored(
+    tmp_path: Path, book: dict[str, Path], metric: str
 ) -> None:
-    """Lifecycle's paid customer-periods come from the stored table when a writer
-    stored it, and from the orders otherwise (where grouping the whole table would
-    cost more): the same rows either way, and the same as without a workspace."""
+    """Lifecycle (the paid customer-periods), packages (the customers with an order)
+    and new vs returning read the stored table when a writer stored it, and the orders
+    (or the table computed inside the query) otherwise: the same rows either way, and
+    the same as without a workspace."""
     ws = Workspace.init(tmp_path / "ws")
     for name in ("customers", "orders"):
         import_file(ws, name, book[name])
@@ -125,16 +127,16 @@ def test_lifecycle_reads_the_stored_customer_periods_only_when_stored(
     with Workspace.open(tmp_path / "ws", read_only=True) as ro:
         ctx = MetricContext.from_workspace(ro)
         assert not ctx.customer_periods_stored("quarter")
-        from_orders = service.run_metric(ctx, "lifecycle", period="quarter").to_pyarrow()
+        from_orders = service.run_metric(ctx, metric, period="quarter").to_pyarrow()
         plain_ctx = MetricContext(tables(ro), ro.config)
-        plain = service.run_metric(plain_ctx, "lifecycle", period="quarter").to_pyarrow()
+        plain = service.run_metric(plain_ctx, metric, period="quarter").to_pyarrow()
     with Workspace.open(tmp_path / "ws") as rw:
         service.run_metric(rw, "growth-accounting", period="quarter").to_pyarrow()
     with Workspace.open(tmp_path / "ws", read_only=True) as ro:
         ctx = MetricContext.from_workspace(ro)
         assert ctx.customer_periods_stored("quarter")
         assert not ctx.customer_periods_stored("month")  # another period: not stored
-        from_stored = service.run_metric(ctx, "lifecycle", period="quarter").to_pyarrow()
+        from_stored = service.run_metric(ctx, metric, period="quarter").to_pyarrow()
     assert from_orders.num_rows > 3
     assert from_stored.equals(from_orders)
     assert from_stored.equals(plain)

@@ -114,37 +114,21 @@ def new_vs_returning(
     """
     ctx = metric_context(tables, config)
     per = resolve_period(period, ctx.config)
-    facts = order_facts(ctx, per)
     first = ctx.first_paid(per).select("customer_id", "cohort_index")
     # Customers who were customers before the data start count as returning from
     # their first order in the data on.
     censored = left_censored_customers(ctx).select(_lc="customer_id")
     first = first.left_join(censored, first.customer_id == censored._lc)
     first = first.mutate(_censored=first._lc.notnull()).drop("_lc")
-    # Orders are classified one by one (a customer is new or returning for a whole
-    # period, so this is the same split as per customer-period) and summed per
-    # period: no per-customer-period table with sums.
-    f = facts.left_join(first, "customer_id")
-    returning = f.cohort_index.notnull() & (
-        (f.cohort_index < f.period_index) | f._censored.fill_null(False)
-    )
-    new = ~returning
-    sums = f.group_by("period_index").aggregate(
-        new_orders=f.count(where=new & f.is_paid),
-        returning_orders=f.count(where=returning & f.is_paid),
-        new_revenue=money_sum(f.net_revenue, where=new),
-        returning_revenue=money_sum(f.net_revenue, where=returning),
-        new_profit=money_sum(f.profit, where=new),
-        returning_profit=money_sum(f.profit, where=returning),
-    )
-    # New customers: those whose first paid order is in the period.  Returning
-    # customers: distinct customers with a paid order in the period after it.
+    if ctx.customer_periods_stored(per):
+        sums, back = _split_customer_periods(ctx.customer_periods(per), first), None
+    else:
+        sums, back = _split_orders(order_facts(ctx, per), first)
+    # New customers: those whose first paid order is in the period.
     arrivals = first.group_by(_ai="cohort_index").aggregate(
         new_customers=first.count(where=~first._censored),
         left_censored_customers=first.count(where=first._censored),
     )
-    back = f.filter(f.is_paid & returning).select("customer_id", "period_index").distinct()
-    back = back.group_by(_bi="period_index").aggregate(returning_customers=back.count())
     spend = period_spend(ctx, per)
     lo_hi = union_all(sums.select("period_index"), spend.select("period_index"))
     bounds = lo_hi.aggregate(lo=lo_hi.period_index.min(), hi=lo_hi.period_index.max())
@@ -152,7 +136,8 @@ def new_vs_returning(
     # Joined on the column name (no rename), so sums and spend stay shared subqueries.
     out = grid.left_join(sums, "period_index").drop("period_index_right")
     out = out.left_join(arrivals, out.period_index == arrivals._ai).drop("_ai")
-    out = out.left_join(back, out.period_index == back._bi).drop("_bi")
+    if back is not None:
+        out = out.left_join(back, out.period_index == back._bi).drop("_bi")
     out = out.left_join(spend, "period_index").drop("period_index_right")
     counts = ["new_customers", "returning_customers", "new_orders", "returning_orders"]
     money = ["new_revenue", "returning_revenue", "new_profit", "returning_profit"]
@@ -170,3 +155,56 @@ def new_vs_returning(
     out = mark_comparable(out, ctx, per)
     out = filter_periods(out, per, start, end)
     return out.order_by("period_index").drop("period_index")
+
+
+def _returning(t: ir.Table) -> ir.BooleanValue:
+    """Returning in the row's period: a customer acquired in an earlier period, or
+    one who was a customer before the data start."""
+    return t.cohort_index.notnull() & (
+        (t.cohort_index < t.period_index) | t._censored.fill_null(False)
+    )
+
+
+def _split_customer_periods(cp: ir.Table, first: ir.Table) -> ir.Table:
+    """The sums per period from the stored customer-period table (net revenue, profit
+    and paid orders of each customer in each period), returning customers included.
+
+    A customer is new or returning for a whole period, so this is the split of the
+    orders: one join of the customer-periods and one aggregation, no distinct count
+    (on Spark, where the table is stored, this replaces a join of every order and a
+    ``DISTINCT`` of the returning customer-periods).
+    """
+    c = cp.left_join(first, "customer_id")
+    returning = _returning(c)
+    new = ~returning
+    revenue_t, profit_t = cp.revenue.type(), cp.profit.type()  # one sum of the orders
+    return c.group_by("period_index").aggregate(
+        new_orders=c.orders.sum(where=new),
+        returning_orders=c.orders.sum(where=returning),
+        new_revenue=money_sum(c.revenue, where=new).cast(revenue_t),
+        returning_revenue=money_sum(c.revenue, where=returning).cast(revenue_t),
+        new_profit=money_sum(c.profit, where=new).cast(profit_t),
+        returning_profit=money_sum(c.profit, where=returning).cast(profit_t),
+        returning_customers=c.count(where=returning & (c.orders > 0)),
+    )
+
+
+def _split_orders(facts: ir.Table, first: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """The sums per period from the orders, and the returning customers per period
+    (``_bi``, ``returning_customers``) apart: where the customer-period table is not
+    stored, classifying the orders one by one costs less than grouping them all by
+    customer and period first."""
+    f = facts.left_join(first, "customer_id")
+    returning = _returning(f)
+    new = ~returning
+    sums = f.group_by("period_index").aggregate(
+        new_orders=f.count(where=new & f.is_paid),
+        returning_orders=f.count(where=returning & f.is_paid),
+        new_revenue=money_sum(f.net_revenue, where=new),
+        returning_revenue=money_sum(f.net_revenue, where=returning),
+        new_profit=money_sum(f.profit, where=new),
+        returning_profit=money_sum(f.profit, where=returning),
+    )
+    # Returning customers: distinct customers with a paid order in a later period.
+    back = f.filter(f.is_paid & returning).select("customer_id", "period_index").distinct()
+    return sums, back.group_by(_bi="period_index").aggregate(returning_customers=back.count())
