@@ -396,7 +396,8 @@ def compare(first: Path, other: Path, results: dict[str, dict[str, object]]) -> 
         key = "actions" if path.stem == "actions" else f"metrics {path.stem}"
         if key in results:
             results[key]["same_as_first_engine"] = same
-        print(f"  {path.name:30} {'identical' if same else 'DIFFERENT'}")
+        verdict = "identical" if same else "DIFFERENT" if theirs.exists() else "not run here"
+        print(f"  {path.name:30} {verdict}")
     theirs = other / "fit.json"
     if (first / "fit.json").exists() and "fit" in results:
         problems = (
