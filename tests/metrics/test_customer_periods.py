@@ -117,9 +117,9 @@ def test_metrics_read_the_stored_customer_periods_only_when_stored(
     tmp_path: Path, book: dict[str, Path], metric: str
 ) -> None:
     """Lifecycle (the paid customer-periods), packages (the customers with an order)
-    and new vs returning read the stored table when a writer stored it, and the orders
-    (or the table computed inside the query) otherwise: the same rows either way, and
-    the same as without a workspace."""
+    and new vs returning (the split into new and returning) read the stored table when
+    a writer stored it, and the orders otherwise: the same rows either way, and the
+    same as without a workspace."""
     ws = Workspace.init(tmp_path / "ws")
     for name in ("customers", "orders"):
         import_file(ws, name, book[name])
